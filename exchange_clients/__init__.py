@@ -1,0 +1,1 @@
+"""One package per venue plus the shared base layer; `registry` maps venue names to factories."""

@@ -1,0 +1,1 @@
+"""Venue-neutral base layer: models, units, errors, adapter contracts."""
