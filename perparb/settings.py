@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     http_timeout_seconds: float = Field(default=10.0, gt=0)
     http_retries: int = Field(default=3, ge=0, le=10, description="retries after the first attempt")
     http_backoff_seconds: float = Field(default=0.5, ge=0, description="first retry delay, doubled each time")
+    venue_timeout_seconds: float = Field(default=60.0, gt=0, description="budget for one venue in one cycle")
     collect_interval_seconds: float = Field(default=60.0, gt=0)
     max_data_age_seconds: float = Field(default=900.0, gt=0, description="older market state is stale")
 

@@ -1,0 +1,3 @@
+from perparb.cli import main
+
+main()

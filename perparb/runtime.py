@@ -1,0 +1,68 @@
+"""Wiring shared by the CLI, the API and the demo: logging, engine, migrations, adapters."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from rich.console import Console
+from rich.logging import RichHandler
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from database import migrate
+from database.session import create_engine, resolve_database_url
+from exchange_clients.base.funding_adapter import BaseFundingAdapter
+from exchange_clients.registry import create_funding_adapter
+from perparb.settings import Settings
+
+err_console = Console(stderr=True)
+
+
+def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
+    """Human logs on stderr (stdout stays clean for `--json`). `quiet` shows warnings and errors only."""
+    level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper(), logging.INFO)
+    root = logging.getLogger()
+    root.handlers.clear()
+    handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False, markup=False)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("sqlalchemy", "alembic", "aiohttp.access", "httpx", "asyncio", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def database_url(settings: Settings) -> str:
+    """DATABASE_URL or the embedded PostgreSQL (started on first use)."""
+    return resolve_database_url(settings)
+
+
+@asynccontextmanager
+async def open_engine(settings: Settings, *, upgrade: bool = True) -> AsyncIterator[AsyncEngine]:
+    """An engine on the configured database, migrated to head first unless `upgrade` is False."""
+    url = database_url(settings)
+    if upgrade:
+        migrate.upgrade(url)
+    engine = create_engine(url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def open_adapters(settings: Settings, venues: list[str] | None = None) -> AsyncIterator[list[BaseFundingAdapter]]:
+    """Funding adapters of the configured (or given) venues, closed on exit."""
+    adapters = [create_funding_adapter(v, settings) for v in (venues or settings.venue_list)]
+    try:
+        yield adapters
+    finally:
+        for a in adapters:
+            await a.close()
+
+
+def die(message: str, code: int = 2) -> None:
+    """Print a clear error on stderr and exit."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    sys.exit(code)

@@ -1,0 +1,61 @@
+"""Settings: every one documented in .env.example, bad values named in the error, secrets-free defaults."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from typer.testing import CliRunner
+
+from perparb.cli import app
+from perparb.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_setting_is_documented_in_env_example() -> None:
+    text = (ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, flags=re.M))
+    expected = {"DATABASE_URL"} | {f"PERPARB_{name.upper()}" for name in Settings.model_fields if name != "database_url"}
+    assert expected - documented == set(), "settings missing from .env.example"
+    assert documented - expected == set(), ".env.example documents settings that do not exist"
+
+
+def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PERPARB_HTTP_TIMEOUT_SECONDS", "-1")
+    with pytest.raises(ValidationError, match="http_timeout_seconds"):
+        Settings(_env_file=None)
+
+
+def test_database_url_must_use_asyncpg_and_cli_hides_the_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:secretpw@h/db")
+    with pytest.raises(ValidationError, match=r"postgresql\+asyncpg://"):
+        Settings(_env_file=None)
+    result = CliRunner().invoke(app, ["rates"])
+    assert result.exit_code == 2
+    out = result.stdout + (result.stderr or "")
+    assert "DATABASE_URL must start with" in out
+    assert "secretpw" not in out
+
+
+def test_unknown_venue_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PERPARB_VENUES", "lighter,binance")
+    with pytest.raises(ValidationError, match="binance"):
+        Settings(_env_file=None)
+
+
+def test_fee_overrides_parse_and_reject() -> None:
+    s = Settings(_env_file=None, fee_overrides="lighter:taker=0.00028, paradex:maker=0")
+    assert s.fee_override_map() == {("lighter", "taker"): 0.00028, ("paradex", "maker"): 0.0}
+    with pytest.raises(ValueError, match="lighter:taker0.1"):
+        Settings(_env_file=None, fee_overrides="lighter:taker0.1").fee_override_map()
+    with pytest.raises(ValueError, match="unknown venue or side"):
+        Settings(_env_file=None, fee_overrides="lighter:spot=0.1").fee_override_map()
+
+
+def test_data_dir_is_expanded() -> None:
+    s = Settings(_env_file=None, data_dir=Path("~/x"))
+    assert s.data_dir == Path.home() / "x"
