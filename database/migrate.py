@@ -52,8 +52,8 @@ def check(url: str) -> None:
 
 def current_revision(url: str) -> str | None:
     """The revision the database is at, or None for an empty database."""
-    from sqlalchemy import create_engine as create_sync_engine  # noqa: F401  (documented: async only below)
     from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine as create_sync_engine  # noqa: F401  (documented: async only below)
     from sqlalchemy.ext.asyncio import create_async_engine
 
     async def _get() -> str | None:

@@ -108,7 +108,12 @@ async def backfill(
             )
             async with engine.begin() as conn:
                 result = await repository.store_cycle(
-                    conn, markets=[market], samples=history.samples, reference_rates=[], runs=[run], now=utcnow()
+                    conn,
+                    markets=[market],
+                    samples=history.samples,
+                    reference_rates=[],
+                    runs=[run],
+                    now=utcnow(),
                 )
             summary.fetched += len(history.samples)
             summary.stored += result.stored_by_venue.get(market.venue, 0)

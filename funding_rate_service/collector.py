@@ -175,7 +175,9 @@ async def store_fetches(engine: AsyncEngine, fetches: Sequence[VenueFetch], *, k
         for f in fetches
     ]
     started = min((f.started_at for f in fetches), default=now)
-    return CycleSummary(started_at=started, finished_at=utcnow(), venues=venues, latest_updated=result.latest_updated)
+    return CycleSummary(
+        started_at=started, finished_at=utcnow(), venues=venues, latest_updated=result.latest_updated
+    )
 
 
 async def run_cycle(
@@ -191,7 +193,11 @@ async def run_cycle(
     for v in summary.venues:
         log.info(
             "collected %s: status=%s markets=%d stored=%d rejected=%d",
-            v.venue, v.status, v.markets, v.stored, v.rejected,
+            v.venue,
+            v.status,
+            v.markets,
+            v.stored,
+            v.rejected,
         )
     return summary
 

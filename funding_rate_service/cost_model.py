@@ -1,8 +1,9 @@
 """Round-trip cost and net-APR maths of a two-leg funding-rate arbitrage (DESIGN.md "Opportunity maths").
 
-A delta-neutral position is long the perpetual of a base asset on venue A and short it on venue B, both legs of
-the same notional. It earns `spread_hourly = rate_hourly(B) - rate_hourly(A)` (fractions per hour, positive when
-longs pay shorts, see `exchange_clients.base.units`). Entering and leaving costs, as a fraction of notional:
+A delta-neutral position is long the perpetual of a base asset on venue A and short it on venue B, both
+legs of the same notional. It earns `spread_hourly = rate_hourly(B) - rate_hourly(A)` (fractions per hour,
+positive when longs pay shorts, see `exchange_clients.base.units`). Entering and leaving costs, as a
+fraction of notional:
 
     C = 2 * (fee_A + fee_B)              entry and exit fee on both legs (taker, or maker when asked)
       + 4 * slippage_bps / 10_000        expected slippage on each of the four fills
@@ -19,9 +20,10 @@ The whole round trip is amortised over the horizon H. Charging it against one fu
 
 Fee resolution order for one leg (`resolve_fee`): an explicit override for (venue, side) > the fee the venue
 publishes in its market metadata (Lighter `orderBookDetails` `taker_fee`/`maker_fee`, Paradex `markets`
-`fee_config`; see ../shared/reference/PROTOCOL_NOTES.md §1.2, §1.6, §2.2) > the default of the query
-(`DEFAULT_TAKER_FEE` = 0.0005, `DEFAULT_MAKER_FEE` = 0.0002, i.e. 5 and 2 bps, deliberately conservative for
-venues that publish nothing: Lighter's premium tier is 0.028 % / 0.004 %, its standard tier 0 / 0).
+`fee_config.api_fee`; ../shared/reference/PROTOCOL_NOTES.md §1.2, §1.6, §2.2, §2.6) > the default of the
+query (`DEFAULT_TAKER_FEE` = 0.0005, `DEFAULT_MAKER_FEE` = 0.0002, i.e. 5 and 2 bps: deliberately
+conservative for a venue that publishes nothing; for scale, Lighter premium is 0.028 % / 0.004 % taker/maker
+and standard 0 / 0, Paradex API standard 0.02 % / 0.003 %). A published 0 is a real fee, not "missing".
 
 All values are `Decimal`. Fees are fractions of notional (0.0005 = 5 bps); a negative maker fee is a rebate.
 Every function here is pure and raises nothing except where documented.

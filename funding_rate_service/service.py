@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from exchange_clients.base.models import utcnow
-from perparb.settings import Settings
 from funding_rate_service import repository
 from funding_rate_service.opportunity_finder import (
     MarketSnapshot,
@@ -26,6 +25,7 @@ from funding_rate_service.opportunity_finder import (
     OpportunityResult,
     find_opportunities,
 )
+from perparb.settings import Settings
 
 HISTORY_DAYS = 7
 

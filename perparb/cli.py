@@ -20,12 +20,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from perparb.runtime import configure_logging, die, err_console, open_adapters, open_engine
 from funding_rate_service.service import build_query
+from perparb.runtime import configure_logging, die, err_console, open_adapters, open_engine
 from perparb.settings import KNOWN_VENUES, Settings
 
-app = typer.Typer(help="perparb: funding-rate arbitrage for perpetual DEXes.", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(
+    help="perparb: funding-rate arbitrage for perpetual DEXes.", no_args_is_help=True, add_completion=False
+)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 console = Console()
@@ -87,8 +88,10 @@ def db_upgrade(revision: str = typer.Argument("head", help="target revision")) -
 
 
 @db_app.command("downgrade")
-def db_downgrade(revision: str = typer.Argument(..., help="target revision, e.g. base or -1"),
-                 yes: bool = typer.Option(False, "--yes", help="confirm: this drops data")) -> None:
+def db_downgrade(
+    revision: str = typer.Argument(..., help="target revision, e.g. base or -1"),
+    yes: bool = typer.Option(False, "--yes", help="confirm: this drops data"),
+) -> None:
     """Revert migrations (drops data: needs --yes)."""
     from database import migrate
     from perparb.runtime import database_url
@@ -135,7 +138,9 @@ def _print_cycle(summary_json: dict[str, Any]) -> None:
         table.add_column(col)
     for v in summary_json["venues"].values():
         status = "[green]ok[/]" if v["status"] == "ok" else "[red]failed[/]"
-        table.add_row(v["venue"], status, str(v["markets"]), str(v["stored"]), str(v["rejected"]), v["error"] or "")
+        table.add_row(
+            v["venue"], status, str(v["markets"]), str(v["stored"]), str(v["rejected"]), v["error"] or ""
+        )
     console.print(table)
 
 
@@ -153,9 +158,14 @@ def collect(
     from funding_rate_service.collector import run_cycle, run_forever
 
     async def main() -> int:
-        async with open_engine(settings) as engine, open_adapters(settings, names) as adapters:
+        async with (
+            open_engine(settings, pre_ping=False) as engine,
+            open_adapters(settings, names) as adapters,
+        ):
             if once:
-                summary = await run_cycle(engine, adapters, venue_timeout_seconds=settings.venue_timeout_seconds)
+                summary = await run_cycle(
+                    engine, adapters, venue_timeout_seconds=settings.venue_timeout_seconds
+                )
                 data = summary.to_json_dict()
                 _print_json(data) if as_json else _print_cycle(data)
                 return 1 if data["failed_venues"] else 0
@@ -172,8 +182,14 @@ def collect(
                 else:
                     _print_cycle(data)
 
-            await run_forever(engine, adapters, interval_seconds=settings.collect_interval_seconds,
-                              venue_timeout_seconds=settings.venue_timeout_seconds, on_cycle=on_cycle, stop=stop)
+            await run_forever(
+                engine,
+                adapters,
+                interval_seconds=settings.collect_interval_seconds,
+                venue_timeout_seconds=settings.venue_timeout_seconds,
+                on_cycle=on_cycle,
+                stop=stop,
+            )
             return 0
 
     raise typer.Exit(asyncio.run(main()))
@@ -194,11 +210,20 @@ def backfill(
 
     async def main() -> int:
         async with open_engine(settings) as engine, open_adapters(settings, [venue]) as (adapter,):
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                          console=err_console, transient=as_json) as progress:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err_console,
+                transient=as_json,
+            ) as progress:
                 task = progress.add_task(f"backfill {venue} {days:g} d", total=None)
                 summary = await run_backfill(
-                    engine, adapter, days=days, symbols=_split(symbols),
+                    engine,
+                    adapter,
+                    days=days,
+                    symbols=_split(symbols),
                     on_markets_known=lambda n: progress.update(task, total=n),
                     on_market_done=lambda m: progress.advance(task),
                 )
@@ -237,50 +262,98 @@ def rates(
 
     async def main() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         async with open_engine(settings) as engine, engine.connect() as conn:
-            rows = await get_rates(conn, symbol=symbol, venues=names, max_age_seconds=settings.max_data_age_seconds)
+            rows = await get_rates(
+                conn, symbol=symbol, venues=names, max_age_seconds=settings.max_data_age_seconds
+            )
             refs = await repository.reference_rates_latest(conn, symbol=symbol) if reference else []
             return rows, refs
 
     rows, refs = asyncio.run(main())
     if as_json:
         if reference:
-            _print_json({"rates": rows, "reference_rates": [
-                {**r, "ts": r["ts"].isoformat(), "raw_rate": float(r["raw_rate"]),
-                 "raw_period_hours": float(r["raw_period_hours"]), "rate_hourly": float(r["rate_hourly"]),
-                 "apr": float(r["rate_hourly"] * 8760)} for r in refs]})
+            _print_json(
+                {
+                    "rates": rows,
+                    "reference_rates": [
+                        {
+                            **r,
+                            "ts": r["ts"].isoformat(),
+                            "raw_rate": float(r["raw_rate"]),
+                            "raw_period_hours": float(r["raw_period_hours"]),
+                            "rate_hourly": float(r["rate_hourly"]),
+                            "apr": float(r["rate_hourly"] * 8760),
+                        }
+                        for r in refs
+                    ],
+                }
+            )
         else:
             _print_json(rows)
         return
     if not rows:
         err_console.print("no rates stored yet: run `perparb collect --once`")
     table = Table(title="funding rates (+ = longs pay shorts)")
-    for col, just in (("symbol", "left"), ("venue", "left"), ("venue symbol", "left"), ("rate/h", "right"),
-                      ("rate/8h", "right"), ("APR", "right"), ("mark", "right"), ("OI", "right"),
-                      ("vol 24h", "right"), ("age", "right")):
+    for col, just in (
+        ("symbol", "left"),
+        ("venue", "left"),
+        ("venue symbol", "left"),
+        ("rate/h", "right"),
+        ("rate/8h", "right"),
+        ("APR", "right"),
+        ("mark", "right"),
+        ("OI", "right"),
+        ("vol 24h", "right"),
+        ("age", "right"),
+    ):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in rows:
         age = f"{r['age_seconds']:.0f}s" + (" [red]stale[/]" if r["stale"] else "")
-        table.add_row(r["symbol"], r["venue"], r["venue_symbol"], _pct(r["rate_hourly"]), _pct(r["rate_8h"]),
-                      _pct(r["apr"], 2), f"{r['mark_price']:,.6g}" if r["mark_price"] else "-",
-                      _usd(r["open_interest_usd"]), _usd(r["volume_24h_usd"]), age)
+        table.add_row(
+            r["symbol"],
+            r["venue"],
+            r["venue_symbol"],
+            _pct(r["rate_hourly"]),
+            _pct(r["rate_8h"]),
+            _pct(r["apr"], 2),
+            f"{r['mark_price']:,.6g}" if r["mark_price"] else "-",
+            _usd(r["open_interest_usd"]),
+            _usd(r["volume_24h_usd"]),
+            age,
+        )
     console.print(table)
     if refs:
         ref_table = Table(title="reference rates (published by a venue; NOT tradeable here)")
         for col in ("source", "venue", "symbol", "rate/h", "APR", "ts"):
             ref_table.add_column(col)
         for r in refs:
-            ref_table.add_row(r["source_venue"], r["venue"], r["symbol"], _pct(r["rate_hourly"]),
-                              _pct(r["rate_hourly"] * 8760, 2), r["ts"].isoformat())
+            ref_table.add_row(
+                r["source_venue"],
+                r["venue"],
+                r["symbol"],
+                _pct(r["rate_hourly"]),
+                _pct(r["rate_hourly"] * 8760, 2),
+                r["ts"].isoformat(),
+            )
         console.print(ref_table)
 
 
 def print_opportunities(result: Any, *, title: str = "funding-arbitrage opportunities") -> None:
     """The ranked table for people (percent shown here only)."""
     table = Table(title=f"{title} (net of round-trip costs)")
-    for col, just in (("#", "right"), ("symbol", "left"), ("long", "left"), ("short", "left"),
-                      ("spread/h", "right"), ("gross APR", "right"), ("cost", "right"), ("net APR", "right"),
-                      ("break-even", "right"), ("min vol 24h", "right"), ("min OI", "right"),
-                      ("same sign", "right")):
+    for col, just in (
+        ("#", "right"),
+        ("symbol", "left"),
+        ("long", "left"),
+        ("short", "left"),
+        ("spread/h", "right"),
+        ("gross APR", "right"),
+        ("cost", "right"),
+        ("net APR", "right"),
+        ("break-even", "right"),
+        ("min vol 24h", "right"),
+        ("min OI", "right"),
+        ("same sign", "right"),
+    ):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for i, o in enumerate(result.opportunities, 1):
         d = o.to_json_dict()
@@ -288,9 +361,20 @@ def print_opportunities(result: Any, *, title: str = "funding-arbitrage opportun
         colour = "green" if net > 0 else "red"
         be = "-" if d["break_even_hours"] is None else f"{d['break_even_hours']:.1f} h"
         persist = "-" if d.get("sign_persistence_hours") is None else f"{d['sign_persistence_hours']:g} h"
-        table.add_row(str(i), d["symbol"], d["long_venue"], d["short_venue"], _pct(d["spread_hourly"]),
-                      _pct(d["gross_apr"], 2), _pct(d["round_trip_cost"], 3), f"[{colour}]{_pct(net, 2)}[/]", be,
-                      _usd(d["min_volume_24h_usd"]), _usd(d["min_open_interest_usd"]), persist)
+        table.add_row(
+            str(i),
+            d["symbol"],
+            d["long_venue"],
+            d["short_venue"],
+            _pct(d["spread_hourly"]),
+            _pct(d["gross_apr"], 2),
+            _pct(d["round_trip_cost"], 3),
+            f"[{colour}]{_pct(net, 2)}[/]",
+            be,
+            _usd(d["min_volume_24h_usd"]),
+            _usd(d["min_open_interest_usd"]),
+            persist,
+        )
     console.print(table)
     if result.stale:
         names = ", ".join(f"{s.venue}:{s.symbol} ({s.age_seconds:.0f}s)" for s in result.stale[:10])
@@ -302,29 +386,51 @@ def print_opportunities(result: Any, *, title: str = "funding-arbitrage opportun
 
 @app.command()
 def opportunities(
-    min_apr: float | None = typer.Option(None, "--min-apr", help="minimum net APR as a fraction (0.1 = 10 %)"),
-    horizon_hours: float | None = typer.Option(None, "--horizon-hours", min=0.001, help="holding horizon (h)"),
+    min_apr: float | None = typer.Option(
+        None, "--min-apr", help="minimum net APR as a fraction (0.1 = 10 %)"
+    ),
+    horizon_hours: float | None = typer.Option(
+        None, "--horizon-hours", min=0.001, help="holding horizon (h)"
+    ),
     venues: str | None = typer.Option(None, help="only these venues (comma-separated)"),
     exclude: str | None = typer.Option(None, help="exclude these venues"),
     require: str | None = typer.Option(None, help="at least one leg on one of these venues"),
     symbols: str | None = typer.Option(None, help="only these base assets"),
-    min_volume_usd: float | None = typer.Option(None, "--min-volume-usd", help="min 24 h volume, smaller leg"),
+    min_volume_usd: float | None = typer.Option(
+        None, "--min-volume-usd", help="min 24 h volume, smaller leg"
+    ),
     min_oi_usd: float | None = typer.Option(None, "--min-oi-usd", help="min open interest USD, smaller leg"),
     maker: bool = typer.Option(False, "--maker", help="maker fees instead of taker"),
-    slippage_bps: float | None = typer.Option(None, "--slippage-bps", min=0, help="expected slippage per fill"),
+    slippage_bps: float | None = typer.Option(
+        None, "--slippage-bps", min=0, help="expected slippage per fill"
+    ),
     limit: int | None = typer.Option(20, "--limit", min=1, help="rows to show"),
     as_json: bool = typer.Option(False, "--json", help="JSON list (APR and rates as fractions)"),
 ) -> None:
     """Rank cross-venue funding-rate opportunities net of costs over a holding horizon."""
     settings = _settings()
     configure_logging(settings, quiet=True)
-    for opt, names in (("--venues", _split(venues)), ("--exclude", _split(exclude)), ("--require", _split(require))):
+    for opt, names in (
+        ("--venues", _split(venues)),
+        ("--exclude", _split(exclude)),
+        ("--require", _split(require)),
+    ):
         _check_venues(names, opt)
     try:
-        query = build_query(settings, min_apr=min_apr, horizon_hours=horizon_hours, venues=_split(venues),
-                            exclude=_split(exclude), require=_split(require), symbols=_split(symbols),
-                            min_volume_usd=min_volume_usd, min_oi_usd=min_oi_usd, maker=maker,
-                            slippage_bps=slippage_bps, limit=limit)
+        query = build_query(
+            settings,
+            min_apr=min_apr,
+            horizon_hours=horizon_hours,
+            venues=_split(venues),
+            exclude=_split(exclude),
+            require=_split(require),
+            symbols=_split(symbols),
+            min_volume_usd=min_volume_usd,
+            min_oi_usd=min_oi_usd,
+            maker=maker,
+            slippage_bps=slippage_bps,
+            limit=limit,
+        )
     except (ValidationError, ValueError) as exc:
         die(str(exc))
         return
@@ -356,8 +462,12 @@ def serve(
 
     settings = _settings()
     configure_logging(settings)
-    uvicorn.run(create_app(settings), host=host or settings.api_host, port=port or settings.api_port,
-                log_level=settings.log_level.lower())
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level=settings.log_level.lower(),
+    )
 
 
 @app.command()

@@ -34,33 +34,56 @@ async def run_demo(days: float) -> int:
     configure_logging(base, quiet=True)
     t0 = time.perf_counter()
     async with start_simulator(DEMO_SCENARIO) as sim:
-        console.print(f"simulator ready: lighter={sim.lighter_url} paradex={sim.paradex_url}  [dim](synthetic "
-                      "demo scenario, no network)[/]")
-        settings = base.model_copy(update={
-            "lighter_url": sim.lighter_url,
-            "paradex_url": sim.paradex_url,
-            "data_dir": base.data_dir / "demo",
-            "database_url": None,
-        })
+        console.print(
+            f"simulator ready: lighter={sim.lighter_url} paradex={sim.paradex_url}  [dim](synthetic "
+            "demo scenario, no network)[/]"
+        )
+        settings = base.model_copy(
+            update={
+                "lighter_url": sim.lighter_url,
+                "paradex_url": sim.paradex_url,
+                "data_dir": base.data_dir / "demo",
+                "database_url": None,
+            }
+        )
         async with open_engine(settings) as engine, open_adapters(settings) as adapters:
-            console.print(f"database: embedded PostgreSQL in {settings.data_dir / 'pgdata'} (migrated to head)")
+            console.print(
+                f"database: embedded PostgreSQL in {settings.data_dir / 'pgdata'} (migrated to head)"
+            )
             for adapter in adapters:
                 summary = await backfill(engine, adapter, days=days)
-                console.print(f"backfill {adapter.venue}: {summary.markets} markets, {summary.fetched} settled "
-                              f"rows fetched, {summary.stored} new")
+                console.print(
+                    f"backfill {adapter.venue}: {summary.markets} markets, {summary.fetched} settled "
+                    f"rows fetched, {summary.stored} new"
+                )
             cycle = await run_cycle(engine, adapters, venue_timeout_seconds=settings.venue_timeout_seconds)
             _print_cycle(cycle.to_json_dict())
             async with engine.connect() as conn:
                 rates = await get_rates(conn, max_age_seconds=settings.max_data_age_seconds)
-                query = build_query(settings, min_apr=None, horizon_hours=None, venues=None, exclude=None,
-                                    require=None, symbols=None, min_volume_usd=None, min_oi_usd=None, maker=False,
-                                    slippage_bps=None, limit=15)
+                query = build_query(
+                    settings,
+                    min_apr=None,
+                    horizon_hours=None,
+                    venues=None,
+                    exclude=None,
+                    require=None,
+                    symbols=None,
+                    min_volume_usd=None,
+                    min_oi_usd=None,
+                    maker=False,
+                    slippage_bps=None,
+                    limit=15,
+                )
                 result = await get_opportunities(conn, query)
             console.print(f"{len(rates)} markets with a current funding rate")
-            print_opportunities(result, title="demo: funding-arbitrage opportunities, horizon "
-                                f"{query.horizon_hours:g} h, taker fees")
-    console.print(f"[dim]demo finished in {time.perf_counter() - t0:.1f} s. Query it again with "
-                  f"PERPARB_DATA_DIR={base.data_dir / 'demo'} .venv/bin/perparb opportunities[/]")
+            print_opportunities(
+                result,
+                title=f"demo: funding-arbitrage opportunities, horizon {query.horizon_hours:g} h, taker fees",
+            )
+    console.print(
+        f"[dim]demo finished in {time.perf_counter() - t0:.1f} s. Query it again with "
+        f"PERPARB_DATA_DIR={base.data_dir / 'demo'} .venv/bin/perparb opportunities[/]"
+    )
     return 0 if all(v.status == "ok" for v in cycle.venues) else 1
 
 

@@ -39,12 +39,15 @@ def database_url(settings: Settings) -> str:
 
 
 @asynccontextmanager
-async def open_engine(settings: Settings, *, upgrade: bool = True) -> AsyncIterator[AsyncEngine]:
-    """An engine on the configured database, migrated to head first unless `upgrade` is False."""
+async def open_engine(
+    settings: Settings, *, upgrade: bool = True, pre_ping: bool = True
+) -> AsyncIterator[AsyncEngine]:
+    """An engine on the configured database, migrated to head first unless `upgrade` is False.
+    `pre_ping=False` for the collector (see `database.session.create_engine`)."""
     url = database_url(settings)
     if upgrade:
         migrate.upgrade(url)
-    engine = create_engine(url)
+    engine = create_engine(url, pre_ping=pre_ping)
     try:
         yield engine
     finally:
@@ -52,7 +55,9 @@ async def open_engine(settings: Settings, *, upgrade: bool = True) -> AsyncItera
 
 
 @asynccontextmanager
-async def open_adapters(settings: Settings, venues: list[str] | None = None) -> AsyncIterator[list[BaseFundingAdapter]]:
+async def open_adapters(
+    settings: Settings, venues: list[str] | None = None
+) -> AsyncIterator[list[BaseFundingAdapter]]:
     """Funding adapters of the configured (or given) venues, closed on exit."""
     adapters = [create_funding_adapter(v, settings) for v in (venues or settings.venue_list)]
     try:

@@ -157,7 +157,9 @@ class Rejection:
         return f"{self.venue}{sym} [{self.source}] rejected: {self.field}={self.value}: {self.reason}"
 
 
-def reject(venue: str, source: str, venue_symbol: str | None, field_name: str, value: Any, reason: str) -> Rejection:
+def reject(
+    venue: str, source: str, venue_symbol: str | None, field_name: str, value: Any, reason: str
+) -> Rejection:
     """Build a `Rejection` and log it (WARNING) with its reason. Values are truncated to 80 characters."""
     text = repr(value)
     if len(text) > 80:

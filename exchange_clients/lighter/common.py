@@ -32,7 +32,7 @@ class LighterError(VenueError):
 
 
 class LighterUnavailableError(LighterError, VenueUnavailableError):
-    """HTTP >= 500, a timeout or a connection error (aiohttp error, `lighter.ApiException(status=0)`). Retryable."""
+    """HTTP >= 500, a timeout or a connection error (aiohttp, `lighter.ApiException(status=0)`). Retryable."""
 
 
 class LighterRateLimitedError(LighterError, VenueRateLimitedError):
@@ -46,8 +46,10 @@ class LighterRateLimitedError(LighterError, VenueRateLimitedError):
 
 
 class LighterRejectedError(LighterError, VenueRejectedError):
-    """Lighter refused the request: HTTP 4xx, or a body `code` other than 200 (e.g. HTTP 400
-    `{"code":20001,"message":"invalid param "}`, venue-data/lighter/rest_orderBookOrders_errors.json). Not retryable.
+    """Lighter refused the request: HTTP 4xx, or a body `code` other than 200. Not retryable.
+
+    E.g. HTTP 400 `{"code":20001,"message":"invalid param "}`
+    (venue-data/lighter/rest_orderBookOrders_errors.json).
     """
 
 
@@ -56,7 +58,7 @@ class LighterAuthError(LighterError, VenueAuthError):
 
 
 class LighterDataError(LighterError, VenueDataError):
-    """A Lighter response that cannot be used at all: not JSON, not an object, or its top-level list missing."""
+    """A Lighter response that cannot be used at all: not JSON, not an object, or no top-level list."""
 
 
 def normalize_symbol(venue_symbol: str) -> str:

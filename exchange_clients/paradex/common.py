@@ -40,7 +40,7 @@ class ParadexUnavailableError(ParadexError, VenueUnavailableError):
 
 
 class ParadexRateLimitedError(ParadexError, VenueRateLimitedError):
-    """HTTP 429. `retry_after_seconds` is Paradex's Retry-After header (seconds) when it sent one. Retryable."""
+    """HTTP 429. `retry_after_seconds` is Paradex's Retry-After header (seconds) when sent. Retryable."""
 
     def __init__(
         self, message: str, market: str | None = None, retry_after_seconds: float | None = None

@@ -80,9 +80,13 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Fast
     ) -> list[dict[str, Any]]:
         names = _venues(venues, "venues")
         async with _engine(request).connect() as conn:
-            return await get_rates(conn, symbol=symbol, venues=names, max_age_seconds=settings.max_data_age_seconds)
+            return await get_rates(
+                conn, symbol=symbol, venues=names, max_age_seconds=settings.max_data_age_seconds
+            )
 
-    @app.get("/api/v1/funding-rates/{venue}/{symbol}/history", summary="Stored funding-rate history of one market")
+    @app.get(
+        "/api/v1/funding-rates/{venue}/{symbol}/history", summary="Stored funding-rate history of one market"
+    )
     async def funding_rate_history(
         request: Request,
         venue: str,
@@ -101,8 +105,13 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Fast
             raise HTTPException(422, f"start {start.isoformat()} must be before end {end.isoformat()}")
         async with _engine(request).connect() as conn:
             rows = await repository.rate_history(
-                conn, venue=venue, venue_symbol_or_symbol=symbol, start=start, end=end,
-                kind=FundingKind(kind) if kind else None, limit=limit,
+                conn,
+                venue=venue,
+                venue_symbol_or_symbol=symbol,
+                start=start,
+                end=end,
+                kind=FundingKind(kind) if kind else None,
+                limit=limit,
             )
         if rows is None:
             raise HTTPException(404, f"unknown market {symbol!r} on {venue}")
@@ -145,9 +154,17 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Fast
     ) -> dict[str, Any]:
         try:
             query = build_query(
-                settings, min_apr=min_apr, horizon_hours=horizon_hours, venues=_venues(venues, "venues"),
-                exclude=_venues(exclude, "exclude"), require=_venues(require, "require"), symbols=_split(symbols),
-                min_volume_usd=min_volume_usd, min_oi_usd=min_oi_usd, maker=maker, slippage_bps=slippage_bps,
+                settings,
+                min_apr=min_apr,
+                horizon_hours=horizon_hours,
+                venues=_venues(venues, "venues"),
+                exclude=_venues(exclude, "exclude"),
+                require=_venues(require, "require"),
+                symbols=_split(symbols),
+                min_volume_usd=min_volume_usd,
+                min_oi_usd=min_oi_usd,
+                maker=maker,
+                slippage_bps=slippage_bps,
                 limit=limit,
             )
         except (ValidationError, ValueError) as exc:
@@ -156,7 +173,9 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Fast
             result = await get_opportunities(conn, query)
         return {
             "opportunities": [o.to_json_dict() for o in result.opportunities],
-            "stale": [{"venue": s.venue, "symbol": s.symbol, "age_seconds": s.age_seconds} for s in result.stale],
+            "stale": [
+                {"venue": s.venue, "symbol": s.symbol, "age_seconds": s.age_seconds} for s in result.stale
+            ],
         }
 
     @app.get("/api/v1/health", summary="Per-venue collection health and data age")

@@ -12,7 +12,14 @@ from database import migrate
 
 pytestmark = pytest.mark.integration
 
-TABLES = {"venues", "markets", "funding_rate_samples", "market_states", "reference_funding_rates", "collection_runs"}
+TABLES = {
+    "venues",
+    "markets",
+    "funding_rate_samples",
+    "market_states",
+    "reference_funding_rates",
+    "collection_runs",
+}
 
 
 async def _tables(url: str) -> set[str]:
@@ -20,7 +27,9 @@ async def _tables(url: str) -> set[str]:
     try:
         async with eng.connect() as conn:
             rows = await conn.execute(
-                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                )
             )
             return {r[0] for r in rows}
     finally:

@@ -21,25 +21,47 @@ T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 
 def market(venue: str, vs: str, sym: str) -> MarketInfo:
     return MarketInfo(
-        venue=venue, venue_symbol=vs, symbol=sym, venue_market_id=vs, tick_size=Decimal("0.01"),
-        size_step=Decimal("0.001"), funding_period_hours=Decimal(8 if venue == "paradex" else 1),
+        venue=venue,
+        venue_symbol=vs,
+        symbol=sym,
+        venue_market_id=vs,
+        tick_size=Decimal("0.01"),
+        size_step=Decimal("0.001"),
+        funding_period_hours=Decimal(8 if venue == "paradex" else 1),
         taker_fee=Decimal("0.0002"),
     )
 
 
-def sample(venue: str, vs: str, sym: str, ts: datetime, rate: str, kind: FundingKind = FundingKind.PREDICTED,
-           period: str = "1") -> FundingRateSample:
+def sample(
+    venue: str,
+    vs: str,
+    sym: str,
+    ts: datetime,
+    rate: str,
+    kind: FundingKind = FundingKind.PREDICTED,
+    period: str = "1",
+) -> FundingRateSample:
     raw = Decimal(rate) * Decimal(period)
     return FundingRateSample(
-        venue=venue, venue_symbol=vs, symbol=sym, kind=kind, ts=ts, raw_rate=raw, raw_period_hours=Decimal(period),
-        rate_hourly=Decimal(rate), mark_price=Decimal("3000.5"), open_interest_usd=Decimal("1000000"),
-        volume_24h_usd=Decimal("5e6"), source="test",
+        venue=venue,
+        venue_symbol=vs,
+        symbol=sym,
+        kind=kind,
+        ts=ts,
+        raw_rate=raw,
+        raw_period_hours=Decimal(period),
+        rate_hourly=Decimal(rate),
+        mark_price=Decimal("3000.5"),
+        open_interest_usd=Decimal("1000000"),
+        volume_24h_usd=Decimal("5e6"),
+        source="test",
     )
 
 
 def run(venue: str) -> repository.RunRecord:
-    return repository.RunRecord(venue=venue, kind="collect", started_at=T0, finished_at=T0, status="ok",
-                                markets=1, rejected=0)
+    return repository.RunRecord(
+        venue=venue, kind="collect", started_at=T0, finished_at=T0, status="ok", markets=1, rejected=0
+    )
 
 
 async def count(engine: AsyncEngine, table: str) -> int:
@@ -54,11 +76,19 @@ async def test_store_is_idempotent_and_exact(clean_engine: AsyncEngine) -> None:
         sample("paradex", "ETH-USD-PERP", "ETH", T0, "-0.00000125", period="8"),
         sample("lighter", "ETH", "ETH", T0 - timedelta(hours=1), "0.00001", kind=FundingKind.SETTLED),
     ]
-    refs = [ReferenceRate("lighter", "binance", "ETH", T0, Decimal("0.0001"), Decimal(8), Decimal("0.0000125"))]
+    refs = [
+        ReferenceRate("lighter", "binance", "ETH", T0, Decimal("0.0001"), Decimal(8), Decimal("0.0000125"))
+    ]
     for attempt in range(2):
         async with clean_engine.begin() as conn:
-            res = await repository.store_cycle(conn, markets=markets, samples=samples, reference_rates=refs,
-                                               runs=[run("lighter"), run("paradex")], now=T0)
+            res = await repository.store_cycle(
+                conn,
+                markets=markets,
+                samples=samples,
+                reference_rates=refs,
+                runs=[run("lighter"), run("paradex")],
+                now=T0,
+            )
         if attempt == 0:
             assert res.stored_by_venue == {"lighter": 2, "paradex": 1}
             assert res.reference_stored == 1
@@ -86,12 +116,23 @@ async def test_store_is_idempotent_and_exact(clean_engine: AsyncEngine) -> None:
 async def test_latest_state_never_goes_backwards(clean_engine: AsyncEngine) -> None:
     m = [market("lighter", "BTC", "BTC")]
     async with clean_engine.begin() as conn:
-        await repository.store_cycle(conn, markets=m, samples=[sample("lighter", "BTC", "BTC", T0, "0.00002")],
-                                     reference_rates=[], runs=[], now=T0)
+        await repository.store_cycle(
+            conn,
+            markets=m,
+            samples=[sample("lighter", "BTC", "BTC", T0, "0.00002")],
+            reference_rates=[],
+            runs=[],
+            now=T0,
+        )
     async with clean_engine.begin() as conn:  # an older observation arrives late
         await repository.store_cycle(
-            conn, markets=m, samples=[sample("lighter", "BTC", "BTC", T0 - timedelta(minutes=5), "0.00009")],
-            reference_rates=[], runs=[], now=T0)
+            conn,
+            markets=m,
+            samples=[sample("lighter", "BTC", "BTC", T0 - timedelta(minutes=5), "0.00009")],
+            reference_rates=[],
+            runs=[],
+            now=T0,
+        )
     async with clean_engine.connect() as conn:
         (row,) = await repository.latest_rates(conn, symbol="BTC")
     assert row.rate_hourly == Decimal("0.00002") and row.ts == T0
@@ -102,15 +143,26 @@ async def test_failed_write_leaves_nothing(clean_engine: AsyncEngine) -> None:
     """A statement failing mid-cycle (here a CHECK violation in the second statement, after the markets were
     upserted by the first) rolls the whole cycle back: no market, no sample, no run row."""
     bad = FundingRateSample(
-        venue="lighter", venue_symbol="SOL", symbol="SOL", kind=FundingKind.PREDICTED, ts=T0,
-        raw_rate=Decimal("0.0001"), raw_period_hours=Decimal(0), rate_hourly=Decimal("0.0001"), source="test",
+        venue="lighter",
+        venue_symbol="SOL",
+        symbol="SOL",
+        kind=FundingKind.PREDICTED,
+        ts=T0,
+        raw_rate=Decimal("0.0001"),
+        raw_period_hours=Decimal(0),
+        rate_hourly=Decimal("0.0001"),
+        source="test",
     )
     with pytest.raises(DBAPIError):
         async with clean_engine.begin() as conn:
             await repository.store_cycle(
-                conn, markets=[market("lighter", "SOL", "SOL"), market("lighter", "ETH", "ETH")],
-                samples=[sample("lighter", "ETH", "ETH", T0, "0.00001"), bad], reference_rates=[],
-                runs=[run("lighter")], now=T0)
+                conn,
+                markets=[market("lighter", "SOL", "SOL"), market("lighter", "ETH", "ETH")],
+                samples=[sample("lighter", "ETH", "ETH", T0, "0.00001"), bad],
+                reference_rates=[],
+                runs=[run("lighter")],
+                now=T0,
+            )
     for table in ("markets", "venues", "funding_rate_samples", "market_states", "collection_runs"):
         assert await count(clean_engine, table) == 0, table
 
@@ -128,4 +180,6 @@ async def test_hourly_history_prefers_settled(clean_engine: AsyncEngine) -> None
         await repository.store_cycle(conn, markets=m, samples=samples, reference_rates=[], runs=[], now=T0)
     async with clean_engine.connect() as conn:
         hist = await repository.hourly_history(conn, symbols=["ETH"], since=h - timedelta(hours=1))
-    assert hist == {("lighter", "ETH"): [(h, Decimal("0.00002")), (h + timedelta(hours=1), Decimal("0.00005"))]}
+    assert hist == {
+        ("lighter", "ETH"): [(h, Decimal("0.00002")), (h + timedelta(hours=1), Decimal("0.00005"))]
+    }

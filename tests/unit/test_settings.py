@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-
 from typer.testing import CliRunner
 
 from perparb.cli import app
@@ -19,7 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_every_setting_is_documented_in_env_example() -> None:
     text = (ROOT / ".env.example").read_text()
     documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, flags=re.M))
-    expected = {"DATABASE_URL"} | {f"PERPARB_{name.upper()}" for name in Settings.model_fields if name != "database_url"}
+    expected = {"DATABASE_URL"} | {
+        f"PERPARB_{name.upper()}" for name in Settings.model_fields if name != "database_url"
+    }
     assert expected - documented == set(), "settings missing from .env.example"
     assert documented - expected == set(), ".env.example documents settings that do not exist"
 
@@ -50,7 +51,7 @@ def test_unknown_venue_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_fee_overrides_parse_and_reject() -> None:
     s = Settings(_env_file=None, fee_overrides="lighter:taker=0.00028, paradex:maker=0")
     assert s.fee_override_map() == {("lighter", "taker"): 0.00028, ("paradex", "maker"): 0.0}
-    with pytest.raises(ValueError, match="lighter:taker0.1"):
+    with pytest.raises(ValueError, match=r"lighter:taker0\.1"):
         Settings(_env_file=None, fee_overrides="lighter:taker0.1").fee_override_map()
     with pytest.raises(ValueError, match="unknown venue or side"):
         Settings(_env_file=None, fee_overrides="lighter:spot=0.1").fee_override_map()

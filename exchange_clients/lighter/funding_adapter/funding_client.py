@@ -1,20 +1,21 @@
 """Thin HTTP layer of the Lighter funding adapter: raw JSON bodies through the official SDK.
 
 Requests go through `lighter.ApiClient(lighter.Configuration(host=settings.lighter_url))` and the SDK's
-`*_without_preload_content` methods, which return the raw `aiohttp.ClientResponse` instead of a pydantic model.
-The body is read and decoded here and handed, as a plain dict, to the pure parsers in `fetchers.py`: the SDK's
-strict models would fail the whole response over one bad row (e.g. `"rate": ""`), the parsers reject only that row.
+`*_without_preload_content` methods, which return the raw `aiohttp.ClientResponse` instead of a pydantic
+model. The body is read and decoded here and handed, as a plain dict, to the pure parsers in `fetchers.py`:
+the SDK's strict models would fail the whole response over one bad row (e.g. `"rate": ""`), the parsers
+reject only that row.
 
 HTTP outcome -> error (PROTOCOL_NOTES §1.1; venue-data/lighter/rest_orderBookOrders_errors.json):
 
-| outcome                                                   | raises                                          |
-|-----------------------------------------------------------|-------------------------------------------------|
-| 429                                                       | `LighterRateLimitedError` (Retry-After seconds) |
-| 401, 403                                                  | `LighterAuthError`                              |
-| >= 500, timeout, aiohttp connection error, ApiException(0) | `LighterUnavailableError` (retried)             |
-| other >= 400 (Lighter: 400 `{"code":20001,...}`)           | `LighterRejectedError` (not retried)            |
-| 2xx with body `code` other than 200                        | `LighterRejectedError`                          |
-| 2xx, not JSON / not an object / top-level list missing     | `LighterDataError`                              |
+| outcome                                                 | raises                                     |
+|---------------------------------------------------------|--------------------------------------------|
+| 429                                                     | `LighterRateLimitedError` (+ Retry-After)  |
+| 401, 403                                                | `LighterAuthError`                         |
+| >= 500, timeout, aiohttp error, ApiException(status=0)  | `LighterUnavailableError` (retried)        |
+| other >= 400 (Lighter: 400 `{"code":20001,...}`)        | `LighterRejectedError` (not retried)       |
+| 2xx with body `code` other than 200                     | `LighterRejectedError`                     |
+| 2xx, not JSON / not an object / top-level list missing  | `LighterDataError`                         |
 
 Every request runs through `exchange_clients.base.retry.call_with_retry` with `settings.http_timeout_seconds`
 (per attempt), `settings.http_retries` and `settings.http_backoff_seconds`. All I/O is async (the SDK's
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -34,19 +34,19 @@ from typing import Any
 import aiohttp
 import lighter
 
+from exchange_clients.base.errors import VenueUnavailableError
 from exchange_clients.base.retry import call_with_retry
 from exchange_clients.lighter.common import (
     VENUE,
     LighterAuthError,
     LighterDataError,
+    LighterError,
     LighterRateLimitedError,
     LighterRejectedError,
     LighterUnavailableError,
 )
 from exchange_clients.lighter.funding_adapter.fetchers import envelope_rows
 from perparb.settings import Settings
-
-log = logging.getLogger("perparb.lighter.http")
 
 JsonObject = dict[str, Any]
 
@@ -93,20 +93,22 @@ def decode_response(
     Args:
         what: the request, for messages ("GET /api/v1/funding-rates").
         status: HTTP status; headers: response headers; raw: the body bytes.
-        list_key: the top-level list the endpoint must carry ("funding_rates", "order_book_details", "fundings").
+        list_key: the top-level list the endpoint must carry ("funding_rates", "order_book_details",
+            "fundings").
         market: the market concerned, for messages.
 
     Returns:
         The decoded body (a dict whose `list_key` is a list).
 
     Raises:
-        LighterRateLimitedError, LighterAuthError, LighterUnavailableError, LighterRejectedError, LighterDataError:
-        see the module table.
+        LighterRateLimitedError, LighterAuthError, LighterUnavailableError, LighterRejectedError or
+        LighterDataError: see the module table.
     """
     if status == 429:
         retry_after = parse_retry_after(headers.get("Retry-After"))
+        shown = "absent" if retry_after is None else f"{retry_after:g} s"
         raise LighterRateLimitedError(
-            f"{what}: HTTP 429 rate limited (Retry-After {retry_after if retry_after is not None else 'absent'})",
+            f"{what}: HTTP 429 rate limited (Retry-After {shown})",
             market,
             retry_after_seconds=retry_after,
         )
@@ -138,8 +140,8 @@ class LighterFundingClient:
     event loop, and released by `close()`.
 
     Args:
-        settings: `lighter_url` (REST base, e.g. "https://mainnet.zklighter.elliot.ai"), `http_timeout_seconds`,
-            `http_retries`, `http_backoff_seconds`.
+        settings: `lighter_url` (REST base, e.g. "https://mainnet.zklighter.elliot.ai"),
+            `http_timeout_seconds` (per attempt), `http_retries`, `http_backoff_seconds`.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -158,7 +160,7 @@ class LighterFundingClient:
         send: Callable[[], Awaitable[aiohttp.ClientResponse]],
         market: str | None,
     ) -> JsonObject:
-        """One HTTP attempt: send, read the whole body, decode. Transport failures -> LighterUnavailableError."""
+        """One HTTP attempt: send, read the whole body, decode (transport failure -> Unavailable)."""
         try:
             response = await send()
             try:
@@ -187,17 +189,25 @@ class LighterFundingClient:
         market: str | None = None,
     ) -> JsonObject:
         settings = self._settings
-        return await call_with_retry(
-            lambda: self._attempt(what, list_key, send, market),
-            venue=VENUE,
-            what=what,
-            retries=settings.http_retries,
-            backoff_seconds=settings.http_backoff_seconds,
-            timeout_seconds=settings.http_timeout_seconds,
-        )
+        try:
+            return await call_with_retry(
+                lambda: self._attempt(what, list_key, send, market),
+                venue=VENUE,
+                what=what,
+                retries=settings.http_retries,
+                backoff_seconds=settings.http_backoff_seconds,
+                timeout_seconds=settings.http_timeout_seconds,
+            )
+        except VenueUnavailableError as exc:
+            if isinstance(exc, LighterError):
+                raise
+            # call_with_retry reports its per-attempt timeout as the venue-neutral class: keep ours.
+            raise LighterUnavailableError(str(exc).removeprefix(f"{VENUE}: "), market) from exc
 
     async def order_book_details(self) -> JsonObject:
-        """`GET /api/v1/orderBookDetails` (all markets): `{code, order_book_details:[...], spot_order_book_details:[...]}`.
+        """`GET /api/v1/orderBookDetails` (all markets).
+
+        Returns `{code, order_book_details:[PerpsOrderBookDetail], spot_order_book_details:[...]}`.
 
         Raises:
             LighterError subclasses, see the module table.
@@ -211,7 +221,9 @@ class LighterFundingClient:
         )
 
     async def funding_rates(self) -> JsonObject:
-        """`GET /api/v1/funding-rates`: `{code, funding_rates:[{market_id, exchange, symbol, rate}]}` (rate: fraction/8 h).
+        """`GET /api/v1/funding-rates` (current rates of Lighter and other venues).
+
+        Returns `{code, funding_rates:[{market_id, exchange, symbol, rate}]}`, rate a fraction per 8 h.
 
         Raises:
             LighterError subclasses, see the module table.
@@ -234,7 +246,9 @@ class LighterFundingClient:
         resolution: str = "1h",
         market: str | None = None,
     ) -> JsonObject:
-        """`GET /api/v1/fundings`: `{code, resolution, fundings:[{timestamp(s), value, rate(%/h), direction}]}`.
+        """`GET /api/v1/fundings` (settled funding history of one market).
+
+        Returns `{code, resolution, fundings:[{timestamp (s), value, rate (% per hour), direction}]}`.
 
         Args:
             market_id: Lighter market id; start_timestamp / end_timestamp: epoch SECONDS;
