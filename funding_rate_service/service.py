@@ -129,19 +129,21 @@ def build_query(
         pydantic.ValidationError / ValueError: naming the bad option and value.
     """
     overrides = {k: Decimal(str(v)) for k, v in settings.fee_override_map().items()}
-    return OpportunityQuery(
-        horizon_hours=horizon_hours if horizon_hours is not None else settings.horizon_hours,
-        min_net_apr=min_apr,
-        use_maker_fees=maker,
-        fee_overrides=overrides,
-        slippage_bps=slippage_bps if slippage_bps is not None else settings.slippage_bps,
-        min_volume_24h_usd=min_volume_usd,
-        min_open_interest_usd=min_oi_usd,
-        venues_include=venues,
-        venues_exclude=exclude,
-        venues_required=require,
-        symbols=[s.upper() for s in symbols] if symbols else None,
-        max_data_age_seconds=settings.max_data_age_seconds,
-        now=now or utcnow(),
-        limit=limit,
-    )
+    fields: dict[str, Any] = {
+        "horizon_hours": horizon_hours if horizon_hours is not None else settings.horizon_hours,
+        "min_net_apr": min_apr,
+        "use_maker_fees": maker,
+        "fee_overrides": overrides,
+        "slippage_bps": slippage_bps if slippage_bps is not None else settings.slippage_bps,
+        "min_volume_24h_usd": min_volume_usd,
+        "min_open_interest_usd": min_oi_usd,
+        "venues_include": venues,
+        "venues_exclude": exclude,
+        "venues_required": require,
+        "symbols": [s.upper() for s in symbols] if symbols else None,
+        "max_data_age_seconds": settings.max_data_age_seconds,
+        "now": now or utcnow(),
+        "limit": limit,
+    }
+    # None means "not given": leave the finder's default (e.g. an empty exclusion set)
+    return OpportunityQuery(**{k: v for k, v in fields.items() if v is not None})

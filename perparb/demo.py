@@ -33,7 +33,7 @@ async def run_demo(days: float) -> int:
     base = Settings()
     configure_logging(base, quiet=True)
     t0 = time.perf_counter()
-    async with start_simulator(DEMO_SCENARIO) as sim:
+    async with await start_simulator(DEMO_SCENARIO) as sim:
         console.print(
             f"simulator ready: lighter={sim.lighter_url} paradex={sim.paradex_url}  [dim](synthetic "
             "demo scenario, no network)[/]"

@@ -50,7 +50,6 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if engine is not None:
-            app.state.engine = engine
             yield
             return
         url = resolve_database_url(settings)
@@ -68,6 +67,8 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Fast
         "opportunities net of round-trip costs.",
         lifespan=lifespan,
     )
+    if engine is not None:
+        app.state.engine = engine
 
     def _engine(request: Request) -> AsyncEngine:
         return request.app.state.engine
