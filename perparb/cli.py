@@ -18,6 +18,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich import box
 from rich.table import Table
 
 from funding_rate_service.service import build_query
@@ -29,7 +30,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console()
+# Piped output (make demo in CI, `| less`) gets a wide page; a terminal keeps its own width.
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 def _settings() -> Settings:
@@ -133,7 +135,7 @@ def db_check() -> None:
 
 
 def _print_cycle(summary_json: dict[str, Any]) -> None:
-    table = Table(title=f"collection cycle {summary_json['finished_at']}")
+    table = Table(title=f"collection cycle {summary_json['finished_at']}", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("venue", "status", "markets", "stored", "rejected", "error"):
         table.add_column(col)
     for v in summary_json["venues"].values():
@@ -292,7 +294,7 @@ def rates(
         return
     if not rows:
         err_console.print("no rates stored yet: run `perparb collect --once`")
-    table = Table(title="funding rates (+ = longs pay shorts)")
+    table = Table(title="funding rates (+ = longs pay shorts)", box=box.SIMPLE_HEAD, pad_edge=False)
     for col, just in (
         ("symbol", "left"),
         ("venue", "left"),
@@ -338,42 +340,21 @@ def rates(
 
 
 def print_opportunities(result: Any, *, title: str = "funding-arbitrage opportunities") -> None:
-    """The ranked table for people (percent shown here only)."""
-    table = Table(title=f"{title} (net of round-trip costs)")
-    for col, just in (
-        ("#", "right"),
-        ("symbol", "left"),
-        ("long", "left"),
-        ("short", "left"),
-        ("spread/h", "right"),
-        ("gross APR", "right"),
-        ("cost", "right"),
-        ("net APR", "right"),
-        ("break-even", "right"),
-        ("min vol 24h", "right"),
-        ("min OI", "right"),
-        ("same sign", "right"),
-    ):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    """The ranked table for people (percent shown here only; JSON keeps fractions)."""
+    table = Table(title=f"{title}, net of round-trip costs", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("#", "asset", "long", "short", "spread/h", "gross APR", "cost", "net APR", "break-even",
+                "min vol 24h", "min OI", "same sign"):
+        table.add_column(col, justify="left" if col in ("asset", "long", "short") else "right", no_wrap=True)
     for i, o in enumerate(result.opportunities, 1):
         d = o.to_json_dict()
         net = d["net_apr"]
         colour = "green" if net > 0 else "red"
-        be = "-" if d["break_even_hours"] is None else f"{d['break_even_hours']:.1f} h"
-        persist = "-" if d.get("sign_persistence_hours") is None else f"{d['sign_persistence_hours']:g} h"
+        be = "-" if d["break_even_hours"] is None else f"{d['break_even_hours']:.1f}h"
+        persist = "-" if d.get("sign_persistence_hours") is None else f"{d['sign_persistence_hours']:g}h"
         table.add_row(
-            str(i),
-            d["symbol"],
-            d["long_venue"],
-            d["short_venue"],
-            _pct(d["spread_hourly"]),
-            _pct(d["gross_apr"], 2),
-            _pct(d["round_trip_cost"], 3),
-            f"[{colour}]{_pct(net, 2)}[/]",
-            be,
-            _usd(d["min_volume_24h_usd"]),
-            _usd(d["min_open_interest_usd"]),
-            persist,
+            str(i), d["symbol"], d["long_venue"], d["short_venue"], _pct(d["spread_hourly"]),
+            _pct(d["gross_apr"], 2), _pct(d["round_trip_cost"], 3), f"[{colour}]{_pct(net, 2)}[/]", be,
+            _usd(d["min_volume_24h_usd"]), _usd(d["min_open_interest_usd"]), persist,
         )
     console.print(table)
     if result.stale:
