@@ -135,7 +135,9 @@ def db_check() -> None:
 
 
 def _print_cycle(summary_json: dict[str, Any]) -> None:
-    table = Table(title=f"collection cycle {summary_json['finished_at']}", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(
+        title=f"collection cycle {summary_json['finished_at']}", box=box.SIMPLE_HEAD, pad_edge=False
+    )
     for col in ("venue", "status", "markets", "stored", "rejected", "error"):
         table.add_column(col)
     for v in summary_json["venues"].values():
@@ -342,8 +344,20 @@ def rates(
 def print_opportunities(result: Any, *, title: str = "funding-arbitrage opportunities") -> None:
     """The ranked table for people (percent shown here only; JSON keeps fractions)."""
     table = Table(title=f"{title}, net of round-trip costs", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("#", "asset", "long", "short", "spread/h", "gross APR", "cost", "net APR", "break-even",
-                "min vol 24h", "min OI", "same sign"):
+    for col in (
+        "#",
+        "asset",
+        "long",
+        "short",
+        "spread/h",
+        "gross APR",
+        "cost",
+        "net APR",
+        "break-even",
+        "min vol 24h",
+        "min OI",
+        "same sign",
+    ):
         table.add_column(col, justify="left" if col in ("asset", "long", "short") else "right", no_wrap=True)
     for i, o in enumerate(result.opportunities, 1):
         d = o.to_json_dict()
@@ -352,9 +366,18 @@ def print_opportunities(result: Any, *, title: str = "funding-arbitrage opportun
         be = "-" if d["break_even_hours"] is None else f"{d['break_even_hours']:.1f}h"
         persist = "-" if d.get("sign_persistence_hours") is None else f"{d['sign_persistence_hours']:g}h"
         table.add_row(
-            str(i), d["symbol"], d["long_venue"], d["short_venue"], _pct(d["spread_hourly"]),
-            _pct(d["gross_apr"], 2), _pct(d["round_trip_cost"], 3), f"[{colour}]{_pct(net, 2)}[/]", be,
-            _usd(d["min_volume_24h_usd"]), _usd(d["min_open_interest_usd"]), persist,
+            str(i),
+            d["symbol"],
+            d["long_venue"],
+            d["short_venue"],
+            _pct(d["spread_hourly"]),
+            _pct(d["gross_apr"], 2),
+            _pct(d["round_trip_cost"], 3),
+            f"[{colour}]{_pct(net, 2)}[/]",
+            be,
+            _usd(d["min_volume_24h_usd"]),
+            _usd(d["min_open_interest_usd"]),
+            persist,
         )
     console.print(table)
     if result.stale:

@@ -24,10 +24,32 @@ from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
 pytestmark = pytest.mark.integration
 
 PROJECT = Path(__file__).resolve().parents[2]
-RATE_KEYS = {"venue", "symbol", "venue_symbol", "rate_hourly", "rate_8h", "apr", "raw_rate", "raw_period_hours",
-             "mark_price", "open_interest_usd", "volume_24h_usd", "ts"}
-OPP_KEYS = {"symbol", "long_venue", "short_venue", "spread_hourly", "gross_apr", "round_trip_cost", "net_apr",
-            "break_even_hours", "min_volume_24h_usd", "min_open_interest_usd"}
+RATE_KEYS = {
+    "venue",
+    "symbol",
+    "venue_symbol",
+    "rate_hourly",
+    "rate_8h",
+    "apr",
+    "raw_rate",
+    "raw_period_hours",
+    "mark_price",
+    "open_interest_usd",
+    "volume_24h_usd",
+    "ts",
+}
+OPP_KEYS = {
+    "symbol",
+    "long_venue",
+    "short_venue",
+    "spread_hourly",
+    "gross_apr",
+    "round_trip_cost",
+    "net_apr",
+    "break_even_hours",
+    "min_volume_24h_usd",
+    "min_open_interest_usd",
+}
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -38,9 +60,16 @@ async def sim() -> AsyncIterator[SimulatorHandle]:
 
 def cli_env(db_url: str, sim: SimulatorHandle) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PERPARB_") and k != "DATABASE_URL"}
-    env.update({"DATABASE_URL": db_url, "PERPARB_LIGHTER_URL": sim.lighter_url,
-                "PERPARB_PARADEX_URL": sim.paradex_url, "PERPARB_HTTP_RETRIES": "1",
-                "PERPARB_HTTP_BACKOFF_SECONDS": "0.01", "PYTHONPATH": str(PROJECT)})
+    env.update(
+        {
+            "DATABASE_URL": db_url,
+            "PERPARB_LIGHTER_URL": sim.lighter_url,
+            "PERPARB_PARADEX_URL": sim.paradex_url,
+            "PERPARB_HTTP_RETRIES": "1",
+            "PERPARB_HTTP_BACKOFF_SECONDS": "0.01",
+            "PYTHONPATH": str(PROJECT),
+        }
+    )
     return env
 
 
@@ -49,8 +78,14 @@ async def perparb(env: dict[str, str], *args: str, cwd: Path) -> tuple[int, str,
     import asyncio
 
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "perparb", *args, env=env, cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "perparb",
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
     return proc.returncode or 0, out.decode(), err.decode()
@@ -60,7 +95,9 @@ def _without_age(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in r.items() if k not in ("age_seconds", "stale")} for r in rows]
 
 
-async def test_cli_and_api_agree(clean_engine: AsyncEngine, db_url: str, sim: SimulatorHandle, tmp_path: Path) -> None:
+async def test_cli_and_api_agree(
+    clean_engine: AsyncEngine, db_url: str, sim: SimulatorHandle, tmp_path: Path
+) -> None:
     env = cli_env(db_url, sim)
     code, out, err = await perparb(env, "collect", "--once", "--json", cwd=tmp_path)
     assert code == 0, err
@@ -96,7 +133,9 @@ async def test_cli_and_api_agree(clean_engine: AsyncEngine, db_url: str, sim: Si
         strip = lambda rows: [{k: v for k, v in o.items() if k != "data_age_seconds"} for o in rows]  # noqa: E731
         assert strip(api_opps["opportunities"]) == strip(cli_opps)
 
-        filtered = (await client.get("/api/v1/opportunities", params={"min_apr": 0.2, "symbols": "ETH"})).json()
+        filtered = (
+            await client.get("/api/v1/opportunities", params={"min_apr": 0.2, "symbols": "ETH"})
+        ).json()
         assert all(o["symbol"] == "ETH" and o["net_apr"] >= 0.2 for o in filtered["opportunities"])
 
         health = (await client.get("/api/v1/health")).json()
@@ -119,8 +158,9 @@ async def test_cli_and_api_agree(clean_engine: AsyncEngine, db_url: str, sim: Si
         assert "/api/v1/opportunities" in docs.json()["paths"]
 
 
-async def test_collect_reports_a_failed_venue(clean_engine: AsyncEngine, db_url: str, sim: SimulatorHandle,
-                                              tmp_path: Path) -> None:
+async def test_collect_reports_a_failed_venue(
+    clean_engine: AsyncEngine, db_url: str, sim: SimulatorHandle, tmp_path: Path
+) -> None:
     env = cli_env(db_url, sim)
     env["PERPARB_PARADEX_URL"] = "http://127.0.0.1:9/v1"  # nothing listens on the discard port
     env["PERPARB_HTTP_TIMEOUT_SECONDS"] = "1"
@@ -143,8 +183,14 @@ async def test_cli_errors_are_clear(db_url: str, sim: SimulatorHandle, tmp_path:
 def test_perparb_sim_prints_ready_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PERPARB_")}
     env["PYTHONPATH"] = str(PROJECT)
-    proc = subprocess.Popen([sys.executable, "-m", "perparb", "sim", "--scenario", str(DEMO_SCENARIO)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perparb", "sim", "--scenario", str(DEMO_SCENARIO)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

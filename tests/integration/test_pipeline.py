@@ -94,9 +94,20 @@ async def test_demo_cycle_and_ranking(clean_engine: AsyncEngine, demo_sim: Simul
     assert data["venues"]["lighter"]["stored"] >= 8 and data["venues"]["paradex"]["stored"] >= 8
     assert data["venues"]["lighter"]["reference_stored"] > 0
     assert await scalar(clean_engine, "SELECT count(*) FROM collection_runs WHERE status = 'ok'") == 2
-    query = build_query(settings, min_apr=None, horizon_hours=168, venues=None, exclude=None, require=None,
-                        symbols=None, min_volume_usd=None, min_oi_usd=None, maker=False, slippage_bps=None,
-                        limit=None)
+    query = build_query(
+        settings,
+        min_apr=None,
+        horizon_hours=168,
+        venues=None,
+        exclude=None,
+        require=None,
+        symbols=None,
+        min_volume_usd=None,
+        min_oi_usd=None,
+        maker=False,
+        slippage_bps=None,
+        limit=None,
+    )
     async with clean_engine.connect() as conn:
         result = await get_opportunities(conn, query)
         rates = {(r.venue, r.symbol): r for r in await repository.latest_rates(conn)}
@@ -115,8 +126,9 @@ async def test_demo_cycle_and_ranking(clean_engine: AsyncEngine, demo_sim: Simul
     assert nets == sorted(nets, reverse=True)
 
 
-@pytest.mark.parametrize("fault", [FaultSpec(http_status=500), FaultSpec(latency_seconds=5)],
-                         ids=["http-500", "timeout"])
+@pytest.mark.parametrize(
+    "fault", [FaultSpec(http_status=500), FaultSpec(latency_seconds=5)], ids=["http-500", "timeout"]
+)
 async def test_one_venue_failing_never_blocks_the_other(
     clean_engine: AsyncEngine, demo_sim: SimulatorHandle, fault: FaultSpec, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -132,10 +144,17 @@ async def test_one_venue_failing_never_blocks_the_other(
     err = data["venues"]["paradex"]["error"]
     assert err.startswith("paradex") and ("500" in err or "timed out" in err), err
     assert "collection failed for paradex" in caplog.text
-    run = await scalar(clean_engine, "SELECT error FROM collection_runs WHERE venue = 'paradex' AND status = 'failed'")
+    run = await scalar(
+        clean_engine, "SELECT error FROM collection_runs WHERE venue = 'paradex' AND status = 'failed'"
+    )
     assert run == err
-    assert await scalar(clean_engine, "SELECT count(*) FROM markets m JOIN venues v ON v.id = m.venue_id "
-                                      "WHERE v.name = 'paradex'") == 0
+    assert (
+        await scalar(
+            clean_engine,
+            "SELECT count(*) FROM markets m JOIN venues v ON v.id = m.venue_id WHERE v.name = 'paradex'",
+        )
+        == 0
+    )
     # the venue recovers: the next cycle stores it
     demo_sim.paradex_faults.clear()
     async with open_adapters(sim_settings(demo_sim)) as adapters:
@@ -181,7 +200,10 @@ async def test_bad_rows_rejected_rest_stored(
     rejections = " ".join(data["venues"]["lighter"]["rejections"] + data["venues"]["paradex"]["rejections"])
     assert "missing" in rejections
     # nothing stored as a made-up zero
-    assert await scalar(clean_engine, "SELECT count(*) FROM funding_rate_samples WHERE open_interest_usd < 0") == 0
+    assert (
+        await scalar(clean_engine, "SELECT count(*) FROM funding_rate_samples WHERE open_interest_usd < 0")
+        == 0
+    )
 
 
 async def test_backfill_is_idempotent(clean_engine: AsyncEngine, demo_sim: SimulatorHandle) -> None:
