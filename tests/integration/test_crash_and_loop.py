@@ -4,6 +4,7 @@ runs cycles on its interval until stopped."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
@@ -91,7 +92,7 @@ async def test_collect_loop_runs_until_stopped(clean_engine: AsyncEngine) -> Non
     assert len(seen) == 3
     assert all(not s.to_json_dict()["failed_venues"] for s in seen)
     # cycles are spaced by the interval (start to start)
-    gaps = [(b.started_at - a.started_at).total_seconds() for a, b in zip(seen, seen[1:])]
+    gaps = [(b.started_at - a.started_at).total_seconds() for a, b in itertools.pairwise(seen)]
     assert all(g >= 0.18 for g in gaps), gaps
     async with clean_engine.connect() as conn:
         runs = (
