@@ -38,11 +38,12 @@ WITH rows AS (
         venue text, venue_symbol text, symbol text, venue_market_id text, quote text,
         tick_size numeric, size_step numeric, min_size numeric, min_notional numeric, max_leverage numeric,
         funding_period_hours numeric, maker_fee numeric, taker_fee numeric, status text)
-), v_new AS (
-    INSERT INTO venues (name) SELECT DISTINCT venue FROM rows
-    ON CONFLICT (name) DO NOTHING RETURNING id, name
 ), v AS (
-    SELECT id, name FROM v_new UNION ALL SELECT id, name FROM venues WHERE name IN (SELECT venue FROM rows)
+    -- DO UPDATE (not DO NOTHING): RETURNING then yields the row even when a concurrent transaction
+    -- committed it after this statement's snapshot was taken (READ COMMITTED), which a plain SELECT
+    -- of `venues` would not see.
+    INSERT INTO venues (name) SELECT DISTINCT venue FROM rows
+    ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id, name
 )
 INSERT INTO markets AS m (venue_id, venue_symbol, symbol, venue_market_id, quote, tick_size, size_step, min_size,
                           min_notional, max_leverage, funding_period_hours, maker_fee, taker_fee, status,
@@ -115,7 +116,9 @@ WITH s AS (
         rejected int, error text)
     RETURNING venue, stored
 )
-SELECT 'stored' AS what, venue AS key, stored AS n FROM runs
+SELECT 'stored' AS what, venue AS key, n FROM stored
+UNION ALL SELECT 'runs', NULL, count(*) FROM runs
+UNION ALL SELECT 'joined', NULL, count(*) FROM s
 UNION ALL SELECT 'latest', NULL, count(*) FROM latest
 UNION ALL SELECT 'reference', NULL, count(*) FROM ref
 """
@@ -174,6 +177,10 @@ def _reference_row(r: ReferenceRate) -> dict[str, Any]:
     }
 
 
+class UnjoinedSamplesError(RuntimeError):
+    """Samples refer to markets that are neither being upserted nor stored (a caller bug); nothing is written."""
+
+
 @dataclass(slots=True)
 class RunRecord:
     """One venue's outcome in a cycle, as stored in `collection_runs`."""
@@ -202,7 +209,8 @@ class RunRecord:
 
 @dataclass(slots=True)
 class StoreResult:
-    """Rows actually inserted (duplicates excluded): samples per venue, latest states advanced, reference rates."""
+    """Rows actually inserted (duplicates excluded): samples per venue (venues with none are absent), latest
+    states advanced, reference rates."""
 
     stored_by_venue: dict[str, int] = field(default_factory=dict)
     latest_updated: int = 0
@@ -220,10 +228,13 @@ async def store_cycle(
 ) -> StoreResult:
     """Write one cycle inside the caller's transaction (two statements; see the module docstring).
 
-    Samples must belong to markets in `markets` (or already stored): others are silently not joined, which the
-    adapters rule out by rejecting rows for unknown markets first.
+    Samples must belong to markets in `markets` (or already stored); the adapters guarantee it by rejecting
+    rows for unknown markets first. Safe under concurrency: several transactions may upsert the same venue and
+    markets at once (backfill runs markets in parallel).
 
     Raises:
+        UnjoinedSamplesError: a sample matches no market; the caller's transaction must roll back (it does when
+            the exception leaves `engine.begin()`).
         sqlalchemy.exc.DBAPIError: on any database error; the caller's transaction then rolls back whole.
     """
     if markets:
@@ -240,13 +251,24 @@ async def store_cycle(
         },
     )
     out = StoreResult()
+    joined = 0
     for what, key, n in result.all():
         if what == "stored":
             out.stored_by_venue[key] = int(n)
+        elif what == "joined":
+            joined = int(n)
+        elif what == "runs":
+            pass  # run rows always insert; counted only so the CTE is referenced
         elif what == "latest":
             out.latest_updated = int(n)
         else:
             out.reference_stored = int(n)
+    if joined != len(samples):
+        # A sample whose market is neither in `markets` nor stored would be dropped without a trace: refuse
+        # the whole cycle instead (the caller's transaction rolls back).
+        raise UnjoinedSamplesError(
+            f"{len(samples) - joined} of {len(samples)} samples match no stored market"
+        )
     return out
 
 

@@ -485,9 +485,15 @@ def sim(
 
     Prints one line `ready lighter=http://... paradex=http://.../v1` when both listen.
     """
+    from simulator.scenario import ScenarioError
     from simulator.server import serve_forever
 
-    serve_forever(scenario, host=host, lighter_port=lighter_port, paradex_port=paradex_port)
+    try:
+        serve_forever(scenario, host=host, lighter_port=lighter_port, paradex_port=paradex_port)
+    except ScenarioError as exc:
+        die(f"bad scenario: {exc}")
+    except OSError as exc:
+        die(f"cannot listen: {exc}")
 
 
 def main() -> None:

@@ -69,5 +69,5 @@ async def open_adapters(
 
 def die(message: str, code: int = 2) -> None:
     """Print a clear error on stderr and exit."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     sys.exit(code)

@@ -202,3 +202,22 @@ def test_perparb_sim_prints_ready_line(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+def test_perparb_sim_refuses_a_bad_scenario(tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    (bad / "lighter").mkdir(parents=True)
+    (bad / "lighter" / "funding-rates.json").write_text("{not json")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PERPARB_")}
+    env["PYTHONPATH"] = str(PROJECT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "perparb", "sim", "--scenario", str(bad)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "bad scenario" in proc.stderr and "funding-rates.json" in proc.stderr
+    assert proc.stdout == ""

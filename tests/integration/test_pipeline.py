@@ -215,6 +215,7 @@ async def test_backfill_is_idempotent(clean_engine: AsyncEngine, demo_sim: Simul
     for venue in ("lighter", "paradex"):
         assert first[venue].markets > 0 and first[venue].markets_failed == {}
         assert first[venue].stored > first[venue].markets, first[venue]  # many hours per market
+        assert first[venue].stored == first[venue].fetched  # markets stored concurrently: no row lost
         assert second[venue].fetched == first[venue].fetched
         assert second[venue].stored == 0
     n = await scalar(clean_engine, "SELECT count(*) FROM funding_rate_samples WHERE kind = 'settled'")

@@ -93,7 +93,7 @@ async def test_store_is_idempotent_and_exact(clean_engine: AsyncEngine) -> None:
             assert res.stored_by_venue == {"lighter": 2, "paradex": 1}
             assert res.reference_stored == 1
         else:  # a second identical cycle adds no sample rows
-            assert res.stored_by_venue == {"lighter": 0, "paradex": 0}
+            assert res.stored_by_venue == {}  # only venues with new rows are listed
             assert res.reference_stored == 0
     assert await count(clean_engine, "funding_rate_samples") == 3
     assert await count(clean_engine, "markets") == 2
@@ -183,3 +183,42 @@ async def test_hourly_history_prefers_settled(clean_engine: AsyncEngine) -> None
     assert hist == {
         ("lighter", "ETH"): [(h, Decimal("0.00002")), (h + timedelta(hours=1), Decimal("0.00005"))]
     }
+
+
+async def test_sample_of_unknown_market_refuses_the_cycle(clean_engine: AsyncEngine) -> None:
+    with pytest.raises(repository.UnjoinedSamplesError, match="1 of 2 samples"):
+        async with clean_engine.begin() as conn:
+            await repository.store_cycle(
+                conn,
+                markets=[market("lighter", "ETH", "ETH")],
+                samples=[
+                    sample("lighter", "ETH", "ETH", T0, "0.00001"),
+                    sample("lighter", "GHOST", "GHOST", T0, "0"),
+                ],
+                reference_rates=[],
+                runs=[run("lighter")],
+                now=T0,
+            )
+    assert await count(clean_engine, "markets") == 0
+
+
+async def test_concurrent_cycles_on_a_new_venue_lose_nothing(clean_engine: AsyncEngine) -> None:
+    """Many transactions create the same new venue at once (as backfill does); every sample must land."""
+    import asyncio
+
+    async def one(i: int) -> int:
+        async with clean_engine.begin() as conn:
+            res = await repository.store_cycle(
+                conn,
+                markets=[market("paradex", f"M{i}-USD-PERP", f"M{i}")],
+                samples=[sample("paradex", f"M{i}-USD-PERP", f"M{i}", T0, "0.00001", period="8")],
+                reference_rates=[],
+                runs=[],
+                now=T0,
+            )
+        return res.stored_by_venue.get("paradex", 0)
+
+    stored = await asyncio.gather(*(one(i) for i in range(5)))
+    assert stored == [1] * 5
+    assert await count(clean_engine, "venues") == 1
+    assert await count(clean_engine, "funding_rate_samples") == 5

@@ -39,11 +39,28 @@ DEMO_ETH_FUNDING_DATA = json.loads((DEMO_SCENARIO / "paradex" / "funding_data_ET
 DEMO_ETH_BOOK = json.loads((DEMO_SCENARIO / "lighter" / "orderBookOrders_0.json").read_text())
 # Keys of one market_stats entry as the venue sends them (ws_update_market_stats_*.json, 2026-07 capture).
 MARKET_STATS_KEYS = {
-    "symbol", "market_id", "index_price", "mark_price", "mid_price", "best_ask_price", "best_bid_price",
-    "open_interest", "open_interest_limit", "funding_clamp_small", "funding_clamp_big", "last_trade_price",
-    "current_funding_rate", "funding_rate", "funding_timestamp", "daily_base_token_volume",
-    "daily_quote_token_volume", "daily_price_low", "daily_price_high", "daily_price_change", "base_interest_rate",
-}  # fmt: skip
+    "symbol",
+    "market_id",
+    "index_price",
+    "mark_price",
+    "mid_price",
+    "best_ask_price",
+    "best_bid_price",
+    "open_interest",
+    "open_interest_limit",
+    "funding_clamp_small",
+    "funding_clamp_big",
+    "last_trade_price",
+    "current_funding_rate",
+    "funding_rate",
+    "funding_timestamp",
+    "daily_base_token_volume",
+    "daily_quote_token_volume",
+    "daily_price_low",
+    "daily_price_high",
+    "daily_price_change",
+    "base_interest_rate",
+}
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -102,17 +119,35 @@ def root(handle: SimulatorHandle) -> str:
 # ---------------------------------------------------------------------------------- Lighter REST (demo)
 
 
-async def test_lighter_order_book_details_through_sdk(demo: SimulatorHandle, http: aiohttp.ClientSession) -> None:
+async def test_lighter_order_book_details_through_sdk(
+    demo: SimulatorHandle, http: aiohttp.ClientSession
+) -> None:
     async with lighter_client(demo) as api:
         details = await lighter.OrderApi(api).order_book_details()
         one = await lighter.OrderApi(api).order_book_details(market_id=24)
     assert isinstance(details, lighter.OrderBookDetails)
     assert details.code == 200
     symbols = {d.market_id: d.symbol for d in details.order_book_details}
-    assert symbols == {0: "ETH", 1: "BTC", 2: "SOL", 3: "DOGE", 5: "WIF", 7: "XRP", 8: "LINK", 9: "AVAX",
-                       12: "TON", 16: "SUI", 24: "HYPE"}  # fmt: skip
+    assert symbols == {
+        0: "ETH",
+        1: "BTC",
+        2: "SOL",
+        3: "DOGE",
+        5: "WIF",
+        7: "XRP",
+        8: "LINK",
+        9: "AVAX",
+        12: "TON",
+        16: "SUI",
+        24: "HYPE",
+    }
     eth = details.order_book_details[0]
-    assert (eth.mark_price, eth.price_decimals, eth.size_decimals, eth.open_interest) == ("3600.25", 2, 4, 41250.5)
+    assert (eth.mark_price, eth.price_decimals, eth.size_decimals, eth.open_interest) == (
+        "3600.25",
+        2,
+        4,
+        41250.5,
+    )
     assert [d.symbol for d in one.order_book_details] == ["HYPE"]
     # the SDK's from_dict does not validate; the strict pydantic models must accept every demo row as well
     _, raw, _ = await get_json(http, demo.lighter_url + "/api/v1/orderBookDetails")
@@ -142,10 +177,20 @@ async def test_lighter_fundings_window_and_count_back_through_sdk(demo: Simulato
     assert demo.scenario.history_shift_ms % 3_600_000 == 0
     async with lighter_client(demo) as api:
         candles = lighter.CandlestickApi(api)
-        last3 = await candles.fundings(market_id=0, resolution="1h", start_timestamp=newest - 5 * 3600,
-                                       end_timestamp=newest, count_back=3)  # fmt: skip
-        window = await candles.fundings(market_id=0, resolution="1h", start_timestamp=newest - 5 * 3600,
-                                        end_timestamp=newest - 3600, count_back=100)  # fmt: skip
+        last3 = await candles.fundings(
+            market_id=0,
+            resolution="1h",
+            start_timestamp=newest - 5 * 3600,
+            end_timestamp=newest,
+            count_back=3,
+        )
+        window = await candles.fundings(
+            market_id=0,
+            resolution="1h",
+            start_timestamp=newest - 5 * 3600,
+            end_timestamp=newest - 3600,
+            count_back=100,
+        )
     assert isinstance(last3, lighter.Fundings)
     assert [f.timestamp for f in last3.fundings] == [newest - 7200, newest - 3600, newest]
     assert (last3.fundings[-1].rate, last3.fundings[-1].direction) == ("0.0030", "long")
@@ -153,7 +198,9 @@ async def test_lighter_fundings_window_and_count_back_through_sdk(demo: Simulato
     shift_s = demo.scenario.history_shift_ms // 1000
     recorded = {r["timestamp"] + shift_s: r for r in DEMO_ETH_FUNDINGS["fundings"]}
     for f in window.fundings:
-        assert (f.value, f.rate, f.direction) == tuple(recorded[f.timestamp][k] for k in ("value", "rate", "direction"))
+        assert (f.value, f.rate, f.direction) == tuple(
+            recorded[f.timestamp][k] for k in ("value", "rate", "direction")
+        )
 
 
 async def test_lighter_order_book_orders_limit_through_sdk(demo: SimulatorHandle) -> None:
@@ -164,10 +211,18 @@ async def test_lighter_order_book_orders_limit_through_sdk(demo: SimulatorHandle
     assert [o.order_index for o in book.asks] == [o["order_index"] for o in DEMO_ETH_BOOK["asks"][:3]]
     assert [o.price for o in book.bids] == [o["price"] for o in DEMO_ETH_BOOK["bids"][:3]]
     # an unknown market answers code 200 with empty sides (recorded venue behaviour)
-    assert (unknown.code, unknown.total_asks, unknown.asks, unknown.total_bids, unknown.bids) == (200, 0, [], 0, [])
+    assert (unknown.code, unknown.total_asks, unknown.asks, unknown.total_bids, unknown.bids) == (
+        200,
+        0,
+        [],
+        0,
+        [],
+    )
 
 
-async def test_lighter_invalid_params_answer_20001(demo: SimulatorHandle, http: aiohttp.ClientSession) -> None:
+async def test_lighter_invalid_params_answer_20001(
+    demo: SimulatorHandle, http: aiohttp.ClientSession
+) -> None:
     base = demo.lighter_url + "/api/v1/"
     for path in (
         "orderBookOrders?market_id=0&limit=0",
@@ -232,12 +287,17 @@ async def test_paradex_funding_data_pagination_through_sdk(demo: SimulatorHandle
             break
         params = {"market": "ETH-USD-PERP", "page_size": 100, "cursor": page["next"]}
     assert [len(p["results"]) for p in pages] == [100, 100, 88]
-    assert pages[0]["prev"] is None and isinstance(pages[1]["prev"], str) and isinstance(pages[2]["prev"], str)
+    assert (
+        pages[0]["prev"] is None and isinstance(pages[1]["prev"], str) and isinstance(pages[2]["prev"], str)
+    )
     served = [r["created_at"] for p in pages for r in p["results"]]
     assert served == expected  # newest first, every row once
     newest = pages[0]["results"][0]
     assert (newest["funding_rate"], newest["funding_rate_8h"], newest["funding_period_hours"]) == (
-        "-0.00008000000000", "-0.00008000", 8)  # fmt: skip
+        "-0.00008000000000",
+        "-0.00008000",
+        8,
+    )
     # a window [start_at, end_at] in ms, default page size
     start, end = expected[50], expected[10]
     window = await asyncio.to_thread(
@@ -301,12 +361,16 @@ async def test_missing_scenario_files_answer_like_the_venue(
     async with await start_simulator(tmp_path) as sim:
         lighter_cases = {
             "/api/v1/fundings?market_id=0&resolution=1h&start_timestamp=0&end_timestamp=10&count_back=5": (
-                400, {"code": 20001, "message": "invalid param "}),
+                400,
+                {"code": 20001, "message": "invalid param "},
+            ),
             "/api/v1/orderBookOrders?market_id=0&limit=5": (
-                200, {"code": 200, "total_asks": 0, "asks": [], "total_bids": 0, "bids": []}),
+                200,
+                {"code": 200, "total_asks": 0, "asks": [], "total_bids": 0, "bids": []},
+            ),
             "/api/v1/orderBookDetails": (200, {"code": 200, "order_book_details": []}),
             "/api/v1/funding-rates": (200, {"code": 200, "funding_rates": []}),
-        }  # fmt: skip
+        }
         for path, expected in lighter_cases.items():
             status, body, _ = await get_json(http, sim.lighter_url + path)
             assert (status, body) == expected, path
@@ -334,11 +398,16 @@ async def test_recorded_scenario_through_both_sdks(recorded: SimulatorHandle) ->
         fundings = await lighter.CandlestickApi(api).fundings(
             market_id=0, resolution="1h", start_timestamp=1790665200, end_timestamp=1790672400, count_back=10
         )
-    assert [(d.symbol, d.market_id, d.open_interest) for d in details.order_book_details] == [("ETH", 0, 39559.3278)]
+    assert [(d.symbol, d.market_id, d.open_interest) for d in details.order_book_details] == [
+        ("ETH", 0, 39559.3278)
+    ]
     assert [(r.exchange, r.rate) for r in rates.funding_rates] == [("lighter", 0.00009599999999999999)]
     # history served as recorded, including the recording's bad row (direction "???")
     assert [(f.timestamp, f.rate, f.direction) for f in fundings.fundings] == [
-        (1790665200, "0.0012", "long"), (1790668800, "0.0006", "short"), (1790672400, "0.0006", "???")]  # fmt: skip
+        (1790665200, "0.0012", "long"),
+        (1790668800, "0.0006", "short"),
+        (1790672400, "0.0006", "???"),
+    ]
 
     client = paradex_client(recorded)
     config = await asyncio.to_thread(client.fetch_system_config)
@@ -353,13 +422,16 @@ async def test_recorded_scenario_through_both_sdks(recorded: SimulatorHandle) ->
     data = await asyncio.to_thread(client.fetch_funding_data, {"market": "BTC-USD-PERP"})
     assert data["next"] is None and data["prev"] is None
     assert [(r["created_at"], r["funding_rate_8h"], r["funding_period_hours"]) for r in data["results"]] == [
-        (1764160327843, "", 0)]  # fmt: skip  history: served as recorded
+        (1764160327843, "", 0)
+    ]  # history: served as recorded
 
 
 # ---------------------------------------------------------------------------------- faults
 
 
-async def test_fault_500_for_n_requests_then_recovery(demo: SimulatorHandle, http: aiohttp.ClientSession) -> None:
+async def test_fault_500_for_n_requests_then_recovery(
+    demo: SimulatorHandle, http: aiohttp.ClientSession
+) -> None:
     answer = await post_fault(http, demo.lighter_url, {"http_status": 500, "count": 2})
     assert answer["faults"]["status"] == {"http_status": 500, "remaining": 2, "retry_after_seconds": 1}
     async with lighter_client(demo) as api:
@@ -381,7 +453,11 @@ async def test_fault_500_for_n_requests_then_recovery(demo: SimulatorHandle, htt
 async def test_fault_429_carries_retry_after(demo: SimulatorHandle, http: aiohttp.ClientSession) -> None:
     await post_fault(http, demo.lighter_url, {"http_status": 429, "count": 1, "retry_after_seconds": 3})
     status, body, headers = await get_json(http, demo.lighter_url + "/api/v1/funding-rates")
-    assert (status, body, headers["Retry-After"]) == (429, {"code": 23000, "message": "Too Many Requests!"}, "3")
+    assert (status, body, headers["Retry-After"]) == (
+        429,
+        {"code": 23000, "message": "Too Many Requests!"},
+        "3",
+    )
     status, _, _ = await get_json(http, demo.lighter_url + "/api/v1/funding-rates")
     assert status == 200
     await post_fault(http, root(demo), {"http_status": 429, "count": 1})
@@ -410,7 +486,10 @@ async def test_fault_latency_then_clear(demo: SimulatorHandle, http: aiohttp.Cli
     status, health, _ = await get_json(http, root(demo) + "/_sim/health")
     assert (status, health["status"], health["venue"], health["synthetic"]) == (200, "ok", "paradex", True)
     assert health["faults"]["status"]["remaining"] is None
-    assert (await post_fault(http, root(demo), {"clear": True}))["faults"] == {"status": None, "latency": None}
+    assert (await post_fault(http, root(demo), {"clear": True}))["faults"] == {
+        "status": None,
+        "latency": None,
+    }
     status, _, _ = await get_json(http, demo.paradex_url + "/system/state")
     assert status == 200
 
@@ -453,7 +532,11 @@ async def test_lighter_ws_market_stats_all(demo: SimulatorHandle, http: aiohttp.
     eth = stats["0"]
     assert set(eth) == MARKET_STATS_KEYS
     assert (eth["symbol"], eth["market_id"], eth["mark_price"]) == ("ETH", 0, "3600.25")
-    assert (eth["best_bid_price"], eth["best_ask_price"], eth["mid_price"]) == ("3599.53", "3600.97", "3600.25")
+    assert (eth["best_bid_price"], eth["best_ask_price"], eth["mid_price"]) == (
+        "3599.53",
+        "3600.97",
+        "3600.25",
+    )
     # funding-rates 0.00024 per 8 h -> 0.0030 %/h; last settled = newest fundings row
     assert (eth["current_funding_rate"], eth["funding_rate"]) == ("0.0030", "0.0030")
     assert (stats["2"]["current_funding_rate"], stats["24"]["current_funding_rate"]) == ("-0.0020", "0.0012")
@@ -462,7 +545,9 @@ async def test_lighter_ws_market_stats_all(demo: SimulatorHandle, http: aiohttp.
     assert eth["funding_timestamp"] % 3_600_000 == 1 and eth["funding_timestamp"] <= update["timestamp"]
 
 
-async def test_lighter_ws_ping_errors_and_order_book(demo: SimulatorHandle, http: aiohttp.ClientSession) -> None:
+async def test_lighter_ws_ping_errors_and_order_book(
+    demo: SimulatorHandle, http: aiohttp.ClientSession
+) -> None:
     async with http.ws_connect(demo.lighter_ws_url) as ws:
         await recv_json(ws)
         await ws.send_json({"type": "ping"})
@@ -478,14 +563,20 @@ async def test_lighter_ws_ping_errors_and_order_book(demo: SimulatorHandle, http
         update = await recv_until(ws, lambda f: f.get("type") == "update/order_book")
         await ws.send_json({"type": "unsubscribe", "channel": "order_book/0"})
         bye = await recv_until(ws, lambda f: f.get("type") == "unsubscribed")
-    assert (snap["type"], snap["channel"], snap["order_book"]["begin_nonce"]) == ("subscribed/order_book", "order_book:0", 0)
+    assert (snap["type"], snap["channel"], snap["order_book"]["begin_nonce"]) == (
+        "subscribed/order_book",
+        "order_book:0",
+        0,
+    )
     assert again == {"error": {"code": 30003, "message": "Already Subscribed to : order_book:0"}}
     assert update["order_book"]["begin_nonce"] == snap["order_book"]["nonce"]
     assert bye == {"type": "unsubscribed", "channel": "order_book:0"}
     # the snapshot aggregates individual orders into price levels
     expected: dict[str, Decimal] = {}
     for order in DEMO_ETH_BOOK["asks"]:
-        expected[order["price"]] = expected.get(order["price"], Decimal(0)) + Decimal(order["remaining_base_amount"])
+        expected[order["price"]] = expected.get(order["price"], Decimal(0)) + Decimal(
+            order["remaining_base_amount"]
+        )
     asks = snap["order_book"]["asks"]
     assert [a["price"] for a in asks] == sorted(expected, key=Decimal)
     assert {a["price"]: Decimal(a["size"]) for a in asks} == expected
@@ -509,12 +600,20 @@ async def test_paradex_ws_subscribe_echo_and_funding_push_through_sdk(demo: Simu
         second = await asyncio.wait_for(received.get(), 5)
         # the SDK marks the channel subscribed only when the reply echoes its exact name
         assert client.get_subscriptions() == {"funding_data.ETH-USD-PERP": True}
+        await client.unsubscribe_by_name("funding_data.ETH-USD-PERP")
+        await asyncio.sleep(3 * PUSH)  # let pushes stop: see the note below
     finally:
-        await client.close()
+        # paradex-py 0.8.2 on Python 3.10: close() cancels its reader, whose asyncio.wait_for(ws.recv()) can
+        # swallow the cancellation while frames keep arriving, and close() then waits forever. Unsubscribing
+        # first keeps the socket quiet; the timeout keeps a regression from hanging the suite.
+        await asyncio.wait_for(client.close(), 15)
     assert message["params"]["channel"] == "funding_data.ETH-USD-PERP"
     data = message["params"]["data"]
     assert (data["market"], data["funding_rate"], data["funding_period_hours"]) == (
-        "ETH-USD-PERP", "-0.00008000000000", 8)  # fmt: skip
+        "ETH-USD-PERP",
+        "-0.00008000000000",
+        8,
+    )
     assert data["created_at"] >= before  # pushes describe the present
     assert second["params"]["data"]["created_at"] >= data["created_at"]
 
@@ -523,14 +622,22 @@ async def test_paradex_ws_raw_protocol(demo: SimulatorHandle, http: aiohttp.Clie
     async with http.ws_connect(demo.paradex_ws_url) as ws:
         await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": "auth", "params": {"bearer": "any"}})
         auth = await recv_json(ws)
-        await ws.send_json({"jsonrpc": "2.0", "id": 2, "method": "subscribe", "params": {"channel": "markets_summary"}})
+        await ws.send_json(
+            {"jsonrpc": "2.0", "id": 2, "method": "subscribe", "params": {"channel": "markets_summary"}}
+        )
         sub = await recv_json(ws)
         pushes = [await recv_json(ws) for _ in range(10)]
-        await ws.send_json({"jsonrpc": "2.0", "id": 3, "method": "unsubscribe", "params": {"channel": "markets_summary"}})
+        await ws.send_json(
+            {"jsonrpc": "2.0", "id": 3, "method": "unsubscribe", "params": {"channel": "markets_summary"}}
+        )
         unsub = await recv_until(ws, lambda f: f.get("id") == 3)
-        await ws.send_json({"jsonrpc": "2.0", "id": 4, "method": "subscribe", "params": {"channel": "nonsense.X"}})
+        await ws.send_json(
+            {"jsonrpc": "2.0", "id": 4, "method": "subscribe", "params": {"channel": "nonsense.X"}}
+        )
         bad = await recv_until(ws, lambda f: f.get("id") == 4)
-        await ws.send_json({"jsonrpc": "2.0", "id": 5, "method": "subscribe", "params": {"channel": "bbo.SOL-USD-PERP"}})
+        await ws.send_json(
+            {"jsonrpc": "2.0", "id": 5, "method": "subscribe", "params": {"channel": "bbo.SOL-USD-PERP"}}
+        )
         await recv_until(ws, lambda f: f.get("id") == 5)
         bbo = await recv_until(ws, lambda f: f.get("params", {}).get("channel") == "bbo.SOL-USD-PERP")
         await ws.send_json({"jsonrpc": "2.0", "id": 6, "method": "no.such.method", "params": {}})
@@ -539,8 +646,17 @@ async def test_paradex_ws_raw_protocol(demo: SimulatorHandle, http: aiohttp.Clie
     assert (sub["id"], sub["result"]) == (2, {"channel": "markets_summary"})
     assert {p["params"]["channel"] for p in pushes} == {"markets_summary"}
     assert {p["params"]["data"]["symbol"] for p in pushes} == {
-        "ETH-USD-PERP", "BTC-USD-PERP", "SOL-USD-PERP", "DOGE-USD-PERP", "XRP-USD-PERP", "LINK-USD-PERP",
-        "AVAX-USD-PERP", "SUI-USD-PERP", "HYPE-USD-PERP", "TAO-USD-PERP"}  # fmt: skip
+        "ETH-USD-PERP",
+        "BTC-USD-PERP",
+        "SOL-USD-PERP",
+        "DOGE-USD-PERP",
+        "XRP-USD-PERP",
+        "LINK-USD-PERP",
+        "AVAX-USD-PERP",
+        "SUI-USD-PERP",
+        "HYPE-USD-PERP",
+        "TAO-USD-PERP",
+    }
     assert unsub["result"] == {"channel": "markets_summary"}
     assert bad["error"] == {"code": -32600, "message": "invalid subscribe request", "data": "invalid channel"}
     assert bad["usOut"] - bad["usIn"] == bad["usDiff"] >= 0
@@ -559,12 +675,19 @@ def test_serve_forever_prints_ready_line_and_exits_zero_on_sigterm() -> None:
     )
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
     proc = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", code],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        match = re.fullmatch(r"ready lighter=(http://127\.0\.0\.1:\d+) paradex=(http://127\.0\.0\.1:\d+/v1)\n", line)
+        match = re.fullmatch(
+            r"ready lighter=(http://127\.0\.0\.1:\d+) paradex=(http://127\.0\.0\.1:\d+/v1)\n", line
+        )
         assert match, (line, proc.stderr.read() if proc.poll() is not None and proc.stderr else "")
         import urllib.request
 
