@@ -8,9 +8,11 @@ Hand-written rather than tenacity/aiohttp-retry: the decision needs this project
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
 from typing import TypeVar
 
 from exchange_clients.base.errors import VenueError, VenueRateLimitedError, VenueUnavailableError
@@ -55,3 +57,26 @@ async def call_with_retry(
         log.info("%s; retry %d/%d in %.2f s", err, attempt + 1, retries, delay)
         await asyncio.sleep(delay)
         attempt += 1
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After header -> seconds to wait (>= 0), or None when absent or unreadable.
+
+    Accepts delay-seconds ("2", "1.5") and an HTTP-date (RFC 9110 §10.2.3); `now` is for tests.
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return None
+    return max(seconds, 0.0)

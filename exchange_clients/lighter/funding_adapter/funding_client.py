@@ -27,15 +27,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
 import lighter
 
 from exchange_clients.base.errors import VenueUnavailableError
-from exchange_clients.base.retry import call_with_retry
+from exchange_clients.base.retry import call_with_retry, parse_retry_after
 from exchange_clients.lighter.common import (
     VENUE,
     LighterAuthError,
@@ -49,29 +47,6 @@ from exchange_clients.lighter.funding_adapter.fetchers import envelope_rows
 from perparb.settings import Settings
 
 JsonObject = dict[str, Any]
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After header -> seconds (>= 0), or None when absent or unreadable.
-
-    Accepts both forms of RFC 9110 §10.2.3: delay-seconds ("1", "2.5") and an HTTP-date.
-    """
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return max(seconds, 0.0)
 
 
 def _body_code_and_message(raw: bytes) -> tuple[Any, str]:

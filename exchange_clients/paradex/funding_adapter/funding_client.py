@@ -32,18 +32,16 @@ nothing secret is ever sent or logged.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 import httpx
 from paradex_py.api.api_client import ParadexApiClient
 from paradex_py.api.http_client import HttpClient
 
-from exchange_clients.base.retry import call_with_retry
+from exchange_clients.base.retry import call_with_retry, parse_retry_after
 from exchange_clients.paradex.common import (
     VENUE,
     ParadexAuthError,
@@ -59,29 +57,6 @@ log = logging.getLogger("perparb.paradex")
 
 FUNDING_DATA_MAX_PAGE_SIZE = 5000
 """OpenAPI `GET /funding/data` `page_size`: minimum 1, maximum 5000, default 100."""
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After header -> seconds to wait (>= 0), or None when absent or unreadable.
-
-    Accepts delta-seconds ("2", "1.5") and an HTTP-date (RFC 9110 §10.2.3).
-    """
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):
-        return None
-    return max(seconds, 0.0)
 
 
 def _error_detail(response: httpx.Response) -> str:
