@@ -12,12 +12,14 @@ from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     SmallInteger,
@@ -26,6 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -178,3 +181,70 @@ class CollectionRun(Base):
     stored: Mapped[int] = mapped_column(Integer)
     rejected: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Account(Base):
+    """A trading account, referred to by name in strategy configs. Names are unique and never renamed
+    (ciphertexts are bound to them)."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    created_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    last_used_at: Mapped[datetime | None] = mapped_column(TS)
+
+
+class AccountCredential(Base):
+    """One venue's credentials of an account: public identifiers in clear (`public_data`), secrets encrypted
+    (`secret_ciphertext`, AES-256-GCM, see `database.vault`) under the key `key_id`."""
+
+    __tablename__ = "account_credentials"
+    __table_args__ = (UniqueConstraint("account_id", "venue", name="uq_account_credentials_account_venue"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"))
+    venue: Mapped[str] = mapped_column(String(32))
+    public_data: Mapped[dict] = mapped_column(JSONB)
+    secret_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    rotated_at: Mapped[datetime | None] = mapped_column(TS)
+    last_used_at: Mapped[datetime | None] = mapped_column(TS)
+
+
+class AccountProxy(Base):
+    """An optional HTTP or SOCKS proxy of an account (the URL may hold a password: encrypted)."""
+
+    __tablename__ = "account_proxies"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'disabled')", name="status_valid"),
+        CheckConstraint("scheme IN ('http', 'https', 'socks5', 'socks5h')", name="scheme_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"))
+    scheme: Mapped[str] = mapped_column(String(16))
+    url_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[int] = mapped_column(Integer, server_default="0")
+    status: Mapped[str] = mapped_column(String(16), server_default="active")
+    created_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+
+
+class AuditLog(Base):
+    """Who did what to which account, when. Never holds a secret (details are public identifiers only)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    account_name: Mapped[str | None] = mapped_column(String(64))
+    venue: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[dict | None] = mapped_column(JSONB)

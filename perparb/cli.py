@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from database.scripts.accounts_cli import app as accounts_app
 from funding_rate_service.service import build_query
 from perparb.runtime import configure_logging, die, err_console, open_adapters, open_engine
 from perparb.settings import KNOWN_VENUES, Settings
@@ -30,6 +31,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(accounts_app, name="accounts")
 # Piped output (make demo in CI, `| less`) gets a wide page; a terminal keeps its own width.
 console = Console(width=None if sys.stdout.isatty() else 160)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LIGHTER_MAINNET_URL = "https://mainnet.zklighter.elliot.ai"
@@ -34,6 +34,13 @@ class Settings(BaseSettings):
         description="postgresql+asyncpg://... ; unset = embedded PostgreSQL (pgserver) in data_dir",
     )
     data_dir: Path = Field(default=Path("~/.local/share/perparb"), description="embedded PostgreSQL and keys")
+
+    master_key: SecretStr | None = Field(
+        default=None, description="vault master key (base64url, 32 bytes); unset = the key file"
+    )
+    master_key_file: Path | None = Field(
+        default=None, description="vault key file; unset = data_dir/master.key"
+    )
 
     lighter_url: str = Field(default=LIGHTER_MAINNET_URL, description="Lighter REST base URL")
     paradex_url: str = Field(default=PARADEX_PROD_URL, description="Paradex REST base URL, ending in /v1")
@@ -61,6 +68,16 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("master_key_file")
+    @classmethod
+    def _expand_key_file(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser()
+
+    @property
+    def key_file(self) -> Path:
+        """The vault key file in use (`master_key_file` or `data_dir/master.key`)."""
+        return self.master_key_file or self.data_dir / "master.key"
 
     @field_validator("database_url")
     @classmethod

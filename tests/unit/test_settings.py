@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from database.scripts.accounts_cli import CREDENTIAL_ENV_VARS
 from perparb.cli import app
 from perparb.settings import Settings
 
@@ -17,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_every_setting_is_documented_in_env_example() -> None:
     text = (ROOT / ".env.example").read_text()
-    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, flags=re.M))
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, flags=re.M)) - CREDENTIAL_ENV_VARS
     expected = {"DATABASE_URL"} | {
         f"PERPARB_{name.upper()}" for name in Settings.model_fields if name != "database_url"
     }
@@ -60,3 +61,9 @@ def test_fee_overrides_parse_and_reject() -> None:
 def test_data_dir_is_expanded() -> None:
     s = Settings(_env_file=None, data_dir=Path("~/x"))
     assert s.data_dir == Path.home() / "x"
+
+
+def test_credential_variables_are_documented() -> None:
+    text = (ROOT / ".env.example").read_text()
+    for var in CREDENTIAL_ENV_VARS:
+        assert f"# {var}=" in text, var

@@ -1,0 +1,1 @@
+"""Database scripts: `python -m database.scripts.<name>` (also `perparb accounts <name>`)."""

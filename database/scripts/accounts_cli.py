@@ -1,0 +1,384 @@
+"""Account and vault commands: `perparb accounts <command>` and `python -m database.scripts.<name>`.
+
+Secrets enter only through the environment (`--from-env`, variable names in `.env.example`), a JSON file
+(`--from-file`) or hidden prompts (`--interactive`), never through command-line arguments (they would end up in
+shell history and `ps`). No command prints a secret; errors name the field, never its value. Exit codes: 0 ok,
+1 verification failed, 2 refused (bad input, unknown account, vault problem).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import stat
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from dotenv import dotenv_values
+from rich.console import Console
+from rich.table import Table
+
+from database import accounts as acc
+from database.vault import (
+    Vault,
+    VaultError,
+    encode_key,
+    finish_rotation,
+    init_vault,
+    key_id_of,
+    new_key,
+    next_key_path,
+    read_key_file,
+    write_key_file,
+)
+from exchange_clients.base.credentials import VenueCredentials
+from perparb.settings import KNOWN_VENUES, Settings
+
+app = typer.Typer(
+    help="Accounts, venue credentials and the vault.", no_args_is_help=True, add_completion=False
+)
+console = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
+T = TypeVar("T")
+
+ENV_VARS: dict[str, dict[str, str]] = {
+    "lighter": {
+        "account_index": "PERPARB_LIGHTER_ACCOUNT_INDEX",
+        "api_key_index": "PERPARB_LIGHTER_API_KEY_INDEX",
+        "api_private_key": "PERPARB_LIGHTER_API_PRIVATE_KEY",
+    },
+    "paradex": {
+        "l1_address": "PERPARB_PARADEX_L1_ADDRESS",
+        "l1_private_key": "PERPARB_PARADEX_L1_PRIVATE_KEY",
+        "l2_address": "PERPARB_PARADEX_L2_ADDRESS",
+        "l2_private_key": "PERPARB_PARADEX_L2_PRIVATE_KEY",
+    },
+}
+SECRET_FIELDS = {"api_private_key", "l1_private_key", "l2_private_key"}
+CREDENTIAL_ENV_VARS = frozenset(v for fields in ENV_VARS.values() for v in fields.values())
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        fail(
+            "invalid settings: "
+            + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        )
+        raise
+
+
+def _vault(settings: Settings) -> Vault:
+    try:
+        env_key = settings.master_key.get_secret_value() if settings.master_key else None
+        return Vault.load(env_key=env_key, key_file=settings.key_file)
+    except VaultError as exc:
+        fail(str(exc))
+        raise
+
+
+def _run(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `fn(engine)` on the configured database (migrated first), mapping account errors to exit 2."""
+    from perparb.runtime import open_engine
+
+    async def main() -> T:
+        async with open_engine(settings) as engine:
+            return await fn(engine)
+
+    try:
+        return asyncio.run(main())
+    except (acc.AccountError, VaultError) as exc:
+        fail(str(exc))
+        raise
+
+
+def _check_venue(venue: str) -> str:
+    if venue not in KNOWN_VENUES:
+        fail(f"--venue: unknown venue {venue!r}; known: {', '.join(KNOWN_VENUES)}")
+    return venue
+
+
+def read_credentials(
+    venue: str, *, from_env: bool, from_file: Path | None, interactive: bool
+) -> VenueCredentials:
+    """Credentials of `venue` from exactly one source. Raises typer.Exit(2) with a message naming the field."""
+    if sum([from_env, from_file is not None, interactive]) != 1:
+        fail("give exactly one of --from-env, --from-file PATH, --interactive")
+    names = ENV_VARS[venue]
+    fields: dict[str, Any] = {}
+    if from_env:
+        env = {**{k: v for k, v in dotenv_values(".env").items() if v is not None}, **os.environ}
+        fields = {f: env.get(var) for f, var in names.items()}
+        if not any(fields.values()):
+            fail(f"none of {', '.join(names.values())} is set")
+    elif from_file is not None:
+        try:
+            mode = from_file.stat().st_mode
+            data = json.loads(from_file.read_text())
+        except FileNotFoundError:
+            fail(f"--from-file: {from_file} does not exist")
+        except json.JSONDecodeError as exc:
+            fail(f"--from-file: {from_file} is not JSON (line {exc.lineno})")
+        if not isinstance(data, dict):
+            fail(f"--from-file: {from_file} must hold a JSON object with the fields {sorted(names)}")
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            fail(f"--from-file: unknown field(s) {unknown} for {venue}; expected {sorted(names)}")
+        if stat.S_IMODE(mode) & 0o077:
+            err.print(f"[yellow]warning:[/] {from_file} is readable by others; delete it or `chmod 600` it")
+        fields = data
+    else:
+        for f in names:
+            fields[f] = typer.prompt(
+                f"{venue} {f}", default="", hide_input=f in SECRET_FIELDS, show_default=False
+            )
+    try:
+        return acc.parse_credentials(venue, fields)
+    except acc.CredentialsError as exc:
+        fail(str(exc))
+        raise
+
+
+# --------------------------------------------------------------------------------------------------- vault
+
+
+@app.command("init-vault")
+def init_vault_cmd(
+    show_key: bool = typer.Option(False, "--show-key", help="also print the new key (to store it elsewhere)"),
+) -> None:
+    """Create the master key file (mode 0600). Prints its key id, and the key itself only with --show-key."""
+    settings = _settings()
+    if settings.master_key:
+        fail("PERPARB_MASTER_KEY is set: the vault already has a key; unset it to create a key file")
+    try:
+        kid = init_vault(settings.key_file)
+    except VaultError as exc:
+        fail(str(exc))
+        return
+    console.print(
+        f"vault key {kid} written to {settings.key_file} (mode 0600). Back it up apart from the database."
+    )
+    if show_key:
+        key = Vault.load(env_key=None, key_file=settings.key_file).keys[kid]
+        console.print(f"PERPARB_MASTER_KEY={encode_key(key)}", highlight=False, soft_wrap=True)
+
+
+@app.command("rotate-key")
+def rotate_key_cmd(
+    print_new_key: bool = typer.Option(
+        False, "--print-new-key", help="with PERPARB_MASTER_KEY: print the new key (you must then replace it)"
+    ),
+) -> None:
+    """Re-encrypt every secret under a new master key in one transaction, then swap the key files."""
+    settings = _settings()
+    old = _vault(settings)
+    key = new_key()
+    new = Vault.from_key(key)
+    if old.from_env:
+        if not print_new_key:
+            fail(
+                "the master key comes from PERPARB_MASTER_KEY: rerun with --print-new-key and replace the variable"
+            )
+        count = _run(settings, lambda engine: acc.rotate_key(engine, old, new))
+        console.print(f"{count} secrets re-encrypted under key {new.current_id}. Set:")
+        console.print(f"PERPARB_MASTER_KEY={encode_key(key)}", highlight=False, soft_wrap=True)
+        return
+    pending = next_key_path(settings.key_file)
+    if pending.exists():
+        # An earlier rotation stopped. If its transaction committed, secrets already use the pending key:
+        # finish that rotation first. Otherwise the pending key encrypted nothing and is discarded.
+        pending_id = key_id_of(read_key_file(pending))
+        used = _run(settings, lambda engine: acc.count_key_usage(engine, pending_id))
+        if used:
+            finish_rotation(settings.key_file, old.current_id)
+            console.print(f"completed an interrupted rotation to key {pending_id}")
+            old = _vault(settings)
+        else:
+            pending.unlink()
+    try:
+        write_key_file(pending, key)
+    except (VaultError, OSError) as exc:
+        fail(f"cannot write the new key: {exc}")
+    count = _run(settings, lambda engine: acc.rotate_key(engine, old, new))
+    finish_rotation(settings.key_file, old.current_id)
+    console.print(
+        f"{count} secrets re-encrypted from key {old.current_id} to {new.current_id}; the old key is kept as "
+        f"{settings.key_file.name}.retired-{old.current_id} for backups taken before now."
+    )
+
+
+# ------------------------------------------------------------------------------------------------ accounts
+
+
+@app.command("add-account")
+def add_account_cmd(
+    name: str = typer.Option(..., help="account name (letters, digits, _ . -)"),
+    venue: str = typer.Option(..., help="lighter | paradex"),
+    description: str | None = typer.Option(None, help="free text"),
+    from_env: bool = typer.Option(False, "--from-env", help="read the venue's PERPARB_* variables"),
+    from_file: Path | None = typer.Option(None, "--from-file", help="JSON object with the credential fields"),
+    interactive: bool = typer.Option(False, "--interactive", help="prompt (secret input hidden)"),
+) -> None:
+    """Add an account with one venue's credentials, or add a venue to an existing account."""
+    _check_venue(venue)
+    try:
+        acc.validate_name(name)
+    except acc.AccountError as exc:
+        fail(str(exc))
+    creds = read_credentials(venue, from_env=from_env, from_file=from_file, interactive=interactive)
+    settings = _settings()
+    vault = _vault(settings)
+    _run(
+        settings,
+        lambda engine: acc.add_account(engine, vault, name=name, creds=creds, description=description),
+    )
+    console.print(f"account {name!r}: {venue} credentials stored (key {vault.current_id})")
+
+
+@app.command("update-credentials")
+def update_credentials_cmd(
+    name: str = typer.Option(...),
+    venue: str = typer.Option(...),
+    from_env: bool = typer.Option(False, "--from-env"),
+    from_file: Path | None = typer.Option(None, "--from-file"),
+    interactive: bool = typer.Option(False, "--interactive"),
+) -> None:
+    """Replace one venue's credentials of an account."""
+    _check_venue(venue)
+    creds = read_credentials(venue, from_env=from_env, from_file=from_file, interactive=interactive)
+    settings = _settings()
+    vault = _vault(settings)
+    _run(settings, lambda engine: acc.update_credentials(engine, vault, name=name, creds=creds))
+    console.print(f"account {name!r}: {venue} credentials replaced")
+
+
+@app.command("list-accounts")
+def list_accounts_cmd(as_json: bool = typer.Option(False, "--json", help="JSON list ([] when none)")) -> None:
+    """Accounts, venues, public identifiers, key id and last use. Secrets are always masked."""
+    settings = _settings()
+    rows = _run(settings, acc.list_accounts)
+    if as_json:
+        sys.stdout.write(json.dumps([r.to_json_dict() for r in rows], indent=2, default=str) + "\n")
+        return
+    if not rows:
+        err.print("no accounts yet: `perparb accounts add-account --help`")
+        return
+    table = Table(title="accounts")
+    for col in ("name", "venue", "public identifiers", "secret", "key id", "last used", "proxies"):
+        table.add_column(col)
+    for r in rows:
+        for venue, info in sorted(r.venues.items()) or [("-", {})]:
+            public = ", ".join(f"{k}={v}" for k, v in (info.get("public") or {}).items() if v is not None)
+            table.add_row(
+                r.name,
+                venue,
+                public,
+                info.get("secret", "-"),
+                info.get("key_id", "-"),
+                str(info.get("last_used_at") or r.last_used_at or "never"),
+                str(r.proxies),
+            )
+    console.print(table)
+
+
+@app.command("remove-account")
+def remove_account_cmd(
+    name: str = typer.Option(...),
+    yes: bool = typer.Option(False, "--yes", help="confirm the deletion"),
+) -> None:
+    """Delete an account with its credentials and proxies (needs --yes)."""
+    if not yes:
+        fail(f"this deletes account {name!r} and its credentials; repeat with --yes")
+    settings = _settings()
+    _run(settings, lambda engine: acc.remove_account(engine, name=name))
+    console.print(f"account {name!r} removed")
+
+
+@app.command("verify-account")
+def verify_account_cmd(
+    name: str = typer.Option(...),
+    venue: str | None = typer.Option(None, help="only this venue"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Decrypt the credentials and call a read-only authenticated endpoint of each venue (exit 1 if one fails)."""
+    from exchange_clients.base.auth import verify_credentials
+
+    if venue:
+        _check_venue(venue)
+    settings = _settings()
+    vault = _vault(settings)
+
+    async def go(engine: Any) -> list[Any]:
+        account = await acc.load_account(engine, vault, name)
+        venues = [venue] if venue else sorted(account.venues)
+        return [await verify_credentials(account.for_venue(v), settings) for v in venues]
+
+    results = _run(settings, go)
+    if as_json:
+        sys.stdout.write(
+            json.dumps([{"venue": r.venue, "ok": r.ok, "detail": r.detail} for r in results]) + "\n"
+        )
+    else:
+        for r in results:
+            mark = "[green]ok[/]" if r.ok else "[red]failed[/]"
+            console.print(f"{name} {r.venue}: {mark} {r.detail}", highlight=False)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+# ------------------------------------------------------------------------------------------------- proxies
+
+
+@app.command("add-proxy")
+def add_proxy_cmd(
+    name: str = typer.Option(...),
+    priority: int = typer.Option(0, help="lower is tried first"),
+    from_env: bool = typer.Option(False, "--from-env", help="read the URL from PERPARB_PROXY_URL"),
+) -> None:
+    """Add an HTTP/SOCKS proxy to an account. The URL (it may hold a password) is prompted for, hidden, or read
+    from PERPARB_PROXY_URL with --from-env; it is stored encrypted."""
+    url = os.environ.get("PERPARB_PROXY_URL", "") if from_env else typer.prompt("proxy url", hide_input=True)
+    if not url:
+        fail("no proxy url given (PERPARB_PROXY_URL is empty)")
+    settings = _settings()
+    vault = _vault(settings)
+    pid = _run(settings, lambda engine: acc.add_proxy(engine, vault, name=name, url=url, priority=priority))
+    console.print(f"proxy {pid} added to {name!r}: {acc.redact_proxy_url(url)}", highlight=False)
+
+
+@app.command("list-proxies")
+def list_proxies_cmd(name: str = typer.Option(...), as_json: bool = typer.Option(False, "--json")) -> None:
+    """Proxies of an account, passwords redacted."""
+    settings = _settings()
+    vault = _vault(settings)
+    rows = _run(settings, lambda engine: acc.list_proxies(engine, vault, name=name))
+    if as_json:
+        sys.stdout.write(json.dumps(rows) + "\n")
+        return
+    for r in rows:
+        console.print(f"{r['id']}  {r['url']}  priority={r['priority']}  {r['status']}", highlight=False)
+
+
+@app.command("remove-proxy")
+def remove_proxy_cmd(name: str = typer.Option(...), proxy_id: int = typer.Option(..., "--id")) -> None:
+    """Remove a proxy of an account."""
+    settings = _settings()
+    _run(settings, lambda engine: acc.remove_proxy(engine, name=name, proxy_id=proxy_id))
+    console.print(f"proxy {proxy_id} removed from {name!r}")
+
+
+def run_command(command: str) -> None:
+    """Entry point of `python -m database.scripts.<name>`: the named command with this process's arguments."""
+    app([command, *sys.argv[1:]], prog_name=f"python -m database.scripts.{command.replace('-', '_')}")
