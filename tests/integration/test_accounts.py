@@ -377,3 +377,41 @@ async def test_two_processes_adding_the_same_account(
     assert "already has lighter credentials" in loser[2] or "created by another process" in loser[2]
     assert await count(accounts_engine, "accounts") == 1
     assert await count(accounts_engine, "account_credentials") == 1
+
+
+async def test_interrupted_rotation_is_completed(
+    accounts_engine: AsyncEngine, db_url: str, tmp_path: Path
+) -> None:
+    """The re-encryption committed but the process died before swapping the key files: the vault still reads
+    every secret (it holds the pending key), and the next rotate-key finishes the swap, then rotates."""
+    from database.vault import next_key_path, write_key_file
+
+    key_file = tmp_path / "master.key"
+    old_id = init_vault(key_file)
+    old = Vault.load(env_key=None, key_file=key_file)
+    lk = lighter_key()
+    await acc.add_account(
+        accounts_engine,
+        old,
+        name="heidi",
+        creds=LighterCredentials(account_index=5, api_key_index=3, api_private_key=lk),
+    )
+    pending_key = new_key()
+    write_key_file(next_key_path(key_file), pending_key)
+    await acc.rotate_key(accounts_engine, old, Vault.from_key(pending_key))  # committed; files not swapped
+    interrupted = Vault.load(env_key=None, key_file=key_file)
+    assert (
+        await acc.load_account(accounts_engine, interrupted, "heidi")
+    ).lighter.api_private_key.get_secret_value() == lk
+
+    code, out, err = await run(cli_env(db_url, tmp_path), "accounts", "rotate-key", cwd=tmp_path)
+    assert code == 0, err
+    assert "completed an interrupted rotation" in out
+    assert retired_key_path(key_file, old_id).exists()
+    assert retired_key_path(key_file, key_id_of(pending_key)).exists()
+    assert not next_key_path(key_file).exists()
+    final = Vault.load(env_key=None, key_file=key_file)
+    assert final.current_id not in (old_id, key_id_of(pending_key))
+    assert (
+        await acc.load_account(accounts_engine, final, "heidi")
+    ).lighter.api_private_key.get_secret_value() == lk
