@@ -1,0 +1,1 @@
+"""Strategies: YAML configs, decision code shared by live, paper and backtest."""

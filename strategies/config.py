@@ -1,0 +1,178 @@
+"""Strategy configs: YAML files validated by pydantic models that reject unknown keys and explain every error
+by field and value. Units are in the field names (`_usd`, `_bps`, `_hours`, `_seconds`; APRs and fractions are
+plain fractions: `min_net_apr: 0.15` means 15 %).
+
+The same file drives live trading, paper trading and the backtester: the decision code reads these models and
+nothing else (`strategies.funding_arbitrage.decision`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from perparb.settings import KNOWN_VENUES
+
+Fraction = Annotated[Decimal, Field(ge=0, le=1)]
+PositiveUsd = Annotated[Decimal, Field(gt=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; `str()` lists every problem as `field: message (got value)`."""
+
+
+class EntryRules(_Model):
+    """When to open a position."""
+
+    min_net_apr: Decimal = Field(gt=0, description="net APR over the horizon, fraction (0.15 = 15 %)")
+    horizon_hours: Decimal = Field(default=Decimal(168), gt=0, description="holding horizon for the net APR")
+    min_spread_persistence_hours: Decimal = Field(
+        default=Decimal(0), ge=0, description="the spread kept its sign at least this long"
+    )
+    min_volume_24h_usd: Decimal = Field(default=Decimal(0), ge=0, description="smaller leg")
+    min_open_interest_usd: Decimal = Field(default=Decimal(0), ge=0, description="smaller leg")
+    max_data_age_seconds: Decimal = Field(default=Decimal(900), gt=0)
+
+
+class ExitRules(_Model):
+    """When to close a position (any rule suffices, except that nothing but liquidation risk closes before
+    `min_hold_hours`)."""
+
+    exit_net_apr: Decimal = Field(
+        default=Decimal(0), description="close when the spread's APR (net of exit costs) falls below this"
+    )
+    max_hold_hours: Decimal | None = Field(default=None, gt=0)
+    min_hold_hours: Decimal = Field(default=Decimal(0), ge=0)
+    min_liquidation_distance: Fraction = Field(
+        default=Decimal("0.1"),
+        description="close when a leg's mark is within this fraction of its liquidation",
+    )
+    switch_cost_multiple: Decimal = Field(
+        default=Decimal(2),
+        ge=1,
+        description="switch only if the better opportunity gains more than this × cost",
+    )
+    max_leg_drift: Fraction = Field(
+        default=Decimal("0.02"), description="re-hedge when |long qty - short qty| exceeds this fraction"
+    )
+
+
+class SizingRules(_Model):
+    """How big, and the limits."""
+
+    target_notional_usd: PositiveUsd
+    leverage: Decimal = Field(default=Decimal(1), gt=0, le=100)
+    max_positions: int = Field(default=1, ge=1)
+    max_exposure_per_venue_usd: PositiveUsd | None = None
+    max_total_exposure_usd: PositiveUsd | None = None
+    margin_buffer: Fraction = Field(default=Decimal("0.2"), description="keep this fraction of margin free")
+    max_slippage_bps: Decimal = Field(default=Decimal(10), ge=0, le=500)
+    max_price_divergence_bps: Decimal = Field(default=Decimal(50), ge=0)
+
+
+class CostRules(_Model):
+    """Costs assumed by the ranking and the backtest (fractions of notional)."""
+
+    fee_mode: Literal["taker", "maker"] = "taker"
+    fee_overrides: dict[str, dict[Literal["taker", "maker"], Decimal]] = Field(default_factory=dict)
+    slippage_bps: Decimal = Field(default=Decimal(0), ge=0, description="per fill")
+
+    @model_validator(mode="after")
+    def _venues_known(self) -> CostRules:
+        for venue in self.fee_overrides:
+            if venue not in KNOWN_VENUES and venue not in BACKTEST_VENUES:
+                raise ValueError(f"fee_overrides: unknown venue {venue!r}")
+        return self
+
+
+class ExecutionRules(_Model):
+    mode: Literal["post_only", "ioc"] = "ioc"
+    post_only_timeout_seconds: Decimal = Field(default=Decimal(10), gt=0)
+
+
+# Venues whose history the backtester replays (../shared/funding-history), beside the tradeable ones.
+BACKTEST_VENUES = ("binance", "bybit", "hyperliquid")
+
+
+class FundingArbitrageConfig(_Model):
+    """A delta-neutral funding-arbitrage strategy."""
+
+    strategy: Literal["funding_arbitrage"]
+    name: str = Field(min_length=1, max_length=64)
+    venues: list[str] = Field(min_length=2, description="venues the strategy may trade")
+    symbols: list[str] | None = Field(default=None, description="base assets; omit for all")
+    entry: EntryRules
+    exit: ExitRules = Field(default_factory=ExitRules)  # type: ignore[arg-type]
+    sizing: SizingRules
+    costs: CostRules = Field(default_factory=CostRules)  # type: ignore[arg-type]
+    execution: ExecutionRules = Field(default_factory=ExecutionRules)  # type: ignore[arg-type]
+    on_stop: Literal["keep", "close"] = "keep"
+    unknown_positions: Literal["report", "close"] = "report"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FundingArbitrageConfig:
+        unknown = [v for v in self.venues if v not in KNOWN_VENUES and v not in BACKTEST_VENUES]
+        if unknown:
+            raise ValueError(
+                f"venues: unknown venue(s) {unknown}; known: {list(KNOWN_VENUES + BACKTEST_VENUES)}"
+            )
+        if len(set(self.venues)) != len(self.venues):
+            raise ValueError(f"venues: duplicates in {self.venues}")
+        if self.exit.exit_net_apr >= self.entry.min_net_apr:
+            raise ValueError(
+                f"exit.exit_net_apr ({self.exit.exit_net_apr}) must be below entry.min_net_apr "
+                f"({self.entry.min_net_apr}): the gap is the hysteresis that stops churning"
+            )
+        if self.exit.max_hold_hours is not None and self.exit.max_hold_hours <= self.exit.min_hold_hours:
+            raise ValueError("exit.max_hold_hours must be greater than exit.min_hold_hours")
+        return self
+
+    @property
+    def symbol_set(self) -> frozenset[str] | None:
+        return None if self.symbols is None else frozenset(s.upper() for s in self.symbols)
+
+
+def _format_errors(exc: ValidationError) -> str:
+    lines = []
+    for e in exc.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        got = e.get("input")
+        shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+        lines.append(f"{loc}: {e['msg']}{shown}")
+    return "; ".join(lines)
+
+
+def parse_config(data: Any, *, source: str = "config") -> FundingArbitrageConfig:
+    """Validate a decoded YAML document. Raises ConfigError listing every problem by field and value."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level")
+    kind = data.get("strategy")
+    if kind != "funding_arbitrage":
+        raise ConfigError(f"{source}: strategy: unknown strategy {kind!r}; known: ['funding_arbitrage']")
+    try:
+        return FundingArbitrageConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {_format_errors(exc)}") from None
+
+
+def load_config(path: Path) -> FundingArbitrageConfig:
+    """Read and validate a YAML config. Raises ConfigError (missing file, YAML syntax, invalid fields)."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}: invalid YAML{where}") from None
+    return parse_config(data, source=str(path))

@@ -1,0 +1,1 @@
+"""Delta-neutral funding arbitrage."""
