@@ -25,6 +25,8 @@ WebSocket `/stream`: `{"session_id", "type":"connected"}` first; `subscribe` to 
 channels `:`. `market_stats` frames are built by `LighterMarketData.market_stats` (units documented there);
 `order_book` answers a snapshot aggregated from `orderBookOrders_<m>.json`, then empty `update/order_book`
 heartbeats whose `begin_nonce` chains to the previous `nonce` (the trading engine will fill them).
+
+Authentication (`GET /api/v1/apikeys`, `GET /api/v1/nextNonce`, admin `/_sim/lighter/apikeys`): `simulator.auth`.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from simulator.auth import LighterApiKeys, add_lighter_auth_routes
 from simulator.faults import FaultInjector, add_admin_routes, fault_middleware
 from simulator.formats import aggregate_levels, decimal_or_none, dumps, fixed, json_response
 from simulator.scenario import HOUR_MS, Scenario, SimClock
@@ -480,6 +483,7 @@ class _LighterSession:
 
 
 LIGHTER_MARKET_DATA = web.AppKey("lighter_market_data", LighterMarketData)
+LIGHTER_API_KEYS = web.AppKey("lighter_api_keys", LighterApiKeys)
 
 
 def build_lighter_app(
@@ -495,6 +499,10 @@ def build_lighter_app(
     app = web.Application(middlewares=[fault_middleware(faults)])
     sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
     app[LIGHTER_MARKET_DATA] = md
+    api_keys = LighterApiKeys(clock)
+    if scenario.lighter.api_keys is not None:
+        api_keys.load_body(scenario.lighter.api_keys)
+    app[LIGHTER_API_KEYS] = api_keys
 
     def details(request: web.Request) -> dict[str, Any]:
         return md.order_book_details(_opt_int(request.query, "market_id"), request.query.get("filter"))
@@ -543,6 +551,7 @@ def build_lighter_app(
     app.router.add_get("/api/v1/fundings", _rest_handler(fundings))
     app.router.add_get("/api/v1/orderBookOrders", _rest_handler(book))
     app.router.add_get("/stream", stream)
+    add_lighter_auth_routes(app, api_keys)
     add_admin_routes(
         app,
         faults,

@@ -33,6 +33,9 @@ WebSocket `/v1` (JSON-RPC 2.0): `auth` -> `result {node_id}` (the bearer token i
 -32600 "invalid subscribe request" / data "invalid channel" (`venue-data/paradex/ws_error_invalid_subscribe.json`).
 Pushed `funding_data` is the newest history row and `markets_summary` the summary row, both with `created_at`
 restamped to the clock (they describe the present).
+
+Authentication (`POST /v1/onboarding`, `POST /v1/auth/{public_key}` -> JWT, admin `/_sim/paradex/subkeys`):
+`simulator.auth`.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from simulator.auth import ParadexAuth, add_paradex_auth_routes
 from simulator.faults import FaultInjector, add_admin_routes, fault_middleware
 from simulator.formats import dumps, json_response
 from simulator.scenario import Scenario, SimClock
@@ -394,6 +398,7 @@ class _ParadexSession:
 
 
 PARADEX_MARKET_DATA = web.AppKey("paradex_market_data", ParadexMarketData)
+PARADEX_AUTH = web.AppKey("paradex_auth", ParadexAuth)
 
 
 def build_paradex_app(
@@ -408,6 +413,10 @@ def build_paradex_app(
     md = ParadexMarketData(scenario, clock)
     app = web.Application(middlewares=[fault_middleware(faults)])
     app[PARADEX_MARKET_DATA] = md
+    auth = ParadexAuth(clock)
+    if scenario.paradex.subkeys is not None:
+        auth.load_body(scenario.paradex.subkeys)
+    app[PARADEX_AUTH] = auth
     sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
 
     def rest(
@@ -479,6 +488,7 @@ def build_paradex_app(
     )
     r.add_get("/v1/bbo/{market}", rest(lambda q: md.bbo(q.match_info["market"])))
     r.add_get("/v1", websocket)
+    add_paradex_auth_routes(app, auth)
     add_admin_routes(
         app,
         faults,

@@ -8,11 +8,13 @@ assembled from recorded payloads, see `simulator.scenario_from_recordings`):
     DIR/lighter/funding-rates.json             GET /api/v1/funding-rates body
     DIR/lighter/fundings_<market_id>.json      GET /api/v1/fundings body (all rows; the server filters)
     DIR/lighter/orderBookOrders_<market_id>.json  GET /api/v1/orderBookOrders body (individual orders)
+    DIR/lighter/apikeys.json                   GET /api/v1/apikeys body: registered API keys (simulator.auth)
     DIR/paradex/system_config.json             GET /v1/system/config body
     DIR/paradex/markets.json                   GET /v1/markets body
     DIR/paradex/markets_summary.json           GET /v1/markets/summary?market=ALL body
     DIR/paradex/funding_data_<MARKET>.json     GET /v1/funding/data body (all rows; the server pages)
     DIR/paradex/orderbook_<MARKET>.json        GET /v1/orderbook/<MARKET> body
+    DIR/paradex/subkeys.json                   GET /v1/account/keys/subkeys body: registered subkeys (simulator.auth)
 
 Every file is optional; what is absent is answered the way the venue answers for an unknown resource
 (see `simulator.lighter_api` / `simulator.paradex_api`). Files are read once at start-up; a file that is not
@@ -123,6 +125,7 @@ class LighterData:
     funding_rates: dict[str, Any] | None = None
     fundings: dict[int, dict[str, Any]] = field(default_factory=dict)
     order_book_orders: dict[int, dict[str, Any]] = field(default_factory=dict)
+    api_keys: dict[str, Any] | None = None
 
     def perp_details(self) -> list[dict[str, Any]]:
         """The `order_book_details` rows (perps), [] when the file is absent."""
@@ -156,6 +159,7 @@ class ParadexData:
     markets_summary: dict[str, Any] | None = None
     funding_data: dict[str, dict[str, Any]] = field(default_factory=dict)
     orderbooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    subkeys: dict[str, Any] | None = None
 
     def known_markets(self) -> set[str]:
         """Every market symbol the scenario mentions (markets, summary, funding data, order books)."""
@@ -236,6 +240,45 @@ def _require_str(path: Path, where: str, value: Any) -> None:
         raise ScenarioError(path, f"{where} must be a non-empty string, got {value!r}")
 
 
+_HEX_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{80}$")
+_FELT = re.compile(r"^0x[0-9a-fA-F]{1,64}$")
+
+
+def _check_api_keys(path: Path, body: dict[str, Any]) -> dict[str, Any]:
+    """`lighter/apikeys.json`: `api_keys[]` rows with int `account_index`, int `api_key_index` (0..254) and a
+    40-byte hex `public_key` (the venue sends it without 0x; with 0x is accepted)."""
+    for i, row in enumerate(_list_of_objects(path, body, "api_keys")):
+        _require_int(path, f"api_keys[{i}].account_index", row.get("account_index"))
+        _require_int(path, f"api_keys[{i}].api_key_index", row.get("api_key_index"))
+        if not 0 <= row["api_key_index"] <= 254:
+            raise ScenarioError(
+                path, f"api_keys[{i}].api_key_index must be 0..254, got {row['api_key_index']}"
+            )
+        key = row.get("public_key")
+        if not isinstance(key, str) or not _HEX_KEY.match(key):
+            raise ScenarioError(path, f"api_keys[{i}].public_key must be 80 hex digits, got {key!r}")
+        if "nonce" in row:
+            _require_int(path, f"api_keys[{i}].nonce", row["nonce"])
+    return body
+
+
+def _check_subkeys(path: Path, body: dict[str, Any]) -> dict[str, Any]:
+    """`paradex/subkeys.json`: `results[]` rows with `account_id` (main account) and `public_key` as `0x` felts,
+    optional `state` (str) and `revoked_at` (int)."""
+    for i, row in enumerate(_list_of_objects(path, body, "results")):
+        for key in ("account_id", "public_key"):
+            value = row.get(key)
+            if not isinstance(value, str) or not _FELT.match(value):
+                raise ScenarioError(
+                    path, f"results[{i}].{key} must be 0x followed by 1-64 hex digits, got {value!r}"
+                )
+        if "state" in row:
+            _require_str(path, f"results[{i}].state", row["state"])
+        if "revoked_at" in row:
+            _require_int(path, f"results[{i}].revoked_at", row["revoked_at"])
+    return body
+
+
 def _load_lighter(folder: Path) -> LighterData:
     data = LighterData()
     if not folder.is_dir():
@@ -264,6 +307,8 @@ def _load_lighter(folder: Path) -> LighterData:
             _list_of_objects(path, body, "asks")
             _list_of_objects(path, body, "bids")
             data.order_book_orders[int(m.group(1))] = body
+        elif name == "apikeys.json":
+            data.api_keys = _check_api_keys(path, _object(path, _read_json(path)))
         else:
             raise ScenarioError(
                 path, "unexpected file name in lighter/ (see simulator/README.md for the layout)"
@@ -298,6 +343,8 @@ def _load_paradex(folder: Path) -> ParadexData:
                 if not isinstance(body.get(key), list):
                     raise ScenarioError(path, f"lacks the {key!r} list of [price, size] pairs")
             data.orderbooks[m.group(1)] = body
+        elif name == "subkeys.json":
+            data.subkeys = _check_subkeys(path, _object(path, _read_json(path)))
         else:
             raise ScenarioError(
                 path, "unexpected file name in paradex/ (see simulator/README.md for the layout)"

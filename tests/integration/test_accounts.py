@@ -415,3 +415,92 @@ async def test_interrupted_rotation_is_completed(
     assert (
         await acc.load_account(accounts_engine, final, "heidi")
     ).lighter.api_private_key.get_secret_value() == lk
+
+
+async def test_verify_account_against_the_simulator(
+    accounts_engine: AsyncEngine, db_url: str, tmp_path: Path
+) -> None:
+    """add -> verify (Lighter check_client against `apikeys`, Paradex auth/onboarding, through the real SDKs
+    against the simulator) -> a key the venue does not know fails verification with the venue's error."""
+    import httpx
+
+    from simulator.server import DEMO_SCENARIO, start_simulator
+
+    private, public, _ = lighter.signer_client.create_api_key()
+    pc = paradex_creds()
+    pk = pc.l1_private_key.get_secret_value()  # type: ignore[union-attr]
+    async with await start_simulator(DEMO_SCENARIO) as sim:
+        async with httpx.AsyncClient() as client:
+            r = await client.post(
+                f"{sim.lighter_url}/_sim/lighter/apikeys",
+                json={"account_index": 77, "api_key_index": 3, "public_key": public},
+            )
+            assert r.status_code in (200, 201), r.text
+        env = cli_env(
+            db_url,
+            tmp_path,
+            PERPARB_LIGHTER_URL=sim.lighter_url,
+            PERPARB_PARADEX_URL=sim.paradex_url,
+            PERPARB_MASTER_KEY=__import__("database.vault").vault.encode_key(new_key()),
+        )
+        transcript = []
+        for venue, extra in (
+            (
+                "lighter",
+                {
+                    "PERPARB_LIGHTER_ACCOUNT_INDEX": "77",
+                    "PERPARB_LIGHTER_API_KEY_INDEX": "3",
+                    "PERPARB_LIGHTER_API_PRIVATE_KEY": private,
+                },
+            ),
+            (
+                "paradex",
+                {"PERPARB_PARADEX_L1_ADDRESS": pc.l1_address or "", "PERPARB_PARADEX_L1_PRIVATE_KEY": pk},
+            ),
+        ):
+            code, out, err = await run(
+                {**env, **extra},
+                "accounts",
+                "add-account",
+                "--name",
+                "ivan",
+                "--venue",
+                venue,
+                "--from-env",
+                cwd=tmp_path,
+            )
+            assert code == 0, err
+        code, out, err = await run(
+            env, "accounts", "verify-account", "--name", "ivan", "--json", cwd=tmp_path
+        )
+        transcript.append(out + err)
+        assert code == 0, out + err
+        assert {(r["venue"], r["ok"]) for r in json.loads(out)} == {("lighter", True), ("paradex", True)}
+
+        other, _pub, _ = lighter.signer_client.create_api_key()  # a key Lighter does not know for that slot
+        code, out, err = await run(
+            {
+                **env,
+                "PERPARB_LIGHTER_ACCOUNT_INDEX": "77",
+                "PERPARB_LIGHTER_API_KEY_INDEX": "3",
+                "PERPARB_LIGHTER_API_PRIVATE_KEY": other,
+            },
+            "accounts",
+            "update-credentials",
+            "--name",
+            "ivan",
+            "--venue",
+            "lighter",
+            "--from-env",
+            cwd=tmp_path,
+        )
+        assert code == 0, err
+        code, out, err = await run(
+            env, "accounts", "verify-account", "--name", "ivan", "--venue", "lighter", cwd=tmp_path
+        )
+        transcript.append(out + err)
+        assert code == 1 and "failed" in out
+    everything = "\n".join(transcript).lower()
+    for secret in (private, other, pk):
+        for form in secret_forms(secret):
+            assert form not in everything
