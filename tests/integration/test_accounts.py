@@ -504,3 +504,37 @@ async def test_verify_account_against_the_simulator(
     for secret in (private, other, pk):
         for form in secret_forms(secret):
             assert form not in everything
+
+
+async def test_interactive_prompts_hide_the_secret(
+    accounts_engine: AsyncEngine, db_url: str, tmp_path: Path
+) -> None:
+    lk = lighter_key()
+    env = cli_env(
+        db_url, tmp_path, PERPARB_MASTER_KEY=__import__("database.vault").vault.encode_key(new_key())
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "perparb",
+        "accounts",
+        "add-account",
+        "--name",
+        "judy",
+        "--venue",
+        "lighter",
+        "--interactive",
+        env=env,
+        cwd=tmp_path,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(f"42\n3\n{lk}\n".encode()), timeout=120)
+    text_out = (out + err).decode()
+    assert proc.returncode == 0, text_out
+    assert "lighter api_private_key" in text_out  # the prompt was shown
+    for form in secret_forms(lk):
+        assert form not in text_out.lower()
+    (summary,) = await acc.list_accounts(accounts_engine)
+    assert summary.venues["lighter"]["public"] == {"account_index": 42, "api_key_index": 3}
