@@ -498,6 +498,113 @@ def sim(
         die(f"cannot listen: {exc}")
 
 
+# ------------------------------------------------------------------------------------------------ backtest
+
+
+def _parse_when(value: str | None, option: str) -> Any:
+    """`YYYY-MM-DD` (00:00 UTC that day) or an ISO-8601 time (UTC when it has no offset) -> aware datetime."""
+    from datetime import datetime, timezone
+
+    if value is None:
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        die(f"{option}: {value!r} is not a date (YYYY-MM-DD) or an ISO-8601 time")
+        return None
+    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+
+
+@app.command()
+def backtest(
+    config: Path = typer.Argument(..., help="strategy YAML (the same file as live and paper trading)"),
+    history: str = typer.Option(
+        ..., "--history", help="parquet/CSV file or directory (../shared/funding-history format), or 'db'"
+    ),
+    from_: str | None = typer.Option(None, "--from", help="first decision time: YYYY-MM-DD or ISO-8601 (UTC)"),
+    to: str | None = typer.Option(None, "--to", help="last decision time: YYYY-MM-DD (00:00 UTC) or ISO-8601"),
+    venues: str | None = typer.Option(None, help="comma-separated venues replacing the config's"),
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON (APRs as fractions)"),
+    plot: Path | None = typer.Option(None, "--plot", file_okay=False, help="write PNG charts into this directory"),
+    budget_usd_per_venue: float | None = typer.Option(
+        None,
+        "--budget-usd-per-venue",
+        help="capital per venue, USD (default: sizing.max_exposure_per_venue_usd, else 10 x target notional)",
+    ),
+) -> None:
+    """Replay settled funding history through the funding-arbitrage decision code and report the result."""
+    settings = _settings()
+    configure_logging(settings, quiet=True)
+    from backtest.engine import BacktestError, BacktestOptions, run_backtest
+    from backtest.loader import DB_SOURCE, HistoryError, load_history, load_history_db
+    from backtest.report import build_report, print_report
+    from strategies.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        die(str(exc))
+        return
+    names = _split(venues)
+    start = _parse_when(from_, "--from")
+    end = _parse_when(to, "--to")
+    budget = None if budget_usd_per_venue is None else Decimal(str(budget_usd_per_venue))
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=as_json,
+    ) as progress:
+        loading = progress.add_task(f"load history {history}", total=None)
+        try:
+            if history == DB_SOURCE:
+
+                async def load() -> Any:
+                    async with open_engine(settings) as engine, engine.connect() as conn:
+                        return await load_history_db(conn, venues=names or cfg.venues)
+
+                hist = asyncio.run(load())
+            else:
+                hist = load_history(Path(history), venues=names or cfg.venues)
+        except HistoryError as exc:
+            die(str(exc))
+            return
+        progress.update(loading, total=1, completed=1)
+        replay = progress.add_task("replay (decision hours)", total=None)
+        try:
+            result = run_backtest(
+                cfg,
+                hist,
+                BacktestOptions(start=start, end=end, venues=names, budget_usd_per_venue=budget),
+                progress=lambda done, total: progress.update(replay, completed=done, total=total),
+            )
+        except (BacktestError, ConfigError) as exc:
+            die(str(exc))
+            return
+    report = build_report(result)
+    paths: list[Path] = []
+    if plot is not None:
+        from backtest.plots import write_plots
+
+        try:
+            paths = write_plots(result, report, plot)
+        except OSError as exc:
+            die(f"--plot {plot}: {exc}")
+    if as_json:
+        data = report.to_json_dict()
+        data["plots"] = [str(p) for p in paths]
+        _print_json(data)
+    else:
+        print_report(report, console)
+        for p in paths:
+            console.print(f"wrote {p}", highlight=False)
+
+
 def main() -> None:
     app()
 

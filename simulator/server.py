@@ -23,6 +23,7 @@ from types import TracebackType
 
 from aiohttp import web
 
+from simulator.engine.clock import ScaledClock
 from simulator.faults import FaultInjector
 from simulator.lighter_api import build_lighter_app, lighter_error_body
 from simulator.paradex_api import build_paradex_app, paradex_error_body
@@ -100,6 +101,7 @@ async def start_simulator(
     paradex_port: int = 0,
     push_interval_seconds: float | None = None,
     clock: SimClock | None = None,
+    speed: float = 1.0,
 ) -> SimulatorHandle:
     """Load `scenario_dir` and start the Lighter and Paradex servers on the running event loop.
 
@@ -108,7 +110,8 @@ async def start_simulator(
         host: interface to bind (default loopback only).
         lighter_port, paradex_port: TCP ports; 0 = a free port (read the URLs from the handle).
         push_interval_seconds: WebSocket push period; None = the scenario's setting (default 1 s).
-        clock: the simulator clock (default real time).
+        clock: the simulator clock (default: a `ScaledClock` running at `speed`).
+        speed: simulated seconds per real second when no clock is given (3600 = one funding hour per second).
 
     Returns:
         A `SimulatorHandle` (also an async context manager).
@@ -117,7 +120,7 @@ async def start_simulator(
         ScenarioError: the folder or one of its files is unusable (the message names the file).
         OSError: a port cannot be bound.
     """
-    clock = clock or SimClock()
+    clock = clock or ScaledClock(speed=speed)
     scenario = load_scenario(Path(scenario_dir), clock=clock)
     interval = (
         push_interval_seconds
