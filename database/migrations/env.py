@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -26,9 +26,17 @@ def _url() -> str:
     return resolve_database_url(Settings())
 
 
+# Every perparb command migrates to head first, and several processes may start at once: migrations are
+# serialised by a transaction-scoped advisory lock, taken before Alembic reads the current revision, so the
+# second process finds the schema already at head.
+MIGRATION_LOCK_KEY = 0x70657270  # "perp"
+
+
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
         context.run_migrations()
 
 
