@@ -524,11 +524,17 @@ def backtest(
     history: str = typer.Option(
         ..., "--history", help="parquet/CSV file or directory (../shared/funding-history format), or 'db'"
     ),
-    from_: str | None = typer.Option(None, "--from", help="first decision time: YYYY-MM-DD or ISO-8601 (UTC)"),
-    to: str | None = typer.Option(None, "--to", help="last decision time: YYYY-MM-DD (00:00 UTC) or ISO-8601"),
+    from_: str | None = typer.Option(
+        None, "--from", help="first decision time: YYYY-MM-DD or ISO-8601 (UTC)"
+    ),
+    to: str | None = typer.Option(
+        None, "--to", help="last decision time: YYYY-MM-DD (00:00 UTC) or ISO-8601"
+    ),
     venues: str | None = typer.Option(None, help="comma-separated venues replacing the config's"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON (APRs as fractions)"),
-    plot: Path | None = typer.Option(None, "--plot", file_okay=False, help="write PNG charts into this directory"),
+    plot: Path | None = typer.Option(
+        None, "--plot", file_okay=False, help="write PNG charts into this directory"
+    ),
     budget_usd_per_venue: float | None = typer.Option(
         None,
         "--budget-usd-per-venue",
@@ -538,17 +544,19 @@ def backtest(
     """Replay settled funding history through the funding-arbitrage decision code and report the result."""
     settings = _settings()
     configure_logging(settings, quiet=True)
-    from backtest.engine import BacktestError, BacktestOptions, run_backtest
+    from backtest.engine import BacktestError, BacktestOptions, run_backtest, with_venues
     from backtest.loader import DB_SOURCE, HistoryError, load_history, load_history_db
     from backtest.report import build_report, print_report
     from strategies.config import ConfigError, load_config
 
+    names = _split(venues)
     try:
         cfg = load_config(config)
+        if names:
+            cfg = with_venues(cfg, names)
     except ConfigError as exc:
         die(str(exc))
         return
-    names = _split(venues)
     start = _parse_when(from_, "--from")
     end = _parse_when(to, "--to")
     budget = None if budget_usd_per_venue is None else Decimal(str(budget_usd_per_venue))
@@ -566,11 +574,11 @@ def backtest(
 
                 async def load() -> Any:
                     async with open_engine(settings) as engine, engine.connect() as conn:
-                        return await load_history_db(conn, venues=names or cfg.venues)
+                        return await load_history_db(conn, venues=cfg.venues)
 
                 hist = asyncio.run(load())
             else:
-                hist = load_history(Path(history), venues=names or cfg.venues)
+                hist = load_history(Path(history), venues=cfg.venues)
         except HistoryError as exc:
             die(str(exc))
             return
@@ -580,10 +588,10 @@ def backtest(
             result = run_backtest(
                 cfg,
                 hist,
-                BacktestOptions(start=start, end=end, venues=names, budget_usd_per_venue=budget),
+                BacktestOptions(start=start, end=end, budget_usd_per_venue=budget),
                 progress=lambda done, total: progress.update(replay, completed=done, total=total),
             )
-        except (BacktestError, ConfigError) as exc:
+        except BacktestError as exc:
             die(str(exc))
             return
     report = build_report(result)

@@ -1,0 +1,322 @@
+"""Backtest figures, as a Rich table and as JSON.
+
+Definitions (USD amounts are Decimal in the report object, floats in JSON; APRs and fractions are fractions in
+JSON, percent only in the table):
+
+* net PnL = funding received - funding paid - fees - slippage + basis PnL (when modelled).
+* net APR on the whole budget = net PnL / total budget x 8760 / run hours (run hours = end - start).
+* net APR on occupied capital (time-weighted) = net PnL / capital-hours x 8760, where capital-hours =
+  sum over positions of the margin of both legs (2 x notional / leverage) x hours held.
+* time in market = decision hours after which a position was open / decision hours.
+* maximum drawdown of the marked-to-market equity (budget + realised + accrued cash, sampled at every
+  decision time, starting from the budget): the largest fall from a running peak, in USD and as a fraction
+  of that peak.
+* best / worst position: highest / lowest net PnL.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from backtest.engine import BacktestResult, PositionRecord
+
+HOURS_PER_YEAR = Decimal(8760)
+_ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class BacktestReport:
+    """The figures of one run (see the module docstring for each definition)."""
+
+    config_name: str
+    start: datetime
+    end: datetime
+    run_hours: int
+    decision_hours: int
+    venues: list[str]
+    assets: list[str]
+    markets: dict[str, str]
+    budget_by_venue: dict[str, Decimal]
+    total_budget_usd: Decimal
+    funding_received_usd: Decimal
+    funding_paid_usd: Decimal
+    fees_usd: Decimal
+    slippage_usd: Decimal
+    basis_pnl_usd: Decimal | None
+    net_pnl_usd: Decimal
+    final_equity_usd: Decimal
+    net_apr_on_budget: Decimal | None
+    net_apr_on_occupied_capital: Decimal | None
+    capital_usd_hours: Decimal
+    entries: int
+    exits: int
+    exits_by_reason: dict[str, int]
+    entries_blocked_by_budget: int
+    avg_holding_hours: Decimal | None
+    max_holding_hours: Decimal | None
+    time_in_market: Decimal
+    max_drawdown_usd: Decimal
+    max_drawdown_fraction: Decimal
+    max_drawdown_peak_at: datetime | None
+    max_drawdown_trough_at: datetime | None
+    best_position: PositionRecord | None
+    worst_position: PositionRecord | None
+    most_traded_pair: tuple[str, str, str] | None
+    notes: list[str] = field(default_factory=list)
+    history: dict[str, Any] = field(default_factory=dict)
+    positions: list[PositionRecord] = field(default_factory=list)
+
+    @property
+    def net_funding_usd(self) -> Decimal:
+        return self.funding_received_usd - self.funding_paid_usd
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """JSON-safe dict: USD as floats, APRs and fractions as float fractions, times ISO-8601 UTC."""
+
+        def f(x: Decimal | None) -> float | None:
+            return None if x is None else float(x)
+
+        return {
+            "config": self.config_name,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "run_hours": self.run_hours,
+            "decision_hours": self.decision_hours,
+            "venues": self.venues,
+            "assets": self.assets,
+            "markets": self.markets,
+            "budget_by_venue_usd": {k: float(v) for k, v in self.budget_by_venue.items()},
+            "total_budget_usd": float(self.total_budget_usd),
+            "funding_received_usd": float(self.funding_received_usd),
+            "funding_paid_usd": float(self.funding_paid_usd),
+            "net_funding_usd": float(self.net_funding_usd),
+            "fees_usd": float(self.fees_usd),
+            "slippage_usd": float(self.slippage_usd),
+            "basis_pnl_usd": f(self.basis_pnl_usd),
+            "basis_modelled": self.basis_pnl_usd is not None,
+            "net_pnl_usd": float(self.net_pnl_usd),
+            "final_equity_usd": float(self.final_equity_usd),
+            "net_apr_on_budget": f(self.net_apr_on_budget),
+            "net_apr_on_occupied_capital": f(self.net_apr_on_occupied_capital),
+            "capital_usd_hours": float(self.capital_usd_hours),
+            "entries": self.entries,
+            "exits": self.exits,
+            "exits_by_reason": self.exits_by_reason,
+            "entries_blocked_by_budget": self.entries_blocked_by_budget,
+            "avg_holding_hours": f(self.avg_holding_hours),
+            "max_holding_hours": f(self.max_holding_hours),
+            "time_in_market": float(self.time_in_market),
+            "max_drawdown_usd": float(self.max_drawdown_usd),
+            "max_drawdown_fraction": float(self.max_drawdown_fraction),
+            "max_drawdown_peak_at": None
+            if self.max_drawdown_peak_at is None
+            else self.max_drawdown_peak_at.isoformat(),
+            "max_drawdown_trough_at": (
+                None if self.max_drawdown_trough_at is None else self.max_drawdown_trough_at.isoformat()
+            ),
+            "best_position": None if self.best_position is None else self.best_position.to_json_dict(),
+            "worst_position": None if self.worst_position is None else self.worst_position.to_json_dict(),
+            "most_traded_pair": None if self.most_traded_pair is None else list(self.most_traded_pair),
+            "notes": self.notes,
+            "history": self.history,
+            "positions": [p.to_json_dict() for p in self.positions],
+        }
+
+
+def max_drawdown(
+    equity: list[tuple[datetime, Decimal]], initial: Decimal | None = None
+) -> tuple[Decimal, Decimal, datetime | None, datetime | None]:
+    """(max fall from a running peak in USD, that fall / the peak, peak time, trough time); zeros and None
+    for a series that never falls. `initial`: the equity before the first point (the budget), a peak at the
+    first point's time."""
+    best: tuple[Decimal, Decimal, datetime | None, datetime | None] = (_ZERO, _ZERO, None, None)
+    peak: Decimal | None = initial
+    peak_at: datetime | None = equity[0][0] if equity and initial is not None else None
+    for when, value in equity:
+        if peak is None or value > peak:
+            peak, peak_at = value, when
+            continue
+        fall = peak - value
+        if fall > best[0]:
+            best = (fall, fall / peak if peak > 0 else _ZERO, peak_at, when)
+    return best
+
+
+def most_traded_pair(result: BacktestResult) -> tuple[str, str, str] | None:
+    """(symbol, long venue, short venue) entered most often; ties: earliest first entry."""
+    counts: Counter[tuple[str, str, str]] = Counter()
+    first: dict[tuple[str, str, str], int] = {}
+    for i, p in enumerate(result.positions):
+        key = (p.symbol, p.long_venue, p.short_venue)
+        counts[key] += 1
+        first.setdefault(key, i)
+    if not counts:
+        return None
+    return min(counts, key=lambda k: (-counts[k], first[k]))
+
+
+def build_report(result: BacktestResult) -> BacktestReport:
+    """The figures of a finished run (every position closed)."""
+    positions = result.positions
+    received = sum((p.funding_received_usd for p in positions), _ZERO)
+    paid = sum((p.funding_paid_usd for p in positions), _ZERO)
+    fees = sum((p.fees_usd for p in positions), _ZERO)
+    slippage = sum((p.slippage_usd for p in positions), _ZERO)
+    modelled = [p.basis_pnl_usd for p in positions if p.basis_pnl_usd is not None]
+    basis = sum(modelled, _ZERO) if modelled else None
+    net = received - paid - fees - slippage + (basis or _ZERO)
+    total_budget = result.total_budget_usd
+    run_hours = int((result.end - result.start).total_seconds() // 3600)
+    apr_budget = (
+        net / total_budget * HOURS_PER_YEAR / run_hours if run_hours > 0 and total_budget > 0 else None
+    )
+    capital_hours = sum((2 * p.margin_per_leg_usd * p.holding_hours for p in positions), _ZERO)
+    apr_occupied = net / capital_hours * HOURS_PER_YEAR if capital_hours > 0 else None
+    closed = [p for p in positions if p.closed_at is not None]
+    holds = [p.holding_hours for p in closed]
+    reasons = Counter(p.exit_reason or "open" for p in closed)
+    dd_usd, dd_frac, dd_peak, dd_trough = max_drawdown(result.equity, total_budget)
+    best = max(positions, key=lambda p: p.net_pnl_usd) if positions else None
+    worst = min(positions, key=lambda p: p.net_pnl_usd) if positions else None
+    final_equity = result.equity[-1][1] if result.equity else total_budget
+    return BacktestReport(
+        config_name=result.config.name,
+        start=result.start,
+        end=result.end,
+        run_hours=run_hours,
+        decision_hours=result.decision_hours,
+        venues=sorted(result.budget_by_venue),
+        assets=sorted({sym for _, sym in result.markets}),
+        markets={f"{v}:{s}": m.venue_symbol for (v, s), m in sorted(result.markets.items())},
+        budget_by_venue=dict(result.budget_by_venue),
+        total_budget_usd=total_budget,
+        funding_received_usd=received,
+        funding_paid_usd=paid,
+        fees_usd=fees,
+        slippage_usd=slippage,
+        basis_pnl_usd=basis,
+        net_pnl_usd=net,
+        final_equity_usd=final_equity,
+        net_apr_on_budget=apr_budget,
+        net_apr_on_occupied_capital=apr_occupied,
+        capital_usd_hours=capital_hours,
+        entries=len(positions),
+        exits=len(closed),
+        exits_by_reason=dict(sorted(reasons.items())),
+        entries_blocked_by_budget=len(result.blocked_entries),
+        avg_holding_hours=sum(holds, _ZERO) / len(holds) if holds else None,
+        max_holding_hours=max(holds) if holds else None,
+        time_in_market=Decimal(result.hours_in_market) / result.decision_hours
+        if result.decision_hours
+        else _ZERO,
+        max_drawdown_usd=dd_usd,
+        max_drawdown_fraction=dd_frac,
+        max_drawdown_peak_at=dd_peak,
+        max_drawdown_trough_at=dd_trough,
+        best_position=best,
+        worst_position=worst,
+        most_traded_pair=most_traded_pair(result),
+        notes=list(result.notes),
+        history=dict(result.history),
+        positions=list(positions),
+    )
+
+
+# ----------------------------------------------------------------------------------------------- rendering
+
+
+def _usd(x: Decimal | None) -> str:
+    if x is None:
+        return "-"
+    return f"-${-float(x):,.2f}" if x < 0 else f"${float(x):,.2f}"
+
+
+def _pct(x: Decimal | None, digits: int = 2) -> str:
+    return "-" if x is None else f"{float(x) * 100:.{digits}f}%"
+
+
+def _hours(x: Decimal | None) -> str:
+    return "-" if x is None else f"{float(x):,.1f} h ({float(x) / 24:,.1f} d)"
+
+
+def _position(p: PositionRecord | None) -> str:
+    if p is None:
+        return "-"
+    return (
+        f"#{p.id} {p.symbol} long {p.long_venue} / short {p.short_venue}, {p.opened_at:%Y-%m-%d %H:%M} "
+        f"+{float(p.holding_hours):.0f} h, {p.exit_reason}: {_usd(p.net_pnl_usd)}"
+    )
+
+
+def report_table(report: BacktestReport) -> Table:
+    """The report as one two-column Rich table (percent shown here only)."""
+    table = Table(
+        title=f"backtest {report.config_name}: {report.start:%Y-%m-%d %H:%M} -> {report.end:%Y-%m-%d %H:%M} UTC",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_header=True,
+    )
+    table.add_column("figure", justify="left", no_wrap=True)
+    table.add_column("value", justify="right")
+    budget = ", ".join(f"{v} {_usd(b)}" for v, b in report.budget_by_venue.items())
+    rows: list[tuple[str, str]] = [
+        ("venues / assets", f"{', '.join(report.venues)} / {len(report.assets)} assets"),
+        ("run", f"{report.run_hours:,} h ({report.decision_hours:,} decision times)"),
+        (
+            "history rows",
+            f"{report.history.get('rows_accepted', 0):,} used, {report.history.get('rejections', 0)} rejected",
+        ),
+        ("budget", f"{_usd(report.total_budget_usd)} ({budget})"),
+        ("funding received", _usd(report.funding_received_usd)),
+        ("funding paid", _usd(report.funding_paid_usd)),
+        ("net funding", _usd(report.net_funding_usd)),
+        ("fees", _usd(report.fees_usd)),
+        ("slippage", _usd(report.slippage_usd)),
+        (
+            "basis PnL",
+            "not modelled: no price series" if report.basis_pnl_usd is None else _usd(report.basis_pnl_usd),
+        ),
+        ("net PnL", _usd(report.net_pnl_usd)),
+        ("final equity", _usd(report.final_equity_usd)),
+        ("net APR on whole budget", _pct(report.net_apr_on_budget)),
+        ("net APR on occupied capital", _pct(report.net_apr_on_occupied_capital)),
+        ("entries", str(report.entries)),
+        (
+            "exits",
+            f"{report.exits} (" + ", ".join(f"{k} {v}" for k, v in report.exits_by_reason.items()) + ")",
+        ),
+        ("entries blocked by budget", str(report.entries_blocked_by_budget)),
+        ("average holding time", _hours(report.avg_holding_hours)),
+        ("maximum holding time", _hours(report.max_holding_hours)),
+        ("time in market", _pct(report.time_in_market, 1)),
+        (
+            "max drawdown",
+            f"{_usd(report.max_drawdown_usd)} ({_pct(report.max_drawdown_fraction, 3)} of peak)",
+        ),
+        ("best position", _position(report.best_position)),
+        ("worst position", _position(report.worst_position)),
+        (
+            "most traded pair",
+            "-"
+            if report.most_traded_pair is None
+            else "{} long {} / short {}".format(*report.most_traded_pair),
+        ),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def print_report(report: BacktestReport, console: Console) -> None:
+    """Print the table, then the notes (caveats) under it."""
+    console.print(report_table(report))
+    for note in report.notes:
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)
