@@ -1,0 +1,181 @@
+"""`BaseExchangeClient`: what strategies need from a venue to trade, venue-neutral.
+
+One client serves many markets at once (no "current market" state). Prices and sizes are `Decimal` (quote
+currency, base units); rounding to the market grid happens only in `exchange_clients.base.trading`
+(`round_price` / `round_quantity`), in the direction that never worsens the user's limit. Errors are the venue's
+`VenueError` subclasses (unavailable / rate limited / rejected / auth) naming venue, market and value.
+
+Rules every implementation keeps:
+* market orders are always bounded: the worst price comes from the live order book and `max_slippage_bps`
+  (`market_order_limit_price`); without a fresh book the order is refused, never sent unbounded;
+* a placement may be retried only with the same client order id, and the client then reconciles by that id, so a
+  retry never doubles an order;
+* blocking SDK calls run in `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from datetime import datetime
+from decimal import Decimal
+
+from exchange_clients.base.errors import VenueRejectedError
+from exchange_clients.base.order_book import OrderBook
+from exchange_clients.base.trading import (
+    BalanceInfo,
+    ClientEvent,
+    ContractAttributes,
+    Fill,
+    FundingPaymentInfo,
+    OrderInfo,
+    PositionSnapshot,
+    Side,
+    round_price,
+)
+
+BPS = Decimal(10_000)
+
+
+class StaleBookError(VenueRejectedError):
+    """A market order was refused because no fresh order book bounds its price."""
+
+
+def market_order_limit_price(
+    book: OrderBook,
+    side: Side,
+    quantity: Decimal,
+    *,
+    max_slippage_bps: Decimal,
+    tick: Decimal,
+    max_age_seconds: float,
+    venue: str,
+) -> Decimal:
+    """The worst acceptable price of a market order: the touch price moved by `max_slippage_bps` against the
+    taker, rounded to the tick in the direction that does not widen the bound (BUY down, SELL up); and the book
+    must hold `quantity` within that bound.
+
+    Raises:
+        StaleBookError: book out of sync, older than `max_age_seconds`, empty, or too thin within the bound.
+    """
+    age = book.age_seconds()
+    if not book.is_synced or age is None or age > max_age_seconds:
+        raise StaleBookError(
+            venue, f"no fresh order book (age {age}); market order refused", market=book.market
+        )
+    touch = book.best_ask() if side is Side.BUY else book.best_bid()
+    if touch is None:
+        raise StaleBookError(venue, "empty book side; market order refused", market=book.market)
+    factor = 1 + max_slippage_bps / BPS if side is Side.BUY else 1 - max_slippage_bps / BPS
+    bound = round_price(touch[0] * factor, tick, side)
+    reach = book.worst_price_for(side.value, quantity)
+    if reach is None or (reach > bound if side is Side.BUY else reach < bound):
+        raise StaleBookError(
+            venue,
+            f"book too thin: {quantity} does not fill within {max_slippage_bps} bps of {touch[0]}",
+            market=book.market,
+        )
+    return bound
+
+
+class BaseExchangeClient(ABC):
+    """A venue's trading client. See the module docstring for the rules."""
+
+    venue: str
+
+    @abstractmethod
+    async def connect(self) -> None:
+        """Authenticate, load markets, start streams. Raises VenueUnavailableError / VenueAuthError."""
+
+    @abstractmethod
+    async def disconnect(self) -> None:
+        """Stop streams and close sessions. Idempotent."""
+
+    def get_exchange_name(self) -> str:
+        return self.venue
+
+    @abstractmethod
+    async def get_contract_attributes(self, symbol: str) -> ContractAttributes:
+        """Grid and limits of `symbol` (canonical base asset). Raises VenueRejectedError for an unknown or
+        untradeable market."""
+
+    @abstractmethod
+    async def fetch_bbo_prices(self, symbol: str) -> tuple[Decimal, Decimal]:
+        """(best bid, best ask) from the live book. Raises StaleBookError when not fresh."""
+
+    @abstractmethod
+    async def get_order_book_depth(self, symbol: str, levels: int) -> tuple[list, list]:
+        """Top `levels` bids and asks, best first, as (price, size)."""
+
+    @abstractmethod
+    async def place_limit_order(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        price: Decimal,
+        *,
+        post_only: bool = False,
+        reduce_only: bool = False,
+        client_order_id: str,
+    ) -> OrderInfo:
+        """Place a limit order (rounded on the grid, never worse than `price`)."""
+
+    @abstractmethod
+    async def place_market_order(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        *,
+        max_slippage_bps: Decimal,
+        reduce_only: bool = False,
+        client_order_id: str,
+    ) -> OrderInfo:
+        """Place a market order bounded by `market_order_limit_price`."""
+
+    @abstractmethod
+    async def cancel_order(
+        self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
+    ) -> None:
+        """Cancel one order by venue id or client id."""
+
+    @abstractmethod
+    async def cancel_all_orders(self, symbol: str | None = None) -> None: ...
+
+    @abstractmethod
+    async def get_order_info(
+        self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
+    ) -> OrderInfo | None: ...
+
+    @abstractmethod
+    async def get_active_orders(self, symbol: str | None = None) -> list[OrderInfo]: ...
+
+    @abstractmethod
+    async def get_position_snapshot(self, symbol: str) -> PositionSnapshot | None: ...
+
+    @abstractmethod
+    async def get_positions(self) -> list[PositionSnapshot]: ...
+
+    @abstractmethod
+    async def get_account_balance(self) -> BalanceInfo: ...
+
+    @abstractmethod
+    async def get_fills(self, since: datetime, symbol: str | None = None) -> list[Fill]: ...
+
+    @abstractmethod
+    async def get_funding_payments(
+        self, since: datetime, symbol: str | None = None
+    ) -> list[FundingPaymentInfo]: ...
+
+    @abstractmethod
+    async def get_leverage_info(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
+        """(current leverage, maximum leverage) of `symbol`."""
+
+    @abstractmethod
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> None:
+        """Raises VenueRejectedError above the market's maximum."""
+
+    @abstractmethod
+    def events(self) -> AsyncIterator[ClientEvent]:
+        """Order, fill, position and liquidation events from the account streams."""
