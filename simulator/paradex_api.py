@@ -1,4 +1,5 @@
-"""Paradex-compatible market-data server (REST under `/v1`, JSON-RPC WebSocket at `/v1`).
+"""Paradex-compatible server (REST under `/v1`, JSON-RPC WebSocket at `/v1`): market data here, trading in
+`simulator.paradex_trading` (mounted by `build_paradex_app`).
 
 Speaks the protocol of `../shared/reference/PROTOCOL_NOTES.md` §2.2 and §2.5 and of the official OpenAPI /
 OpenRPC files (`reference/specs/`), so paradex-py 0.8.2 (`ParadexApiClient(env="prod", api_base_url=url)`,
@@ -13,8 +14,11 @@ REST (bodies from the scenario's `paradex/` folder, see `simulator.scenario`):
 | `GET /v1/markets` | `market?` | the file, filtered |
 | `GET /v1/markets/summary` | `market` REQUIRED (`ALL` or a symbol) | the file, filtered, `created_at` restamped |
 | `GET /v1/funding/data` | `market` REQUIRED, `start_at?`, `end_at?` (ms), `page_size?` (1..5000, default 100), `cursor?` | newest first, paged |
-| `GET /v1/orderbook/{market}` | `depth?` (default 20) | the file, `depth` levels a side, `last_updated_at` restamped |
-| `GET /v1/bbo/{market}` | – | best levels of the order book file (or the summary's bid/ask) |
+| `GET /v1/orderbook/{market}` | `depth?` (default 20) | the trading engine's book for a traded market, else the file; `depth` levels a side, `last_updated_at` restamped |
+| `GET /v1/bbo/{market}` | – | best levels of the engine's book (traded market), else of the order book file (or the summary's bid/ask) |
+
+For a market the trading engine trades, `markets/summary` rows (REST and WebSocket) take `mark_price`, `bid`,
+`ask`, `bid_size`, `ask_size` from the engine, and `funding_rate` once it was changed through the admin API.
 
 Errors (`{"error": <ErrorCode>, "message": str, "data": null}`; status from the OpenAPI's declared error response,
 code from its `responses.ErrorCode` enum; the venue's exact messages are not recorded): `market` missing ->
@@ -26,13 +30,19 @@ Pagination of `/funding/data`: `next`/`prev` are opaque cursors (base64url of JS
 offset, window); a cursor carries its window, so `start_at`/`end_at` are ignored when a cursor is given.
 `next` is null on the last page, `prev` null on the first.
 
-WebSocket `/v1` (JSON-RPC 2.0): `auth` -> `result {node_id}` (the bearer token is not verified);
+WebSocket `/v1` (JSON-RPC 2.0): `auth` -> `result {node_id}`; a JWT issued by this server authenticates the
+session for the private channels, any other bearer is still answered `result` (market-data clients send any
+token) but leaves the session unauthenticated: private subscriptions then fail with 40111 "Invalid bearer
+token" (40300 "Permission denied — authentication required" when no `auth` was sent; codes of
+`specs/paradex_ws_openrpc.json`, the venue's behaviour here is not recorded).
 `subscribe {channel}` for `funding_data.{M}` / `funding_data.ALL` / `funding_data`, `markets_summary`,
 `markets_summary.ALL`, `markets_summary.{M}`, `bbo.{M}` -> `result {channel}` echoing the name exactly, then a
 `subscription` push at once and every `push_interval_seconds`; `unsubscribe`; any other channel -> error
 -32600 "invalid subscribe request" / data "invalid channel" (`venue-data/paradex/ws_error_invalid_subscribe.json`).
 Pushed `funding_data` is the newest history row and `markets_summary` the summary row, both with `created_at`
-restamped to the clock (they describe the present).
+restamped to the clock (they describe the present). Trading channels (`orders.*`, `fills.*`,
+`funding_payments.*`, `positions`, `account`, `order_book.{M}.snapshot@15@{50ms|100ms}`): see
+`simulator.paradex_trading`; they are pushed on events through the session's outbox, in order.
 
 Authentication (`POST /v1/onboarding`, `POST /v1/auth/{public_key}` -> JWT, admin `/_sim/paradex/subkeys`):
 `simulator.auth`.
@@ -56,6 +66,17 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from simulator.auth import ParadexAuth, add_paradex_auth_routes
 from simulator.faults import FaultInjector, add_admin_routes, fault_middleware
 from simulator.formats import dumps, json_response
+from simulator.paradex_trading import (
+    PARADEX_ENGINE,
+    PARADEX_TRADING,
+    PRIVATE_EXACT,
+    PRIVATE_PREFIXES,
+    ParadexApiError,
+    ParadexTrading,
+    ParadexTradingConfig,
+    add_paradex_trading_routes,
+    auth_clock_for,
+)
 from simulator.scenario import Scenario, SimClock
 
 log = logging.getLogger("perparb.simulator")
@@ -84,15 +105,6 @@ def paradex_error_body(status: int) -> dict[str, Any]:
     """
     code = _FAULT_CODES.get(status, "INTERNAL_ERROR" if status >= 500 else "INVALID_REQUEST_PARAMETER")
     return {"error": code, "message": f"simulated fault: HTTP {status}", "data": None}
-
-
-class ParadexApiError(Exception):
-    """A request Paradex answers with an `ApiError` body. Carries the HTTP status and the body."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        self.status = status
-        self.body: dict[str, Any] = {"error": code, "message": message, "data": None}
-        super().__init__(f"{status} {code}: {message}")
 
 
 def _opt_int(query: Any, name: str) -> int | None:
@@ -137,11 +149,12 @@ def decode_cursor(cursor: str) -> tuple[str, int, int | None, int | None]:
 class ParadexMarketData:
     """Paradex response bodies from a scenario and the clock. Pure (no I/O); shared by REST and WebSocket."""
 
-    def __init__(self, scenario: Scenario, clock: SimClock) -> None:
+    def __init__(self, scenario: Scenario, clock: SimClock, trading: ParadexTrading | None = None) -> None:
         self.scenario = scenario
         self.data = scenario.paradex
         self.clock = clock
         self.restamp = scenario.settings.restamp
+        self.trading = trading
 
     def _require_known(self, market: str, *, status: int = 400) -> None:
         if market not in self.data.known_markets():
@@ -177,9 +190,19 @@ class ParadexMarketData:
         return {**row, "created_at": self.clock.now_ms()} if self.restamp else dict(row)
 
     def summary_rows(self, market: str) -> list[dict[str, Any]]:
-        """Summary rows for `market` (`ALL` = every row), `created_at` restamped. [] when none."""
+        """Summary rows for `market` (`ALL` = every row), `created_at` restamped. [] when none.
+
+        For a market the trading engine trades, `mark_price`, `bid`/`ask` (+ sizes) come from the engine, and
+        `funding_rate` too once changed through the admin API (`ParadexTrading.summary_overrides`).
+        """
         body = self.data.markets_summary or {"results": []}
-        return [self._stamp(r) for r in body["results"] if market == "ALL" or r.get("symbol") == market]
+        rows = [self._stamp(r) for r in body["results"] if market == "ALL" or r.get("symbol") == market]
+        if self.trading is not None:
+            for row in rows:
+                symbol = row.get("symbol")
+                if isinstance(symbol, str):
+                    row.update(self.trading.summary_overrides(symbol))
+        return rows
 
     def markets_summary(self, market: str | None) -> dict[str, Any]:
         """`GET /v1/markets/summary` body.
@@ -248,7 +271,8 @@ class ParadexMarketData:
         return self._stamp(max(body["results"], key=lambda r: r["created_at"]))
 
     def orderbook(self, market: str, depth: int | None) -> dict[str, Any]:
-        """`GET /v1/orderbook/{market}` body: `depth` levels a side, `last_updated_at` restamped.
+        """`GET /v1/orderbook/{market}` body: `depth` levels a side, `last_updated_at` restamped. A market the
+        trading engine trades answers the engine's book (`ParadexTrading.book_body`), others the scenario file.
 
         Raises:
             ParadexApiError: 400 MARKET_NOT_FOUND for an unknown market; 400 INVALID_REQUEST_PARAMETER for
@@ -258,6 +282,8 @@ class ParadexMarketData:
         depth = ORDERBOOK_DEPTH_DEFAULT if depth is None else depth
         if depth < 1:
             raise ParadexApiError(400, "INVALID_REQUEST_PARAMETER", "depth must be positive")
+        if self.trading is not None and (live := self.trading.book_body(market, depth)) is not None:
+            return live
         body = self.data.orderbooks.get(market)
         now = self.clock.now_ms()
         if body is None:
@@ -268,13 +294,15 @@ class ParadexMarketData:
         return out
 
     def bbo(self, market: str) -> dict[str, Any]:
-        """`GET /v1/bbo/{market}` body (`responses.BBOResp`): the book's best levels, else the summary's
-        bid/ask (sizes "0" when unknown).
+        """`GET /v1/bbo/{market}` body (`responses.BBOResp`): the engine's best levels for a traded market, else
+        the book file's best levels, else the summary's bid/ask (sizes "0" when unknown).
 
         Raises:
             ParadexApiError: 400 MARKET_NOT_FOUND for an unknown market.
         """
         self._require_known(market)
+        if self.trading is not None and (live := self.trading.bbo_body(market)) is not None:
+            return live
         book = self.orderbook(market, 1)
         out: dict[str, Any] = {"market": market, "seq_no": book.get("seq_no", 0)}
         summary = next(iter(self.summary_rows(market)), {})
@@ -294,19 +322,51 @@ Producer = Callable[[], list[dict[str, Any]]]
 
 
 class _ParadexSession:
-    """One `/v1` WebSocket connection: JSON-RPC requests, subscriptions and push tasks."""
+    """One `/v1` WebSocket connection: JSON-RPC requests, subscriptions, push tasks and the outbox of event
+    pushes (private channels, order book) written by a writer task in order."""
 
-    def __init__(self, ws: web.WebSocketResponse, md: ParadexMarketData, interval: float) -> None:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        md: ParadexMarketData,
+        interval: float,
+        auth: ParadexAuth,
+        trading: ParadexTrading,
+    ) -> None:
         self.ws = ws
         self.md = md
         self.interval = interval
+        self.auth = auth
+        self.trading = trading
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.send_lock = asyncio.Lock()
         self.node_id = uuid.uuid4().hex[:16]
+        self.account: int | None = None  # address bound by a valid `auth`
+        self.auth_failed = False
+        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.writer: asyncio.Task[None] | None = None
+        self.closed = False
 
     async def send(self, frame: dict[str, Any]) -> None:
         async with self.send_lock:
             await self.ws.send_str(dumps(frame))
+
+    def push_nowait(self, frame: dict[str, Any]) -> None:
+        """Queue a push (called synchronously by the trading engine's fan-out); sent in order by the writer."""
+        if self.closed:
+            return
+        self.outbox.put_nowait(frame)
+        if self.writer is None:
+            self.writer = asyncio.create_task(self._write())
+
+    async def _write(self) -> None:
+        while True:
+            frame = await self.outbox.get()
+            try:
+                await self.send(frame)
+            except (ConnectionError, RuntimeError) as exc:
+                log.info("paradex ws push failed: %s", exc)
+                return
 
     async def reply(
         self, req_id: Any, us_in: int, *, result: Any = None, error: dict[str, Any] | None = None
@@ -356,6 +416,14 @@ class _ParadexSession:
         params = msg.get("params") if isinstance(msg.get("params"), dict) else {}
         method = msg["method"]
         if method == "auth":
+            bearer = params.get("bearer")
+            address = self.auth.account_for_token(bearer) if isinstance(bearer, str) else None
+            if address is not None:
+                self.account, self.auth_failed = address, False
+            else:
+                # Answered like a success, as before trading existed (market-data clients send any token);
+                # the session stays unauthenticated and private subscriptions fail with 40111.
+                self.auth_failed = True
             await self.reply(req_id, us_in, result={"node_id": self.node_id})
         elif method == "subscribe":
             await self.subscribe(req_id, us_in, params.get("channel"))
@@ -364,15 +432,39 @@ class _ParadexSession:
             task = self.tasks.pop(channel, None) if isinstance(channel, str) else None
             if task is not None:
                 task.cancel()
+            if isinstance(channel, str):
+                self.trading.unsubscribe(self, channel)
             await self.reply(req_id, us_in, result={"channel": channel})
         else:
             await self.reply(req_id, us_in, error={"code": -32601, "message": "Method not found"})
 
     async def subscribe(self, req_id: Any, us_in: int, channel: Any) -> None:
+        invalid = {"code": -32600, "message": "invalid subscribe request", "data": "invalid channel"}
+        if isinstance(channel, str) and (channel in PRIVATE_EXACT or channel.startswith(PRIVATE_PREFIXES)):
+            if self.account is None:
+                error = (
+                    {"code": 40111, "message": "Invalid bearer token"}
+                    if self.auth_failed
+                    else {"code": 40300, "message": "Permission denied — authentication required"}
+                )
+                await self.reply(req_id, us_in, error=error)
+                return
+            if not self.trading.subscribe_private(self, self.account, channel):
+                await self.reply(req_id, us_in, error=invalid)
+                return
+            await self.reply(req_id, us_in, result={"channel": channel})
+            return
+        if isinstance(channel, str) and channel.startswith("order_book."):
+            # reply first, then the snapshot (the subscription frame follows the result, as for every channel)
+            if not self.trading.books.valid(channel):
+                await self.reply(req_id, us_in, error=invalid)
+                return
+            await self.reply(req_id, us_in, result={"channel": channel})
+            self.trading.books.subscribe(self, channel)
+            return
         produce = self.producer(channel)
         if produce is None:
-            error = {"code": -32600, "message": "invalid subscribe request", "data": "invalid channel"}
-            await self.reply(req_id, us_in, error=error)
+            await self.reply(req_id, us_in, error=invalid)
             return
         await self.reply(req_id, us_in, result={"channel": channel})
         old = self.tasks.pop(channel, None)
@@ -389,12 +481,18 @@ class _ParadexSession:
             await asyncio.sleep(self.interval)
 
     async def close(self) -> None:
-        for task in self.tasks.values():
+        self.closed = True
+        self.trading.drop_sink(self)
+        tasks = list(self.tasks.values())
+        if self.writer is not None:
+            tasks.append(self.writer)
+        for task in tasks:
             task.cancel()
-        for task in self.tasks.values():
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, ConnectionError, RuntimeError):
                 await task
         self.tasks.clear()
+        self.writer = None
 
 
 PARADEX_MARKET_DATA = web.AppKey("paradex_market_data", ParadexMarketData)
@@ -402,21 +500,33 @@ PARADEX_AUTH = web.AppKey("paradex_auth", ParadexAuth)
 
 
 def build_paradex_app(
-    scenario: Scenario, clock: SimClock, faults: FaultInjector, *, push_interval_seconds: float
+    scenario: Scenario,
+    clock: SimClock,
+    faults: FaultInjector,
+    *,
+    push_interval_seconds: float,
+    trading_config: ParadexTradingConfig | None = None,
 ) -> web.Application:
-    """The Paradex aiohttp application (REST `/v1/...`, WebSocket `/v1`, `/_sim/` admin).
+    """The Paradex aiohttp application (REST `/v1/...`, WebSocket `/v1`, trading, `/_sim/` admin).
+
+    The trading engine is built here from the scenario (`ParadexTrading`) and reachable as
+    `app[PARADEX_ENGINE]` / `app[PARADEX_TRADING]`; `on_startup` starts its background sync, `on_cleanup` stops it.
 
     Args:
-        scenario: loaded scenario; clock: simulator clock; faults: this venue's `FaultInjector`;
-        push_interval_seconds: period of WebSocket `subscription` pushes.
+        scenario: loaded scenario; clock: simulator clock (shared with the engine); faults: this venue's
+        `FaultInjector`; push_interval_seconds: period of the polled WebSocket pushes (`funding_data`,
+        `markets_summary`, `bbo`); trading_config: engine set-up (default `ParadexTradingConfig()`).
     """
-    md = ParadexMarketData(scenario, clock)
     app = web.Application(middlewares=[fault_middleware(faults)])
-    app[PARADEX_MARKET_DATA] = md
-    auth = ParadexAuth(clock)
+    auth = ParadexAuth(auth_clock_for(clock))
     if scenario.paradex.subkeys is not None:
         auth.load_body(scenario.paradex.subkeys)
     app[PARADEX_AUTH] = auth
+    trading = ParadexTrading(scenario, clock, auth, trading_config)
+    app[PARADEX_TRADING] = trading
+    app[PARADEX_ENGINE] = trading.engine
+    md = ParadexMarketData(scenario, clock, trading)
+    app[PARADEX_MARKET_DATA] = md
     sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
 
     def rest(
@@ -450,7 +560,7 @@ def build_paradex_app(
             )
         await ws.prepare(request)
         sockets.add(ws)
-        session = _ParadexSession(ws, md, push_interval_seconds)
+        session = _ParadexSession(ws, md, push_interval_seconds, auth, trading)
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
@@ -475,6 +585,12 @@ def build_paradex_app(
         for ws in list(sockets):
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"simulator shutting down")
 
+    async def drop_sockets() -> int:
+        victims = [ws for ws in list(sockets) if not ws.closed]
+        for ws in victims:
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"simulated connection drop")
+        return len(victims)
+
     r = app.router
     r.add_get("/v1/system/config", rest(lambda q: md.system_config()))
     r.add_get("/v1/system/time", rest(lambda q: md.system_time()))
@@ -489,6 +605,7 @@ def build_paradex_app(
     r.add_get("/v1/bbo/{market}", rest(lambda q: md.bbo(q.match_info["market"])))
     r.add_get("/v1", websocket)
     add_paradex_auth_routes(app, auth)
+    add_paradex_trading_routes(app, trading, faults, drop_sockets)
     add_admin_routes(
         app,
         faults,
@@ -500,5 +617,7 @@ def build_paradex_app(
         },
     )
     r.add_route("*", "/{tail:.*}", not_found)
+    app.on_startup.append(trading.start)
     app.on_shutdown.append(close_sockets)
+    app.on_cleanup.append(trading.stop)
     return app

@@ -324,11 +324,15 @@ async def test_paradex_system_endpoints_through_sdk(demo: SimulatorHandle) -> No
     server_time = await asyncio.to_thread(client.fetch_system_time)
     assert before <= int(server_time["server_time"]) <= int(time.time() * 1000)
     assert await asyncio.to_thread(client.fetch_system_state) == {"status": "ok"}
-    book = await asyncio.to_thread(client.fetch_orderbook, "BTC-USD-PERP", {"depth": 5})
-    assert (len(book["asks"]), len(book["bids"])) == (5, 5)
-    assert Decimal(book["asks"][0][0]) > Decimal(book["bids"][0][0])
-    bbo = await asyncio.to_thread(client.fetch_bbo, "BTC-USD-PERP")
-    assert (bbo["ask"], bbo["bid"]) == (book["asks"][0][0], book["bids"][0][0])
+    demo.clock.freeze(demo.clock.now_ms())  # the engine's prices move with time: compare at one instant
+    try:
+        book = await asyncio.to_thread(client.fetch_orderbook, "BTC-USD-PERP", {"depth": 5})
+        assert (len(book["asks"]), len(book["bids"])) == (5, 5)
+        assert Decimal(book["asks"][0][0]) > Decimal(book["bids"][0][0])
+        bbo = await asyncio.to_thread(client.fetch_bbo, "BTC-USD-PERP")
+        assert (bbo["ask"], bbo["bid"]) == (book["asks"][0][0], book["bids"][0][0])
+    finally:
+        demo.clock.freeze(None)
 
 
 async def test_paradex_errors_are_venue_shaped(demo: SimulatorHandle, http: aiohttp.ClientSession) -> None:
