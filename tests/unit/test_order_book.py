@@ -120,3 +120,30 @@ def test_book_matches_a_dict_model(operations: list[tuple[bool, D, D]]) -> None:
     assert bids == sorted(model[True].items(), reverse=True)
     assert asks == sorted(model[False].items())
     assert all(s > 0 for _, s in bids + asks)
+
+
+def test_paradex_snapshot_feed_counts_a_skipped_seq_no_and_heals() -> None:
+    manager = OrderBookManager()
+
+    def snap(seq: int, bid: str):  # type: ignore[no-untyped-def]
+        return {
+            "jsonrpc": "2.0",
+            "method": "subscription",
+            "params": {
+                "channel": "order_book.BTC-USD-PERP.snapshot@15@100ms",
+                "data": {
+                    "seq_no": seq,
+                    "market": "BTC-USD-PERP",
+                    "update_type": "s",
+                    "inserts": [{"side": "BUY", "price": bid, "size": "1"}],
+                    "updates": [],
+                    "deletes": [],
+                },
+            },
+        }
+
+    paradex_ob.apply_frame(manager, snap(1, "100"))
+    paradex_ob.apply_frame(manager, snap(2, "101"))
+    paradex_ob.apply_frame(manager, snap(4, "103"))
+    book = manager.books["BTC-USD-PERP"]
+    assert book.gaps == 1 and book.is_synced and book.best_bid() == (D(103), D(1))

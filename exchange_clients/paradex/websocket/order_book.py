@@ -1,8 +1,9 @@
 """Paradex `order_book.{m}.snapshot@15@{50|100}ms` / `.deltas@...` pushes -> `OrderBook` (PROTOCOL_NOTES §2.5).
 
 `update_type "s"`: the full top of book (levels in `inserts`); `"d"`: changes in `inserts`/`updates` (absolute
-sizes) and `deletes`. `seq_no` increases by one per message: any other step is a gap, the book goes out of
-sync and the manager's `on_gap` asks for a resubscription. Recorded frame:
+sizes) and `deletes`. `seq_no` increases by one per message. On the deltas feed any other step is a gap: the book goes
+out of sync and the manager's `on_gap` asks for a resubscription; on the snapshot feed a skipped `seq_no` is
+counted in `book.gaps` and the push itself resynchronises the book. Recorded frame:
 venue-data/paradex/ws_order_book_btc_snapshot.json.
 """
 
@@ -45,6 +46,10 @@ def apply_frame(manager: OrderBookManager, frame: dict[str, Any]) -> bool | None
         raise ParadexDataError(f"malformed order_book push on {channel!r}: {exc!r}", market=market) from None
     book = manager.book(market)
     if kind == "s":
+        # A snapshot push is complete in itself: a skipped seq_no is counted (and logged by the caller via
+        # `gaps`) but heals at once, no resubscription needed.
+        if book.is_synced and book.sequence is not None and seq != book.sequence + 1:
+            book.gaps += 1
         book.apply_snapshot(bids, asks, sequence=seq)
         return True
     if book.apply_update(bids, asks, sequence=seq):
