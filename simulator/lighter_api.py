@@ -1,7 +1,10 @@
-"""Lighter-compatible market-data server (REST `/api/v1/...` and WebSocket `/stream`).
+"""Lighter-compatible server (REST `/api/v1/...` and WebSocket `/stream`): market data and trading.
 
 Speaks the protocol of `../shared/reference/PROTOCOL_NOTES.md` §1.2 and §1.5 so that lighter-sdk 1.1.8
-(`lighter.ApiClient(lighter.Configuration(host=url))`) talks to it as to the venue.
+(`lighter.ApiClient(lighter.Configuration(host=url))`, `SignerClient`, `WsClient`) talks to it as to the venue.
+Trading (`sendTx`, `sendTxBatch`, `account`, orders, trades, `positionFunding`, the engine's order book, the
+`account_all` channel, the trading admin API) lives in `simulator.lighter_trading`; this module serves the
+scenario's market data and mounts both.
 
 REST (bodies from the scenario's `lighter/` folder, see `simulator.scenario`):
 
@@ -9,9 +12,9 @@ REST (bodies from the scenario's `lighter/` folder, see `simulator.scenario`):
 |---|---|---|
 | `GET /` | – | `{status:200, network_id, timestamp (s, clock)}` |
 | `GET /api/v1/orderBookDetails` | `market_id?`, `filter?` (`all`/`perp`/`spot`) | the file, filtered |
-| `GET /api/v1/funding-rates` | – | the file verbatim |
+| `GET /api/v1/funding-rates` | – | the file verbatim (a Lighter row whose rate the admin API changed shows the engine's rate) |
 | `GET /api/v1/fundings` | `market_id, resolution=1h, start_timestamp, end_timestamp (s), count_back` | rows with timestamp in [start, end], newest `count_back`, ascending |
-| `GET /api/v1/orderBookOrders` | `market_id`, `limit` (1..250) | first `limit` orders per side, `total_*` recounted |
+| `GET /api/v1/orderBookOrders` | `market_id`, `limit` (1..250) | the engine's book (first `limit` orders per side); a market the engine does not trade: the file, `total_*` recounted |
 
 Errors, as the venue answers them (`venue-data/lighter/rest_orderBookOrders_errors.json`): a missing or
 malformed parameter, `limit=0`, or an unknown market on `fundings`/`orderBookDetails` -> HTTP 400
@@ -20,11 +23,14 @@ malformed parameter, `limit=0`, or an unknown market on `fundings`/`orderBookDet
 (empty `fundings`). Fault bodies: `lighter_error_body`.
 
 WebSocket `/stream`: `{"session_id", "type":"connected"}` first; `subscribe` to `market_stats/all`,
-`market_stats/{m}`, `order_book/{m}`; app-level ping -> pong; errors 30005 (invalid channel / market) and 30003
-(already subscribed), shapes as `venue-data/lighter/ws_error_*.json`. Request channels use `/`, response
-channels `:`. `market_stats` frames are built by `LighterMarketData.market_stats` (units documented there);
-`order_book` answers a snapshot aggregated from `orderBookOrders_<m>.json`, then empty `update/order_book`
-heartbeats whose `begin_nonce` chains to the previous `nonce` (the trading engine will fill them).
+`market_stats/{m}`, `order_book/{m}`, `account_all/{a}`; app-level ping -> pong; errors 30005 (invalid channel /
+market), 30003 (already subscribed), 21100 (unknown account), shapes as `venue-data/lighter/ws_error_*.json`.
+Request channels use `/`, response channels `:`. `market_stats` frames are built by
+`LighterMarketData.market_stats` (units documented there) with the engine's prices laid over
+(`LighterTrading.overlay_market_stats`); `order_book` and `account_all` frames come from the trading engine
+(`simulator.lighter_trading.LighterStreamHub`); a market the engine does not trade answers a snapshot aggregated
+from `orderBookOrders_<m>.json`, then empty `update/order_book` heartbeats whose `begin_nonce` chains to the
+previous `nonce`. Every frame of a connection goes through one queue, in the order it was built.
 
 Authentication (`GET /api/v1/apikeys`, `GET /api/v1/nextNonce`, admin `/_sim/lighter/apikeys`): `simulator.auth`.
 """
@@ -45,8 +51,17 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from simulator.auth import LighterApiKeys, add_lighter_auth_routes
+from simulator.engine import Engine
 from simulator.faults import FaultInjector, add_admin_routes, fault_middleware
 from simulator.formats import aggregate_levels, decimal_or_none, dumps, fixed, json_response
+from simulator.lighter_trading import (
+    LighterRequestError,
+    LighterTrading,
+    LighterTradingConfig,
+    add_trading_admin_routes,
+    add_trading_routes,
+    close_all,
+)
 from simulator.scenario import HOUR_MS, Scenario, SimClock
 
 log = logging.getLogger("perparb.simulator")
@@ -347,20 +362,45 @@ def _rest_handler(
 
 
 class _LighterSession:
-    """One `/stream` connection: its subscriptions and push tasks."""
+    """One `/stream` connection: its subscriptions, push tasks and outgoing queue.
 
-    def __init__(self, ws: web.WebSocketResponse, md: LighterMarketData, interval: float) -> None:
+    Frames are queued (`enqueue`, never blocking) and written in order by one writer task, so frames built by the
+    trading hub (`LighterStreamHub`) and by the session reach the client in the order they were built.
+    """
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        md: LighterMarketData,
+        trading: LighterTrading,
+        interval: float,
+    ) -> None:
         self.ws = ws
         self.md = md
+        self.trading = trading
         self.interval = interval
         self.tasks: dict[str, asyncio.Task[None]] = {}
-        self.send_lock = asyncio.Lock()
+        self.channels: set[str] = set()
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.writer = asyncio.create_task(self._write())
         self.offset = 1
         self.nonce = md.clock.now_ms()
 
+    async def _write(self) -> None:
+        while True:
+            frame = await self.queue.get()
+            try:
+                await self.ws.send_str(dumps(frame))
+            except (ConnectionError, RuntimeError) as exc:
+                log.info("lighter ws send failed: %s", exc)
+                return
+
+    def enqueue(self, frame: dict[str, Any]) -> None:
+        """Queue `frame` for sending (the hub's `Subscriber` protocol)."""
+        self.queue.put_nowait(frame)
+
     async def send(self, frame: dict[str, Any]) -> None:
-        async with self.send_lock:
-            await self.ws.send_str(dumps(frame))
+        self.enqueue(frame)
 
     async def error(self, code: int, message: str) -> None:
         await self.send({"error": {"code": code, "message": message}})
@@ -387,13 +427,13 @@ class _LighterSession:
             await self.send({"error": dict(INVALID_PARAM)})
 
     def _parse(self, channel: Any) -> tuple[str, str] | None:
-        """('market_stats'|'order_book', 'all'|market id text) or None for an unsupported channel name."""
+        """('market_stats'|'order_book'|'account_all', 'all'|id text) or None for an unsupported channel."""
         if not isinstance(channel, str) or channel.count("/") != 1:
             return None
         name, arg = channel.split("/")
         if name == "market_stats" and (arg == "all" or arg.isdigit()):
             return name, arg
-        if name == "order_book" and arg.isdigit():
+        if name in ("order_book", "account_all") and arg.isdigit():
             return name, arg
         return None
 
@@ -403,33 +443,58 @@ class _LighterSession:
             await self.error(30005, "Invalid Channel")
             return
         name, arg = parsed
-        if arg != "all" and int(arg) not in {r["market_id"] for r in self.md.data.perp_details()}:
+        if (
+            name != "account_all"
+            and arg != "all"
+            and int(arg) not in {r["market_id"] for r in self.md.data.perp_details()}
+        ):
             await self.error(30005, "Invalid Channel:  (marketId)")
             return
         resp_channel = f"{name}:{arg}"
-        if resp_channel in self.tasks:
+        if resp_channel in self.channels:
             await self.error(30003, f"Already Subscribed to : {resp_channel}")
             return
         if name == "market_stats":
             await self.send(self._market_stats_frame(arg, "subscribed/market_stats"))
             self.tasks[resp_channel] = asyncio.create_task(self._push_market_stats(arg))
+        elif name == "account_all":
+            try:
+                self.trading.hub.subscribe_account(int(arg), self)
+            except LighterRequestError as exc:
+                await self.error(exc.code, exc.message)
+                return
+        elif self.trading.market(int(arg)) is not None:
+            self.trading.hub.subscribe_book(int(arg), self)
         else:
             await self.send(self._order_book_frame(int(arg), snapshot=True))
             self.tasks[resp_channel] = asyncio.create_task(self._push_order_book(int(arg)))
+        self.channels.add(resp_channel)
 
     async def unsubscribe(self, channel: Any) -> None:
         parsed = self._parse(channel)
         if parsed is None:
             await self.error(30005, "Invalid Channel")
             return
-        resp_channel = ":".join(parsed)
+        name, arg = parsed
+        resp_channel = f"{name}:{arg}"
+        self.channels.discard(resp_channel)
         task = self.tasks.pop(resp_channel, None)
         if task is not None:
             task.cancel()
+        if name == "order_book":
+            self.trading.hub.unsubscribe_book(int(arg), self)
+        elif name == "account_all":
+            self.trading.hub.unsubscribe_account(int(arg), self)
         await self.send({"type": "unsubscribed", "channel": resp_channel})
 
     def _market_stats_frame(self, arg: str, kind: str) -> dict[str, Any]:
-        stats: Any = self.md.market_stats_all() if arg == "all" else self.md.market_stats(int(arg))
+        trading = self.trading
+        trading.sync()
+        stats: Any
+        if arg == "all":
+            stats = {k: trading.overlay_market_stats(v) for k, v in self.md.market_stats_all().items()}
+        else:
+            stats = trading.overlay_market_stats(self.md.market_stats(int(arg)))
         return {
             "channel": f"market_stats:{arg}",
             "market_stats": stats,
@@ -438,13 +503,14 @@ class _LighterSession:
         }
 
     def _order_book_frame(self, market_id: int, *, snapshot: bool) -> dict[str, Any]:
+        """Order book of a market the engine does not trade: the scenario's book, then empty heartbeats."""
         now_us = self.md.clock.now_us()
         begin_nonce = 0 if snapshot else self.nonce
         self.nonce += 1
         if snapshot:
             asks, bids = self.md.book_levels(market_id)
         else:
-            asks, bids = [], []  # heartbeat: nothing changes in a market-data-only scenario
+            asks, bids = [], []  # heartbeat: nothing changes in a market-data-only market
         return {
             "channel": f"order_book:{market_id}",
             "last_updated_at": now_us,
@@ -474,9 +540,11 @@ class _LighterSession:
             await self.send(self._order_book_frame(market_id, snapshot=False))
 
     async def close(self) -> None:
-        for task in self.tasks.values():
+        self.trading.hub.remove(self)
+        tasks = [*self.tasks.values(), self.writer]
+        for task in tasks:
             task.cancel()
-        for task in self.tasks.values():
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, ConnectionError, RuntimeError):
                 await task
         self.tasks.clear()
@@ -484,16 +552,30 @@ class _LighterSession:
 
 LIGHTER_MARKET_DATA = web.AppKey("lighter_market_data", LighterMarketData)
 LIGHTER_API_KEYS = web.AppKey("lighter_api_keys", LighterApiKeys)
+LIGHTER_TRADING = web.AppKey("lighter_trading", LighterTrading)
+LIGHTER_ENGINE = web.AppKey("lighter_engine", Engine)
 
 
 def build_lighter_app(
-    scenario: Scenario, clock: SimClock, faults: FaultInjector, *, push_interval_seconds: float
+    scenario: Scenario,
+    clock: SimClock,
+    faults: FaultInjector,
+    *,
+    push_interval_seconds: float,
+    trading_config: LighterTradingConfig | None = None,
 ) -> web.Application:
-    """The Lighter aiohttp application (REST, `/stream`, `/_sim/` admin).
+    """The Lighter aiohttp application (REST, `/stream`, `/_sim/` admin) with its trading engine.
 
     Args:
-        scenario: loaded scenario; clock: simulator clock; faults: this venue's `FaultInjector`;
-        push_interval_seconds: period of WebSocket `update/*` frames.
+        scenario: loaded scenario; clock: simulator clock (shared with the engine); faults: this venue's
+        `FaultInjector`; push_interval_seconds: period of WebSocket `update/*` heartbeats and market stats;
+        trading_config: engine tunables (`LighterTradingConfig`; default documented in `simulator/README.md`).
+
+    The engine runs in the background between `on_startup` and `on_cleanup`; `app[LIGHTER_TRADING]` /
+    `app[LIGHTER_ENGINE]` reach it.
+
+    A scenario row the engine cannot trade never raises: it is skipped with a logged reason and keeps its
+    market-data-only behaviour.
     """
     md = LighterMarketData(scenario, clock)
     app = web.Application(middlewares=[fault_middleware(faults)])
@@ -503,6 +585,10 @@ def build_lighter_app(
     if scenario.lighter.api_keys is not None:
         api_keys.load_body(scenario.lighter.api_keys)
     app[LIGHTER_API_KEYS] = api_keys
+    trading = LighterTrading(scenario, clock, api_keys, trading_config)
+    trading.hub.push_interval = push_interval_seconds
+    app[LIGHTER_TRADING] = trading
+    app[LIGHTER_ENGINE] = trading.engine
 
     def details(request: web.Request) -> dict[str, Any]:
         return md.order_book_details(_opt_int(request.query, "market_id"), request.query.get("filter"))
@@ -518,13 +604,16 @@ def build_lighter_app(
         )
 
     def book(request: web.Request) -> dict[str, Any]:
-        return md.order_book_orders(_req_int(request.query, "market_id"), _req_int(request.query, "limit"))
+        market_id, limit = _req_int(request.query, "market_id"), _req_int(request.query, "limit")
+        recorded = md.order_book_orders(market_id, limit)  # checks `limit` as the venue does
+        served = trading.order_book_orders(market_id, limit)
+        return served if served is not None else recorded
 
     async def stream(request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         sockets.add(ws)
-        session = _LighterSession(ws, md, push_interval_seconds)
+        session = _LighterSession(ws, md, trading, push_interval_seconds)
         try:
             await session.send({"session_id": str(uuid.uuid4()), "type": "connected"})
             async for msg in ws:
@@ -545,13 +634,20 @@ def build_lighter_app(
         for ws in list(sockets):
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"simulator shutting down")
 
+    async def drop_sockets() -> int:
+        return await close_all(sockets)
+
     app.router.add_get("/", _rest_handler(lambda r: md.status()))
     app.router.add_get("/api/v1/orderBookDetails", _rest_handler(details))
-    app.router.add_get("/api/v1/funding-rates", _rest_handler(lambda r: md.funding_rates()))
+    app.router.add_get(
+        "/api/v1/funding-rates", _rest_handler(lambda r: trading.overlay_funding_rates(md.funding_rates()))
+    )
     app.router.add_get("/api/v1/fundings", _rest_handler(fundings))
     app.router.add_get("/api/v1/orderBookOrders", _rest_handler(book))
     app.router.add_get("/stream", stream)
     add_lighter_auth_routes(app, api_keys)
+    add_trading_routes(app, trading)
+    add_trading_admin_routes(app, trading, faults, drop_sockets)
     add_admin_routes(
         app,
         faults,
@@ -560,8 +656,11 @@ def build_lighter_app(
             "description": scenario.settings.description,
             "synthetic": scenario.settings.synthetic,
             "markets": len(scenario.lighter.perp_details()),
+            "traded_markets": len(trading.markets),
         },
     )
     app.router.add_route("*", "/{tail:.*}", not_found)
+    app.on_startup.append(trading.start)
     app.on_shutdown.append(close_sockets)
+    app.on_cleanup.append(trading.stop)
     return app

@@ -30,6 +30,10 @@ from simulator.scenario_from_recordings import build_scenario_from_recordings
 from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
 from tests.shared_data import shared_path
 
+# The simulator's clock is anchored on time.time() once and then follows time.monotonic(): the two can drift by
+# a few milliseconds, so comparisons with the wall clock allow this much.
+CLOCK_SLACK_MS = 1000
+
 pytestmark = pytest.mark.integration
 
 PUSH = 0.2  # WebSocket push period used by these tests (s)
@@ -244,11 +248,11 @@ async def test_lighter_invalid_params_answer_20001(
 
 
 async def test_lighter_status_is_restamped(demo: SimulatorHandle, http: aiohttp.ClientSession) -> None:
-    before = int(time.time())
+    before = int(time.time()) - 1  # clock slack
     status, body, _ = await get_json(http, demo.lighter_url + "/")
     assert status == 200
     assert body["status"] == 200 and body["network_id"] == 1
-    assert before <= body["timestamp"] <= int(time.time())
+    assert before <= body["timestamp"] <= int(time.time()) + 1
 
 
 # ---------------------------------------------------------------------------------- Paradex REST (demo)
@@ -258,10 +262,10 @@ async def test_paradex_markets_and_summary_through_sdk(demo: SimulatorHandle) ->
     client = paradex_client(demo)
     markets = await asyncio.to_thread(client.fetch_markets)
     eth_only = await asyncio.to_thread(client.fetch_markets, {"market": "ETH-USD-PERP"})
-    before = int(time.time() * 1000)
+    before = int(time.time() * 1000) - CLOCK_SLACK_MS
     summary = await asyncio.to_thread(client.fetch_markets_summary, {"market": "ALL"})
     one = await asyncio.to_thread(client.fetch_markets_summary, {"market": "HYPE-USD-PERP"})
-    after = int(time.time() * 1000)
+    after = int(time.time() * 1000) + CLOCK_SLACK_MS
     periods = {m["symbol"]: m["funding_period_hours"] for m in markets["results"]}
     assert len(periods) == 10
     assert periods["HYPE-USD-PERP"] == 1 and periods["ETH-USD-PERP"] == 8
@@ -320,9 +324,9 @@ async def test_paradex_system_endpoints_through_sdk(demo: SimulatorHandle) -> No
     assert config.paraclear_decimals == 8
     assert config.starknet_fullnode_rpc_base_url == "https://sim.invalid"  # derived by the SDK
     assert [t.symbol for t in config.bridged_tokens] == ["USDC"]
-    before = int(time.time() * 1000)
+    before = int(time.time() * 1000) - CLOCK_SLACK_MS
     server_time = await asyncio.to_thread(client.fetch_system_time)
-    assert before <= int(server_time["server_time"]) <= int(time.time() * 1000)
+    assert before <= int(server_time["server_time"]) <= int(time.time() * 1000) + CLOCK_SLACK_MS
     assert await asyncio.to_thread(client.fetch_system_state) == {"status": "ok"}
     demo.clock.freeze(demo.clock.now_ms())  # the engine's prices move with time: compare at one instant
     try:
@@ -419,7 +423,7 @@ async def test_recorded_scenario_through_both_sdks(recorded: SimulatorHandle) ->
     markets = await asyncio.to_thread(client.fetch_markets)
     assert markets["results"][0]["fee_config"]["api_fee"]["taker_fee"]["fee"] == "0.000125"
     assert markets["results"][0]["price_tick_size"] == "0.1"
-    before = int(time.time() * 1000)
+    before = int(time.time() * 1000) - CLOCK_SLACK_MS
     summary = await asyncio.to_thread(client.fetch_markets_summary, {"market": "ALL"})
     assert summary["results"][0]["funding_rate"] == "0.00749938923192"
     assert summary["results"][0]["created_at"] >= before  # current state: restamped (recorded 1718377962698)
@@ -598,7 +602,7 @@ async def test_paradex_ws_subscribe_echo_and_funding_push_through_sdk(demo: Simu
 
     try:
         assert await client.connect()
-        before = int(time.time() * 1000)
+        before = int(time.time() * 1000) - CLOCK_SLACK_MS
         await client.subscribe(ParadexWebsocketChannel.FUNDING_DATA, on_message, {"market": "ETH-USD-PERP"})
         message = await asyncio.wait_for(received.get(), 5)
         second = await asyncio.wait_for(received.get(), 5)
