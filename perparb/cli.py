@@ -482,8 +482,11 @@ def sim(
     lighter_port: int = typer.Option(0, "--lighter-port", help="0 = a free port"),
     paradex_port: int = typer.Option(0, "--paradex-port", help="0 = a free port"),
     host: str = typer.Option("127.0.0.1", help="bind address"),
+    speed: float = typer.Option(
+        1.0, min=0.001, help="simulated seconds per real second (3600: an hour per second)"
+    ),
 ) -> None:
-    """Run the local Lighter- and Paradex-compatible simulator in the foreground.
+    """Run the local Lighter- and Paradex-compatible simulator in the foreground (trading, funding, faults).
 
     Prints one line `ready lighter=http://... paradex=http://.../v1` when both listen.
     """
@@ -491,7 +494,7 @@ def sim(
     from simulator.server import serve_forever
 
     try:
-        serve_forever(scenario, host=host, lighter_port=lighter_port, paradex_port=paradex_port)
+        serve_forever(scenario, host=host, lighter_port=lighter_port, paradex_port=paradex_port, speed=speed)
     except ScenarioError as exc:
         die(f"bad scenario: {exc}")
     except OSError as exc:

@@ -151,9 +151,11 @@ async def start_simulator(
     )
 
 
-async def _serve_until_signal(scenario_dir: Path, host: str, lighter_port: int, paradex_port: int) -> None:
+async def _serve_until_signal(
+    scenario_dir: Path, host: str, lighter_port: int, paradex_port: int, speed: float = 1.0
+) -> None:
     handle = await start_simulator(
-        scenario_dir, host=host, lighter_port=lighter_port, paradex_port=paradex_port
+        scenario_dir, host=host, lighter_port=lighter_port, paradex_port=paradex_port, speed=speed
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -170,7 +172,12 @@ async def _serve_until_signal(scenario_dir: Path, host: str, lighter_port: int, 
 
 
 def serve_forever(
-    scenario_dir: Path, *, host: str = "127.0.0.1", lighter_port: int = 0, paradex_port: int = 0
+    scenario_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    lighter_port: int = 0,
+    paradex_port: int = 0,
+    speed: float = 1.0,
 ) -> None:
     """Run the simulator in the foreground until SIGINT/SIGTERM, then shut down cleanly and return.
 
@@ -179,8 +186,14 @@ def serve_forever(
 
     Raises:
         ScenarioError: unusable scenario (before anything listens). OSError: a port cannot be bound.
+        ValueError: speed not positive.
+
+    `speed`: simulated seconds per real second (3600 = one funding hour per second).
+
     """
-    asyncio.run(_serve_until_signal(Path(scenario_dir), host, lighter_port, paradex_port))
+    if speed <= 0:
+        raise ValueError(f"speed must be positive, got {speed}")
+    asyncio.run(_serve_until_signal(Path(scenario_dir), host, lighter_port, paradex_port, speed))
 
 
 def main(argv: list[str] | None = None) -> int:

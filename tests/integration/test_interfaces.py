@@ -221,3 +221,29 @@ def test_perparb_sim_refuses_a_bad_scenario(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "bad scenario" in proc.stderr and "funding-rates.json" in proc.stderr
     assert proc.stdout == ""
+
+
+def test_perparb_sim_speed_factor(tmp_path: Path) -> None:
+    """`--speed 3600`: one funding hour per real second on the simulator clock."""
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PERPARB_")}
+    env["PYTHONPATH"] = str(PROJECT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perparb", "sim", "--scenario", str(DEMO_SCENARIO), "--speed", "3600"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        assert proc.stdout is not None
+        lighter = proc.stdout.readline().split()[1].split("=", 1)[1]
+        t1 = httpx.get(f"{lighter}/", timeout=5).json()["timestamp"]
+        time.sleep(0.5)
+        t2 = httpx.get(f"{lighter}/", timeout=5).json()["timestamp"]
+        assert 1500 <= t2 - t1 <= 3600, (t1, t2)  # ~0.5 real seconds = ~1800 simulated seconds
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
