@@ -110,8 +110,13 @@ class OrderBook:
         self._dirty[side].add(price)
         self.seq += 1
 
-    def remove(self, order: Order) -> bool:
-        """Take `order` out of the book (cancel). Returns False when it was not resting here."""
+    def remove(self, order: Order, *, purge: bool = False) -> bool:
+        """Take `order` out of the book (cancel). Returns False when it was not resting here.
+
+        Removal is lazy (the entry stays in its level's queue and is skipped); `purge=True` drops the entry at
+        once (O(level size)), needed when the same order object will rest again (a modify), which would otherwise
+        revive its old place in the queue.
+        """
         if self._index.get(order.order_id) is not order:
             return False
         del self._index[order.order_id]
@@ -124,6 +129,8 @@ class OrderBook:
         level.count -= 1
         if level.count == 0:
             self._drop_level(side, price)
+        elif purge:
+            level.orders = deque(o for o in level.orders if o is not order)
         elif len(level.orders) > 2 * level.count + _COMPACT_SLACK:
             index = self._index
             level.orders = deque(o for o in level.orders if index.get(o.order_id) is o)
