@@ -93,8 +93,16 @@ positions, open orders, last trades and funding payments keyed by market id, the
 changed (positions in full, new trades, funding payments and orders), plus trade counts and volumes.
 
 Admin (loopback only, `/_sim/...`; bodies in `simulator/README.md`, "Trading: Lighter"): `POST /_sim/accounts`,
-`GET /_sim/accounts/{index}`, `POST /_sim/markets/{m}/mark`, `POST /_sim/markets/{m}/funding`,
-`GET|POST /_sim/engine/faults`, `POST /_sim/ws/faults`, `POST /_sim/venue/down|up`.
+`GET /_sim/accounts/{index}`, `GET /_sim/markets`, `GET /_sim/markets/{m}` (mark, funding rate and its source
+label), `POST /_sim/markets/{m}/mark`, `POST /_sim/markets/{m}/funding`, `GET|POST /_sim/engine/faults`,
+`POST /_sim/ws/faults`, `POST /_sim/venue/down|up`.
+
+Scenario settings (`scenario.json`, `simulator.scenario.ScenarioSettings`): without an explicit `config`,
+`trading.lighter` overrides `LighterTradingConfig` fields (`lighter_config_from_settings`) and
+`trading.lighter.random_walk: true` moves recorded books along the config's random walk from start-up;
+`funding.lighter` replaces a market's rate provider (then `funding-rates` / `market_stats` show the engine's rate,
+as after the admin `funding` call); `faults.lighter` sets engine faults at construction and HTTP faults when the
+admin routes are added (`add_trading_admin_routes`).
 """
 
 from __future__ import annotations
@@ -109,7 +117,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from itertools import pairwise
 from typing import Any, ClassVar, Protocol
@@ -144,6 +152,7 @@ from simulator.engine import (
     OrderStatus,
     OrderType,
     RandomWalkMid,
+    RateProvider,
     Reason,
     SeriesMid,
     Side,
@@ -156,7 +165,7 @@ from simulator.engine import (
 from simulator.engine import accounts as margin
 from simulator.faults import ADMIN_PREFIX, FaultInjector, FaultSpec, _is_loopback
 from simulator.formats import decimal_or_none, fixed, json_response
-from simulator.scenario import Scenario, SimClock
+from simulator.scenario import LighterTradingSettings, Scenario, SimClock
 
 log = logging.getLogger("perparb.simulator")
 
@@ -295,8 +304,8 @@ class LighterMarket:
         market_id: Lighter market index; symbol: engine market key (orderBookDetails `symbol`).
         size_decimals / price_decimals: scaling of `BaseAmount` / `Price` integers and of every text amount.
         mark0 / index0: the recorded mark and index price (USD); the served index moves with the mark.
-        funding_overridden: the admin API replaced the scenario's funding rate (then `funding-rates` and
-            `market_stats` show the engine's rate).
+        funding_overridden: the admin API or `scenario.json` `funding` replaced the recorded funding rate (then
+            `funding-rates` and `market_stats` show the engine's rate).
     """
 
     market_id: int
@@ -489,6 +498,11 @@ class LighterTradingConfig:
     volume_quota_remaining: int = 1_000_000
 
 
+def lighter_config_from_settings(settings: LighterTradingSettings) -> LighterTradingConfig:
+    """`LighterTradingConfig` defaults overridden by the fields `scenario.json` `trading.lighter` gives."""
+    return replace(LighterTradingConfig(), **settings.config_overrides())
+
+
 @dataclass
 class _AccountFeed:
     """What changed for a subscribed account since its last `account_all` frame."""
@@ -529,7 +543,9 @@ class LighterTrading:
         self.scenario = scenario
         self.clock = clock
         self.api_keys = api_keys
-        self.config = config or LighterTradingConfig()
+        settings = scenario.settings.trading.lighter
+        self.config = config or lighter_config_from_settings(settings)
+        self.random_walk_recorded = settings.random_walk
         self.engine = Engine(LIGHTER_RULES, clock=clock)
         self.engine.listeners.append(self._on_event)
         self.markets: dict[int, LighterMarket] = {}
@@ -548,6 +564,7 @@ class LighterTrading:
         self.hub = LighterStreamHub(self)
         self._task: asyncio.Task[None] | None = None
         self._build_markets()
+        self._apply_engine_faults()
 
     # ------------------------------------------------------------------------------------------ set-up
 
@@ -589,13 +606,18 @@ class LighterTrading:
                     "no usable mark price or duplicate symbol",
                 )
                 continue
-            rate = rates.get(market_id)
-            funding = ConstantRate(
-                rate if rate is not None else ZERO,
-                label=f"lighter funding-rates {symbol} / 8"
-                if rate is not None
-                else "no lighter funding-rates row",
-            )
+            configured = self.scenario.funding_provider("lighter", symbol, str(market_id))
+            funding: RateProvider
+            if configured is not None:
+                funding = configured
+            else:
+                rate = rates.get(market_id)
+                funding = ConstantRate(
+                    rate if rate is not None else ZERO,
+                    label=f"lighter funding-rates {symbol} / 8"
+                    if rate is not None
+                    else "no lighter funding-rates row",
+                )
             self.engine.add_market(spec, funding=funding)
             index = decimal_or_none(
                 row.get("index_price"), "index_price", context=f"orderBookDetails {symbol}"
@@ -608,6 +630,7 @@ class LighterTrading:
                 spec=spec,
                 mark0=spec.mark_price,
                 index0=index if index is not None and index > 0 else spec.mark_price,
+                funding_overridden=configured is not None,
             )
             self.markets[market_id] = market
             self.by_symbol[symbol] = market
@@ -654,6 +677,8 @@ class LighterTrading:
         if quotes is not None:
             self.engine.create_account(account_id, exempt=True).keep_order_history = False
             maker = RecordedBookMaker(self, market, account_id, quotes, self.config.replenish_ms)
+            if self.random_walk_recorded:
+                maker.path = self._walk(market)
             self.makers[market.market_id] = maker
             maker.seed()
             return
@@ -666,14 +691,35 @@ class LighterTrading:
             size_per_level=size,
             replenish_ms=cfg.replenish_ms,
         )
-        walk = RandomWalkMid(
+        self.engine.add_liquidity(market.symbol, self._walk(market), config, account_id=account_id)
+
+    def _walk(self, market: LighterMarket) -> RandomWalkMid:
+        """The config's random walk of `market`'s mid from now, starting at the recorded mark."""
+        cfg = self.config
+        return RandomWalkMid(
             market.mark0,
             start_ms=self.engine.now_ms(),
             seed=cfg.seed + market.market_id,
             step_ms=cfg.walk_step_ms,
             vol_bps=cfg.walk_vol_bps,
         )
-        self.engine.add_liquidity(market.symbol, walk, config, account_id=account_id)
+
+    def _apply_engine_faults(self) -> None:
+        """`scenario.json` `faults.lighter.engine`, active from start-up (after the recorded books are seeded)."""
+        spec = self.scenario.settings.faults.lighter.engine
+        if spec is None:
+            return
+        if spec.reject_next is not None:
+            self.engine.faults.reject_next(spec.reject_next)
+        if spec.fill_fraction is not None:
+            self.engine.faults.fill_fraction(spec.fill_fraction, spec.fill_fraction_count)
+        log.info("lighter engine faults from scenario.json: %s", self.engine.faults.snapshot())
+
+    def apply_http_faults(self, faults: FaultInjector) -> None:
+        """`scenario.json` `faults.lighter.http` (a `POST /_sim/faults` body) applied to this venue's injector."""
+        spec = self.scenario.settings.faults.lighter.http
+        if spec is not None:
+            faults.configure(spec)
 
     # ------------------------------------------------------------------------------------------ lookups
 
@@ -1620,6 +1666,30 @@ class LighterTrading:
         elif price is not None:
             self.engine.set_mark_price(market.symbol, price)
 
+    def admin_market(self, market: LighterMarket) -> dict[str, Any]:
+        """`GET /_sim/markets/{m}`: the engine's view of one market: mark, best bid/ask, the funding rate in
+        force (fraction per hour, Lighter settles it hourly) and `funding_source`, the rate provider's label
+        (e.g. "replay of binance BTCUSDT history under lighter's protocol", "scenario.json: constant 0.00001/h",
+        "lighter funding-rates ETH / 8" for the recorded rate, "admin: ..." after `POST .../funding`)."""
+        self.sync()
+        state = self.engine.market(market.symbol)
+        ask, bid = state.book.best_ask(), state.book.best_bid()
+        return {
+            "market_id": market.market_id,
+            "symbol": market.symbol,
+            "mark_price": str(state.mark_price),
+            "best_bid": str(bid) if bid is not None else None,
+            "best_ask": str(ask) if ask is not None else None,
+            "funding_style": "hourly settlement",
+            "rate_hourly": str(state.rate_hourly),
+            "funding_source": state.funding.label,
+            "funding_from_settings": self.scenario.funding_provider(
+                "lighter", market.symbol, str(market.market_id)
+            )
+            is state.funding,
+            "recorded_book": market.market_id in self.makers,
+        }
+
     def admin_funding(self, market: LighterMarket, rate_hourly: Decimal) -> None:
         """`POST /_sim/markets/{m}/funding`: a constant hourly rate from now (the hour in progress settles at
         it)."""
@@ -2228,7 +2298,10 @@ def add_trading_admin_routes(
 
     Args:
         close_sockets: closes every open `/stream` connection, returns how many (WS drop fault, venue down).
+
+    Also applies `scenario.json` `faults.lighter.http` to `faults` (the venue's HTTP faults from start-up).
     """
+    trading.apply_http_faults(faults)
 
     async def post_account(request: web.Request) -> web.Response:
         spec: AccountSpec = _parse(AccountSpec, await _body(request))
@@ -2286,6 +2359,13 @@ def add_trading_admin_routes(
     async def get_engine_faults(request: web.Request) -> web.Response:
         return web.json_response({"faults": trading.engine.faults.snapshot()})
 
+    async def get_markets(request: web.Request) -> web.Response:
+        rows = [trading.admin_market(m) for m in sorted(trading.markets.values(), key=lambda m: m.market_id)]
+        return web.json_response({"markets": rows})
+
+    async def get_market(request: web.Request) -> web.Response:
+        return web.json_response(trading.admin_market(_market(request)))
+
     async def post_engine_faults(request: web.Request) -> web.Response:
         spec: EngineFaultSpec = _parse(EngineFaultSpec, await _body(request))
         engine_faults = trading.engine.faults
@@ -2324,6 +2404,8 @@ def add_trading_admin_routes(
 
     app.router.add_post(ADMIN_PREFIX + "accounts", _admin(post_account))
     app.router.add_get(ADMIN_PREFIX + "accounts/{index}", _admin(get_account))
+    app.router.add_get(ADMIN_PREFIX + "markets", _admin(get_markets))
+    app.router.add_get(ADMIN_PREFIX + "markets/{market}", _admin(get_market))
     app.router.add_post(ADMIN_PREFIX + "markets/{market}/mark", _admin(post_mark))
     app.router.add_post(ADMIN_PREFIX + "markets/{market}/funding", _admin(post_funding))
     app.router.add_get(ADMIN_PREFIX + "engine/faults", _admin(get_engine_faults))

@@ -64,8 +64,15 @@ channel (the `skip_order_book_seq_no` fault adds 1 more once). Deltas / interact
 not served (invalid channel).
 
 Admin (loopback only, like `/_sim/faults`): `POST /_sim/accounts`, `GET /_sim/accounts[/{address}]`,
+`GET /_sim/markets`, `GET /_sim/markets/{m}` (mark, BBO, funding rate and its source label, funding index),
 `POST /_sim/markets/{m}/mark`, `POST /_sim/markets/{m}/funding`, `GET|POST /_sim/engine/faults`,
 `POST /_sim/ws/faults`, `POST /_sim/venue/down|up` (bodies in `simulator/README.md`, "Trading: Paradex").
+
+Scenario settings (`scenario.json`, `simulator.scenario.ScenarioSettings`): without an explicit `config`,
+`trading.paradex` overrides `ParadexTradingConfig` fields (`paradex_config_from_settings`); `funding.paradex`
+replaces a market's rate provider (then the summary's `funding_rate` is the engine's rate x the market's period,
+as after the admin `funding` call); `faults.paradex` sets engine faults at construction and HTTP faults when the
+routes are added (`add_paradex_trading_routes`).
 
 JWT lifetimes: paradex-py decides when to refresh its JWT with `time.time()`, so when the simulation clock runs
 faster than real time the JWTs are issued and checked on a wall clock (see `auth_clock_for`).
@@ -82,7 +89,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any, Protocol
 
@@ -125,7 +132,7 @@ from simulator.engine import (
 from simulator.engine.market import DEFAULT_PARADEX_LIQUIDATION_FEE
 from simulator.faults import ADMIN_PREFIX, FaultInjector, FaultSpec, _is_loopback
 from simulator.formats import dumps, json_response
-from simulator.scenario import Scenario, SimClock
+from simulator.scenario import ParadexTradingSettings, Scenario, SimClock
 
 log = logging.getLogger("perparb.simulator")
 
@@ -176,8 +183,8 @@ def auth_clock_for(clock: SimClock) -> SimClock:
 
 @dataclass(frozen=True)
 class ParadexTradingConfig:
-    """Engine set-up for the Paradex venue (not yet a `scenario.json` key: `ScenarioSettings` forbids unknown
-    keys and lives in `simulator/scenario.py`).
+    """Engine set-up for the Paradex venue (`scenario.json` `trading.paradex` overrides any field, see
+    `paradex_config_from_settings`).
 
     Attributes:
         levels, spread_bps, level_step_bps, replenish_ms: the market maker's depth (`LiquidityConfig`).
@@ -198,6 +205,11 @@ class ParadexTradingConfig:
     walk_step_ms: int = 10_000
     seed: int = 7
     sync_interval_seconds: float = 0.05
+
+
+def paradex_config_from_settings(settings: ParadexTradingSettings) -> ParadexTradingConfig:
+    """`ParadexTradingConfig` defaults overridden by the fields `scenario.json` `trading.paradex` gives."""
+    return replace(ParadexTradingConfig(), **settings.config_overrides())
 
 
 class FrameSink(Protocol):
@@ -332,7 +344,8 @@ class ParadexTrading:
         auth: ParadexAuth,
         config: ParadexTradingConfig | None = None,
     ) -> None:
-        self.config = config or ParadexTradingConfig()
+        self.scenario = scenario
+        self.config = config or paradex_config_from_settings(scenario.settings.trading.paradex)
         self.clock = clock
         self.auth = auth
         self.engine = Engine(PARADEX_RULES, clock=clock)
@@ -344,12 +357,14 @@ class ParadexTrading:
         self._fill_remaining: dict[int, Decimal] = {}
         self._positions: dict[tuple[int, str], _PositionMeta] = {}
         self._funding_overrides: dict[str, Decimal] = {}
+        self._funding_from_settings: set[str] = set()  # markets whose rate provider comes from scenario.json
         self._subscribers: dict[int, dict[FrameSink, set[str]]] = {}
         self._pending = _Pending()
         self._flush_scheduled = False
         self._seq = 0
         self._task: asyncio.Task[None] | None = None
         self._build_markets(scenario)
+        self._apply_engine_faults()
         self.engine.listeners.append(self._on_event)
 
     # ------------------------------------------------------------------------------------------ set-up
@@ -386,8 +401,14 @@ class ParadexTrading:
             except ValueError as exc:  # MarketSpec checks (e.g. maintenance above initial)
                 reject(VENUE, "simulator markets", symbol, "delta1_cross_margin_params", row, str(exc))
                 continue
+            configured = scenario.funding_provider("paradex", str(symbol))
+            if configured is not None:
+                self._funding_from_settings.add(spec.symbol)
             self.engine.add_market(
-                spec, funding=self._scenario_rate(symbol, summary, spec.funding_period_hours)
+                spec,
+                funding=configured
+                if configured is not None
+                else self._scenario_rate(symbol, summary, spec.funding_period_hours),
             )
             size = (cfg.notional_per_level / mark / spec.size_step).to_integral_value(
                 ROUND_FLOOR
@@ -420,6 +441,23 @@ class ParadexTrading:
             )
         hourly = units.hourly_from_period(raw, period)
         return ConstantRate(hourly, label=f"markets_summary funding_rate {raw} per {period} h, constant")
+
+    def _apply_engine_faults(self) -> None:
+        """`scenario.json` `faults.paradex.engine`, active from start-up."""
+        spec = self.scenario.settings.faults.paradex.engine
+        if spec is None:
+            return
+        if spec.reject_next is not None:
+            self.engine.faults.reject_next(spec.reject_next)
+        if spec.fill_fraction is not None:
+            self.engine.faults.fill_fraction(spec.fill_fraction, spec.fill_fraction_count)
+        log.info("paradex engine faults from scenario.json: %s", self.engine.faults.snapshot())
+
+    def apply_http_faults(self, faults: FaultInjector) -> None:
+        """`scenario.json` `faults.paradex.http` (a `POST /_sim/faults` body) applied to this venue's injector."""
+        spec = self.scenario.settings.faults.paradex.http
+        if spec is not None:
+            faults.configure(spec)
 
     async def start(self, app: web.Application) -> None:
         """aiohttp `on_startup`: run `Engine.run_forever` in the background."""
@@ -844,7 +882,8 @@ class ParadexTrading:
 
     def summary_overrides(self, market: str) -> dict[str, Any]:
         """Fields of a `markets/summary` row the engine owns: `mark_price`, `bid`/`ask` and sizes, and
-        `funding_rate` (per the market's period) once changed through the admin API. {} when not traded."""
+        `funding_rate` (per the market's period) when `scenario.json` `funding` sets the market's rate (the rate in
+        force at the engine's last sync) or once changed through the admin API. {} when not traded."""
         bbo = self.bbo_body(market)
         if bbo is None:
             return {}
@@ -857,9 +896,42 @@ class ParadexTrading:
             "ask_size": bbo["ask_size"],
         }
         rate = self._funding_overrides.get(market)
+        if rate is None and market in self._funding_from_settings:
+            rate = state.rate_hourly
         if rate is not None:
             out["funding_rate"] = dec_text(rate * state.spec.funding_period_hours)
         return out
+
+    def market_view(self, market: str) -> dict[str, Any]:
+        """`GET /_sim/markets/{m}`: the engine's view of one market: mark, best bid/ask, the funding rate in force
+        (fraction per hour and per the market's period), the funding index, and `funding_source`, the rate
+        provider's label (e.g. "replay of binance BTCUSDT history under paradex's protocol",
+        "scenario.json: constant 0.00001/h", "markets_summary funding_rate ... constant" for the recorded rate,
+        "admin: ..." after `POST .../funding`).
+
+        Raises:
+            ParadexApiError: 404 NOT_FOUND for a market the engine does not trade.
+        """
+        state = self.engine.markets.get(market)
+        if state is None:
+            raise ParadexApiError(404, "NOT_FOUND", f"market {market} is not traded by the simulator")
+        self.engine.sync()
+        ask, bid = state.book.best_ask(), state.book.best_bid()
+        period = state.spec.funding_period_hours
+        return {
+            "market": market,
+            "mark_price": dec_text(state.mark_price),
+            "best_bid": dec_text(bid) if bid is not None else None,
+            "best_ask": dec_text(ask) if ask is not None else None,
+            "funding_style": "continuous index",
+            "rate_hourly": dec_text(state.rate_hourly),
+            "funding_rate": dec_text(state.rate_hourly * period),
+            "funding_period_hours": dec_text(period),
+            "funding_index": dec_text(state.funding_index),
+            "funding_source": state.funding.label,
+            "funding_from_settings": market in self._funding_from_settings
+            and market not in self._funding_overrides,
+        }
 
     # ------------------------------------------------------------------------------------------ admin
 
@@ -1275,7 +1347,10 @@ def add_paradex_trading_routes(
     Args:
         trading: the venue's trading state; faults: its HTTP fault injector (`venue/down` reuses it);
         drop_sockets: closes every `/v1` WebSocket, returns how many.
+
+    Also applies `scenario.json` `faults.paradex.http` to `faults` (the venue's HTTP faults from start-up).
     """
+    trading.apply_http_faults(faults)
 
     def private(
         build: Callable[[web.Request, Account], Awaitable[web.StreamResponse]],
@@ -1414,6 +1489,12 @@ def _add_admin_routes(
     async def get_engine_faults(request: web.Request) -> web.StreamResponse:
         return json_response({"engine_faults": engine.faults.snapshot()})
 
+    async def get_markets(request: web.Request) -> web.StreamResponse:
+        return json_response({"markets": [trading.market_view(m) for m in engine.markets]})
+
+    async def get_market(request: web.Request) -> web.StreamResponse:
+        return json_response(trading.market_view(request.match_info["market"]))
+
     async def post_engine_faults(request: web.Request) -> web.StreamResponse:
         spec = await _admin_body(request, EngineFaultSpec)
         if isinstance(spec, web.Response):
@@ -1451,6 +1532,8 @@ def _add_admin_routes(
     r.add_post(ADMIN_PREFIX + "accounts", guarded(post_account))
     r.add_get(ADMIN_PREFIX + "accounts", guarded(list_accounts))
     r.add_get(ADMIN_PREFIX + "accounts/{address}", guarded(get_account))
+    r.add_get(ADMIN_PREFIX + "markets", guarded(get_markets))
+    r.add_get(ADMIN_PREFIX + "markets/{market}", guarded(get_market))
     r.add_post(ADMIN_PREFIX + "markets/{market}/mark", guarded(post_mark))
     r.add_post(ADMIN_PREFIX + "markets/{market}/funding", guarded(post_funding))
     r.add_get(ADMIN_PREFIX + "engine/faults", guarded(get_engine_faults))

@@ -22,6 +22,12 @@ valid JSON or lacks the envelope the server needs to filter it (e.g. a `fundings
 `timestamp`) raises `ScenarioError` naming the file. Row *values* are not validated: a recorded bad row
 (Lighter `direction: "???"`) is served as recorded, so adapters can be tested against it.
 
+`scenario.json` also sets the trading engines (`simulator/README.md`, "Scenario settings (scenario.json)"):
+`trading` (liquidity per venue, `LighterTradingSettings` / `ParadexTradingSettings`), `funding` (per venue and
+market: `constant_hourly`, `series` or a labelled `replay` of a `../shared/funding-history` parquet; the
+providers are built at load time into `Scenario.funding_providers`) and `faults` (HTTP and engine faults active
+from start-up). Unknown keys are refused at every level; errors name the file and the field.
+
 Time: `SimClock` is the simulator's clock (epoch ms). Current-state bodies are restamped to it when served
 (`ScenarioSettings.restamp`); historical bodies are served as recorded, unless
 `ScenarioSettings.shift_history_to_now` moves the whole history by a whole number of hours at load time so
@@ -37,10 +43,18 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from exchange_clients.base import units
+from simulator.faults import FaultSpec
+
+if TYPE_CHECKING:  # simulator.engine imports this module (SimClock): import it lazily at run time
+    from simulator.engine.funding import RateProvider
 
 log = logging.getLogger("perparb.simulator")
 
@@ -62,8 +76,247 @@ class ScenarioError(ValueError):
         super().__init__(f"scenario file {path}: {problem}")
 
 
+def _decimal_setting(value: Any, name: str) -> Decimal | None:
+    """A `scenario.json` number (JSON number or decimal text) as a Decimal; floats are read as 15-significant-digit
+    decimals (`units.to_decimal`, DESIGN.md "Units"), so 0.00001 is exactly Decimal("0.00001")."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return value
+    try:
+        return units.to_decimal(value, name)
+    except units.UnitError as exc:
+        raise ValueError(f"must be a decimal number (JSON number or text), got {value!r}") from exc
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LighterTradingSettings(_Settings):
+    """`trading.lighter`: overrides of `simulator.lighter_trading.LighterTradingConfig` (omitted = its default).
+
+    Attributes:
+        sync_interval_seconds: real seconds between background syncs.
+        replenish_ms: simulated ms before a hit market maker puts its orders back.
+        levels / spread_bps / level_step_bps / level_notional: synthetic depth of markets WITHOUT a recorded book
+            (levels a side, best bid-ask distance and level spacing in bps of the mid, USD per level).
+        walk_vol_bps / walk_step_ms / seed: the random walk of synthetic mids (and of recorded books when
+            `random_walk` is true); market id is added to the seed.
+        volume_quota_remaining: `RespSendTx.volume_quota_remaining`.
+        random_walk: markets WITH a recorded book (`orderBookOrders_<id>.json`) move the whole recorded shape
+            along that random walk from start-up instead of holding the recorded mark. Default False.
+    """
+
+    sync_interval_seconds: float | None = Field(default=None, gt=0, le=60)
+    replenish_ms: int | None = Field(default=None, ge=0)
+    levels: int | None = Field(default=None, ge=1, le=200)
+    spread_bps: Decimal | None = None
+    level_step_bps: Decimal | None = None
+    level_notional: Decimal | None = None
+    walk_vol_bps: Decimal | None = None
+    walk_step_ms: int | None = Field(default=None, ge=1)
+    seed: int | None = None
+    volume_quota_remaining: int | None = Field(default=None, ge=0)
+    random_walk: bool = False
+
+    @field_validator("spread_bps", "level_step_bps", "level_notional", "walk_vol_bps", mode="before")
+    @classmethod
+    def _decimal(cls, value: Any) -> Decimal | None:
+        return _decimal_setting(value, "value")
+
+    @field_validator("spread_bps", "level_step_bps", "level_notional")
+    @classmethod
+    def _positive(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value <= 0:
+            raise ValueError("must be > 0")
+        return value
+
+    @field_validator("walk_vol_bps")
+    @classmethod
+    def _not_negative(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value < 0:
+            raise ValueError("must be >= 0")
+        return value
+
+    def config_overrides(self) -> dict[str, Any]:
+        """The `LighterTradingConfig` fields given here (for `dataclasses.replace`)."""
+        return self.model_dump(exclude_none=True, exclude={"random_walk"})
+
+
+class ParadexTradingSettings(_Settings):
+    """`trading.paradex`: overrides of `simulator.paradex_trading.ParadexTradingConfig` (omitted = its default).
+
+    Attributes:
+        levels / spread_bps / level_step_bps / replenish_ms: the market maker's depth.
+        notional_per_level: USD per level (size = notional / initial mark, floored to the step).
+        vol_bps / walk_step_ms / seed: each mid's random walk (market i of markets.json uses seed + i).
+        sync_interval_seconds: real seconds between background engine syncs.
+    """
+
+    levels: int | None = Field(default=None, ge=1, le=200)
+    spread_bps: Decimal | None = None
+    level_step_bps: Decimal | None = None
+    replenish_ms: int | None = Field(default=None, ge=0)
+    notional_per_level: Decimal | None = None
+    vol_bps: Decimal | None = None
+    walk_step_ms: int | None = Field(default=None, ge=1)
+    seed: int | None = None
+    sync_interval_seconds: float | None = Field(default=None, gt=0, le=60)
+
+    @field_validator("spread_bps", "level_step_bps", "notional_per_level", "vol_bps", mode="before")
+    @classmethod
+    def _decimal(cls, value: Any) -> Decimal | None:
+        return _decimal_setting(value, "value")
+
+    @field_validator("spread_bps", "level_step_bps", "notional_per_level")
+    @classmethod
+    def _positive(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value <= 0:
+            raise ValueError("must be > 0")
+        return value
+
+    @field_validator("vol_bps")
+    @classmethod
+    def _not_negative(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value < 0:
+            raise ValueError("must be >= 0")
+        return value
+
+    def config_overrides(self) -> dict[str, Any]:
+        """The `ParadexTradingConfig` fields given here (for `dataclasses.replace`)."""
+        return self.model_dump(exclude_none=True)
+
+
+class TradingSettings(_Settings):
+    """`trading`: per-venue liquidity settings."""
+
+    lighter: LighterTradingSettings = Field(default_factory=LighterTradingSettings)
+    paradex: ParadexTradingSettings = Field(default_factory=ParadexTradingSettings)
+
+
+class ReplaySettings(_Settings):
+    """`{"replay": {...}}`: one symbol of a `../shared/funding-history` parquet replayed under this venue's rules.
+
+    Attributes:
+        file: parquet path, relative to the scenario folder or absolute.
+        venue_symbol: the history's own symbol ("BTCUSDT" on Binance, "BTC" on Hyperliquid).
+        start_at_ms: epoch ms at which the history's first interval starts; omitted = the simulator clock at
+            start-up (the history then plays from the beginning as the simulation runs).
+    """
+
+    file: str = Field(min_length=1)
+    venue_symbol: str = Field(min_length=1)
+    start_at_ms: int | None = Field(default=None, ge=0)
+
+
+class MarketFundingSettings(_Settings):
+    """How one market's funding rate is set: exactly one of the three keys.
+
+    Attributes:
+        constant_hourly: signed fraction per hour (longs pay when > 0), e.g. 0.00001.
+        series: `[[ts_ms, rate_hourly], ...]`, each rate in force from its time to the next (strictly increasing
+            times); before the first point there is no funding.
+        replay: a funding-history replay (`ReplaySettings`).
+    """
+
+    constant_hourly: Decimal | None = None
+    series: list[tuple[int, Decimal]] | None = None
+    replay: ReplaySettings | None = None
+
+    @field_validator("constant_hourly", mode="before")
+    @classmethod
+    def _rate(cls, value: Any) -> Decimal | None:
+        return _decimal_setting(value, "constant_hourly")
+
+    @field_validator("series", mode="before")
+    @classmethod
+    def _points(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, list) or not value:
+            raise ValueError("must be a non-empty list of [ts_ms, rate_hourly] pairs")
+        out: list[tuple[int, Decimal]] = []
+        for i, point in enumerate(value):
+            if not isinstance(point, (list, tuple)) or len(point) != 2:
+                raise ValueError(f"point {i} must be a [ts_ms, rate_hourly] pair, got {point!r}")
+            ts, rate = point
+            if not isinstance(ts, int) or isinstance(ts, bool) or ts < 0:
+                raise ValueError(f"point {i}: ts_ms must be a non-negative integer (epoch ms), got {ts!r}")
+            decimal = _decimal_setting(rate, "rate_hourly")
+            assert decimal is not None
+            out.append((ts, decimal))
+        for i, ((a, _), (b, _)) in enumerate(pairwise(out)):
+            if b <= a:
+                raise ValueError(f"point {i + 1}: timestamps must strictly increase ({b} after {a})")
+        return out
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> MarketFundingSettings:
+        given = [k for k in ("constant_hourly", "series", "replay") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"give exactly one of 'constant_hourly', 'series', 'replay' (got {', '.join(given) or 'none'})"
+            )
+        return self
+
+
+class FundingSettings(_Settings):
+    """`funding`: per venue, market key -> `MarketFundingSettings`. Keys: Lighter symbol ("ETH") or market id
+    ("0"); Paradex symbol ("BTC-USD-PERP"); "*" = every other market of the venue."""
+
+    lighter: dict[str, MarketFundingSettings] = Field(default_factory=dict)
+    paradex: dict[str, MarketFundingSettings] = Field(default_factory=dict)
+
+
+class EngineFaultSettings(_Settings):
+    """Initial engine faults: the body of `POST /_sim/engine/faults` without `clear`."""
+
+    reject_next: int | None = Field(default=None, ge=0)
+    fill_fraction: Decimal | None = None
+    fill_fraction_count: int | None = Field(default=None, ge=1)
+
+    @field_validator("fill_fraction", mode="before")
+    @classmethod
+    def _fraction(cls, value: Any) -> Decimal | None:
+        out = _decimal_setting(value, "fill_fraction")
+        if out is not None and not 0 <= out < 1:
+            raise ValueError("must be in [0, 1)")
+        return out
+
+    @model_validator(mode="after")
+    def _something(self) -> EngineFaultSettings:
+        if self.reject_next is None and self.fill_fraction is None:
+            raise ValueError("give 'reject_next' and/or 'fill_fraction'")
+        if self.fill_fraction_count is not None and self.fill_fraction is None:
+            raise ValueError("'fill_fraction_count' needs 'fill_fraction'")
+        return self
+
+
+class VenueFaultSettings(_Settings):
+    """`faults.<venue>`: `http` = a `POST /_sim/faults` body (`simulator.faults.FaultSpec`, not `clear`),
+    `engine` = a `POST /_sim/engine/faults` body (`EngineFaultSettings`)."""
+
+    http: FaultSpec | None = None
+    engine: EngineFaultSettings | None = None
+
+    @field_validator("http")
+    @classmethod
+    def _no_clear(cls, value: FaultSpec | None) -> FaultSpec | None:
+        if value is not None and value.clear:
+            raise ValueError("'clear' has no meaning at start-up; give a fault")
+        return value
+
+
+class FaultSettings(_Settings):
+    """`faults`: faults active from start-up, per venue."""
+
+    lighter: VenueFaultSettings = Field(default_factory=VenueFaultSettings)
+    paradex: VenueFaultSettings = Field(default_factory=VenueFaultSettings)
+
+
 class ScenarioSettings(BaseModel):
-    """`DIR/scenario.json` (every key optional; unknown keys are an error).
+    """`DIR/scenario.json` (every key optional; unknown keys are an error at every level).
 
     Attributes:
         description: free text shown by `/_sim/health`.
@@ -75,6 +328,11 @@ class ScenarioSettings(BaseModel):
             before start-up. Default False (history served as recorded).
         push_interval_seconds: period of WebSocket pushes (Lighter `update/*`, Paradex `subscription`).
         lighter_network_id: `network_id` of Lighter `GET /` (1 = mainnet in the recording).
+        trading: liquidity of the trading engines (`TradingSettings`); an explicit `trading_config` passed to
+            `build_lighter_app` / `build_paradex_app` wins over it.
+        funding: funding-rate sources per venue and market (`FundingSettings`); default = the scenario's
+            recorded current rate.
+        faults: faults active from start-up (`FaultSettings`).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -85,6 +343,9 @@ class ScenarioSettings(BaseModel):
     shift_history_to_now: bool = False
     push_interval_seconds: float = Field(default=1.0, gt=0, le=3600)
     lighter_network_id: int = 1
+    trading: TradingSettings = Field(default_factory=TradingSettings)
+    funding: FundingSettings = Field(default_factory=FundingSettings)
+    faults: FaultSettings = Field(default_factory=FaultSettings)
 
 
 class SimClock:
@@ -181,13 +442,28 @@ class ParadexData:
 
 @dataclass
 class Scenario:
-    """A loaded scenario. `history_shift_ms` is the shift applied by `shift_history_to_now` (0 otherwise)."""
+    """A loaded scenario. `history_shift_ms` is the shift applied by `shift_history_to_now` (0 otherwise).
+
+    `funding_providers[venue][key]` holds the rate provider built from `settings.funding` for each key given there
+    ("*", a symbol, or a Lighter market id as text); empty when `scenario.json` sets no funding.
+    """
 
     path: Path
     settings: ScenarioSettings
     lighter: LighterData
     paradex: ParadexData
     history_shift_ms: int = 0
+    funding_providers: dict[str, dict[str, RateProvider]] = field(default_factory=dict)
+
+    def funding_provider(self, venue: str, *keys: str) -> RateProvider | None:
+        """The `scenario.json` rate provider of a market of `venue` ("lighter" / "paradex"): the first of `keys`
+        (e.g. symbol, then market id) given in `funding.<venue>`, else its "*" entry, else None (= the
+        scenario's recorded current rate)."""
+        table = self.funding_providers.get(venue, {})
+        for key in (*keys, "*"):
+            if key in table:
+                return table[key]
+        return None
 
 
 # --------------------------------------------------------------------------------------------- loading
@@ -381,20 +657,111 @@ def _shift_history(lighter: LighterData, paradex: ParadexData, now_ms: int) -> i
     return shift_ms
 
 
+def _funding_label_venue(label: str) -> str:
+    """The history's venue, first word of `FundingHistoryReplay.from_parquet`'s label ("binance BTCUSDT ...")."""
+    return label.split(" ", 1)[0]
+
+
+def _market_keys(venue: str, lighter: LighterData, paradex: ParadexData) -> tuple[set[str], str]:
+    if venue == "lighter":
+        keys: set[str] = set()
+        for row in lighter.perp_details():
+            keys.update((str(row["symbol"]), str(row["market_id"])))
+        return keys, "lighter/orderBookDetails.json order_book_details"
+    symbols = {str(row["symbol"]) for row in (paradex.markets or {}).get("results", [])}
+    return symbols, "paradex/markets.json"
+
+
+def build_funding_provider(
+    spec: MarketFundingSettings, *, venue: str, scenario_dir: Path, now_ms: int
+) -> RateProvider:
+    """The rate provider of one `funding.<venue>.<market>` entry (fraction per hour, see
+    `simulator.engine.funding`).
+
+    * `constant_hourly` -> `ConstantRate`, label "scenario.json: constant <r>/h";
+    * `series` -> `SeriesRate` (key "*"), label "scenario.json: series of N points";
+    * `replay` -> `FundingHistoryReplay.from_parquet(file, venue_symbol, start_at_ms or now_ms)`, label
+      "replay of <history venue> <venue_symbol> history under <venue>'s protocol" (the history's venue is the
+      parquet's `venue` column; `../shared/funding-history/SOURCES.md` schema).
+
+    Raises:
+        ValueError: the replay file does not exist, is not a readable parquet, or has no rows for the symbol;
+            units.UnitError (a ValueError): a history row's rate or interval is not a number.
+        OSError: the replay file cannot be read.
+    """
+    from simulator.engine.funding import ConstantRate, FundingHistoryReplay, SeriesRate
+
+    if spec.constant_hourly is not None:
+        return ConstantRate(spec.constant_hourly, label=f"scenario.json: constant {spec.constant_hourly}/h")
+    if spec.series is not None:
+        return SeriesRate({"*": spec.series}, label=f"scenario.json: series of {len(spec.series)} points")
+    replay = spec.replay
+    assert replay is not None  # MarketFundingSettings guarantees exactly one
+    path = Path(replay.file)
+    if not path.is_absolute():
+        path = scenario_dir / path
+    if not path.is_file():
+        raise ValueError(f"replay file {path} does not exist")
+    provider = FundingHistoryReplay.from_parquet(
+        path,
+        venue_symbol=replay.venue_symbol,
+        start_at_ms=replay.start_at_ms if replay.start_at_ms is not None else now_ms,
+    )
+    history_venue = _funding_label_venue(provider.label)
+    provider.label = f"replay of {history_venue} {replay.venue_symbol} history under {venue}'s protocol"
+    return provider
+
+
+def _build_funding(
+    settings_path: Path,
+    root: Path,
+    settings: ScenarioSettings,
+    lighter: LighterData,
+    paradex: ParadexData,
+    now_ms: int,
+) -> dict[str, dict[str, RateProvider]]:
+    """Check the market keys of `settings.funding` against the loaded files and build every provider.
+
+    Raises:
+        ScenarioError: naming `scenario.json` and the field (`funding.<venue>.<key>[.replay.file]`).
+    """
+    out: dict[str, dict[str, RateProvider]] = {}
+    for venue in ("lighter", "paradex"):
+        entries: dict[str, MarketFundingSettings] = getattr(settings.funding, venue)
+        if not entries:
+            continue
+        known, source = _market_keys(venue, lighter, paradex)
+        table: dict[str, RateProvider] = {}
+        for key, spec in entries.items():
+            where = f"funding.{venue}.{key}"
+            if key != "*" and key not in known:
+                raise ScenarioError(
+                    settings_path, f"invalid settings: {where}: no market {key!r} in {source}"
+                )
+            try:
+                table[key] = build_funding_provider(spec, venue=venue, scenario_dir=root, now_ms=now_ms)
+            except (OSError, ValueError) as exc:
+                field_name = f"{where}.replay" if spec.replay is not None else where
+                raise ScenarioError(settings_path, f"invalid settings: {field_name}: {exc}") from None
+            log.info("scenario funding %s %s: %s", venue, key, table[key].label)
+        out[venue] = table
+    return out
+
+
 def load_scenario(scenario_dir: Path, *, clock: SimClock | None = None) -> Scenario:
     """Read and check a scenario folder.
 
     Args:
         scenario_dir: the folder (layout in this module's docstring).
-        clock: used for `shift_history_to_now` (default: real time).
+        clock: used for `shift_history_to_now` and as the default `replay.start_at_ms` (default: real time).
 
     Returns:
         The `Scenario`, bodies kept verbatim (except the optional history shift).
 
     Raises:
         ScenarioError: the folder does not exist, or a file is not valid JSON, has an unexpected name, lacks
-            the list the server filters, or `scenario.json` holds an unknown key / bad value. The message
-            names the file.
+            the list the server filters, or `scenario.json` holds an unknown key / bad value / a `funding` key
+            naming no market / an unusable replay file. The message names the file and the field.
     """
     root = Path(scenario_dir)
     if not root.is_dir():
@@ -412,10 +779,12 @@ def load_scenario(scenario_dir: Path, *, clock: SimClock | None = None) -> Scena
             raise ScenarioError(settings_path, f"invalid settings: {problems}") from None
     lighter = _load_lighter(root / "lighter")
     paradex = _load_paradex(root / "paradex")
+    clock = clock or SimClock()
     shift_ms = 0
     if settings.shift_history_to_now:
-        shift_ms = _shift_history(lighter, paradex, (clock or SimClock()).now_ms())
-    scenario = Scenario(root, settings, lighter, paradex, shift_ms)
+        shift_ms = _shift_history(lighter, paradex, clock.now_ms())
+    providers = _build_funding(settings_path, root, settings, lighter, paradex, clock.now_ms())
+    scenario = Scenario(root, settings, lighter, paradex, shift_ms, providers)
     log.info(
         "scenario %s: lighter %d markets, paradex %d markets, history shift %d h",
         root,
