@@ -33,7 +33,7 @@ that leaves the nonce unchanged:
 
 | check | code, message |
 |---|---|
-| tx_type other than 14 (create order), 15 (cancel), 16 (cancel all) | 21505 "unsupported tx type" (17 = modify: the engine has no modify) |
+| tx_type other than 14 (create order), 15 (cancel), 16 (cancel all), 17 (modify) | 21505 "unsupported tx type" |
 | tx_info not a JSON object / a field missing or not an integer | 21501 "invalid tx info" |
 | `AccountIndex` has no registered API key (`simulator.auth`) | 21100 "account not found" |
 | `ApiKeyIndex` not registered for the account | 21109 "api key not found" |
@@ -140,6 +140,7 @@ from simulator.engine import (
     Fill,
     FundingEvent,
     FundingPayment,
+    InvalidModifyError,
     LiquidationEvent,
     LiquidityConfig,
     MarketSpec,
@@ -1040,6 +1041,7 @@ class LighterTrading:
         ),
         TX_CANCEL_ORDER: ("MarketIndex", "Index"),
         TX_CANCEL_ALL: ("TimeInForce", "Time"),
+        TX_MODIFY_ORDER: ("MarketIndex", "Index", "BaseAmount", "Price", "TriggerPrice"),
     }
 
     def _parse_info(self, tx_type: Any, text: Any) -> dict[str, Any]:
@@ -1070,6 +1072,8 @@ class LighterTrading:
             self._create_order(info, tx_hash)
         elif tx_type == TX_CANCEL_ORDER:
             self._cancel_order(info)
+        elif tx_type == TX_MODIFY_ORDER:
+            self._modify_order(info)
         else:
             self._cancel_all(info)
 
@@ -1139,7 +1143,9 @@ class LighterTrading:
             return NOT_ENOUGH_ORDER_MARGIN if resting else None
         return _API_REJECTIONS.get(order.reason)
 
-    def _cancel_order(self, info: dict[str, Any]) -> None:
+    def _resolve_order(self, info: dict[str, Any]) -> tuple[int, Order]:
+        """(account id, resting order) named by `MarketIndex` + `Index` (an order index, or a client order index
+        below 2^48), as cancel (15) and modify (17) address orders. Raises LighterRequestError 21602 / 21600."""
         account_id, index = info["AccountIndex"], info["Index"]
         market = self.markets.get(info["MarketIndex"])
         if market is None:
@@ -1152,12 +1158,41 @@ class LighterTrading:
         else:
             order_id = None
         order = account.orders.get(order_id) if order_id is not None else None
-        if order is None or order.market != market.symbol:
+        if order is None or order.market != market.symbol or not order.resting:
             raise LighterRequestError(INACTIVE_CANCEL, detail=f"index {index}")
+        return account_id, order
+
+    def _cancel_order(self, info: dict[str, Any]) -> None:
+        account_id, order = self._resolve_order(info)
         try:
             self.engine.cancel(account_id, order.order_id)
         except (OrderNotFoundError, OrderNotOpenError):
-            raise LighterRequestError(INACTIVE_CANCEL, detail=f"index {index}") from None
+            raise LighterRequestError(INACTIVE_CANCEL, detail=f"index {info['Index']}") from None
+
+    def _modify_order(self, info: dict[str, Any]) -> None:
+        """tx type 17: new `BaseAmount` (total size) and `Price` for a resting limit order, same order index; it
+        loses time priority and may match at once (`Engine.modify`). Trigger prices are not supported."""
+        account_id, order = self._resolve_order(info)
+        market = self.markets[info["MarketIndex"]]
+        base_amount, price_int = info["BaseAmount"], info["Price"]
+        if not 1 <= base_amount <= BASE_AMOUNT_MAX:
+            raise LighterRequestError(INVALID_BASE_AMOUNT, detail=str(base_amount))
+        if not 1 <= price_int <= PRICE_MAX:
+            raise LighterRequestError(INVALID_PRICE, detail=str(price_int))
+        if info["TriggerPrice"]:
+            raise LighterRequestError(UNSUPPORTED_ORDER_TYPE, detail="TriggerPrice (trigger orders)")
+        try:
+            self.engine.modify(
+                account_id,
+                order.order_id,
+                price=Decimal(price_int).scaleb(-market.price_decimals),
+                size=Decimal(base_amount).scaleb(-market.size_decimals),
+            )
+        except InvalidModifyError as exc:
+            error = INVALID_PRICE if exc.reason is Reason.TICK_SIZE else INVALID_ORDER_AMOUNT
+            raise LighterRequestError(error, detail=exc.reason.value) from None
+        except (OrderNotFoundError, OrderNotOpenError):
+            raise LighterRequestError(INACTIVE_CANCEL, detail=f"index {info['Index']}") from None
 
     def _cancel_all(self, info: dict[str, Any]) -> None:
         account_id, tif, at = info["AccountIndex"], info["TimeInForce"], info["Time"]

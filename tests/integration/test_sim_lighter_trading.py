@@ -1100,3 +1100,40 @@ async def test_private_endpoints_need_an_auth_token_of_the_account(
     finally:
         await t.close()
         await other.close()
+
+
+async def test_modify_order_through_the_sdk(sim: SimulatorHandle, http: aiohttp.ClientSession) -> None:
+    """tx type 17 via `SignerClient.modify_order`: same order index, new price and size; a bad price is refused
+    with Lighter's error and the order is unchanged."""
+    t = await trader(sim, http, 7190, "10000")
+    s = t.signer
+    try:
+        _, resp, err = await s.create_order(
+            0, 190, 1000, 358000, False, s.ORDER_TYPE_LIMIT, s.ORDER_TIME_IN_FORCE_POST_ONLY
+        )
+        accepted(resp, err)
+
+        async def mine() -> list[Any]:
+            active = await lighter.OrderApi(t.api).account_active_orders(
+                account_index=7190, market_id=0, authorization=t.token()
+            )
+            return list(active.orders)
+
+        [order] = await mine()
+        _, resp, err = await s.modify_order(0, order.order_index, 2000, 357500)
+        accepted(resp, err)
+        [modified] = await mine()
+        assert (modified.order_index, modified.client_order_index) == (order.order_index, 190)
+        assert (modified.price, modified.initial_base_amount, modified.remaining_base_amount) == (
+            "3575.00",
+            "0.2000",
+            "0.2000",
+        )
+        _, resp, err = await s.modify_order(
+            0, order.order_index, 0, 357500
+        )  # zero size: refused by the venue
+        assert err is not None or (resp is not None and resp.code != 200)
+        [unchanged] = await mine()
+        assert unchanged.initial_base_amount == "0.2000"
+    finally:
+        await t.close()
