@@ -495,7 +495,8 @@ async def test_api_level_rejections_keep_the_nonce(sim: SimulatorHandle, http: a
             (14, {"BaseAmount": "100"}, 21501, "invalid tx info"),
             # a resting bid of 1 ETH needs 180 USDC of initial margin: refused at the API
             (14, {"BaseAmount": 10000}, 21739, "not enough margin to create the order"),
-            (17, {}, 21505, "unsupported tx type"),
+            (28, {}, 21505, "unsupported tx type"),  # grouped orders
+            (17, {}, 21501, "invalid tx info"),  # modify without its fields
             (99, {}, 21505, "unsupported tx type"),
         ]
         for tx, change, code, message in cases:
@@ -534,9 +535,9 @@ async def test_api_level_rejections_keep_the_nonce(sim: SimulatorHandle, http: a
         status, body = await send_raw(http, sim, 14, {**base, "Nonce": 2, "ClientOrderIndex": 12})
         assert (status, body) == (400, {"code": 21728, "message": "client order index already exists"})
         assert await next_nonce(t) == 2
-        # the SDK surfaces the same answers (modify is not supported by the engine)
-        _, resp, err = await s.modify_order(0, ORDER_INDEX_BASE + 1, 100, 350000)
-        assert resp is None and "code=21505" in err and "unsupported tx type" in err
+        # the SDK surfaces the same answers: modifying an order that does not exist
+        _, resp, err = await s.modify_order(0, ORDER_INDEX_BASE + 999_999, 100, 350000)
+        assert resp is None and "code=21600" in err and "not an active limit order" in err
         assert await next_nonce(t) == 2
     finally:
         await t.close()
