@@ -1,0 +1,229 @@
+"""`ParadexClient`: the Paradex `BaseExchangeClient`, a thin core delegating to its managers.
+
+    session (paradex-py, JWT, typed errors, worker threads)   client/session.py
+    market data (markets, order books over the WS stream)     managers/market_data.py
+    orders (place / cancel / read; market orders bounded)     managers/order_manager.py
+    positions and leverage                                   managers/position_manager.py
+    balance, fills, funding payments                         managers/account_manager.py
+    account stream -> events()                               client/websocket_handlers.py
+
+One client serves many markets; symbols are canonical base assets ("ETH") or Paradex symbols ("ETH-USD-PERP").
+The WebSocket URL comes from `settings.paradex_url` (`ws_url_from_rest`). Nothing here calls the SDK's own
+WebSocket client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from exchange_clients.base.client import BaseExchangeClient
+from exchange_clients.base.credentials import ParadexCredentials
+from exchange_clients.base.order_book import Level
+from exchange_clients.base.trading import (
+    BalanceInfo,
+    ClientEvent,
+    ContractAttributes,
+    Fill,
+    FundingPaymentInfo,
+    OrderInfo,
+    PositionSnapshot,
+    Side,
+)
+from exchange_clients.paradex.client.managers.account_manager import AccountManager
+from exchange_clients.paradex.client.managers.market_data import MarketDataManager
+from exchange_clients.paradex.client.managers.order_manager import OrderManager
+from exchange_clients.paradex.client.managers.position_manager import PositionManager
+from exchange_clients.paradex.client.session import ParadexSession
+from exchange_clients.paradex.client.utils.converters import ws_url_from_rest
+from exchange_clients.paradex.client.websocket_handlers import AccountStream
+from exchange_clients.paradex.common import VENUE
+
+if TYPE_CHECKING:
+    from perparb.settings import Settings
+
+
+class ParadexClient(BaseExchangeClient):
+    """Paradex trading client for one account.
+
+    Args:
+        credentials: L1-key account or subkey.
+        settings: `paradex_url` (REST base ending in /v1; the WS URL is derived from it), HTTP timeout/retries.
+        markets: symbols whose order books are streamed from `connect()` (others are added on first use).
+        max_book_age_seconds: a book older than this is stale (fetch_bbo / depth / market orders refuse it).
+        account_stream: open the private channels for `events()` at connect.
+        ws_url: override of the derived WebSocket URL.
+        backoff_initial_seconds: first WebSocket reconnect delay.
+    """
+
+    venue = VENUE
+
+    def __init__(
+        self,
+        credentials: ParadexCredentials,
+        settings: Settings,
+        *,
+        markets: list[str] | None = None,
+        max_book_age_seconds: float = 30.0,
+        account_stream: bool = True,
+        ws_url: str | None = None,
+        backoff_initial_seconds: float = 0.5,
+    ) -> None:
+        self.settings = settings
+        self.ws_url = ws_url or ws_url_from_rest(settings.paradex_url)
+        self.session = ParadexSession(credentials, settings)
+        self.market_data = MarketDataManager(
+            self.session,
+            self.ws_url,
+            markets=markets,
+            max_book_age_seconds=max_book_age_seconds,
+            backoff_initial_seconds=backoff_initial_seconds,
+        )
+        self.orders = OrderManager(self.session, self.market_data)
+        self.positions = PositionManager(self.session, self.market_data)
+        self.account = AccountManager(self.session, self.market_data, self.positions)
+        self.account_stream = (
+            AccountStream(self.session, self.ws_url, backoff_initial_seconds=backoff_initial_seconds)
+            if account_stream
+            else None
+        )
+        self._connected = False
+
+    # ------------------------------------------------------------------------------------------ lifecycle
+
+    async def connect(self) -> None:
+        """Authenticate (onboarding an L1-key account if needed), load markets, start the streams.
+
+        Raises:
+            ParadexUnavailableError: venue unreachable / 5xx. ParadexAuthError: credentials refused.
+            ParadexRejectedError: an unknown market in `markets`.
+        """
+        if self._connected:
+            return
+        await self.session.open()
+        try:
+            await self.market_data.start()
+            if self.account_stream is not None:
+                await self.account_stream.start()
+        except BaseException:
+            await self.disconnect()
+            raise
+        self._connected = True
+
+    async def disconnect(self) -> None:
+        """Stop the streams and close the HTTP client. Idempotent."""
+        self._connected = False
+        if self.account_stream is not None:
+            await self.account_stream.stop()
+        await self.market_data.stop()
+        await self.session.close()
+
+    # ------------------------------------------------------------------------------------------ market data
+
+    async def get_contract_attributes(self, symbol: str) -> ContractAttributes:
+        return await self.market_data.contract_attributes(symbol)
+
+    async def fetch_bbo_prices(self, symbol: str) -> tuple[Decimal, Decimal]:
+        return await self.market_data.bbo(symbol)
+
+    async def get_order_book_depth(self, symbol: str, levels: int) -> tuple[list[Level], list[Level]]:
+        return await self.market_data.depth(symbol, levels)
+
+    # ------------------------------------------------------------------------------------------ orders
+
+    async def place_limit_order(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        price: Decimal,
+        *,
+        post_only: bool = False,
+        reduce_only: bool = False,
+        client_order_id: str,
+    ) -> OrderInfo:
+        """POST_ONLY (post_only) or GTC limit order; returns the order as the venue holds it after placement
+        (a post-only order that would cross comes back REJECTED with reject_reason POST_ONLY_WOULD_CROSS)."""
+        return await self.orders.place_limit(
+            symbol,
+            side,
+            quantity,
+            price,
+            post_only=post_only,
+            reduce_only=reduce_only,
+            client_order_id=client_order_id,
+        )
+
+    async def place_market_order(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        *,
+        max_slippage_bps: Decimal,
+        reduce_only: bool = False,
+        client_order_id: str,
+    ) -> OrderInfo:
+        """Sent as a LIMIT IOC at `market_order_limit_price` (the venue reports it as LIMIT / IOC).
+        Raises StaleBookError without a fresh book."""
+        return await self.orders.place_market(
+            symbol,
+            side,
+            quantity,
+            max_slippage_bps=max_slippage_bps,
+            reduce_only=reduce_only,
+            client_order_id=client_order_id,
+        )
+
+    async def cancel_order(
+        self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
+    ) -> None:
+        await self.orders.cancel(symbol, order_id=order_id, client_order_id=client_order_id)
+
+    async def cancel_all_orders(self, symbol: str | None = None) -> None:
+        await self.orders.cancel_all(symbol)
+
+    async def get_order_info(
+        self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
+    ) -> OrderInfo | None:
+        return await self.orders.info(symbol, order_id=order_id, client_order_id=client_order_id)
+
+    async def get_active_orders(self, symbol: str | None = None) -> list[OrderInfo]:
+        return await self.orders.active(symbol)
+
+    # ------------------------------------------------------------------------------------------ account
+
+    async def get_position_snapshot(self, symbol: str) -> PositionSnapshot | None:
+        return await self.positions.snapshot(symbol)
+
+    async def get_positions(self) -> list[PositionSnapshot]:
+        return await self.positions.positions()
+
+    async def get_account_balance(self) -> BalanceInfo:
+        return await self.account.balance()
+
+    async def get_fills(self, since: datetime, symbol: str | None = None) -> list[Fill]:
+        return await self.account.fills(since, symbol)
+
+    async def get_funding_payments(
+        self, since: datetime, symbol: str | None = None
+    ) -> list[FundingPaymentInfo]:
+        return await self.account.funding_payments(since, symbol)
+
+    async def get_leverage_info(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
+        return await self.positions.leverage_info(symbol)
+
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> None:
+        await self.positions.set_leverage(symbol, leverage)
+
+    def events(self) -> AsyncIterator[ClientEvent]:
+        """Order, fill, position and liquidation events from the account stream.
+
+        Raises:
+            RuntimeError: the client was built with `account_stream=False`.
+        """
+        if self.account_stream is None:
+            raise RuntimeError("paradex: events() needs account_stream=True")
+        return self.account_stream.events()
