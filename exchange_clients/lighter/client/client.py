@@ -1,0 +1,282 @@
+"""`LighterClient`: the Lighter `BaseExchangeClient`, a thin core delegating to its managers.
+
+* `MarketDataManager`: markets (orderBookDetails, cached, reloaded on an unknown symbol) and live books
+  (WebSocket `/stream`, URL from `converters.ws_url_from_rest(settings.lighter_url)`);
+* `OrderManager`: `SignerClient` transactions (create / cancel / cancel-all) and order reads;
+* `AccountManager`: balance, fills, funding payments, leverage; `PositionManager`: positions.
+
+`connect()` builds the SDK's `SignerClient` inside the running loop (its aiohttp session needs one), verifies the
+API key with `check_client()` in a worker thread (blocking Go code doing HTTP), loads the markets and starts the
+book stream. Private reads carry an auth token from `create_auth_token_with_expiry` (10 min, renewed 1 min before
+its deadline). One client serves many markets; prices and sizes are `Decimal`.
+
+Not done yet: `events()` (the `account_all/{a}` stream) raises NotImplementedError.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+from decimal import Decimal
+
+import lighter
+
+from exchange_clients.base.client import BaseExchangeClient
+from exchange_clients.base.credentials import LighterCredentials
+from exchange_clients.base.order_book import Level
+from exchange_clients.base.trading import (
+    BalanceInfo,
+    ClientEvent,
+    ContractAttributes,
+    Fill,
+    FundingPaymentInfo,
+    OrderInfo,
+    PositionSnapshot,
+    Side,
+)
+from exchange_clients.lighter.auth import describe_check_error
+from exchange_clients.lighter.client.managers.account_manager import AccountManager
+from exchange_clients.lighter.client.managers.market_data import MarketDataManager
+from exchange_clients.lighter.client.managers.order_manager import OrderManager
+from exchange_clients.lighter.client.managers.position_manager import PositionManager
+from exchange_clients.lighter.client.utils.caching import AuthTokenCache, ClientOrderIds
+from exchange_clients.lighter.client.utils.converters import ws_url_from_rest
+from exchange_clients.lighter.client.utils.helpers import LighterRest, RateLimiter
+from exchange_clients.lighter.common import VENUE, LighterAuthError, LighterError, LighterUnavailableError
+from perparb.settings import Settings
+
+
+class LighterClient(BaseExchangeClient):
+    """Trading client of one Lighter account (API key slot `credentials.api_key_index`).
+
+    Args:
+        credentials: account index, API key slot, API private key (secret; never logged).
+        settings: `lighter_url` (REST root; the WebSocket URL is derived from it), HTTP timeouts and retries.
+        markets: symbols whose books are subscribed at connect (others on first use).
+        max_book_age_seconds: prices older than this are refused (StaleBookError).
+        rate_per_second: REST/transaction budget of this client.
+        verify_key: run `check_client()` at connect (default True).
+    """
+
+    venue = VENUE
+
+    def __init__(
+        self,
+        credentials: LighterCredentials,
+        settings: Settings,
+        *,
+        markets: list[str] | None = None,
+        max_book_age_seconds: float = 5.0,
+        rate_per_second: float = 10.0,
+        ack_timeout_seconds: float = 3.0,
+        verify_key: bool = True,
+    ) -> None:
+        self.credentials = credentials
+        self.settings = settings
+        self.ws_url = ws_url_from_rest(settings.lighter_url)
+        self.rest = LighterRest(settings, RateLimiter(rate_per_second))
+        self.market_data = MarketDataManager(
+            self.rest, self.ws_url, markets, max_book_age_seconds=max_book_age_seconds
+        )
+        self.ids = ClientOrderIds()
+        self.max_book_age = max_book_age_seconds
+        self.ack_timeout = ack_timeout_seconds
+        self.verify_key = verify_key
+        self.signer: lighter.SignerClient | None = None
+        self._orders: OrderManager | None = None
+        self._account: AccountManager | None = None
+        self._positions: PositionManager | None = None
+
+    # ------------------------------------------------------------------------------------------- lifecycle
+
+    async def connect(self) -> None:
+        """Build the signer, verify the key, load markets, start the book stream.
+
+        Raises:
+            LighterAuthError: the key is refused by the SDK or does not match the one registered on Lighter.
+            LighterUnavailableError: Lighter cannot be reached (nothing is left running).
+        """
+        if self.signer is not None:
+            return
+        c = self.credentials
+        secret = c.api_private_key.get_secret_value()
+        try:
+            signer = lighter.SignerClient(
+                url=self.settings.lighter_url.rstrip("/"),
+                account_index=c.account_index,
+                api_private_keys={c.api_key_index: secret},
+            )
+        except Exception as exc:  # the SDK raises bare Exception(<Go error>) from CreateClient
+            raise LighterAuthError(
+                f"lighter-sdk refused API key {c.api_key_index}: {type(exc).__name__}"
+            ) from None
+        try:
+            if self.verify_key:
+                error = await asyncio.wait_for(
+                    asyncio.to_thread(signer.check_client), timeout=self.settings.http_timeout_seconds
+                )
+                if error is not None:
+                    detail = describe_check_error(
+                        str(error),
+                        url=self.settings.lighter_url,
+                        account_index=c.account_index,
+                        api_key_index=c.api_key_index,
+                    )
+                    cls = LighterUnavailableError if "unavailable" in detail else LighterAuthError
+                    raise cls(detail)
+            await self.market_data.load_markets()
+            await self.market_data.start()
+        except asyncio.TimeoutError:
+            await signer.close()
+            raise LighterUnavailableError(
+                f"no answer from {self.settings.lighter_url} within {self.settings.http_timeout_seconds:g} s"
+            ) from None
+        except BaseException:
+            await signer.close()
+            await self.market_data.stop()
+            raise
+        self.signer = signer
+        tokens = AuthTokenCache(
+            lambda seconds: signer.create_auth_token_with_expiry(seconds, api_key_index=c.api_key_index)
+        )
+        self._orders = OrderManager(
+            signer,
+            api_key_index=c.api_key_index,
+            account_index=c.account_index,
+            rest=self.rest,
+            market_data=self.market_data,
+            tokens=tokens,
+            ids=self.ids,
+            ack_timeout_seconds=self.ack_timeout,
+            max_book_age_seconds=self.max_book_age,
+        )
+        self._account = AccountManager(
+            account_index=c.account_index,
+            rest=self.rest,
+            market_data=self.market_data,
+            tokens=tokens,
+            orders=self._orders,
+        )
+        self._positions = PositionManager(account=self._account, market_data=self.market_data)
+
+    async def disconnect(self) -> None:
+        """Stop the stream, close the SDK sessions. Idempotent."""
+        await self.market_data.stop()
+        signer, self.signer = self.signer, None
+        self._orders = self._account = self._positions = None
+        if signer is not None:
+            await signer.close()
+        await self.rest.close()
+
+    def _need(self) -> tuple[OrderManager, AccountManager, PositionManager]:
+        if self._orders is None or self._account is None or self._positions is None:
+            raise LighterError("client is not connected: call connect() first")
+        return self._orders, self._account, self._positions
+
+    def new_client_order_id(self) -> str:
+        """A fresh client order id (numeric string = its own ClientOrderIndex; reconcilable after a restart)."""
+        return self.ids.allocate()
+
+    # ------------------------------------------------------------------------------------------- market data
+
+    async def get_contract_attributes(self, symbol: str) -> ContractAttributes:
+        return await self.market_data.contract_attributes(symbol)
+
+    async def fetch_bbo_prices(self, symbol: str) -> tuple[Decimal, Decimal]:
+        (bid, _), (ask, _) = await self.market_data.bbo(symbol)
+        return bid[0], ask[0]
+
+    async def get_order_book_depth(self, symbol: str, levels: int) -> tuple[list[Level], list[Level]]:
+        return await self.market_data.depth(symbol, levels)
+
+    # ------------------------------------------------------------------------------------------- orders
+
+    async def place_limit_order(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        price: Decimal,
+        *,
+        post_only: bool = False,
+        reduce_only: bool = False,
+        client_order_id: str,
+    ) -> OrderInfo:
+        orders, _, _ = self._need()
+        return await orders.place_limit(
+            symbol,
+            side,
+            quantity,
+            price,
+            post_only=post_only,
+            reduce_only=reduce_only,
+            client_order_id=client_order_id,
+        )
+
+    async def place_market_order(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        *,
+        max_slippage_bps: Decimal,
+        reduce_only: bool = False,
+        client_order_id: str,
+    ) -> OrderInfo:
+        orders, _, _ = self._need()
+        return await orders.place_market(
+            symbol,
+            side,
+            quantity,
+            max_slippage_bps=max_slippage_bps,
+            reduce_only=reduce_only,
+            client_order_id=client_order_id,
+        )
+
+    async def cancel_order(
+        self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
+    ) -> None:
+        await self._need()[0].cancel(symbol, order_id=order_id, client_order_id=client_order_id)
+
+    async def cancel_all_orders(self, symbol: str | None = None) -> None:
+        await self._need()[0].cancel_all(symbol)
+
+    async def get_order_info(
+        self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
+    ) -> OrderInfo | None:
+        return await self._need()[0].order_info(symbol, order_id=order_id, client_order_id=client_order_id)
+
+    async def get_active_orders(self, symbol: str | None = None) -> list[OrderInfo]:
+        return await self._need()[0].active_orders(symbol)
+
+    # ------------------------------------------------------------------------------------------- account
+
+    async def get_position_snapshot(self, symbol: str) -> PositionSnapshot | None:
+        return await self._need()[2].snapshot(symbol)
+
+    async def get_positions(self) -> list[PositionSnapshot]:
+        return await self._need()[2].positions()
+
+    async def get_account_balance(self) -> BalanceInfo:
+        return await self._need()[1].balance()
+
+    async def get_fills(self, since: datetime, symbol: str | None = None) -> list[Fill]:
+        return await self._need()[1].fills(since, symbol)
+
+    async def get_funding_payments(
+        self, since: datetime, symbol: str | None = None
+    ) -> list[FundingPaymentInfo]:
+        return await self._need()[1].funding_payments(since, symbol)
+
+    async def get_leverage_info(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
+        return await self._need()[1].leverage_info(symbol)
+
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> None:
+        await self._need()[1].set_leverage(symbol, leverage)
+
+    def events(self) -> AsyncIterator[ClientEvent]:
+        """Not implemented yet (the `account_all/{a}` stream is the next step)."""
+        raise NotImplementedError(
+            "lighter: events() is not implemented yet; poll get_active_orders / get_fills / get_positions"
+        )
