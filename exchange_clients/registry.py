@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from exchange_clients.base.funding_adapter import BaseFundingAdapter
 
 if TYPE_CHECKING:
+    from exchange_clients.base.client import BaseExchangeClient
+    from exchange_clients.base.credentials import VenueCredentials
     from perparb.settings import Settings
 
 
@@ -40,3 +42,25 @@ def create_funding_adapter(venue: str, settings: Settings) -> BaseFundingAdapter
     except KeyError:
         raise KeyError(f"unknown venue {venue!r}; known: {sorted(FUNDING_ADAPTERS)}") from None
     return factory(settings)
+
+
+def create_client(
+    venue: str, credentials: VenueCredentials, settings: Settings, **options: object
+) -> BaseExchangeClient:
+    """The trading client of `venue` for `credentials`; REST and WebSocket URLs come from `settings`, so the same
+    code runs against mainnet, testnet or the simulator.
+
+    Raises:
+        KeyError: unknown venue. TypeError: credentials of another venue.
+    """
+    if credentials.venue != venue:
+        raise TypeError(f"{credentials.venue} credentials given for venue {venue!r}")
+    if venue == "lighter":
+        from exchange_clients.lighter.client import create_lighter_client
+
+        return create_lighter_client(credentials, settings, **options)  # type: ignore[arg-type]
+    if venue == "paradex":
+        from exchange_clients.paradex.client import create_paradex_client
+
+        return create_paradex_client(credentials, settings, **options)  # type: ignore[arg-type]
+    raise KeyError(f"unknown venue {venue!r}; known: {sorted(FUNDING_ADAPTERS)}")
