@@ -10,12 +10,14 @@ API key with `check_client()` in a worker thread (blocking Go code doing HTTP), 
 book stream. Private reads carry an auth token from `create_auth_token_with_expiry` (10 min, renewed 1 min before
 its deadline). One client serves many markets; prices and sizes are `Decimal`.
 
-Not done yet: `events()` (the `account_all/{a}` stream) raises NotImplementedError.
+`events()`: the `account_all/{a}` stream of `websocket_handlers.AccountStream` (own WebSocket, subscribed with the
+auth token, resubscribed after every reconnect), started by `connect()` unless `account_stream=False`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
 from decimal import Decimal
@@ -25,6 +27,7 @@ import lighter
 from exchange_clients.base.client import BaseExchangeClient
 from exchange_clients.base.credentials import LighterCredentials
 from exchange_clients.base.order_book import Level
+from exchange_clients.base.rate_limit import venue_limiter
 from exchange_clients.base.trading import (
     BalanceInfo,
     ClientEvent,
@@ -42,9 +45,12 @@ from exchange_clients.lighter.client.managers.order_manager import OrderManager
 from exchange_clients.lighter.client.managers.position_manager import PositionManager
 from exchange_clients.lighter.client.utils.caching import AuthTokenCache, ClientOrderIds
 from exchange_clients.lighter.client.utils.converters import ws_url_from_rest
-from exchange_clients.lighter.client.utils.helpers import LighterRest, RateLimiter
+from exchange_clients.lighter.client.utils.helpers import LighterRest
+from exchange_clients.lighter.client.websocket_handlers import AccountEventDecoder, AccountStream
 from exchange_clients.lighter.common import VENUE, LighterAuthError, LighterError, LighterUnavailableError
 from perparb.settings import Settings
+
+log = logging.getLogger("perparb.lighter.client")
 
 
 class LighterClient(BaseExchangeClient):
@@ -55,8 +61,14 @@ class LighterClient(BaseExchangeClient):
         settings: `lighter_url` (REST root; the WebSocket URL is derived from it), HTTP timeouts and retries.
         markets: symbols whose books are subscribed at connect (others on first use).
         max_book_age_seconds: prices older than this are refused (StaleBookError).
-        rate_per_second: REST/transaction budget of this client.
+        rate_per_second: REST/transaction budget shared by every Lighter client of this `lighter_url` in the
+            process (`exchange_clients.base.rate_limit.venue_limiter`; the first client sets it). Lighter limits
+            per account / IP (standard accounts ~60 weighted requests a minute; 10/s suits the simulator and
+            premium accounts: set it from the account tier).
+        burst: requests allowed back to back (1 = evenly spaced, the previous per-client behaviour).
         verify_key: run `check_client()` at connect (default True).
+        account_stream: open the `account_all` channel for `events()` at connect (default True); `connect()` waits
+            up to `settings.http_timeout_seconds` for its first snapshot (logs a warning and goes on otherwise).
     """
 
     venue = VENUE
@@ -69,13 +81,17 @@ class LighterClient(BaseExchangeClient):
         markets: list[str] | None = None,
         max_book_age_seconds: float = 5.0,
         rate_per_second: float = 10.0,
+        burst: int = 1,
         ack_timeout_seconds: float = 3.0,
         verify_key: bool = True,
+        account_stream: bool = True,
     ) -> None:
         self.credentials = credentials
         self.settings = settings
         self.ws_url = ws_url_from_rest(settings.lighter_url)
-        self.rest = LighterRest(settings, RateLimiter(rate_per_second))
+        self.rest = LighterRest(
+            settings, venue_limiter(VENUE, settings.lighter_url, rate_per_second=rate_per_second, burst=burst)
+        )
         self.market_data = MarketDataManager(
             self.rest, self.ws_url, markets, max_book_age_seconds=max_book_age_seconds
         )
@@ -87,6 +103,8 @@ class LighterClient(BaseExchangeClient):
         self._orders: OrderManager | None = None
         self._account: AccountManager | None = None
         self._positions: PositionManager | None = None
+        self.use_account_stream = account_stream
+        self.account_stream: AccountStream | None = None
 
     # ------------------------------------------------------------------------------------------- lifecycle
 
@@ -159,9 +177,20 @@ class LighterClient(BaseExchangeClient):
             orders=self._orders,
         )
         self._positions = PositionManager(account=self._account, market_data=self.market_data)
+        if self.use_account_stream:
+            decoder = AccountEventDecoder(
+                c.account_index, lambda m: self.market_data.markets.symbol_of(m), self.ids.id_for
+            )
+            self.account_stream = AccountStream(self.ws_url, decoder, tokens.get)
+            await self.account_stream.start()
+            if not await self.account_stream.wait_subscribed(self.settings.http_timeout_seconds):
+                log.warning("lighter: account stream not subscribed yet; events() will start when it is")
 
     async def disconnect(self) -> None:
-        """Stop the stream, close the SDK sessions. Idempotent."""
+        """Stop the streams, close the SDK sessions. Idempotent."""
+        stream, self.account_stream = self.account_stream, None
+        if stream is not None:
+            await stream.stop()
         await self.market_data.stop()
         signer, self.signer = self.signer, None
         self._orders = self._account = self._positions = None
@@ -276,7 +305,11 @@ class LighterClient(BaseExchangeClient):
         await self._need()[1].set_leverage(symbol, leverage)
 
     def events(self) -> AsyncIterator[ClientEvent]:
-        """Not implemented yet (the `account_all/{a}` stream is the next step)."""
-        raise NotImplementedError(
-            "lighter: events() is not implemented yet; poll get_active_orders / get_fills / get_positions"
-        )
+        """Order, fill, position and liquidation events of the account (`websocket_handlers` says which).
+
+        Raises:
+            LighterError: the client is not connected, or was built with `account_stream=False`.
+        """
+        if self.account_stream is None:
+            raise LighterError("lighter: events() needs a connected client built with account_stream=True")
+        return self.account_stream.events()

@@ -56,6 +56,8 @@ class ParadexClient(BaseExchangeClient):
         account_stream: open the private channels for `events()` at connect.
         ws_url: override of the derived WebSocket URL.
         backoff_initial_seconds: first WebSocket reconnect delay.
+        rate_per_second, burst: venue-wide REST budget (`ParadexSession`; shared by every Paradex client of this
+            `paradex_url` in the process through `exchange_clients.base.rate_limit.venue_limiter`).
     """
 
     venue = VENUE
@@ -70,10 +72,12 @@ class ParadexClient(BaseExchangeClient):
         account_stream: bool = True,
         ws_url: str | None = None,
         backoff_initial_seconds: float = 0.5,
+        rate_per_second: float = 20.0,
+        burst: int = 10,
     ) -> None:
         self.settings = settings
         self.ws_url = ws_url or ws_url_from_rest(settings.paradex_url)
-        self.session = ParadexSession(credentials, settings)
+        self.session = ParadexSession(credentials, settings, rate_per_second=rate_per_second, burst=burst)
         self.market_data = MarketDataManager(
             self.session,
             self.ws_url,

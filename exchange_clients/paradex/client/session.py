@@ -14,6 +14,9 @@
   the response (`raise_for_paradex_status`: 429 -> ParadexRateLimitedError with Retry-After, >= 500 ->
   ParadexUnavailableError, 401/403 -> ParadexAuthError, other >= 300 -> `ParadexRequestRejectedError` carrying
   Paradex's `error` code, e.g. ORDER_ID_NOT_FOUND). Transport errors and timeouts -> ParadexUnavailableError.
+* Rate limit: every call (and the authentication at `open`) first takes a slot of the venue's shared limiter
+  (`exchange_clients.base.rate_limit.venue_limiter("paradex", paradex_url)`); a 429 pauses every Paradex client of
+  that URL for its Retry-After (`penalise`) before `read`'s retry.
 * Every SDK call blocks (httpx, Stark signing), so it runs in `asyncio.to_thread`, one at a time per session (a
   lock: the SDK keeps per-signature header state and swaps the Authorization header when it refreshes).
 """
@@ -31,6 +34,7 @@ import httpx
 from paradex_py import Paradex, ParadexSubkey
 
 from exchange_clients.base.credentials import ParadexCredentials
+from exchange_clients.base.rate_limit import venue_limiter
 from exchange_clients.base.retry import call_with_retry
 from exchange_clients.paradex.auth import ParadexBaseUrlTransport, env_for_url, sdk_base_url
 from exchange_clients.paradex.common import (
@@ -38,6 +42,7 @@ from exchange_clients.paradex.common import (
     ParadexAuthError,
     ParadexDataError,
     ParadexError,
+    ParadexRateLimitedError,
     ParadexRejectedError,
     ParadexUnavailableError,
 )
@@ -90,12 +95,23 @@ class ParadexSession:
         credentials: L1-key account or subkey (`credentials.is_subkey`).
         settings: `paradex_url` (REST base ending in /v1), `http_timeout_seconds`, `http_retries`,
             `http_backoff_seconds`.
+        rate_per_second, burst: the venue-wide REST budget (shared by every Paradex session of this URL in the
+            process; the first one sets it). The venue's own limits are not in PROTOCOL_NOTES (only "429 = rate
+            limit", §2): 20/s with a burst of 10 is a conservative default; set it from the account's limits.
     """
 
-    def __init__(self, credentials: ParadexCredentials, settings: Settings) -> None:
+    def __init__(
+        self,
+        credentials: ParadexCredentials,
+        settings: Settings,
+        *,
+        rate_per_second: float = 20.0,
+        burst: int = 10,
+    ) -> None:
         self.credentials = credentials
         self.settings = settings
         self.base_url = settings.paradex_url.rstrip("/")
+        self.limiter = venue_limiter(VENUE, self.base_url, rate_per_second=rate_per_second, burst=burst)
         self._sdk: Paradex | ParadexSubkey | None = None
         self._http: httpx.Client | None = None
         self._lock = threading.Lock()
@@ -188,7 +204,12 @@ class ParadexSession:
             ParadexUnavailableError: venue unreachable or 5xx. ParadexAuthError: refused credentials.
         """
         if self._sdk is None:
-            await asyncio.to_thread(self._build)
+            await self.limiter.acquire()
+            try:
+                await asyncio.to_thread(self._build)
+            except ParadexRateLimitedError as exc:
+                self.limiter.penalise(exc.retry_after_seconds)
+                raise
 
     async def close(self) -> None:
         """Close the HTTP client. Idempotent."""
@@ -223,7 +244,12 @@ class ParadexSession:
         Raises:
             ParadexError subclasses (module docstring).
         """
-        return await asyncio.to_thread(self._blocking, what, fn, market)
+        await self.limiter.acquire()
+        try:
+            return await asyncio.to_thread(self._blocking, what, fn, market)
+        except ParadexRateLimitedError as exc:
+            self.limiter.penalise(exc.retry_after_seconds)
+            raise
 
     async def read(self, what: str, fn: Callable[[ParadexApiClient], T], market: str | None = None) -> T:
         """`call` for an idempotent read, retried on retryable errors (`settings.http_retries`, backoff,

@@ -31,6 +31,7 @@ import aiohttp
 import lighter
 
 from exchange_clients.base.client import market_order_limit_price
+from exchange_clients.base.retry import parse_retry_after
 from exchange_clients.base.trading import (
     OrderInfo,
     OrderStatus,
@@ -249,10 +250,14 @@ class OrderManager:
         """
         for attempt in range(2):
             last = attempt == 1
+            await self.rest.limiter.acquire()
             try:
                 _tx, resp, err = await send()
             except (lighter.ApiException, aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 status = getattr(exc, "status", None)
+                if status == 429:
+                    headers = getattr(exc, "headers", None) or {}
+                    self.rest.limiter.penalise(parse_retry_after(headers.get("Retry-After")))
                 await self._resync_nonce()
                 if coi is not None:
                     found = await self.find_by_client_index(m, coi)
@@ -284,6 +289,7 @@ class OrderManager:
                 if found is not None:
                     return found
             if code == RATE_LIMITED:
+                self.rest.limiter.penalise(None)
                 raise LighterRateLimitedError(f"{what}: code {code}: {message}", m.symbol)
             raise LighterRejectedError(f"{what}: code {code}: {message}", m.symbol)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -5,13 +5,13 @@ row instead of failing the whole response on the SDK's strict models) and the sh
 client (`exchange_clients.lighter.funding_adapter.funding_client.decode_response`): 429 -> LighterRateLimitedError
 (+ Retry-After), 401/403 -> LighterAuthError, >= 500 / transport -> LighterUnavailableError, other 4xx or a body
 `code` != 200 -> LighterRejectedError. Reads are idempotent: they run through `call_with_retry` (retries,
-backoff, Retry-After honoured) behind a per-client `RateLimiter`.
+backoff, Retry-After honoured) behind the venue's shared limiter (`exchange_clients.base.rate_limit`): every
+attempt takes a slot, and a 429 pauses every Lighter client of the same base URL for its Retry-After.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,33 +19,18 @@ import aiohttp
 import lighter
 
 from exchange_clients.base.errors import VenueUnavailableError
+from exchange_clients.base.rate_limit import VenueRateLimiter
 from exchange_clients.base.retry import call_with_retry
-from exchange_clients.lighter.common import VENUE, LighterError, LighterUnavailableError
+from exchange_clients.lighter.common import (
+    VENUE,
+    LighterError,
+    LighterRateLimitedError,
+    LighterUnavailableError,
+)
 from exchange_clients.lighter.funding_adapter.funding_client import decode_response
 from perparb.settings import Settings
 
 JsonObject = dict[str, Any]
-
-
-class RateLimiter:
-    """At most `rate_per_second` calls per second (evenly spaced; 0 = unlimited). One per client: Lighter limits
-    per account / IP (standard accounts ~60 weighted requests a minute on the venue; the default here is 10/s for
-    the simulator and premium accounts: set it from the account tier)."""
-
-    def __init__(self, rate_per_second: float) -> None:
-        self.interval = 1.0 / rate_per_second if rate_per_second > 0 else 0.0
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        if self.interval <= 0:
-            return
-        async with self._lock:
-            now = time.monotonic()
-            delay = self._next - now
-            self._next = max(now, self._next) + self.interval
-        if delay > 0:
-            await asyncio.sleep(delay)
 
 
 class LighterRest:
@@ -53,10 +38,11 @@ class LighterRest:
 
     Args:
         settings: `lighter_url`, `http_timeout_seconds`, `http_retries`, `http_backoff_seconds`.
-        limiter: shared with the order path so placements and reads share the budget.
+        limiter: the venue's shared limiter (`venue_limiter(VENUE, settings.lighter_url, ...)`), also taken by
+            the order path so placements and reads share the budget.
     """
 
-    def __init__(self, settings: Settings, limiter: RateLimiter) -> None:
+    def __init__(self, settings: Settings, limiter: VenueRateLimiter) -> None:
         self._settings = settings
         self.limiter = limiter
         self._api_client: lighter.ApiClient | None = None
@@ -78,7 +64,20 @@ class LighterRest:
         send: Callable[[], Awaitable[aiohttp.ClientResponse]],
         market: str | None,
     ) -> JsonObject:
-        await self.limiter.wait()
+        await self.limiter.acquire()
+        try:
+            return await self._send(what, list_key, send, market)
+        except LighterRateLimitedError as exc:
+            self.limiter.penalise(exc.retry_after_seconds)
+            raise
+
+    async def _send(
+        self,
+        what: str,
+        list_key: str,
+        send: Callable[[], Awaitable[aiohttp.ClientResponse]],
+        market: str | None,
+    ) -> JsonObject:
         try:
             response = await send()
             try:

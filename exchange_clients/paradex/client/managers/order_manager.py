@@ -11,7 +11,9 @@ such as POST_ONLY_WOULD_CROSS), so the returned `OrderInfo` is the order read ba
 
 Retries: a placement that fails with a retryable error (5xx, timeout, 429) is reconciled by its client order id
 (`GET /orders/by_client_id/{cid}`) before being sent again with the SAME client id, so a retry never doubles an
-order; a `DUPLICATED_CLIENT_ID` answer to a retry means the first attempt landed and is reconciled the same way.
+order; a `DUPLICATED_CLIENT_ID` answer to a retry means the first attempt landed and is reconciled the same way,
+as is a caller re-sending the same placement (same market, side, size, price) under the same client id; a client id
+reused for a different order stays a `ParadexRequestRejectedError` (code DUPLICATED_CLIENT_ID).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from exchange_clients.base.trading import OrderInfo, RoundingError, Side, round_
 from exchange_clients.paradex.client.managers.market_data import MarketDataManager
 from exchange_clients.paradex.client.session import ParadexRequestRejectedError, ParadexSession
 from exchange_clients.paradex.client.utils.converters import order_from_resp, parse_rows
-from exchange_clients.paradex.common import VENUE, ParadexRejectedError
+from exchange_clients.paradex.common import VENUE, ParadexRejectedError, normalize_symbol
 from exchange_clients.paradex.funding_adapter.fetchers import results_of
 
 log = logging.getLogger("perparb.paradex.client")
@@ -156,9 +158,15 @@ class OrderManager:
                     f"POST /orders {cid}", lambda api, o=order: api.submit_order(o), market
                 )
             except ParadexRequestRejectedError as exc:
-                if attempt > 0 and exc.code == "DUPLICATED_CLIENT_ID":
+                if exc.code == "DUPLICATED_CLIENT_ID":
+                    # our own earlier attempt landed (attempt > 0), or the caller re-sent the same placement
+                    # (same market, side, size and price): reconcile to that order instead of failing or doubling
                     found = await self.by_client_id(cid)
-                    if found is not None:
+                    if found is not None and (
+                        attempt > 0
+                        or (found.symbol, found.side, found.quantity, found.price)
+                        == (normalize_symbol(market), side, qty, px)
+                    ):
                         return found
                 raise
             except VenueError as exc:

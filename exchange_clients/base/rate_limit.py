@@ -1,0 +1,122 @@
+"""Per-venue request limiter: a token bucket shared by every client of one venue in the process.
+
+`venue_limiter(venue, base_url, rate_per_second=..., burst=...)` returns THE limiter of that venue and base URL
+(a module-level registry), so two accounts on Lighter mainnet share one budget while the simulator and mainnet do
+not. Every REST call awaits `acquire()` first; a client that receives HTTP 429 calls `penalise(retry_after)`,
+which pauses every caller of that venue until the Retry-After has passed, after which requests resume evenly
+spaced (no burst straight after a 429).
+
+Hand-written rather than aiolimiter / pyrate-limiter: the registry and the 429 pause (`penalise`) are the point
+and neither library has the pause; the bucket itself is a GCRA ("theoretical arrival time"), equivalent to a
+token bucket of `burst` tokens refilled at `rate_per_second`, in a dozen lines. It holds no `asyncio.Lock` (which
+binds to one event loop in Python 3.10): a caller reserves its slot synchronously and then sleeps, so one limiter
+serves any loop and callers are served in arrival order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+log = logging.getLogger("perparb.rate_limit")
+
+
+class VenueRateLimiter:
+    """Token bucket of `burst` requests refilled at `rate_per_second`, plus a venue-wide pause after a 429.
+
+    Args:
+        venue: venue name (for logs).
+        rate_per_second: sustained requests per second (> 0), or 0 for no rate limit (the 429 pause still applies).
+        burst: requests allowed back to back from a full bucket (>= 1).
+        clock: monotonic clock in seconds (tests).
+
+    Raises:
+        ValueError: a negative rate or a burst below 1.
+    """
+
+    def __init__(
+        self,
+        venue: str,
+        rate_per_second: float,
+        burst: int = 1,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if rate_per_second < 0 or burst < 1:
+            raise ValueError(
+                f"{venue}: rate_per_second must be >= 0 and burst >= 1 (got {rate_per_second}, {burst})"
+            )
+        self.venue = venue
+        self.rate_per_second = rate_per_second
+        self.burst = burst
+        self._clock = clock
+        self._interval = 1.0 / rate_per_second if rate_per_second > 0 else 0.0
+        self._tolerance = self._interval * (burst - 1)
+        self._tat = 0.0  # theoretical arrival time of the next request when the bucket is empty
+        self._paused_until = 0.0
+        self.penalties = 0
+
+    @property
+    def paused_for(self) -> float:
+        """Seconds left of the current 429 pause (0 when none)."""
+        return max(0.0, self._paused_until - self._clock())
+
+    def reserve(self) -> float:
+        """Take one slot now; return how many seconds the caller must wait before sending (0 = at once)."""
+        now = self._clock()
+        start = max(now, self._paused_until)
+        if self._interval <= 0:
+            return start - now
+        tat = max(self._tat, start)
+        send_at = max(start, tat - self._tolerance)
+        self._tat = tat + self._interval
+        return send_at - now
+
+    async def acquire(self) -> None:
+        """Wait for a slot (and for any 429 pause, including one that starts while waiting)."""
+        delay = self.reserve()
+        while delay > 0:
+            await asyncio.sleep(delay)
+            delay = self.paused_for
+        return None
+
+    def penalise(self, seconds: float | None, default_seconds: float = 1.0) -> None:
+        """HTTP 429 seen: pause every caller of this venue for `seconds` (the Retry-After; `default_seconds`
+        when the venue sent none). Requests then resume one `1 / rate_per_second` apart."""
+        pause = seconds if seconds is not None and seconds > 0 else default_seconds
+        until = self._clock() + pause
+        if until > self._paused_until:
+            self._paused_until = until
+        self._tat = max(self._tat, self._paused_until + self._tolerance)
+        self.penalties += 1
+        log.info("%s: HTTP 429, every request to the venue paused for %.2f s", self.venue, pause)
+
+
+_REGISTRY: dict[tuple[str, str], VenueRateLimiter] = {}
+
+
+def venue_limiter(venue: str, base_url: str, *, rate_per_second: float, burst: int = 1) -> VenueRateLimiter:
+    """The process-wide limiter of (`venue`, `base_url` without trailing "/"), created on first use with these
+    rates; later callers share it (a different rate asked later is logged and ignored: first come sets it)."""
+    key = (venue, base_url.rstrip("/"))
+    limiter = _REGISTRY.get(key)
+    if limiter is None:
+        limiter = _REGISTRY[key] = VenueRateLimiter(venue, rate_per_second, burst)
+    elif (limiter.rate_per_second, limiter.burst) != (rate_per_second, burst):
+        log.info(
+            "%s %s: limiter already set at %g/s burst %d; keeping it (asked %g/s burst %d)",
+            venue,
+            key[1],
+            limiter.rate_per_second,
+            limiter.burst,
+            rate_per_second,
+            burst,
+        )
+    return limiter
+
+
+def reset_limiters() -> None:
+    """Forget every registered limiter (tests)."""
+    _REGISTRY.clear()
