@@ -44,6 +44,13 @@ class Settings(BaseSettings):
 
     lighter_url: str = Field(default=LIGHTER_MAINNET_URL, description="Lighter REST base URL")
     paradex_url: str = Field(default=PARADEX_PROD_URL, description="Paradex REST base URL, ending in /v1")
+    lighter_ws_url: str | None = Field(
+        default=None,
+        description="Lighter WebSocket URL; unset = derived from lighter_url (ws(s)://host/stream)",
+    )
+    paradex_ws_url: str | None = Field(
+        default=None, description="Paradex WebSocket URL; unset = derived from paradex_url (ws(s)://.../v1)"
+    )
     venues: str = Field(default="lighter,paradex", description="comma-separated venues to collect")
 
     http_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -1,7 +1,7 @@
 """`LighterClient`: the Lighter `BaseExchangeClient`, a thin core delegating to its managers.
 
 * `MarketDataManager`: markets (orderBookDetails, cached, reloaded on an unknown symbol) and live books
-  (WebSocket `/stream`, URL from `converters.ws_url_from_rest(settings.lighter_url)`);
+  (WebSocket `/stream`: `settings.lighter_ws_url`, else `converters.ws_url_from_rest(settings.lighter_url)`);
 * `OrderManager`: `SignerClient` transactions (create / cancel / cancel-all) and order reads;
 * `AccountManager`: balance, fills, funding payments, leverage; `PositionManager`: positions.
 
@@ -88,7 +88,7 @@ class LighterClient(BaseExchangeClient):
     ) -> None:
         self.credentials = credentials
         self.settings = settings
-        self.ws_url = ws_url_from_rest(settings.lighter_url)
+        self.ws_url = settings.lighter_ws_url or ws_url_from_rest(settings.lighter_url)
         self.rest = LighterRest(
             settings, venue_limiter(VENUE, settings.lighter_url, rate_per_second=rate_per_second, burst=burst)
         )

@@ -8,7 +8,7 @@
     account stream -> events()                               client/websocket_handlers.py
 
 One client serves many markets; symbols are canonical base assets ("ETH") or Paradex symbols ("ETH-USD-PERP").
-The WebSocket URL comes from `settings.paradex_url` (`ws_url_from_rest`). Nothing here calls the SDK's own
+The WebSocket URL comes from `settings.paradex_ws_url`, else from `settings.paradex_url` (`ws_url_from_rest`). Nothing here calls the SDK's own
 WebSocket client.
 """
 
@@ -76,7 +76,7 @@ class ParadexClient(BaseExchangeClient):
         burst: int = 10,
     ) -> None:
         self.settings = settings
-        self.ws_url = ws_url or ws_url_from_rest(settings.paradex_url)
+        self.ws_url = ws_url or settings.paradex_ws_url or ws_url_from_rest(settings.paradex_url)
         self.session = ParadexSession(credentials, settings, rate_per_second=rate_per_second, burst=burst)
         self.market_data = MarketDataManager(
             self.session,
