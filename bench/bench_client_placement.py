@@ -1,0 +1,119 @@
+"""Benchmark: placement round trip through perparb's own clients (`place_limit_order`, rounding, client order id,
+venue call, acknowledgement) against a simulator running in its own process (`perparb sim`).
+
+Run: .venv/bin/python bench/bench_client_placement.py [--orders 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+import lighter  # noqa: E402
+from eth_account import Account  # noqa: E402
+
+from exchange_clients.base.credentials import LighterCredentials, ParadexCredentials  # noqa: E402
+from exchange_clients.base.trading import Side  # noqa: E402
+from exchange_clients.registry import create_client  # noqa: E402
+from perparb.settings import Settings  # noqa: E402
+from simulator.server import DEMO_SCENARIO  # noqa: E402
+
+
+def report(name: str, lat: list[float], total: float) -> None:
+    lat.sort()
+    print(
+        f"{name:8s} {len(lat)} placements in {total:.2f} s = {len(lat) / total:7.1f} orders/s   "
+        f"p50 {statistics.median(lat) * 1000:6.2f} ms   p99 {lat[int(0.99 * (len(lat) - 1))] * 1000:6.2f} ms"
+    )
+
+
+async def run(lighter_url: str, paradex_url: str, n: int) -> None:
+    settings = Settings(_env_file=None, lighter_url=lighter_url, paradex_url=paradex_url)
+    private, public, _ = lighter.signer_client.create_api_key()
+    eth = Account.create()
+    async with aiohttp.ClientSession() as http:
+        await http.post(
+            f"{lighter_url}/_sim/lighter/apikeys",
+            json={"account_index": 9101, "api_key_index": 3, "public_key": public},
+        )
+        await http.post(
+            f"{lighter_url}/_sim/accounts", json={"account_index": 9101, "collateral": "10000000"}
+        )
+        clients = {
+            "lighter": create_client(
+                "lighter",
+                LighterCredentials(account_index=9101, api_key_index=3, api_private_key=private),
+                settings,
+                markets=["ETH"],
+                rate_per_second=1000.0,
+            ),
+            "paradex": create_client(
+                "paradex",
+                ParadexCredentials(l1_address=eth.address, l1_private_key=eth.key.hex()),
+                settings,
+                markets=["ETH"],
+                rate_per_second=1000.0,
+                burst=100,
+            ),
+        }
+        for c in clients.values():
+            await c.connect()
+        await http.post(
+            paradex_url.rsplit("/v1", 1)[0] + "/_sim/accounts",
+            json={"address": clients["paradex"].session.account_address, "collateral": "10000000"},  # type: ignore[attr-defined]
+        )
+    print(
+        f"simulator in its own process; {n} post-only placements per venue through the clients, one at a time"
+    )
+    for venue, client in clients.items():
+        lat = []
+        t0 = time.perf_counter()
+        for i in range(n):
+            a = time.perf_counter()
+            await client.place_limit_order(
+                "ETH",
+                Side.BUY,
+                Decimal("0.1"),
+                Decimal(1000 + i),
+                post_only=True,
+                client_order_id=str(500_000 + i),
+            )
+            lat.append(time.perf_counter() - a)
+        report(venue, lat, time.perf_counter() - t0)
+        await client.cancel_all_orders("ETH")
+        await client.disconnect()
+
+
+def main(n: int) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perparb", "sim", "--scenario", str(DEMO_SCENARIO)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().split()
+        asyncio.run(run(line[1].split("=", 1)[1], line[2].split("=", 1)[1], n))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--orders", type=int, default=200)
+    main(ap.parse_args().orders)
