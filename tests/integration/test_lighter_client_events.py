@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 from lighter.signer_client import create_api_key
 
+from exchange_clients.base.client import StaleBookError
 from exchange_clients.base.credentials import LighterCredentials
 from exchange_clients.base.trading import ClientEvent, EventKind, OrderStatus, Side
 from exchange_clients.lighter.client import LighterClient
@@ -155,6 +156,16 @@ async def test_order_fill_position_events_and_resubscribe(
         assert event.order is not None and event.order.order_id == resting.order_id
         assert [e for e in skipped if e.kind is EventKind.FILL] == []
 
+        # the drop also reset the market-data stream: wait until its book serves fresh prices again
+        async def book_fresh() -> None:
+            while True:
+                try:
+                    await client.fetch_bbo_prices("ETH")
+                    return
+                except StaleBookError:
+                    await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(book_fresh(), 10)
         # closing the position: FILL (sell) then a flat POSITION
         await client.place_market_order(
             "ETH", Side.SELL, D("0.5"), max_slippage_bps=D(50), reduce_only=True, client_order_id="ev-close"
