@@ -33,7 +33,7 @@ that leaves the nonce unchanged:
 
 | check | code, message |
 |---|---|
-| tx_type other than 14 (create order), 15 (cancel), 16 (cancel all), 17 (modify) | 21505 "unsupported tx type" |
+| tx_type other than 14 (create order), 15 (cancel), 16 (cancel all), 17 (modify), 20 (update leverage) | 21505 "unsupported tx type" |
 | tx_info not a JSON object / a field missing or not an integer | 21501 "invalid tx info" |
 | `AccountIndex` has no registered API key (`simulator.auth`) | 21100 "account not found" |
 | `ApiKeyIndex` not registered for the account | 21109 "api key not found" |
@@ -44,6 +44,7 @@ that leaves the nonce unchanged:
 | create: client order index used before by the account | 21728 "client order index already exists" (the engine never reuses one) |
 | create: a resting order (GTT / post-only limit) without enough margin | 21739 "not enough margin to create the order" |
 | cancel: no open order with this `Index` (>= 2^48: order index, else client order index) | 21600 "given order is not an active limit order" |
+| leverage: `MarketIndex` not traded / `MarginMode` not 0 (cross; isolated is not simulated) / `InitialMarginFraction` (1e-4 units) outside `min_initial_margin_fraction`..10000 | 21602 / 20001 "invalid param" |
 
 Anything else is accepted: the nonce advances and the answer is `RespSendTx` (`venue-data/lighter/rest_sendTx_response.json`
 plus the SDK's required `volume_quota_remaining`). What the sequencer decides afterwards shows as the order's
@@ -141,6 +142,7 @@ from simulator.engine import (
     FundingEvent,
     FundingPayment,
     InvalidModifyError,
+    LeverageError,
     LiquidationEvent,
     LiquidityConfig,
     MarketSpec,
@@ -184,6 +186,10 @@ TX_CREATE_ORDER = 14
 TX_CANCEL_ORDER = 15
 TX_CANCEL_ALL = 16
 TX_MODIFY_ORDER = 17
+TX_UPDATE_LEVERAGE = (
+    20  # lighter-sdk SignerClient.sign_update_leverage: MarketIndex, InitialMarginFraction, MarginMode
+)
+CROSS_MARGIN_MODE = 0  # lighter-sdk SignerClient.CROSS_MARGIN_MODE
 SEND_TX_MESSAGE = '{"ratelimit": "didn\'t use volume quota"}'  # venue-data/lighter/rest_sendTx_response.json
 USDC_PLACES = 6
 MARGIN_TICK = Decimal(10_000)
@@ -871,7 +877,17 @@ class LighterTrading:
         ask_index, bid_index = self.index_of_id(ask.order_id), self.index_of_id(bid.order_id)
         taker_meta = self.meta.get(taker.order_id) if taker.order_id else None
         spec = market.spec
-        imf = int(spec.initial_margin_fraction * MARGIN_TICK)
+        state = self.engine.market(market.symbol)
+
+        def imf(fill: Fill) -> int:
+            account = self.engine.accounts.get(fill.account_id)
+            fraction = (
+                margin.initial_margin_fraction(account, state)
+                if account is not None
+                else state.spec.initial_margin_fraction
+            )
+            return int(fraction * MARGIN_TICK)
+
         row: dict[str, Any] = {
             "trade_id": trade.trade_id,
             "trade_id_str": str(trade.trade_id),
@@ -898,11 +914,11 @@ class LighterTrading:
             "timestamp": trade.ts_ms,
             "taker_position_size_before": market.size_text(taker.position_before),
             "taker_entry_quote_before": _usdc(abs(taker.position_before) * taker_entry),
-            "taker_initial_margin_fraction_before": imf,
+            "taker_initial_margin_fraction_before": imf(taker),
             "taker_position_sign_changed": _sign(taker.position_before) != _sign(taker.position_after),
             "maker_position_size_before": market.size_text(maker.position_before),
             "maker_entry_quote_before": _usdc(abs(maker.position_before) * maker_entry),
-            "maker_initial_margin_fraction_before": imf,
+            "maker_initial_margin_fraction_before": imf(maker),
             "maker_position_sign_changed": _sign(maker.position_before) != _sign(maker.position_after),
             "transaction_time": trade.ts_ms * 1000,
             "bid_account_pnl": _usdc(bid.realized_pnl),
@@ -1042,6 +1058,7 @@ class LighterTrading:
         TX_CANCEL_ORDER: ("MarketIndex", "Index"),
         TX_CANCEL_ALL: ("TimeInForce", "Time"),
         TX_MODIFY_ORDER: ("MarketIndex", "Index", "BaseAmount", "Price", "TriggerPrice"),
+        TX_UPDATE_LEVERAGE: ("MarketIndex", "InitialMarginFraction", "MarginMode"),
     }
 
     def _parse_info(self, tx_type: Any, text: Any) -> dict[str, Any]:
@@ -1074,6 +1091,8 @@ class LighterTrading:
             self._cancel_order(info)
         elif tx_type == TX_MODIFY_ORDER:
             self._modify_order(info)
+        elif tx_type == TX_UPDATE_LEVERAGE:
+            self._update_leverage(info)
         else:
             self._cancel_all(info)
 
@@ -1194,6 +1213,23 @@ class LighterTrading:
         except (OrderNotFoundError, OrderNotOpenError):
             raise LighterRequestError(INACTIVE_CANCEL, detail=f"index {info['Index']}") from None
 
+    def _update_leverage(self, info: dict[str, Any]) -> None:
+        """tx type 20 (lighter-sdk `update_leverage` -> `sign_update_leverage`; tx_info fields `MarketIndex`,
+        `InitialMarginFraction` in 1e-4 units = int(10000 / leverage), `MarginMode` 0 cross / 1 isolated): the
+        account's initial margin fraction in the market (`Engine.set_initial_margin_fraction`), reported by its
+        positions' `initial_margin_fraction`. Only cross margin is simulated."""
+        market = self.markets.get(info["MarketIndex"])
+        if market is None:
+            raise LighterRequestError(INVALID_MARKET_INDEX, detail=f"market {info['MarketIndex']}")
+        if info["MarginMode"] != CROSS_MARGIN_MODE:
+            raise LighterRequestError(INVALID_PARAM, detail=f"MarginMode {info['MarginMode']} (isolated)")
+        fraction = Decimal(info["InitialMarginFraction"]) / MARGIN_TICK
+        try:
+            self.engine.set_initial_margin_fraction(info["AccountIndex"], market.symbol, fraction)
+        except LeverageError as exc:
+            raise LighterRequestError(INVALID_PARAM, detail=str(exc)) from None
+        self.hub.touch(info["AccountIndex"])
+
     def _cancel_all(self, info: dict[str, Any]) -> None:
         account_id, tif, at = info["AccountIndex"], info["TimeInForce"], info["Time"]
         if tif == 0:
@@ -1294,7 +1330,7 @@ class LighterTrading:
         return {
             "market_id": market.market_id,
             "symbol": market.symbol,
-            "initial_margin_fraction": fixed(state.spec.initial_margin_fraction * 100, 2),
+            "initial_margin_fraction": fixed(margin.initial_margin_fraction(account, state) * 100, 2),
             "open_order_count": open_orders,
             "pending_order_count": 0,
             "position_tied_order_count": 0,
@@ -1313,7 +1349,13 @@ class LighterTrading:
         }
 
     def _account_markets(self, account: Account) -> list[LighterMarket]:
-        symbols = set(account.positions) | {o.market for o in account.open_orders.values()}
+        # markets with leverage settings are listed too (lighter_rest_reference: `active_only` "Hide markets for
+        # which leverage and margin settings are present ... but with no active position")
+        symbols = (
+            set(account.positions)
+            | {o.market for o in account.open_orders.values()}
+            | set(account.initial_margin_fractions)
+        )
         return sorted((self.by_symbol[s] for s in symbols if s in self.by_symbol), key=lambda m: m.market_id)
 
     def detailed_account(self, account: Account) -> dict[str, Any]:

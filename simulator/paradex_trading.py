@@ -32,6 +32,8 @@ not recorded). An account is created with 0 USDC the first time it is seen; `POS
 | `GET /v1/balance` | `{results: [{token: "USDC", size: collateral, last_updated_at}]}` |
 | `GET /v1/fills` | paged `FillResult`, newest first; `market`, `start_at`, `end_at` |
 | `GET /v1/funding/payments` | `market` REQUIRED; paged `FundingPayment` rows (realised funding, `fill_id` = the fill that realised it) |
+| `GET /v1/account/margin?market=M` | `GetAccountMarginConfigsResp` `{account, configs: [{market, leverage, margin_type: "CROSS"}], margin_methodology: "cross_margin"}` |
+| `POST /v1/account/margin/{M}` | body `AccountMarginRequest` `{leverage: int 1..1/imf_base, margin_type: "CROSS"}` -> `UpdateAccountMarginConfigResp` `{account, market, leverage, margin_type}`; the account's IMF in M becomes 1 / leverage (`Engine.set_leverage`) for its margin checks and `PositionResp.leverage`. `ISOLATED`, a non-integer or out-of-range leverage -> 400 `VALIDATION_ERROR` (code a guess: not recorded); unknown market -> 400 `MARKET_NOT_FOUND` |
 
 Order body (`paradex_py.common.order.Order.dump_to_dict()`): `market`, `side` BUY/SELL, `size`, `type`
 LIMIT/MARKET, `instruction` GTC/POST_ONLY/IOC, `price` (LIMIT; ignored for MARKET: no price band is modelled),
@@ -110,6 +112,7 @@ from simulator.engine import (
     Fill,
     FundingEvent,
     FundingPayment,
+    LeverageError,
     LiquidityConfig,
     Order,
     OrderEvent,
@@ -754,7 +757,7 @@ class ParadexTrading:
             "cost": dec_text(pos.size * pos.entry_price),
             "cost_usd": dec_text(pos.size * pos.entry_price),
             "cached_funding_index": dec_text(pos.funding_index),
-            "leverage": dec_text(1 / state.spec.initial_margin_fraction),
+            "leverage": dec_text(self.engine.leverage(account.account_id, pos.market)),
             "liquidation_price": "",
             "created_at": meta.created_at,
             "last_updated_at": meta.last_updated_at,
@@ -764,6 +767,60 @@ class ParadexTrading:
         if not open_ and meta.closed_at is not None:
             row["closed_at"] = meta.closed_at
         return row
+
+    def _margin_market(self, market: str | None) -> str:
+        if not market:
+            raise ParadexApiError(400, "VALIDATION_ERROR", "market is required")
+        if market not in self.engine.markets:
+            raise ParadexApiError(400, "MARKET_NOT_FOUND", f"market {market} not found")
+        return market
+
+    def account_margin(self, account: Account, market: str | None) -> dict[str, Any]:
+        """`GET /v1/account/margin?market=M` body (`GetAccountMarginConfigsResp`, openapi `get-account-margin`):
+        the account's cross leverage in M (the market maximum 1 / `imf_base` until set).
+
+        Raises:
+            ParadexApiError: 400 VALIDATION_ERROR (no market) / MARKET_NOT_FOUND.
+        """
+        symbol = self._margin_market(market)
+        leverage = self.engine.leverage(account.account_id, symbol)
+        return {
+            "account": self.address_of(account),
+            "configs": [{"market": symbol, "leverage": int(leverage), "margin_type": "CROSS"}],
+            "margin_methodology": "cross_margin",
+        }
+
+    def set_account_margin(self, account: Account, market: str, body: Any) -> dict[str, Any]:
+        """`POST /v1/account/margin/{market}` (openapi `upsert-account-margin`, body `AccountMarginRequest`
+        `{leverage: int, margin_type: "CROSS" | "ISOLATED"}`): sets the account's cross leverage in the market
+        through `Engine.set_leverage`. Returns `UpdateAccountMarginConfigResp`.
+
+        Raises:
+            ParadexApiError: 400 MARKET_NOT_FOUND; 400 VALIDATION_ERROR for a body that is not an object, a
+                leverage that is not an integer in 1..max, or a margin type other than CROSS (isolated margin is
+                not simulated).
+        """
+        symbol = self._margin_market(market)
+        if not isinstance(body, dict):
+            raise ParadexApiError(400, "VALIDATION_ERROR", "body must be a JSON object")
+        leverage, margin_type = body.get("leverage"), body.get("margin_type")
+        if isinstance(leverage, bool) or not isinstance(leverage, int):
+            raise ParadexApiError(400, "VALIDATION_ERROR", f"leverage must be an integer, got {leverage!r}")
+        if margin_type != "CROSS":
+            raise ParadexApiError(
+                400, "VALIDATION_ERROR", f"margin_type {margin_type!r}: only CROSS is simulated"
+            )
+        try:
+            self.engine.set_leverage(account.account_id, symbol, Decimal(leverage))
+        except LeverageError as exc:
+            raise ParadexApiError(400, "VALIDATION_ERROR", str(exc)) from None
+        self._touch_account(account.account_id)
+        return {
+            "account": self.address_of(account),
+            "market": symbol,
+            "leverage": leverage,
+            "margin_type": "CROSS",
+        }
 
     def account_summary(self, account: Account) -> dict[str, Any]:
         """`GET /v1/account` body (`AccountSummary`): equity = collateral + unrealised PnL and funding at mark."""
@@ -1377,6 +1434,13 @@ def add_paradex_trading_routes(
             raise ParadexApiError(400, "VALIDATION_ERROR", "body is not JSON") from None
         return json_response(trading.submit(account, body), status=201)
 
+    async def post_margin(request: web.Request, account: Account) -> web.StreamResponse:
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            raise ParadexApiError(400, "VALIDATION_ERROR", "body is not JSON") from None
+        return json_response(trading.set_account_margin(account, request.match_info["market"], body))
+
     async def cancel_all(request: web.Request, account: Account) -> web.StreamResponse:
         trading.cancel_all(account, request.query.get("market"))
         return web.Response(status=200)
@@ -1415,6 +1479,8 @@ def add_paradex_trading_routes(
     r.add_get("/v1/balance", getter(lambda q, a: trading.balance(a)))
     r.add_get("/v1/fills", getter(lambda q, a: trading.fills(a, q.query)))
     r.add_get("/v1/funding/payments", getter(lambda q, a: trading.funding_payments(a, q.query)))
+    r.add_get("/v1/account/margin", getter(lambda q, a: trading.account_margin(a, q.query.get("market"))))
+    r.add_post("/v1/account/margin/{market}", private(post_margin))
     _add_admin_routes(app, trading, faults, drop_sockets)
 
 

@@ -9,7 +9,8 @@ Margin (cross margin, the same rules for both venues; docs.paradex.trade "Cross 
   can reach if every resting order on one side fills (the docs' definition; their worked example in
   "Paradex Risk Checks" – long 10 with sells 5 + 8 giving open size 13 – does not follow it, and is not
   followed here). Reduce-only orders never add to it (they cannot grow a position, see `ReduceOnlyPolicy`).
-* initial margin requirement (IMR) = sum over markets of open size x mark x initial_margin_fraction.
+* initial margin requirement (IMR) = sum over markets of open size x mark x the account's initial margin fraction
+  in that market (`initial_margin_fraction`: the one chosen with `Engine.set_leverage`, else the market's).
 * maintenance margin requirement (MMR) = sum over markets of |size| x mark x maintenance_margin_fraction.
 * equity (account value) = collateral + unrealised PnL at mark + unrealised continuous funding (Paradex).
 * an order is accepted when it does not raise the IMR, or when equity >= the IMR with the order included
@@ -87,6 +88,8 @@ class Account:
         fills / funding_payments: history, oldest first.
         deposits, fees_paid, realized_pnl, funding: cumulative USDC (see the module's identity).
         liquidations: how many times the account was liquidated.
+        initial_margin_fractions: market -> initial margin fraction the account chose (`Engine.set_leverage`);
+            markets absent use `MarketSpec.initial_margin_fraction`.
         keep_order_history: False for market makers: finished orders leave `orders` (their quotes are
             replaced at every refresh; keeping them would grow without bound).
     """
@@ -106,6 +109,7 @@ class Account:
     funding: Decimal = ZERO
     liquidations: int = 0
     keep_order_history: bool = True
+    initial_margin_fractions: dict[str, Decimal] = field(default_factory=dict)
 
     def position(self, market: str) -> Position:
         """The position in `market`, created flat on first use."""
@@ -121,6 +125,12 @@ class Account:
         return pos.size if pos is not None else ZERO
 
 
+def initial_margin_fraction(account: Account, market: MarketState) -> Decimal:
+    """The initial margin fraction `account` uses in `market`: its chosen one, else the market's default."""
+    chosen = account.initial_margin_fractions.get(market.spec.symbol)
+    return chosen if chosen is not None else market.spec.initial_margin_fraction
+
+
 def equity(account: Account, markets: Mapping[str, MarketState]) -> Decimal:
     """Account value: collateral + unrealised PnL at mark + unrealised continuous funding (USDC)."""
     total = account.collateral
@@ -132,12 +142,12 @@ def equity(account: Account, markets: Mapping[str, MarketState]) -> Decimal:
 
 
 def initial_margin(account: Account, markets: Mapping[str, MarketState]) -> Decimal:
-    """IMR: sum of open size x mark x initial_margin_fraction (USDC)."""
+    """IMR: sum of open size x mark x the account's `initial_margin_fraction` in the market (USDC)."""
     total = ZERO
     for name, pos in account.positions.items():
         if pos.size or pos.open_buy or pos.open_sell:
             market = markets[name]
-            total += pos.open_size() * market.mark_price * market.spec.initial_margin_fraction
+            total += pos.open_size() * market.mark_price * initial_margin_fraction(account, market)
     return total
 
 

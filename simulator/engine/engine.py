@@ -109,6 +109,11 @@ class InsufficientMarginError(EngineError):
     """A withdrawal would leave equity below the initial margin requirement."""
 
 
+class LeverageError(EngineError):
+    """A leverage the market refuses: below 1 or above the market's maximum (1 / its minimum initial margin
+    fraction)."""
+
+
 # ------------------------------------------------------------------------------------------------ events
 
 
@@ -404,6 +409,51 @@ class Engine:
         account = self.account(account_id)
         return margin.equity(account, self.markets) - margin.initial_margin(account, self.markets)
 
+    def set_leverage(self, account_id: int, market: str, leverage: Decimal) -> Decimal:
+        """Choose `account_id`'s leverage in `market` (cross margin): its initial margin fraction there becomes
+        max(1 / leverage, the market's minimum IMF) and is used by every later initial-margin check (orders,
+        withdrawals, available margin) of this account in this market. Existing positions and orders stay.
+
+        Returns:
+            The initial margin fraction now in force (fraction).
+
+        Raises:
+            UnknownAccountError, UnknownMarketError.
+            LeverageError: leverage < 1 or above `MarketSpec.max_leverage`.
+        """
+        state = self.market(market)
+        if leverage < 1 or leverage > state.spec.max_leverage:
+            raise LeverageError(
+                f"market {market}: leverage {leverage} outside 1..{state.spec.max_leverage.normalize():f}"
+            )
+        return self.set_initial_margin_fraction(account_id, market, max(1 / leverage, state.spec.min_imf))
+
+    def set_initial_margin_fraction(self, account_id: int, market: str, fraction: Decimal) -> Decimal:
+        """Set `account_id`'s initial margin fraction in `market` directly (Lighter tx 20 carries the fraction in
+        1e-4 units, so no 1 / leverage rounding happens). Returns the fraction.
+
+        Raises:
+            UnknownAccountError, UnknownMarketError.
+            LeverageError: fraction outside [the market's minimum IMF, 1].
+        """
+        account = self.account(account_id)
+        state = self.market(market)
+        if fraction < state.spec.min_imf or fraction > 1:
+            raise LeverageError(
+                f"market {market}: initial margin fraction {fraction} outside {state.spec.min_imf}..1"
+            )
+        self.sync()
+        account.initial_margin_fractions[market] = fraction
+        return fraction
+
+    def leverage(self, account_id: int, market: str) -> Decimal:
+        """1 / the account's initial margin fraction in `market` (x; the market default when never set).
+
+        Raises:
+            UnknownAccountError, UnknownMarketError.
+        """
+        return 1 / margin.initial_margin_fraction(self.account(account_id), self.market(market))
+
     def funding_rate(self, market: str) -> Decimal:
         """The hourly rate in force now for `market` (fraction per hour)."""
         self.sync()
@@ -664,7 +714,7 @@ class Engine:
             if after > before:
                 markets = self.markets
                 required = margin.initial_margin(account, markets) + (
-                    (after - before) * state.mark_price * spec.initial_margin_fraction
+                    (after - before) * state.mark_price * margin.initial_margin_fraction(account, state)
                 )
                 if margin.equity(account, markets) < required:
                     return Reason.INSUFFICIENT_MARGIN

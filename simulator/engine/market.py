@@ -12,6 +12,7 @@ and the demo scenario's `lighter/orderBookDetails.json`):
 | `min_base_amount` / `min_quote_amount`  | base / USDC                            | min_size / min_notional         |
 | `default_initial_margin_fraction`       | 1e-4 units (500 = 5 %)                 | initial_margin_fraction         |
 | `maintenance_margin_fraction`           | 1e-4 units (120 = 1.2 %)               | maintenance_margin_fraction     |
+| `min_initial_margin_fraction` (optional) | 1e-4 units (200 = 2 % -> 50x)         | min_initial_margin_fraction     |
 | `maker_fee` / `taker_fee`               | PERCENT ("0.0280" = 0.00028), inferred | fractions                       |
 | `liquidation_fee`                       | PERCENT ("1.0000" = 1 %), inferred     | fraction of closed notional     |
 | `mark_price`, else `last_trade_price`   | USD                                    | initial mark                    |
@@ -69,7 +70,11 @@ class MarketSpec:
         symbol: engine market key ("ETH" for Lighter, "ETH-USD-PERP" for Paradex).
         tick_size: price increment (quote); size_step: size increment (base); min_size: minimum order size (base).
         min_notional: minimum order value (USD); max_size: maximum order size (base), None = unlimited.
-        initial_margin_fraction / maintenance_margin_fraction: fractions of notional at mark.
+        initial_margin_fraction / maintenance_margin_fraction: fractions of notional at mark;
+            `initial_margin_fraction` is the default an account uses until it sets a leverage
+            (`Engine.set_leverage`).
+        min_initial_margin_fraction: the lowest initial fraction an account may choose (1 / maximum leverage);
+            None = `initial_margin_fraction` (Paradex: the maximum leverage is 1 / `imf_base`).
         maker_fee / taker_fee: fractions of notional (negative = rebate).
         liquidation_fee: fraction of the notional closed by a liquidation, charged to the liquidated account.
         funding_style: see `FundingStyle`; funding_period_hours: the period the venue quotes rates for (Lighter 1,
@@ -93,6 +98,18 @@ class MarketSpec:
     funding_period_hours: Decimal = Decimal(1)
     market_id: int | None = None
     mark_price: Decimal | None = None
+    min_initial_margin_fraction: Decimal | None = None
+
+    @property
+    def min_imf(self) -> Decimal:
+        """The lowest initial margin fraction an account may choose (fraction)."""
+        m = self.min_initial_margin_fraction
+        return m if m is not None else self.initial_margin_fraction
+
+    @property
+    def max_leverage(self) -> Decimal:
+        """1 / `min_imf` (x)."""
+        return 1 / self.min_imf
 
     def __post_init__(self) -> None:
         for name in ("tick_size", "size_step", "initial_margin_fraction", "maintenance_margin_fraction"):
@@ -105,6 +122,12 @@ class MarketSpec:
             raise ValueError(
                 f"market {self.symbol}: maintenance fraction {self.maintenance_margin_fraction} exceeds "
                 f"initial fraction {self.initial_margin_fraction}"
+            )
+        m = self.min_initial_margin_fraction
+        if m is not None and not (self.maintenance_margin_fraction <= m <= self.initial_margin_fraction):
+            raise ValueError(
+                f"market {self.symbol}: minimum initial fraction {m} must lie between the maintenance fraction "
+                f"{self.maintenance_margin_fraction} and the initial fraction {self.initial_margin_fraction}"
             )
 
 
@@ -152,6 +175,9 @@ def lighter_market_spec(row: dict[str, Any]) -> MarketSpec:
         raise units.UnitError("size_decimals", size_decimals, "expected a non-negative integer")
     imf = _dec(row, "default_initial_margin_fraction", allow_zero=False) / LIGHTER_MARGIN_TICK
     mmf = _dec(row, "maintenance_margin_fraction", allow_zero=False) / LIGHTER_MARGIN_TICK
+    min_imf = units.optional_decimal(
+        row.get("min_initial_margin_fraction"), "min_initial_margin_fraction", allow_negative=False
+    )
     mark = units.optional_decimal(row.get("mark_price"), "mark_price", allow_negative=False)
     if mark is None or mark == 0:
         mark = units.optional_decimal(row.get("last_trade_price"), "last_trade_price", allow_negative=False)
@@ -171,6 +197,7 @@ def lighter_market_spec(row: dict[str, Any]) -> MarketSpec:
         funding_period_hours=Decimal(1),
         market_id=market_id if isinstance(market_id, int) and not isinstance(market_id, bool) else None,
         mark_price=mark if mark else None,
+        min_initial_margin_fraction=min_imf / LIGHTER_MARGIN_TICK if min_imf else None,
     )
 
 

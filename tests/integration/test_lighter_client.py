@@ -355,9 +355,50 @@ async def test_leverage(sim: SimulatorHandle, http: aiohttp.ClientSession) -> No
     try:
         with pytest.raises(VenueRejectedError, match=r"outside 1\.\.50"):
             await client.set_leverage("ETH", D(60))
-        with pytest.raises(LighterRejectedError, match="21505"):  # the simulator has no leverage transaction
-            await client.set_leverage("ETH", D(10))
-        assert await client.get_leverage_info("SOL") == (D(10), D(20))
+        assert await client.get_leverage_info("ETH") == (D(20), D(50))  # default IMF 5 %
+        # tx 20 with InitialMarginFraction int(10000 / 10) = 1000: the position row reports "10.00" (percent)
+        await client.set_leverage("ETH", D(10))
+        assert await client.get_leverage_info("ETH") == (D(10), D(50))
+        assert await client.get_leverage_info("SOL") == (D(10), D(20))  # other markets keep their default
+        # 1x: a resting bid for 3 ETH needs 3 x mark 3600.25 = 10,800.75 > 10,000 of collateral: refused
+        # (21739); the same order fits at 10x (1,080.075)
+        await client.set_leverage("ETH", D(1))
+        assert await client.get_leverage_info("ETH") == (D(1), D(50))
+        with pytest.raises(LighterRejectedError, match="21739"):
+            await client.place_limit_order("ETH", Side.BUY, D(3), D("3500.00"), client_order_id="lev-1x")
+        await client.set_leverage("ETH", D(10))
+        order = await client.place_limit_order("ETH", Side.BUY, D(3), D("3500.00"), client_order_id="lev-10x")
+        assert order.status is OrderStatus.OPEN
+        # available = 10,000 - 3 x 3600.25 x 10 %
+        assert (await client.get_account_balance()).available == D("8919.925")
+        await client.cancel_order("ETH", order_id=order.order_id)
+        # 30x: InitialMarginFraction int(10000 / 30) = 333 -> "3.33" % -> 100 / 3.33
+        await client.set_leverage("ETH", D(30))
+        assert await client.get_leverage_info("ETH") == (D(100) / D("3.33"), D(50))
+    finally:
+        await client.disconnect()
+
+
+async def test_leverage_tx_refusals(sim: SimulatorHandle, http: aiohttp.ClientSession) -> None:
+    """The simulator's own checks on tx 20 (the client refuses out-of-range leverage before signing): a fraction
+    below the minimum 200 (2 %), isolated margin mode, an unknown market. The nonce stays unchanged."""
+    client = await funded_client(sim, http, 8010)
+    try:
+        signer = client.signer
+        assert signer is not None
+        nonce_url = sim.lighter_url + "/api/v1/nextNonce?account_index=8010&api_key_index=" + str(KEY)
+        nonce = (await admin(http, "GET", nonce_url))["nonce"]
+        for market_index, imf, mode, code in ((0, 199, 0, 20001), (0, 1000, 1, 20001), (77, 1000, 0, 21602)):
+            tx_type, tx_info, _hash, error = signer.sign_update_leverage(
+                market_index, imf, mode, nonce=nonce, api_key_index=KEY
+            )
+            assert error is None and tx_type == 20
+            form = {"tx_type": str(tx_type), "tx_info": tx_info}
+            async with http.post(sim.lighter_url + "/api/v1/sendTx", data=form) as resp:
+                assert resp.status == 400
+                assert (await resp.json())["code"] == code
+        assert (await admin(http, "GET", nonce_url))["nonce"] == nonce
+        assert await client.get_leverage_info("ETH") == (D(20), D(50))
     finally:
         await client.disconnect()
 

@@ -245,11 +245,59 @@ async def test_market_order_fills_and_updates_position_balance_and_fills(client:
 
 
 async def test_leverage_limits(client: ParadexClient) -> None:
-    assert await client.get_leverage_info("ETH") == (None, D("50"))
-    with pytest.raises(ParadexRejectedError, match=r"leverage 51 outside \(0, 50\]"):
+    # no margin configuration yet: GET /account/margin answers the market maximum 1 / imf_base
+    assert await client.get_leverage_info("ETH") == (D("50"), D("50"))
+    with pytest.raises(ParadexRejectedError, match=r"leverage 51 outside the integers 1\.\.50"):
         await client.set_leverage("ETH", D("51"))
-    with pytest.raises(NotImplementedError, match="account/margin"):
-        await client.set_leverage("ETH", D("5"))
+    with pytest.raises(ParadexRejectedError, match="outside the integers"):
+        await client.set_leverage("ETH", D("2.5"))
+    with pytest.raises(ParadexRejectedError, match="outside the integers"):
+        await client.set_leverage("ETH", D("0"))
+    assert await client.get_leverage_info("ETH") == (D("50"), D("50"))
+
+
+async def test_set_leverage_round_trip_and_margin_effect(sim: SimulatorHandle, client: ParadexClient) -> None:
+    await client.set_leverage("ETH", D("5"))
+    assert await client.get_leverage_info("ETH") == (D("5"), D("50"))
+    # 1x: a resting bid for 30 ETH needs 30 x mark 3600 = 108,000 > 100,000: closed NOT_ENOUGH_MARGIN
+    await client.set_leverage("ETH", D("1"))
+    assert await client.get_leverage_info("ETH") == (D("1"), D("50"))
+    refused = await client.place_limit_order("ETH", Side.BUY, D("30"), D("3500"), client_order_id="lev-1x")
+    assert (refused.status, refused.reject_reason) == (OrderStatus.REJECTED, "NOT_ENOUGH_MARGIN")
+    # 10x: the same order needs 30 x 3600 x 0.1 = 10,800
+    await client.set_leverage("ETH", D("10"))
+    order = await client.place_limit_order("ETH", Side.BUY, D("30"), D("3500"), client_order_id="lev-10x")
+    assert order.status is OrderStatus.OPEN
+    assert (await client.get_account_balance()).available == D("89200")
+    await client.cancel_order("ETH", order_id=order.order_id)
+    # a position reports the configured leverage too
+    await client.place_market_order(
+        "ETH", Side.BUY, D("0.5"), max_slippage_bps=D(10), client_order_id="lev-m"
+    )
+    position = await client.get_position_snapshot("ETH")
+    assert position is not None and position.leverage == D("10")
+    assert position.margin == D("1800.36") / 10  # cost 0.5 x 3600.72 / leverage
+    # the simulator's own checks (the client refuses these before sending)
+    address = client.session.account_address
+    assert address
+    for body, market, code in (
+        ({"leverage": 51, "margin_type": "CROSS"}, ETH, "VALIDATION_ERROR"),
+        ({"leverage": 5, "margin_type": "ISOLATED"}, ETH, "VALIDATION_ERROR"),
+        ({"leverage": "5", "margin_type": "CROSS"}, ETH, "VALIDATION_ERROR"),
+        ({"leverage": 5, "margin_type": "CROSS"}, "NOPE-USD-PERP", "MARKET_NOT_FOUND"),
+    ):
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                f"{sim.paradex_url}/account/margin/{market}",
+                json=body,
+                headers={"Authorization": f"Bearer {client.session.jwt}"},
+            ) as resp:
+                assert resp.status == 400
+                assert (await resp.json())["error"] == code
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{sim.paradex_url}/account/margin/{ETH}", json={"leverage": 5}) as resp:
+            assert resp.status == 401
+    assert await client.get_leverage_info("ETH") == (D("10"), D("50"))
 
 
 async def test_market_order_refused_when_the_book_is_stale(

@@ -46,6 +46,7 @@ def test_lighter_spec_from_demo_order_book_details() -> None:
         funding_period_hours=D(1),
         market_id=0,
         mark_price=D("3600.25"),
+        min_initial_margin_fraction=D("0.02"),  # 200 x 1e-4 (max leverage 50)
     )
 
 

@@ -5,8 +5,8 @@ Endpoints (PROTOCOL_NOTES §1.2): `GET /api/v1/account?by=index&value=N` (`avail
 account's fills, newest first, cursor paged), `GET /api/v1/positionFunding?account_index=N` (auth; hourly funding
 payments, newest first, cursor paged). Leverage (`initial_margin_fraction` of a position, else the market's
 default) and its maximum (10000 / `min_initial_margin_fraction`). `set_leverage` sends tx 20 (update leverage,
-cross margin) through the SDK; the simulator does not serve it (it answers 21505 "unsupported tx type", raised as
-LighterRejectedError).
+cross margin; lighter-sdk `update_leverage` signs `InitialMarginFraction` = int(10000 / leverage)) through the SDK;
+the account's positions then report that fraction (the venue lists markets with leverage settings even when flat).
 """
 
 from __future__ import annotations

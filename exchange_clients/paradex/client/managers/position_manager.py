@@ -2,8 +2,12 @@
 
 `GET /positions` rows (`PositionResp`, converters.position_from_row); the mark price comes from
 `GET /markets/summary?market=M` (`mark_price`, USD), since position rows do not carry it. Leverage: the
-position's `leverage` (current) and 1 / `imf_base` of the market (maximum). Paradex sets leverage with
-`POST /account/margin/{market}`, which paradex-py 0.8.2 has no call for and the simulator does not serve.
+account's configured leverage (`GET /account/margin?market=M`, `GetAccountMarginConfigsResp.configs[].leverage`,
+an integer), else the open position's `leverage`, and 1 / `imf_base` of the market (maximum). Leverage is set with
+`POST /account/margin/{market}` (openapi `upsert-account-margin`, body `AccountMarginRequest` `{leverage: int 1..max,
+margin_type: "CROSS"}`). paradex-py 0.8.2 has no public method for either endpoint, so both go through the SDK's
+authenticated HTTP helpers `ParadexApiClient._get_authorized` / `_post_authorized` (JWT handling, re-auth and the
+error hook stay the SDK's), run in a worker thread by `ParadexSession`.
 """
 
 from __future__ import annotations
@@ -72,22 +76,67 @@ class PositionManager:
                 return position
         return None
 
+    async def configured_leverage(self, venue_symbol: str) -> Decimal | None:
+        """The account's cross leverage in `venue_symbol` from `GET /account/margin?market=M` (x), None when the
+        answer has no usable entry for the market (logged)."""
+        body = await self.session.read(
+            "GET /account/margin",
+            lambda api: api._get_authorized(path="account/margin", params={"market": venue_symbol}),
+            venue_symbol,
+        )
+        configs = body.get("configs") if isinstance(body, dict) else None
+        for row in configs if isinstance(configs, list) else []:
+            if isinstance(row, dict) and row.get("market") == venue_symbol:
+                try:
+                    value = units.optional_decimal(row.get("leverage"), "leverage", allow_negative=False)
+                except UnitError as exc:
+                    log.warning(
+                        "paradex %s: unusable margin leverage %r: %s", venue_symbol, exc.value, exc.reason
+                    )
+                    return None
+                return value if value else None
+        log.info("paradex %s: GET /account/margin has no entry for the market", venue_symbol)
+        return None
+
     async def leverage_info(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
-        """(current leverage of the open position or None when flat / not reported, market maximum)."""
+        """(current, market maximum) leverage (x). Current: the configured leverage (`GET /account/margin`), else
+        the open position's `leverage`, else None.
+
+        Raises:
+            ParadexError subclasses of the session (unknown market: ParadexRejectedError).
+        """
         info = await self.market_data.market_info(symbol)
-        position = await self.snapshot(symbol)
-        return (position.leverage if position is not None else None), info.max_leverage
+        current = await self.configured_leverage(info.venue_symbol)
+        if current is None:
+            position = await self.snapshot(symbol)
+            current = position.leverage if position is not None else None
+        return current, info.max_leverage
 
     async def set_leverage(self, symbol: str, leverage: Decimal) -> None:
-        """Raises ParadexRejectedError for a leverage <= 0 or above the market's maximum; otherwise
-        NotImplementedError (no SDK call for `POST /account/margin/{market}`, not served by the simulator)."""
+        """Cross leverage of `symbol` via `POST /account/margin/{market}` `{leverage, margin_type: "CROSS"}`
+        (an upsert, so retried like a read). Paradex takes an integer leverage from 1 to 1 / `imf_base`.
+
+        Raises:
+            ParadexRejectedError: leverage not an integer in 1..max (checked before sending), or refused by the
+                venue (400).
+            ParadexError subclasses of the session (unavailable, auth, ...).
+        """
         info = await self.market_data.market_info(symbol)
-        if leverage <= 0 or (info.max_leverage is not None and leverage > info.max_leverage):
+        if (
+            leverage < 1
+            or leverage != leverage.to_integral_value()
+            or (info.max_leverage is not None and leverage > info.max_leverage)
+        ):
             raise ParadexRejectedError(
-                f"leverage {leverage} outside (0, {info.max_leverage}] for {info.venue_symbol}",
+                f"leverage {leverage} outside the integers 1..{info.max_leverage} for {info.venue_symbol}",
                 info.venue_symbol,
             )
-        raise NotImplementedError(
-            "paradex: set_leverage needs POST /account/margin/{market}, which paradex-py 0.8.2 does not "
-            "expose and the simulator does not serve"
+        payload = {"leverage": int(leverage), "margin_type": "CROSS"}
+        market = info.venue_symbol
+        body = await self.session.read(
+            f"POST /account/margin/{market}",
+            lambda api: api._post_authorized(path=f"account/margin/{market}", payload=payload),
+            market,
         )
+        if not isinstance(body, dict) or body.get("leverage") != int(leverage):
+            raise ParadexRejectedError(f"set leverage {leverage}: unexpected answer {body!r}", market)
