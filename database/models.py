@@ -248,3 +248,217 @@ class AuditLog(Base):
     account_name: Mapped[str | None] = mapped_column(String(64))
     venue: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[dict | None] = mapped_column(JSONB)
+
+
+# ------------------------------------------------------------------------------------------------ strategies (#6)
+
+RUN_STATUSES = ("running", "stopped", "crashed", "failed")
+POSITION_STATUSES = ("opening", "open", "closing", "closed", "failed")
+ORDER_STATUSES = (
+    "pending",
+    "open",
+    "partially_filled",
+    "filled",
+    "canceled",
+    "rejected",
+    "unknown",
+)
+
+
+class StrategyRun(Base):
+    """One launch of a strategy config on an account (`perparb run`). `mode` live or paper; `heartbeat_at` is
+    refreshed every cycle; a run whose process died keeps status `running` until the next run of the account
+    takes the lease and marks it `crashed`. Client order ids of the run are numeric and carry the run id
+    (`strategies.state.client_order_id`)."""
+
+    __tablename__ = "strategy_runs"
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'stopped', 'crashed', 'failed')", name="status_valid"),
+        CheckConstraint("mode IN ('live', 'paper')", name="mode_valid"),
+        Index("ix_strategy_runs_account_status", "account_name", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    account_name: Mapped[str] = mapped_column(String(64))
+    strategy: Mapped[str] = mapped_column(String(32))
+    config_name: Mapped[str] = mapped_column(String(64))
+    config: Mapped[dict] = mapped_column(JSONB)
+    mode: Mapped[str] = mapped_column(String(8))
+    venues: Mapped[list] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(String(16), server_default="running")
+    host: Mapped[str] = mapped_column(String(128))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    heartbeat_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    stopped_at: Mapped[datetime | None] = mapped_column(TS)
+    stop_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Position(Base):
+    """A delta-neutral two-leg position (funding arbitrage) or a grid's inventory: its lifecycle and results.
+
+    `quantity` is the base quantity of EACH leg once open (equal on both legs). Results in USD(C):
+    `funding_long` / `funding_short` (+ received, - paid), `fees` (paid, + = cost), `basis_pnl` (price PnL of
+    both legs from fills), `realized_pnl` = funding_long + funding_short + basis_pnl - fees, set when closed.
+    At most one live (opening/open/closing) position per account, mode and base asset.
+    """
+
+    __tablename__ = "positions"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('opening', 'open', 'closing', 'closed', 'failed')", name="status_valid"
+        ),
+        Index(
+            "uq_positions_live_symbol",
+            "account_name",
+            "mode",
+            "symbol",
+            unique=True,
+            postgresql_where="status IN ('opening', 'open', 'closing')",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    run_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("strategy_runs.id"))
+    account_name: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(8))
+    config_name: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(32))
+    long_venue: Mapped[str] = mapped_column(String(32))
+    short_venue: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    target_quantity: Mapped[Decimal] = mapped_column(Numeric)
+    quantity: Mapped[Decimal] = mapped_column(Numeric, server_default="0")
+    notional_usd: Mapped[Decimal] = mapped_column(Numeric)
+    entry_spread_hourly: Mapped[Decimal] = mapped_column(Numeric)
+    round_trip_cost: Mapped[Decimal] = mapped_column(Numeric)
+    entry_long_price: Mapped[Decimal | None] = mapped_column(Numeric)
+    entry_short_price: Mapped[Decimal | None] = mapped_column(Numeric)
+    created_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    opened_at: Mapped[datetime | None] = mapped_column(TS)
+    closed_at: Mapped[datetime | None] = mapped_column(TS)
+    exit_reason: Mapped[str | None] = mapped_column(String(32))
+    exit_detail: Mapped[str | None] = mapped_column(Text)
+    funding_long: Mapped[Decimal] = mapped_column(Numeric, server_default="0")
+    funding_short: Mapped[Decimal] = mapped_column(Numeric, server_default="0")
+    fees: Mapped[Decimal] = mapped_column(Numeric, server_default="0")
+    basis_pnl: Mapped[Decimal] = mapped_column(Numeric, server_default="0")
+    realized_pnl: Mapped[Decimal | None] = mapped_column(Numeric)
+    monitor: Mapped[dict | None] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+
+
+class StrategyOrder(Base):
+    """Every order a run sends, written BEFORE the venue call (status `pending`) and updated after it, so a
+    crash at any point leaves a row to reconcile by `client_order_id` (unique per venue).
+
+    `purpose`: entry / hedge / unwind / exit / rehedge / grid / close. Sizes in base units, prices in quote;
+    `fee` in quote (+ = paid)."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("venue", "client_order_id", name="uq_orders_venue_client_order_id"),
+        CheckConstraint(
+            "status IN ('pending', 'open', 'partially_filled', 'filled', 'canceled', 'rejected', 'unknown')",
+            name="status_valid",
+        ),
+        CheckConstraint("side IN ('buy', 'sell')", name="side_valid"),
+        Index("ix_orders_run", "run_id"),
+        Index("ix_orders_position", "position_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    run_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("strategy_runs.id"))
+    position_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("positions.id"))
+    account_name: Mapped[str] = mapped_column(String(64))
+    venue: Mapped[str] = mapped_column(String(32))
+    symbol: Mapped[str] = mapped_column(String(32))
+    client_order_id: Mapped[str] = mapped_column(String(64))
+    venue_order_id: Mapped[str | None] = mapped_column(String(128))
+    purpose: Mapped[str] = mapped_column(String(16))
+    side: Mapped[str] = mapped_column(String(4))
+    order_type: Mapped[str] = mapped_column(String(16))
+    time_in_force: Mapped[str] = mapped_column(String(16))
+    price: Mapped[Decimal | None] = mapped_column(Numeric)
+    quantity: Mapped[Decimal] = mapped_column(Numeric)
+    reduce_only: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    status: Mapped[str] = mapped_column(String(20))
+    filled_quantity: Mapped[Decimal] = mapped_column(Numeric, server_default="0")
+    avg_fill_price: Mapped[Decimal | None] = mapped_column(Numeric)
+    fee: Mapped[Decimal] = mapped_column(Numeric, server_default="0")
+    grid_level: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    sent_at: Mapped[datetime | None] = mapped_column(TS)
+    updated_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+
+
+class StrategyFill(Base):
+    """One execution of a strategy order, as the venue reported it (unique per venue fill id)."""
+
+    __tablename__ = "fills"
+    __table_args__ = (
+        UniqueConstraint("venue", "fill_id", name="uq_fills_venue_fill_id"),
+        Index("ix_fills_order", "order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    order_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("orders.id"))
+    venue: Mapped[str] = mapped_column(String(32))
+    fill_id: Mapped[str] = mapped_column(String(128))
+    side: Mapped[str] = mapped_column(String(4))
+    price: Mapped[Decimal] = mapped_column(Numeric)
+    quantity: Mapped[Decimal] = mapped_column(Numeric)
+    fee: Mapped[Decimal] = mapped_column(Numeric)
+    liquidity: Mapped[str] = mapped_column(String(8))
+    ts: Mapped[datetime] = mapped_column(TS)
+
+
+class FundingPayment(Base):
+    """A realised funding payment on a position's leg: `amount` in USD(C), + received, - paid."""
+
+    __tablename__ = "funding_payments"
+    __table_args__ = (
+        UniqueConstraint(
+            "account_name", "mode", "venue", "symbol", "ts", name="uq_funding_payments_account_venue_ts"
+        ),
+        Index("ix_funding_payments_position", "position_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    position_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("positions.id"))
+    account_name: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(8))
+    venue: Mapped[str] = mapped_column(String(32))
+    symbol: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[Decimal] = mapped_column(Numeric)
+    rate: Mapped[Decimal | None] = mapped_column(Numeric)
+    ts: Mapped[datetime] = mapped_column(TS)
+
+
+class StrategyEvent(Base):
+    """What a run did and saw, newest last: entries, hedges, exits, reconciliation findings, errors."""
+
+    __tablename__ = "strategy_events"
+    __table_args__ = (Index("ix_strategy_events_run_at", "run_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    run_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("strategy_runs.id"))
+    at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    level: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict | None] = mapped_column(JSONB)
+
+
+class StrategyState(Base):
+    """Small persistent state of a strategy instance (account, mode, config name): e.g. a grid's anchor and
+    pause flag. JSON; one row per instance, replaced in the same transaction as the orders it describes."""
+
+    __tablename__ = "strategy_state"
+
+    account_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(8), primary_key=True)
+    config_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[dict] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())

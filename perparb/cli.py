@@ -550,11 +550,13 @@ def backtest(
     from backtest.engine import BacktestError, BacktestOptions, run_backtest, with_venues
     from backtest.loader import DB_SOURCE, HistoryError, load_history, load_history_db
     from backtest.report import build_report, print_report
-    from strategies.config import ConfigError, load_config
+    from strategies.config import ConfigError, FundingArbitrageConfig, load_config
 
     names = _split(venues)
     try:
         cfg = load_config(config)
+        if not isinstance(cfg, FundingArbitrageConfig):
+            raise ConfigError(f"{config}: strategy: the backtester replays funding_arbitrage configs, not {cfg.strategy}")
         if names:
             cfg = with_venues(cfg, names)
     except ConfigError as exc:

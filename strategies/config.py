@@ -94,8 +94,19 @@ class CostRules(_Model):
 
 
 class ExecutionRules(_Model):
-    mode: Literal["post_only", "ioc"] = "ioc"
-    post_only_timeout_seconds: Decimal = Field(default=Decimal(10), gt=0)
+    """How both legs are sent (`strategies.execution.two_leg`)."""
+
+    mode: Literal["post_only", "ioc"] = Field(
+        default="ioc",
+        description="ioc: both legs as bounded IOC market orders; post_only: both as post-only limits at the touch",
+    )
+    post_only_timeout_seconds: Decimal = Field(
+        default=Decimal(10), gt=0, description="cancel the unfilled rest of a post-only leg after this"
+    )
+    hedge_max_slippage_bps: Decimal = Field(
+        default=Decimal(50), ge=0, le=1000, description="bound on the aggressive orders that hedge or unwind"
+    )
+    hedge_attempts: int = Field(default=3, ge=1, le=10, description="aggressive orders tried per hedge/unwind")
 
 
 # Venues whose history the backtester replays (../shared/funding-history), beside the tradeable ones.
@@ -116,6 +127,9 @@ class FundingArbitrageConfig(_Model):
     execution: ExecutionRules = Field(default_factory=ExecutionRules)  # type: ignore[arg-type]
     on_stop: Literal["keep", "close"] = "keep"
     unknown_positions: Literal["report", "close"] = "report"
+    loop_interval_seconds: Decimal = Field(
+        default=Decimal(10), gt=0, description="seconds between scan/monitor cycles (live and paper)"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> FundingArbitrageConfig:
@@ -140,6 +154,90 @@ class FundingArbitrageConfig(_Model):
         return None if self.symbols is None else frozenset(s.upper() for s in self.symbols)
 
 
+class GridConfig(_Model):
+    """A grid on one venue and market (`strategies.grid`).
+
+    Levels: `levels` prices evenly spaced from `lower_price` to `upper_price` inclusive (or every `step_price`
+    from `lower_price` up to `upper_price`; exactly one of `levels` and `step_price`). Below the reference price
+    each level rests a post-only BUY of `quantity_per_level`; above it a post-only SELL. When a level fills, the
+    opposite order is placed `take_profit_price` away (default: one grid step). `stop_price_low` /
+    `stop_price_high`: the mark crossing either cancels the ladder, closes the position (reduce-only, bounded) and
+    stops the run. `pause_price_low` / `pause_price_high`: outside them no new order is placed until the mark
+    returns. `max_position` caps |position| in base units: no order that could exceed it is placed.
+    """
+
+    strategy: Literal["grid"]
+    name: str = Field(min_length=1, max_length=64)
+    venue: str
+    symbol: str = Field(min_length=1, max_length=32, description="base asset, e.g. ETH")
+    lower_price: Decimal = Field(gt=0)
+    upper_price: Decimal = Field(gt=0)
+    levels: int | None = Field(default=None, ge=2, le=500)
+    step_price: Decimal | None = Field(default=None, gt=0)
+    quantity_per_level: Decimal = Field(gt=0, description="base units per order")
+    take_profit_price: Decimal | None = Field(default=None, gt=0, description="distance of the opposite order")
+    max_position: Decimal = Field(gt=0, description="largest |position| in base units")
+    stop_price_low: Decimal | None = Field(default=None, gt=0)
+    stop_price_high: Decimal | None = Field(default=None, gt=0)
+    pause_price_low: Decimal | None = Field(default=None, gt=0)
+    pause_price_high: Decimal | None = Field(default=None, gt=0)
+    leverage: Decimal = Field(default=Decimal(1), gt=0, le=100)
+    max_slippage_bps: Decimal = Field(default=Decimal(20), ge=0, le=500, description="bound on closing orders")
+    on_stop: Literal["keep", "close"] = "keep"
+    loop_interval_seconds: Decimal = Field(default=Decimal(2), gt=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GridConfig:
+        if self.venue not in KNOWN_VENUES:
+            raise ValueError(f"venue: unknown venue {self.venue!r}; known: {list(KNOWN_VENUES)}")
+        if self.upper_price <= self.lower_price:
+            raise ValueError(
+                f"upper_price ({self.upper_price}) must be above lower_price ({self.lower_price})"
+            )
+        if (self.levels is None) == (self.step_price is None):
+            raise ValueError("give exactly one of levels and step_price")
+        if self.stop_price_low is not None and self.stop_price_low >= self.lower_price:
+            raise ValueError(f"stop_price_low ({self.stop_price_low}) must be below lower_price ({self.lower_price})")
+        if self.stop_price_high is not None and self.stop_price_high <= self.upper_price:
+            raise ValueError(
+                f"stop_price_high ({self.stop_price_high}) must be above upper_price ({self.upper_price})"
+            )
+        if (
+            self.pause_price_low is not None
+            and self.pause_price_high is not None
+            and self.pause_price_high <= self.pause_price_low
+        ):
+            raise ValueError("pause_price_high must be above pause_price_low")
+        return self
+
+    @property
+    def venues(self) -> list[str]:
+        return [self.venue]
+
+    @property
+    def symbol_set(self) -> frozenset[str]:
+        return frozenset({self.symbol.upper()})
+
+    def level_prices(self) -> list[Decimal]:
+        """The grid's prices, ascending (not yet rounded to the venue's tick)."""
+        if self.levels is not None:
+            step = (self.upper_price - self.lower_price) / (self.levels - 1)
+            return [self.lower_price + step * i for i in range(self.levels)]
+        assert self.step_price is not None
+        out, price = [], self.lower_price
+        while price <= self.upper_price:
+            out.append(price)
+            price += self.step_price
+        return out
+
+
+StrategyConfig = FundingArbitrageConfig | GridConfig
+STRATEGY_MODELS: dict[str, type[FundingArbitrageConfig] | type[GridConfig]] = {
+    "funding_arbitrage": FundingArbitrageConfig,
+    "grid": GridConfig,
+}
+
+
 def _format_errors(exc: ValidationError) -> str:
     lines = []
     for e in exc.errors():
@@ -150,20 +248,22 @@ def _format_errors(exc: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def parse_config(data: Any, *, source: str = "config") -> FundingArbitrageConfig:
-    """Validate a decoded YAML document. Raises ConfigError listing every problem by field and value."""
+def parse_config(data: Any, *, source: str = "config") -> Any:
+    """Validate a decoded YAML document into the model its `strategy` names (`FundingArbitrageConfig` or
+    `GridConfig`). Raises ConfigError listing every problem by field and value."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
     kind = data.get("strategy")
-    if kind != "funding_arbitrage":
-        raise ConfigError(f"{source}: strategy: unknown strategy {kind!r}; known: ['funding_arbitrage']")
+    model = STRATEGY_MODELS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        raise ConfigError(f"{source}: strategy: unknown strategy {kind!r}; known: {sorted(STRATEGY_MODELS)}")
     try:
-        return FundingArbitrageConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{source}: {_format_errors(exc)}") from None
 
 
-def load_config(path: Path) -> FundingArbitrageConfig:
+def load_config(path: Path) -> Any:
     """Read and validate a YAML config. Raises ConfigError (missing file, YAML syntax, invalid fields)."""
     try:
         text = path.read_text()

@@ -124,8 +124,8 @@ def test_other_consistency_rules() -> None:
 def test_document_level_errors(tmp_path: Path) -> None:
     assert error_of([1]) == "config: expected a mapping at the top level"
     data = example()
-    data["strategy"] = "grid"
-    assert error_of(data) == "config: strategy: unknown strategy 'grid'; known: ['funding_arbitrage']"
+    data["strategy"] = "martingale"
+    assert error_of(data) == "config: strategy: unknown strategy 'martingale'; known: ['funding_arbitrage', 'grid']"
     missing = tmp_path / "none.yaml"
     with pytest.raises(ConfigError, match=f"^{re.escape(str(missing))}: no such file$"):
         load_config(missing)

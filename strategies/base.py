@@ -1,0 +1,76 @@
+"""What every strategy gets from the runner (`RunContext`) and must provide (`Strategy`).
+
+The runner (`strategies.runner`) owns the lease, the run record, the clients and the loop; a strategy owns its
+decisions. A cycle is `await strategy.step()`; the runner heartbeats and checks the lease between cycles, and
+calls `stop(close=...)` once on SIGINT/SIGTERM or after `max_cycles`.
+
+Time: `ctx.now()` is the clock decisions use: wall-clock UTC live, the simulator's clock in paper mode (a paper
+run at `--speed 3600` lives one funding hour per second, and hold times, data ages and funding windows follow).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from exchange_clients.base.client import BaseExchangeClient
+from exchange_clients.base.funding_adapter import BaseFundingAdapter
+from perparb.settings import Settings
+from strategies import state
+from strategies.state import OrderIds, RunInfo
+
+
+def wall_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class RunContext:
+    """Everything a strategy may use. `clients` by venue name (connected); `adapters` the funding adapters of
+    the config's venues (the funding-arbitrage scan collects through them into the database)."""
+
+    engine: AsyncEngine
+    run: RunInfo
+    config: Any
+    clients: dict[str, BaseExchangeClient]
+    settings: Settings
+    order_ids: OrderIds
+    adapters: list[BaseFundingAdapter] = field(default_factory=list)
+    now: Callable[[], datetime] = wall_clock
+
+    @property
+    def mode(self) -> str:
+        return self.run.mode
+
+    @property
+    def account(self) -> str:
+        return self.run.account_name
+
+    async def event(self, kind: str, message: str, *, level: str = "info", detail: dict | None = None) -> None:
+        """Record an event of this run (database + log). `detail` holds no secret."""
+        await state.record_event(self.engine, self.run.id, kind, message, level=level, detail=detail)
+
+
+class Strategy(ABC):
+    """A strategy driven by the runner. Implementations must keep every venue call behind a persisted order
+    row (see `strategies.state`) so a crash at any point is recoverable by `start()` of the next run."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Reconcile the database with the venues (orders by client order id, positions), before any step."""
+
+    @abstractmethod
+    async def step(self) -> bool:
+        """One cycle. Returns False when the strategy wants the run to end (e.g. a grid's stop price hit)."""
+
+    @abstractmethod
+    async def stop(self, *, close: bool) -> None:
+        """No new entries; cancel resting orders; close positions when `close` (reduce-only, bounded)."""

@@ -1,0 +1,255 @@
+"""The strategy runner behind `perparb run FILE --account NAME [--paper]`.
+
+Order of work (each step fails with a clear message and leaves nothing half-done):
+
+1. validate the config (`strategies.config.load_config`) and load the account from the vault: an unknown account,
+   or one without credentials for a venue the config trades, is refused before anything else;
+2. take the lease: one advisory lock per (mode, account, venue) on a dedicated connection
+   (`strategies.state.Lease`); a second run of the same account on any machine sharing the database is refused
+   with a message naming the holder's run id, host and pid;
+3. record the run in `strategy_runs` (earlier `running` rows of the account are marked `crashed`: with the lease
+   held they cannot be alive);
+4. paper mode only: start the simulator in process (`strategies.paper`), register the account's keys there and
+   fund it, so the same strategy code trades simulated venues;
+5. build and connect the clients (`exchange_clients.registry.create_client`), the funding adapters for the scan;
+6. `strategy.start()` reconciles the database with the venues, then `strategy.step()` every
+   `loop_interval_seconds`, with a heartbeat and a lease check after each cycle;
+7. on SIGINT/SIGTERM (`stop` event) or after `max_cycles`: `strategy.stop(close=config.on_stop == "close")`,
+   run `stopped`; on an exception: run `failed` with the reason; clients disconnected and the lease released in
+   every case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from database.accounts import AccountCredentials, AccountNotFoundError, load_account
+from database.vault import Vault
+from exchange_clients.base.client import BaseExchangeClient
+from exchange_clients.base.errors import PerparbError
+from exchange_clients.registry import create_client, create_funding_adapter
+from perparb.settings import Settings
+from strategies import state
+from strategies.base import RunContext, Strategy, wall_clock
+from strategies.config import ConfigError, FundingArbitrageConfig, GridConfig, StrategyConfig
+from strategies.state import Lease, OrderIds
+
+log = logging.getLogger(__name__)
+
+
+class RunError(PerparbError):
+    """A run that cannot start (unknown account, missing credentials, ...); the message says why."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run. `paper`: trade the in-process simulator (scenario folder `scenario`, default the demo one, at
+    `speed` simulated seconds per second, each venue account funded with `paper_collateral_usd`).
+    `max_cycles`: stop after this many steps (None = until signalled). `client_options`: extra keyword arguments
+    for every client (tests use them for short backoffs)."""
+
+    paper: bool = False
+    scenario: Path | None = None
+    speed: float = 1.0
+    paper_collateral_usd: Decimal = Decimal(100_000)
+    max_cycles: int | None = None
+    interval_seconds: float | None = None
+    client_options: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: int
+    status: str
+    cycles: int
+    reason: str
+
+
+def build_strategy(ctx: RunContext) -> Strategy:
+    """The strategy object for `ctx.config`."""
+    if isinstance(ctx.config, FundingArbitrageConfig):
+        from strategies.funding_arbitrage.strategy import FundingArbitrageStrategy
+
+        return FundingArbitrageStrategy(ctx)
+    if isinstance(ctx.config, GridConfig):
+        from strategies.grid.strategy import GridStrategy
+
+        return GridStrategy(ctx)
+    raise ConfigError(f"no strategy for config {type(ctx.config).__name__}")
+
+
+def config_venues(config: StrategyConfig) -> list[str]:
+    return list(config.venues)
+
+
+def check_account(config: StrategyConfig, account: AccountCredentials) -> None:
+    """Raises RunError when the account lacks credentials for a venue the config trades."""
+    missing = [v for v in config_venues(config) if v not in account.venues]
+    if missing:
+        raise RunError(
+            f"account {account.name!r} has no credentials for {missing} (it has {sorted(account.venues)}); "
+            f"add them with `perparb accounts update-credentials` or change the config's venues"
+        )
+
+
+async def open_account(engine: AsyncEngine, vault: Vault, name: str) -> AccountCredentials:
+    try:
+        return await load_account(engine, vault, name)
+    except AccountNotFoundError:
+        raise RunError(f"unknown account {name!r}: `perparb accounts list-accounts` shows the accounts") from None
+
+
+async def connect_clients(
+    account: AccountCredentials,
+    venues: list[str],
+    settings: Settings,
+    symbols: list[str] | None,
+    options: dict[str, Any] | None,
+    stack: AsyncExitStack,
+) -> dict[str, BaseExchangeClient]:
+    """Create and connect one client per venue (concurrently); each is disconnected when `stack` closes."""
+    clients: dict[str, BaseExchangeClient] = {}
+    for venue in venues:
+        kwargs: dict[str, Any] = dict(options or {})
+        if symbols:
+            kwargs.setdefault("markets", symbols)
+        clients[venue] = create_client(venue, account.venues[venue], settings, **kwargs)
+    results = await asyncio.gather(*(c.connect() for c in clients.values()), return_exceptions=True)
+    for client in clients.values():
+        stack.push_async_callback(client.disconnect)
+    for venue, result in zip(clients, results, strict=True):
+        if isinstance(result, BaseException):
+            raise result
+    return clients
+
+
+async def run_strategy(
+    config: StrategyConfig,
+    account_name: str,
+    *,
+    engine: AsyncEngine,
+    vault: Vault,
+    settings: Settings,
+    options: RunOptions = RunOptions(),
+    stop: asyncio.Event | None = None,
+    now: Callable[[], datetime] | None = None,
+    on_started: Callable[[RunContext], Any] | None = None,
+) -> RunSummary:
+    """Run `config` on `account_name` until `stop` is set or `options.max_cycles` steps (see module docstring).
+
+    Raises:
+        RunError: unknown account, missing credentials.
+        state.LeaseHeldError: another run trades the account (the message names it).
+        ConfigError: the config does not fit the venues (e.g. leverage above a venue's maximum).
+        VenueError subclasses: a venue refused the connection.
+    """
+    stop = stop or asyncio.Event()
+    mode = "paper" if options.paper else "live"
+    account = await open_account(engine, vault, account_name)
+    check_account(config, account)
+    venues = config_venues(config)
+    lease = await Lease.acquire(engine, account_name, venues, mode)
+    run = None
+    cycles = 0
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(lease.release)
+        try:
+            run = await state.create_run(
+                engine,
+                account=account_name,
+                strategy=config.strategy,
+                config_name=config.name,
+                config=config.model_dump(mode="json"),
+                mode=mode,
+                venues=venues,
+            )
+            await lease.label(run.id)
+            clock = now or wall_clock
+            run_settings = settings
+            if options.paper:
+                from strategies.paper import start_paper_venues
+
+                paper = await start_paper_venues(
+                    account,
+                    venues,
+                    settings,
+                    scenario=options.scenario,
+                    speed=options.speed,
+                    collateral_usd=options.paper_collateral_usd,
+                )
+                stack.push_async_callback(paper.stop)
+                run_settings = paper.settings
+                clock = now or paper.now
+            symbols = sorted(config.symbol_set) if config.symbol_set else None
+            clients = await connect_clients(account, venues, run_settings, symbols, options.client_options, stack)
+            adapters = []
+            if isinstance(config, FundingArbitrageConfig):
+                adapters = [create_funding_adapter(v, run_settings) for v in venues]
+                for adapter in adapters:
+                    closer = getattr(adapter, "close", None)
+                    if closer is not None:
+                        stack.push_async_callback(closer)
+            async with engine.connect() as conn:
+                seq = await state.max_seq(conn, run.id)
+            ctx = RunContext(
+                engine=engine,
+                run=run,
+                config=config,
+                clients=clients,
+                settings=run_settings,
+                order_ids=OrderIds(run.id, seq),
+                adapters=adapters,
+                now=clock,
+            )
+            strategy = build_strategy(ctx)
+            await ctx.event("start", f"{mode} run of {config.strategy} {config.name!r} on {account_name} {venues}")
+            await strategy.start()
+            if on_started is not None:
+                maybe = on_started(ctx)
+                if asyncio.iscoroutine(maybe):
+                    await maybe
+            interval = (
+                options.interval_seconds
+                if options.interval_seconds is not None
+                else float(config.loop_interval_seconds)
+            )
+            reason = "signal"
+            while not stop.is_set():
+                keep_going = await strategy.step()
+                cycles += 1
+                await state.heartbeat(engine, run.id)
+                await lease.check()
+                if not keep_going:
+                    reason = "strategy finished"
+                    break
+                if options.max_cycles is not None and cycles >= options.max_cycles:
+                    reason = f"max_cycles {options.max_cycles}"
+                    break
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=interval)
+                except asyncio.TimeoutError:
+                    pass
+            close = config.on_stop == "close"
+            await ctx.event("stop", f"stopping ({reason}); open positions {'closed' if close else 'kept'}")
+            await strategy.stop(close=close)
+            await state.finish_run(engine, run.id, "stopped", reason)
+            return RunSummary(run.id, "stopped", cycles, reason)
+        except BaseException as exc:
+            if run is not None:
+                why = f"{type(exc).__name__}: {exc}" if not isinstance(exc, asyncio.CancelledError) else "cancelled"
+                try:
+                    await state.record_event(engine, run.id, "failed", why, level="error")
+                    await state.finish_run(engine, run.id, "failed", why)
+                except Exception:  # noqa: BLE001 - the original error matters more
+                    log.exception("could not record the failure of run %s", run.id)
+            raise
