@@ -394,11 +394,12 @@ class StrategyOrder(Base):
 
 
 class StrategyFill(Base):
-    """One execution of a strategy order, as the venue reported it (unique per venue fill id)."""
+    """One execution of a strategy order, as the venue reported it (unique per order and venue fill id: a
+    venue's trade id is shared by its maker and taker, which may both be accounts of this database)."""
 
     __tablename__ = "fills"
     __table_args__ = (
-        UniqueConstraint("venue", "fill_id", name="uq_fills_venue_fill_id"),
+        UniqueConstraint("order_id", "fill_id", name="uq_fills_order_fill_id"),
         Index("ix_fills_order", "order_id"),
     )
 

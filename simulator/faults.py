@@ -12,6 +12,9 @@ Admin API (served by both the Lighter and the Paradex server, answered only to l
         removes every fault.
     GET  /_sim/faults  -> the active faults; GET /_sim/health -> {"status": "ok", "venue": ..., ...}
 
+    POST /_sim/faults  {"http_status": 500, "count": 1, "method": "POST", "path": "/v1/orders", "skip": 1}
+        only requests with this method and a path starting with `path` are affected, and the first `skip` of
+        them pass untouched (e.g. the SECOND order placement fails: a fault aimed at a hedge after an entry).
 A status fault and a latency fault may be active together (one POST may set both; they then share `count`);
 a new POST replaces the fault of the same kind. Counts are consumed per request, latency first.
 
@@ -49,6 +52,9 @@ class FaultSpec(BaseModel):
     count: int | None = Field(default=None, ge=1)
     retry_after_seconds: int = Field(default=1, ge=0)
     body: Any = None
+    method: str | None = Field(default=None, description="only requests with this HTTP method")
+    path: str | None = Field(default=None, description="only requests whose path starts with this")
+    skip: int = Field(default=0, ge=0, description="let this many matching requests pass first")
     clear: bool = False
 
     @model_validator(mode="after")
@@ -69,6 +75,7 @@ class StatusFault:
     remaining: int | None
     retry_after_seconds: int
     body: Any = None
+    match: RequestMatch | None = None
 
 
 @dataclass
@@ -77,6 +84,27 @@ class LatencyFault:
 
     seconds: float
     remaining: int | None
+    match: RequestMatch | None = None
+
+
+@dataclass
+class RequestMatch:
+    """Which requests a fault applies to: `method` (None = any), path prefix (None = any), after `skip`
+    matching requests have passed."""
+
+    method: str | None
+    path: str | None
+    skip: int
+
+    def applies(self, method: str, path: str) -> bool:
+        if self.method is not None and method.upper() != self.method.upper():
+            return False
+        if self.path is not None and not path.startswith(self.path):
+            return False
+        if self.skip > 0:
+            self.skip -= 1
+            return False
+        return True
 
 
 class FaultInjector:
@@ -99,10 +127,16 @@ class FaultInjector:
         if spec.clear:
             self.clear()
             return
+        match = None
+        if spec.method is not None or spec.path is not None or spec.skip:
+            match = RequestMatch(spec.method, spec.path, spec.skip)
         if spec.http_status is not None:
-            self.status_fault = StatusFault(spec.http_status, spec.count, spec.retry_after_seconds, spec.body)
+            self.status_fault = StatusFault(
+                spec.http_status, spec.count, spec.retry_after_seconds, spec.body, match
+            )
         if spec.latency_seconds is not None:
-            self.latency_fault = LatencyFault(spec.latency_seconds, spec.count)
+            latency_match = None if match is None else RequestMatch(match.method, match.path, match.skip)
+            self.latency_fault = LatencyFault(spec.latency_seconds, spec.count, latency_match)
         log.info("%s faults: %s", self.venue, self.snapshot())
 
     def clear(self) -> None:
@@ -110,15 +144,19 @@ class FaultInjector:
         self.status_fault = None
         self.latency_fault = None
 
-    def take(self) -> tuple[float, StatusFault | None]:
-        """Consume one request's worth of faults: (delay in seconds, status fault to answer with or None)."""
+    def take(self, method: str = "GET", path: str = "/") -> tuple[float, StatusFault | None]:
+        """Consume one request's worth of faults: (delay in seconds, status fault to answer with or None).
+        Faults with a request match apply only to matching requests (see the module docstring)."""
         delay = 0.0
-        if self.latency_fault is not None:
-            delay = self.latency_fault.seconds
-            self.latency_fault = _consume(self.latency_fault)
+        latency = self.latency_fault
+        if latency is not None and (latency.match is None or latency.match.applies(method, path)):
+            delay = latency.seconds
+            self.latency_fault = _consume(latency)
         status = self.status_fault
-        if status is not None:
+        if status is not None and (status.match is None or status.match.applies(method, path)):
             self.status_fault = _consume(status)
+        else:
+            status = None
         return delay, status
 
     def snapshot(self) -> dict[str, Any]:
@@ -158,7 +196,7 @@ def fault_middleware(injector: FaultInjector) -> Callable[..., Awaitable[web.Str
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(ADMIN_PREFIX):
             return await handler(request)
-        delay, status = injector.take()
+        delay, status = injector.take(request.method, request.path)
         if delay > 0:
             await asyncio.sleep(delay)
         if status is not None:

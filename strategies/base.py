@@ -51,7 +51,9 @@ class RunContext:
     def account(self) -> str:
         return self.run.account_name
 
-    async def event(self, kind: str, message: str, *, level: str = "info", detail: dict | None = None) -> None:
+    async def event(
+        self, kind: str, message: str, *, level: str = "info", detail: dict | None = None
+    ) -> None:
         """Record an event of this run (database + log). `detail` holds no secret."""
         await state.record_event(self.engine, self.run.id, kind, message, level=level, detail=detail)
 

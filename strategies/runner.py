@@ -106,7 +106,9 @@ async def open_account(engine: AsyncEngine, vault: Vault, name: str) -> AccountC
     try:
         return await load_account(engine, vault, name)
     except AccountNotFoundError:
-        raise RunError(f"unknown account {name!r}: `perparb accounts list-accounts` shows the accounts") from None
+        raise RunError(
+            f"unknown account {name!r}: `perparb accounts list-accounts` shows the accounts"
+        ) from None
 
 
 async def connect_clients(
@@ -127,7 +129,7 @@ async def connect_clients(
     results = await asyncio.gather(*(c.connect() for c in clients.values()), return_exceptions=True)
     for client in clients.values():
         stack.push_async_callback(client.disconnect)
-    for venue, result in zip(clients, results, strict=True):
+    for result in results:
         if isinstance(result, BaseException):
             raise result
     return clients
@@ -191,7 +193,9 @@ async def run_strategy(
                 run_settings = paper.settings
                 clock = now or paper.now
             symbols = sorted(config.symbol_set) if config.symbol_set else None
-            clients = await connect_clients(account, venues, run_settings, symbols, options.client_options, stack)
+            clients = await connect_clients(
+                account, venues, run_settings, symbols, options.client_options, stack
+            )
             adapters = []
             if isinstance(config, FundingArbitrageConfig):
                 adapters = [create_funding_adapter(v, run_settings) for v in venues]
@@ -212,7 +216,9 @@ async def run_strategy(
                 now=clock,
             )
             strategy = build_strategy(ctx)
-            await ctx.event("start", f"{mode} run of {config.strategy} {config.name!r} on {account_name} {venues}")
+            await ctx.event(
+                "start", f"{mode} run of {config.strategy} {config.name!r} on {account_name} {venues}"
+            )
             await strategy.start()
             if on_started is not None:
                 maybe = on_started(ctx)
@@ -246,10 +252,14 @@ async def run_strategy(
             return RunSummary(run.id, "stopped", cycles, reason)
         except BaseException as exc:
             if run is not None:
-                why = f"{type(exc).__name__}: {exc}" if not isinstance(exc, asyncio.CancelledError) else "cancelled"
+                why = (
+                    f"{type(exc).__name__}: {exc}"
+                    if not isinstance(exc, asyncio.CancelledError)
+                    else "cancelled"
+                )
                 try:
                     await state.record_event(engine, run.id, "failed", why, level="error")
                     await state.finish_run(engine, run.id, "failed", why)
-                except Exception:  # noqa: BLE001 - the original error matters more
+                except Exception:
                     log.exception("could not record the failure of run %s", run.id)
             raise

@@ -139,19 +139,25 @@ class Lease:
     async def acquire(cls, engine: AsyncEngine, account: str, venues: Sequence[str], mode: str) -> Lease:
         conn = await engine.connect()
         try:
-            await conn.execute(text("SELECT set_config('application_name', :n, false)"), {"n": run_label(None)})
+            await conn.execute(
+                text("SELECT set_config('application_name', :n, false)"), {"n": run_label(None)}
+            )
             await conn.commit()
             taken: list[int] = []
             for venue in venues:
                 key = _lease_key(mode, account, venue)
                 got = (
-                    await conn.execute(text("SELECT pg_try_advisory_lock(:c, :k)"), {"c": _LEASE_CLASS, "k": key})
+                    await conn.execute(
+                        text("SELECT pg_try_advisory_lock(:c, :k)"), {"c": _LEASE_CLASS, "k": key}
+                    )
                 ).scalar_one()
                 await conn.commit()
                 if not got:
                     holder = await _holder(conn, key)
                     for k in taken:
-                        await conn.execute(text("SELECT pg_advisory_unlock(:c, :k)"), {"c": _LEASE_CLASS, "k": k})
+                        await conn.execute(
+                            text("SELECT pg_advisory_unlock(:c, :k)"), {"c": _LEASE_CLASS, "k": k}
+                        )
                     await conn.commit()
                     raise LeaseHeldError(
                         f"account {account!r} ({mode}) on {venue} is already traded by {holder}; "
@@ -165,7 +171,9 @@ class Lease:
 
     async def label(self, run_id: int) -> None:
         """Name the holder in `pg_stat_activity` so a refused run can name this one."""
-        await self._conn.execute(text("SELECT set_config('application_name', :n, false)"), {"n": run_label(run_id)})
+        await self._conn.execute(
+            text("SELECT set_config('application_name', :n, false)"), {"n": run_label(run_id)}
+        )
         await self._conn.commit()
 
     async def check(self) -> None:
@@ -181,10 +189,12 @@ class Lease:
                 )
             ).scalar_one()
             await self._conn.commit()
-        except Exception as exc:  # noqa: BLE001 - any failure of the lease connection loses the lease
+        except Exception as exc:
             raise LeaseLostError(f"lease of account {self.account!r} lost: {type(exc).__name__}") from None
         if held < len(self._keys):
-            raise LeaseLostError(f"lease of account {self.account!r} lost ({held} of {len(self._keys)} locks)")
+            raise LeaseLostError(
+                f"lease of account {self.account!r} lost ({held} of {len(self._keys)} locks)"
+            )
 
     async def release(self) -> None:
         """Unlock and close. Idempotent; a dead connection already released its locks."""
@@ -194,7 +204,7 @@ class Lease:
         try:
             await conn.execute(text("SELECT pg_advisory_unlock_all()"))
             await conn.commit()
-        except Exception:  # noqa: BLE001 - closing below frees the locks anyway
+        except Exception:
             log.debug("advisory unlock failed; closing the connection frees the locks")
         await conn.close()
 
@@ -220,7 +230,9 @@ async def _holder(conn: AsyncConnection, key: int) -> str:
     pid, app, _addr, started = row
     if app and app.startswith("perparb run "):
         parts = app.split()
-        return f"run {parts[2]} on {parts[3]} (PostgreSQL backend {pid}, since {started:%Y-%m-%d %H:%M:%S %Z})"
+        return (
+            f"run {parts[2]} on {parts[3]} (PostgreSQL backend {pid}, since {started:%Y-%m-%d %H:%M:%S %Z})"
+        )
     return f"PostgreSQL backend {pid} ({app or 'unnamed'})"
 
 
@@ -252,7 +264,11 @@ async def create_run(
         await conn.execute(
             update(RUNS)
             .where(and_(RUNS.c.account_name == account, RUNS.c.mode == mode, RUNS.c.status == "running"))
-            .values(status="crashed", stopped_at=func.now(), stop_reason="found running by a later run: process died")
+            .values(
+                status="crashed",
+                stopped_at=func.now(),
+                stop_reason="found running by a later run: process died",
+            )
         )
         run_id = (
             await conn.execute(
@@ -313,13 +329,21 @@ async def account_has_live_state(conn: AsyncConnection, account: str) -> str | N
 
 
 async def record_event(
-    engine: AsyncEngine, run_id: int, kind: str, message: str, *, level: str = "info", detail: dict | None = None
+    engine: AsyncEngine,
+    run_id: int,
+    kind: str,
+    message: str,
+    *,
+    level: str = "info",
+    detail: dict | None = None,
 ) -> None:
     """Append an event (also logged). `detail` must hold no secret (ids, sizes, prices only)."""
     getattr(log, "warning" if level == "warn" else level, log.info)("run %s %s: %s", run_id, kind, message)
     async with engine.begin() as conn:
         await conn.execute(
-            insert(EVENTS).values(run_id=run_id, kind=kind, message=message[:4000], level=level, detail=detail)
+            insert(EVENTS).values(
+                run_id=run_id, kind=kind, message=message[:4000], level=level, detail=detail
+            )
         )
 
 
@@ -367,7 +391,11 @@ async def insert_orders(conn: AsyncConnection, rows: Iterable[dict[str, Any]]) -
     """Insert `pending` orders (in the caller's transaction); returns their ids in order."""
     ids = []
     for row in rows:
-        ids.append((await conn.execute(insert(ORDERS).values(status="pending", **row).returning(ORDERS.c.id))).scalar_one())
+        ids.append(
+            (
+                await conn.execute(insert(ORDERS).values(status="pending", **row).returning(ORDERS.c.id))
+            ).scalar_one()
+        )
     return ids
 
 
@@ -383,7 +411,12 @@ def _status_text(info: OrderInfo) -> str:
 
 
 async def apply_order_info(
-    conn: AsyncConnection, order_id: int, info: OrderInfo | None, *, error: str | None = None, fills: Sequence[Fill] = ()
+    conn: AsyncConnection,
+    order_id: int,
+    info: OrderInfo | None,
+    *,
+    error: str | None = None,
+    fills: Sequence[Fill] = (),
 ) -> None:
     """Update an order from the venue's view (None + error = rejected before reaching the book), and store its
     fills (idempotent by venue fill id). Fees are summed from the fills when any are given."""
@@ -418,13 +451,15 @@ async def apply_order_info(
                     liquidity=f.liquidity,
                     ts=f.ts,
                 )
-                .on_conflict_do_nothing(constraint="uq_fills_venue_fill_id")
+                .on_conflict_do_nothing(constraint="uq_fills_order_fill_id")
             )
     await conn.execute(update(ORDERS).where(ORDERS.c.id == order_id).values(**values))
 
 
 async def orders_of_position(conn: AsyncConnection, position_id: int) -> list[OrderRow]:
-    rows = (await conn.execute(select(ORDERS).where(ORDERS.c.position_id == position_id).order_by(ORDERS.c.id))).all()
+    rows = (
+        await conn.execute(select(ORDERS).where(ORDERS.c.position_id == position_id).order_by(ORDERS.c.id))
+    ).all()
     return [_order_row(r) for r in rows]
 
 
@@ -434,7 +469,11 @@ async def open_orders(conn: AsyncConnection, account: str, mode: str) -> list[Or
         await conn.execute(
             select(ORDERS)
             .join(RUNS, RUNS.c.id == ORDERS.c.run_id)
-            .where(and_(ORDERS.c.account_name == account, RUNS.c.mode == mode, ORDERS.c.status.not_in(FINAL_ORDER)))
+            .where(
+                and_(
+                    ORDERS.c.account_name == account, RUNS.c.mode == mode, ORDERS.c.status.not_in(FINAL_ORDER)
+                )
+            )
             .order_by(ORDERS.c.id)
         )
     ).all()
@@ -516,11 +555,17 @@ async def get_position(conn: AsyncConnection, position_id: int) -> PositionRow:
 
 
 async def update_position(conn: AsyncConnection, position_id: int, **values: Any) -> None:
-    await conn.execute(update(POSITIONS).where(POSITIONS.c.id == position_id).values(updated_at=func.now(), **values))
+    await conn.execute(
+        update(POSITIONS).where(POSITIONS.c.id == position_id).values(updated_at=func.now(), **values)
+    )
 
 
 async def store_funding(
-    engine: AsyncEngine, position_id: int | None, account: str, mode: str, payments: Iterable[FundingPaymentInfo]
+    engine: AsyncEngine,
+    position_id: int | None,
+    account: str,
+    mode: str,
+    payments: Iterable[FundingPaymentInfo],
 ) -> int:
     """Store funding payments (idempotent per account, mode, venue, symbol and time); returns how many were new."""
     new = 0
@@ -558,17 +603,23 @@ async def funding_of_position(conn: AsyncConnection, position_id: int) -> dict[s
 # -------------------------------------------------------------------------------------------------------- state
 
 
-async def load_state(conn: AsyncConnection, account: str, mode: str, config_name: str) -> dict[str, Any] | None:
+async def load_state(
+    conn: AsyncConnection, account: str, mode: str, config_name: str
+) -> dict[str, Any] | None:
     return (
         await conn.execute(
             select(STATE.c.state).where(
-                and_(STATE.c.account_name == account, STATE.c.mode == mode, STATE.c.config_name == config_name)
+                and_(
+                    STATE.c.account_name == account, STATE.c.mode == mode, STATE.c.config_name == config_name
+                )
             )
         )
     ).scalar()
 
 
-async def save_state(conn: AsyncConnection, account: str, mode: str, config_name: str, state: dict[str, Any]) -> None:
+async def save_state(
+    conn: AsyncConnection, account: str, mode: str, config_name: str, state: dict[str, Any]
+) -> None:
     """Upsert the instance's state (in the caller's transaction)."""
     stmt = pg_insert(STATE).values(account_name=account, mode=mode, config_name=config_name, state=state)
     await conn.execute(

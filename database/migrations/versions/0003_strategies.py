@@ -154,7 +154,7 @@ def upgrade() -> None:
     sa.Column('ts', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_fills_order_id_orders')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_fills')),
-    sa.UniqueConstraint('venue', 'fill_id', name='uq_fills_venue_fill_id')
+    sa.UniqueConstraint('order_id', 'fill_id', name='uq_fills_order_fill_id')
     )
     op.create_index('ix_fills_order', 'fills', ['order_id'], unique=False)
     # ### end Alembic commands ###

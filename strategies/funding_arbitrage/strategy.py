@@ -1,0 +1,503 @@
+"""The delta-neutral funding-arbitrage strategy, driven by `strategies.runner`.
+
+Each cycle (`step`):
+1. **Scan**: the config's venues are fetched concurrently through their funding adapters and ranked IN PROCESS
+   by the opportunity finder (`decision.opportunity_query`: entry threshold, horizon, volume / open-interest
+   minimums, maximum data age, costs). Live runs also store the cycle in the funding tables (it is real data) and
+   take spread persistence from that history; paper runs store nothing there (simulated rates must never mix
+   with real ones), so a `min_spread_persistence_hours` above 0 blocks paper entries: the event log says so.
+2. **Settle** positions left `opening` / `closing` (a naked leg from an earlier failure is retried first).
+3. **Monitor** each open position: per-leg position snapshots (unrealised PnL, funding accrued, liquidation
+   distance), funding payments stored, delta between legs, the spread now versus at entry; written to
+   `positions.monitor`. Drift beyond `exit.max_leg_drift` is re-hedged (each leg restored to the position's
+   quantity), not closed.
+4. **Exits**: `decision.exit_decision` (the same object the backtester uses), executed with the two-leg executor
+   in reverse (reduce-only).
+5. **Entries**: `decision.choose_entries` on the ranking, then the live checks the ranking cannot make: leverage
+   (never above either venue's maximum; set on both venues), available margin on both venues with
+   `sizing.margin_buffer`, order-book depth for the size within `max_slippage_bps` on both sides, price
+   divergence between the venues' mids within `max_price_divergence_bps`; quantity = target notional / mid on
+   the common grid of both venues' size steps (`common_quantity`). Then the atomic two-leg entry.
+
+`start()` reconciles: interrupted positions are settled; orders of this account (any earlier run) not known final
+are looked up by client order id; venue orders carrying one of the account's run ids but unknown to the
+database are stray and cancelled; venue positions on assets without a live database position are reported (or
+closed with `unknown_positions: close`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from exchange_clients.base.client import BPS, StaleBookError, market_order_limit_price
+from exchange_clients.base.errors import VenueError
+from exchange_clients.base.models import FundingRateSample, MarketInfo
+from exchange_clients.base.order_book import OrderBook
+from exchange_clients.base.trading import RoundingError, Side, common_quantity
+from funding_rate_service import repository
+from funding_rate_service.collector import fetch_venue, store_fetches
+from funding_rate_service.opportunity_finder import (
+    MarketSnapshot,
+    Opportunity,
+    OpportunityResult,
+    find_opportunities,
+)
+from funding_rate_service.service import HISTORY_DAYS
+from strategies import state
+from strategies.base import RunContext, Strategy
+from strategies.config import ConfigError, FundingArbitrageConfig
+from strategies.execution.two_leg import Leg, TwoLegExecutor
+from strategies.funding_arbitrage.decision import (
+    OpenPosition,
+    choose_entries,
+    exit_decision,
+    opportunity_query,
+)
+
+log = logging.getLogger(__name__)
+ZERO = Decimal(0)
+
+
+@dataclass
+class ScanResult:
+    ranked: OpportunityResult
+    priced: OpportunityResult
+
+
+def snapshots_from(markets: list[MarketInfo], samples: list[FundingRateSample]) -> list[MarketSnapshot]:
+    """The finder's input from one fetch: per market the newest predicted sample (else the newest settled one),
+    with the market's fees and statistics. Markets not `active` are left out."""
+    info = {(m.venue, m.venue_symbol): m for m in markets}
+    best: dict[tuple[str, str], FundingRateSample] = {}
+    for s in samples:
+        key = (s.venue, s.venue_symbol)
+        cur = best.get(key)
+        rank = (s.kind == "predicted", s.ts)
+        if cur is None or rank > (cur.kind == "predicted", cur.ts):
+            best[key] = s
+    out = []
+    for key, s in best.items():
+        m = info.get(key)
+        if m is not None and m.status != "active":
+            continue
+        stats = m.stats if m is not None else None
+        out.append(
+            MarketSnapshot(
+                venue=s.venue,
+                symbol=s.symbol,
+                venue_symbol=s.venue_symbol,
+                rate_hourly=s.rate_hourly,
+                ts=s.ts,
+                mark_price=s.mark_price or (stats.mark_price if stats else None),
+                open_interest_usd=s.open_interest_usd or (stats.open_interest_usd if stats else None),
+                volume_24h_usd=s.volume_24h_usd or (stats.volume_24h_usd if stats else None),
+                taker_fee=m.taker_fee if m is not None else None,
+                maker_fee=m.maker_fee if m is not None else None,
+            )
+        )
+    return out
+
+
+class FundingArbitrageStrategy(Strategy):
+    """See the module docstring."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        super().__init__(ctx)
+        if not isinstance(ctx.config, FundingArbitrageConfig):
+            raise ConfigError("FundingArbitrageStrategy needs a funding_arbitrage config")
+        self.config: FundingArbitrageConfig = ctx.config
+        self.executor = TwoLegExecutor(ctx, self.config.execution, self.config.sizing.max_slippage_bps)
+        self._legs: dict[tuple[str, str], Leg] = {}
+        self._leverage_done: set[tuple[str, str]] = set()
+        self.last_scan: ScanResult | None = None
+        self.decision_marks: list[tuple[float, float]] = []  # (scan done, both legs submitted) for the bench
+
+    # ------------------------------------------------------------------------------------------------ legs
+
+    async def leg(self, venue: str, symbol: str) -> Leg:
+        key = (venue, symbol)
+        found = self._legs.get(key)
+        if found is None:
+            client = self.ctx.clients[venue]
+            found = Leg(venue, symbol, client, await client.get_contract_attributes(symbol))
+            self._legs[key] = found
+        return found
+
+    async def legs_of(self, p: state.PositionRow) -> tuple[Leg, Leg]:
+        return await self.leg(p.long_venue, p.symbol), await self.leg(p.short_venue, p.symbol)
+
+    # ----------------------------------------------------------------------------------------------- start
+
+    async def start(self) -> None:
+        ctx = self.ctx
+        async with ctx.engine.connect() as conn:
+            positions = await state.live_positions(conn, ctx.account, ctx.mode)
+            pending = await state.open_orders(conn, ctx.account, ctx.mode)
+            runs = await state.run_ids_of(conn, ctx.account, ctx.mode)
+        live_ids = {p.id for p in positions}
+        # orders of closed/failed positions or without a position: resolve and cancel leftovers
+        for row in pending:
+            if row.position_id in live_ids or row.venue not in ctx.clients:
+                continue
+            await self.executor.resolve_order(row, await self.leg(row.venue, row.symbol))
+        for p in positions:
+            if p.status in ("opening", "closing"):
+                long, short = await self.legs_of(p)
+                await ctx.event("recover", f"position {p.id} found {p.status}: completing it")
+                await self.executor.settle(p.id, long, short, p.status)
+        async with ctx.engine.connect() as conn:
+            known = {row.client_order_id for row in await state.open_orders(conn, ctx.account, ctx.mode)}
+            positions = await state.live_positions(conn, ctx.account, ctx.mode)
+        # stray orders: carry one of this account's run ids, unknown to the database as live
+        for venue, client in ctx.clients.items():
+            try:
+                active = await client.get_active_orders()
+            except VenueError as exc:
+                await ctx.event("reconcile", f"{venue}: active orders unavailable: {exc}", level="warn")
+                continue
+            for order in active:
+                run = state.run_of_client_order_id(order.client_order_id)
+                if run in runs and order.client_order_id not in known:
+                    await ctx.event(
+                        "stray_order",
+                        f"{venue}: cancelling stray order {order.client_order_id} (run {run})",
+                        level="warn",
+                    )
+                    try:
+                        await client.cancel_order(order.symbol, client_order_id=order.client_order_id)
+                    except VenueError as exc:
+                        await ctx.event(
+                            "stray_order",
+                            f"{venue}: cancel of {order.client_order_id} failed: {exc}",
+                            level="error",
+                        )
+        await self._check_unknown_positions(positions)
+
+    async def _check_unknown_positions(self, positions: list[state.PositionRow]) -> None:
+        ctx = self.ctx
+        held = {(p.symbol, v) for p in positions for v in (p.long_venue, p.short_venue)}
+        for venue, client in ctx.clients.items():
+            try:
+                snaps = await client.get_positions()
+            except VenueError as exc:
+                await ctx.event("reconcile", f"{venue}: positions unavailable: {exc}", level="warn")
+                continue
+            for snap in snaps:
+                if snap.quantity == 0 or (snap.symbol, venue) in held:
+                    continue
+                if self.config.symbol_set is not None and snap.symbol not in self.config.symbol_set:
+                    continue
+                what = f"{venue}: position {snap.quantity} {snap.symbol} is not in the database"
+                if self.config.unknown_positions == "close":
+                    leg = await self.leg(venue, snap.symbol)
+                    side = Side.SELL if snap.quantity > 0 else Side.BUY
+                    await ctx.event(
+                        "unknown_position", what + "; closing it (unknown_positions: close)", level="warn"
+                    )
+                    await self._close_unknown(leg, side, abs(snap.quantity))
+                else:
+                    await ctx.event("unknown_position", what + "; reported, left alone", level="warn")
+
+    async def _close_unknown(self, leg: Leg, side: Side, quantity: Decimal) -> None:
+        from strategies.execution.two_leg import OrderPlan
+
+        plan = OrderPlan(leg, side, quantity, "close", True, self.config.execution.hedge_max_slippage_bps)
+        await self.executor._send_all(None, [plan])  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------------------------------------ step
+
+    async def step(self) -> bool:
+        ctx = self.ctx
+        now = ctx.now()
+        scan = await self.scan(now)
+        async with ctx.engine.connect() as conn:
+            positions = await state.live_positions(conn, ctx.account, ctx.mode)
+        for p in positions:
+            if p.status in ("opening", "closing"):
+                long, short = await self.legs_of(p)
+                await self.executor.settle(p.id, long, short, p.status)
+        async with ctx.engine.connect() as conn:
+            positions = [
+                p for p in await state.live_positions(conn, ctx.account, ctx.mode) if p.status == "open"
+            ]
+        still_open: list[state.PositionRow] = []
+        for p in positions:
+            if not await self.monitor_and_exit(p, scan, now):
+                still_open.append(p)
+        await self.enter(scan, still_open, now)
+        return True
+
+    async def scan(self, now: datetime) -> ScanResult:
+        ctx = self.ctx
+        fetches = await asyncio.gather(
+            *(fetch_venue(a, timeout_seconds=ctx.settings.venue_timeout_seconds) for a in ctx.adapters)
+        )
+        for f in fetches:
+            if not f.ok:
+                await ctx.event("scan", f"{f.venue}: funding data unavailable: {f.error}", level="warn")
+        history = None
+        if ctx.mode == "live":
+            await store_fetches(ctx.engine, fetches, kind="collect")
+            symbols = sorted({s.symbol for f in fetches for s in f.samples})
+            async with ctx.engine.connect() as conn:
+                history = await repository.hourly_history(
+                    conn, symbols=symbols, since=now - timedelta(days=HISTORY_DAYS)
+                )
+        snapshots = snapshots_from(
+            [m for f in fetches for m in f.markets], [s for f in fetches for s in f.samples]
+        )
+        ranked = find_opportunities(snapshots, opportunity_query(self.config, now), history=history)
+        priced = find_opportunities(
+            snapshots, opportunity_query(self.config, now, min_net_apr=False), history=history
+        )
+        self.last_scan = ScanResult(ranked, priced)
+        return self.last_scan
+
+    # --------------------------------------------------------------------------------------- monitor / exit
+
+    async def monitor_and_exit(self, p: state.PositionRow, scan: ScanResult, now: datetime) -> bool:
+        """Monitor one open position, re-hedge drift, close it when an exit rule fires. True when closed."""
+        ctx = self.ctx
+        long, short = await self.legs_of(p)
+        try:
+            snaps = await asyncio.gather(
+                long.client.get_position_snapshot(p.symbol), short.client.get_position_snapshot(p.symbol)
+            )
+        except VenueError as exc:
+            await ctx.event("monitor", f"position {p.id}: snapshots unavailable: {exc}", level="warn")
+            return False
+        ls, ss = snaps
+        lq = ls.quantity if ls else ZERO
+        sq = -(ss.quantity if ss else ZERO)
+        since = p.opened_at or p.created_at
+        await self.executor.collect_funding(p.id, p.symbol, since, (long, short))
+        current = self._find(scan.priced, p.symbol, p.long_venue, p.short_venue)
+        distances = [
+            s.liquidation_distance for s in (ls, ss) if s is not None and s.liquidation_distance is not None
+        ]
+        liq = min(distances) if distances else None
+        monitor: dict[str, Any] = {
+            "at": now.isoformat(),
+            "long": _snap_json(ls),
+            "short": _snap_json(ss),
+            "delta": str(lq - sq),
+            "liquidation_distance": None if liq is None else str(liq),
+            "spread_hourly_now": None if current is None else str(current.spread_hourly),
+            "spread_hourly_entry": str(p.entry_spread_hourly),
+        }
+        async with ctx.engine.begin() as conn:
+            funding = await state.funding_of_position(conn, p.id)
+            await state.update_position(
+                conn,
+                p.id,
+                monitor=monitor,
+                funding_long=funding.get(p.long_venue, ZERO),
+                funding_short=funding.get(p.short_venue, ZERO),
+            )
+        drift = abs(lq - sq) / p.quantity if p.quantity > 0 else ZERO
+        if drift > self.config.exit.max_leg_drift:
+            await ctx.event(
+                "drift", f"position {p.id}: legs {lq} / {sq} drift {drift:.4f}; re-hedging", level="warn"
+            )
+            await self._rehedge(p, long, short, lq, sq)
+        held = [self._open_position(q) for q in [p]]
+        alternatives = [o for o in scan.ranked.opportunities if o.symbol != p.symbol]
+        decision = exit_decision(
+            held[0],
+            current,
+            alternatives[0] if alternatives else None,
+            now,
+            self.config,
+            liquidation_distance=liq,
+        )
+        if decision is None:
+            return False
+        outcome = await self.executor.close_position(p.id, long, short, decision.reason, decision.detail)
+        return outcome.status == "closed"
+
+    async def _rehedge(self, p: state.PositionRow, long: Leg, short: Leg, lq: Decimal, sq: Decimal) -> None:
+        from strategies.execution.two_leg import OrderPlan
+
+        plans = []
+        bps = self.config.execution.hedge_max_slippage_bps
+        for leg, have, grow, shrink in ((long, lq, Side.BUY, Side.SELL), (short, sq, Side.SELL, Side.BUY)):
+            gap = p.quantity - have
+            qty = self.executor._tradeable(leg, abs(gap))
+            if qty is None:
+                continue
+            plans.append(OrderPlan(leg, grow if gap > 0 else shrink, qty, "rehedge", gap < 0, bps))
+        if plans:
+            await self.executor._send_all(p.id, plans)
+
+    def _open_position(self, p: state.PositionRow) -> OpenPosition:
+        return OpenPosition(
+            symbol=p.symbol,
+            long_venue=p.long_venue,
+            short_venue=p.short_venue,
+            opened_at=p.opened_at or p.created_at,
+            notional_usd=p.notional_usd,
+            entry_spread_hourly=p.entry_spread_hourly,
+            round_trip_cost=p.round_trip_cost,
+        )
+
+    @staticmethod
+    def _find(
+        result: OpportunityResult, symbol: str, long_venue: str, short_venue: str
+    ) -> Opportunity | None:
+        for o in result.opportunities:
+            if (o.symbol, o.long_venue, o.short_venue) == (symbol, long_venue, short_venue):
+                return o
+        return None
+
+    # ---------------------------------------------------------------------------------------------- entries
+
+    async def enter(self, scan: ScanResult, open_rows: list[state.PositionRow], now: datetime) -> None:
+        held = [self._open_position(p) for p in open_rows]
+        tradeable = [
+            o
+            for o in scan.ranked.opportunities
+            if o.long_venue in self.ctx.clients and o.short_venue in self.ctx.clients
+        ]
+        for opp in choose_entries(tradeable, held, self.config):
+            try:
+                await self.enter_one(opp)
+            except VenueError as exc:
+                await self.ctx.event("entry_skipped", f"{opp.symbol}: {exc}", level="warn")
+
+    async def enter_one(self, opp: Opportunity) -> None:
+        ctx = self.ctx
+        long = await self.leg(opp.long_venue, opp.symbol)
+        short = await self.leg(opp.short_venue, opp.symbol)
+        why = await self.check_entry(opp, long, short)
+        if isinstance(why, str):
+            await ctx.event("entry_skipped", f"{opp.symbol} {opp.long_venue}->{opp.short_venue}: {why}")
+            return
+        quantity, mid, prices = why
+        t_decided = asyncio.get_running_loop().time()
+        try:
+            position_id, plans = await self.executor.create_position(
+                long=long,
+                short=short,
+                quantity=quantity,
+                notional_usd=(quantity * mid).quantize(Decimal("0.01")),
+                entry_spread_hourly=opp.spread_hourly,
+                round_trip_cost=opp.round_trip_cost,
+                post_only_prices=prices,
+            )
+        except IntegrityError:
+            await ctx.event("entry_skipped", f"{opp.symbol}: a live position on this asset already exists")
+            return
+        await ctx.event(
+            "entry",
+            f"position {position_id}: {quantity} {opp.symbol} long {opp.long_venue} / short {opp.short_venue}, "
+            f"net APR {opp.net_apr:.4f}, spread {opp.spread_hourly}/h",
+        )
+        outcome = await self.executor.open_position(position_id, plans, long, short)
+        if self.executor.last_submit.starts:
+            self.decision_marks.append((t_decided, outcome.submit_gap_ms or 0.0))
+
+    async def check_entry(
+        self, opp: Opportunity, long: Leg, short: Leg
+    ) -> str | tuple[Decimal, Decimal, tuple[Decimal, Decimal] | None]:
+        """The live checks before an entry; a reason (str) to skip, or (quantity, mid, post-only prices)."""
+        sizing = self.config.sizing
+        lev = sizing.leverage
+        for leg in (long, short):
+            _, max_lev = await leg.client.get_leverage_info(leg.symbol)
+            maximum = max_lev or leg.attrs.max_leverage
+            if maximum is not None and lev > maximum:
+                raise ConfigError(
+                    f"sizing.leverage: {lev} is above {leg.venue}'s maximum {maximum} for {leg.symbol}"
+                )
+        try:
+            (lb, la), (sb, sa) = await asyncio.gather(
+                long.client.fetch_bbo_prices(long.symbol), short.client.fetch_bbo_prices(short.symbol)
+            )
+        except StaleBookError as exc:
+            return f"no fresh book: {exc}"
+        long_mid, short_mid = (lb + la) / 2, (sb + sa) / 2
+        mid = (long_mid + short_mid) / 2
+        divergence = abs(long_mid - short_mid) / mid * BPS
+        if divergence > sizing.max_price_divergence_bps:
+            return f"price divergence {divergence:.1f} bps > {sizing.max_price_divergence_bps}"
+        try:
+            quantity = common_quantity(
+                sizing.target_notional_usd / mid,
+                [long.attrs.size_step, short.attrs.size_step],
+                [long.attrs.min_size, short.attrs.min_size],
+            )
+        except RoundingError as exc:
+            return f"target notional too small for the markets: {exc}"
+        for leg, side in ((long, Side.BUY), (short, Side.SELL)):
+            if leg.attrs.min_notional is not None and quantity * mid < leg.attrs.min_notional:
+                return (
+                    f"{leg.venue}: notional {quantity * mid:.2f} below the minimum {leg.attrs.min_notional}"
+                )
+            bids, asks = await leg.client.get_order_book_depth(leg.symbol, 50)
+            book = OrderBook(leg.symbol)
+            book.apply_snapshot(bids, asks, sequence=0)
+            try:
+                market_order_limit_price(
+                    book,
+                    side,
+                    quantity,
+                    max_slippage_bps=sizing.max_slippage_bps,
+                    tick=leg.attrs.tick_size,
+                    max_age_seconds=60.0,
+                    venue=leg.venue,
+                )
+            except StaleBookError as exc:
+                return f"depth: {exc}"
+        need = quantity * mid / lev
+        for leg in (long, short):
+            balance = await leg.client.get_account_balance()
+            usable = balance.available * (1 - sizing.margin_buffer)
+            if usable < need:
+                return f"{leg.venue}: margin {need:.2f} needed, {usable:.2f} usable of {balance.available:.2f} available"
+        for leg in (long, short):
+            key = (leg.venue, leg.symbol)
+            if key in self._leverage_done:
+                continue
+            current, _ = await leg.client.get_leverage_info(leg.symbol)
+            if current != lev:
+                await leg.client.set_leverage(leg.symbol, lev)
+            self._leverage_done.add(key)
+        prices = None
+        if self.config.execution.mode == "post_only":
+            prices = (lb, sa)
+        return quantity, mid, prices
+
+    # ------------------------------------------------------------------------------------------------ stop
+
+    async def stop(self, *, close: bool) -> None:
+        if not close:
+            return
+        async with self.ctx.engine.connect() as conn:
+            positions = await state.live_positions(conn, self.ctx.account, self.ctx.mode)
+        for p in positions:
+            long, short = await self.legs_of(p)
+            if p.status == "opening":
+                await self.executor.settle(p.id, long, short, "opening")
+            await self.executor.close_position(p.id, long, short, "stop", "run stopped with on_stop: close")
+
+
+def _snap_json(s: Any) -> dict[str, Any] | None:
+    if s is None:
+        return None
+    return {
+        "quantity": str(s.quantity),
+        "entry_price": None if s.entry_price is None else str(s.entry_price),
+        "mark_price": None if s.mark_price is None else str(s.mark_price),
+        "unrealized_pnl": None if s.unrealized_pnl is None else str(s.unrealized_pnl),
+        "funding_accrued": None if s.funding_accrued is None else str(s.funding_accrued),
+        "liquidation_price": None if s.liquidation_price is None else str(s.liquidation_price),
+        "liquidation_distance": None if s.liquidation_distance is None else str(s.liquidation_distance),
+        "leverage": None if s.leverage is None else str(s.leverage),
+    }

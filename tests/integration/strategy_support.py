@@ -1,0 +1,132 @@
+"""Helpers for strategy tests: a vault, an account stored in it whose keys are registered and funded on the
+in-process simulator (Lighter API key + collateral; Paradex L1 key onboarded + collateral), settings pointing at
+the simulator, admin calls.
+
+    vault = test_vault()
+    await sim_account(engine, vault, sim, "alice", collateral="100000")
+    settings = sim_settings(sim)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+import aiohttp
+from eth_account import Account
+from lighter.signer_client import create_api_key
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from database.accounts import add_account
+from database.vault import Vault, encode_key, new_key
+from exchange_clients.base.credentials import LighterCredentials, ParadexCredentials
+from exchange_clients.paradex.client.session import ParadexSession
+from perparb.settings import Settings
+from simulator.server import SimulatorHandle
+
+D = Decimal
+_next_lighter_account = [20_000]
+
+
+def test_vault() -> Vault:
+    """A vault with a fresh random key (`master_key_text(vault)` gives PERPARB_MASTER_KEY for a child process)."""
+    return Vault.from_key(new_key())
+
+
+test_vault.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+def master_key_text(vault: Vault) -> str:
+    return encode_key(vault.keys[vault.current_id])
+
+
+def sim_settings(sim: SimulatorHandle, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "lighter_url": sim.lighter_url,
+        "paradex_url": sim.paradex_url,
+        "http_timeout_seconds": 5,
+        "http_retries": 1,
+        "http_backoff_seconds": 0.05,
+        "venue_timeout_seconds": 10,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def paradex_root(sim: SimulatorHandle) -> str:
+    return sim.paradex_url.removesuffix("/v1")
+
+
+async def admin(sim: SimulatorHandle, venue: str, path: str, body: Any = None, method: str = "POST") -> Any:
+    """Call the simulator's admin API (`/_sim/...`) of `venue`; asserts HTTP 200."""
+    root = sim.lighter_url if venue == "lighter" else paradex_root(sim)
+    async with aiohttp.ClientSession() as http, http.request(method, root + path, json=body) as resp:
+        text = await resp.text()
+        assert resp.status == 200, (path, resp.status, text)
+        return await resp.json() if text else None
+
+
+async def sim_account(
+    engine: AsyncEngine,
+    vault: Vault,
+    sim: SimulatorHandle,
+    name: str,
+    *,
+    venues: tuple[str, ...] = ("lighter", "paradex"),
+    collateral: str = "100000",
+) -> dict[str, Any]:
+    """Create account `name` in the vault with fresh keys registered and funded on `sim`.
+
+    Returns {"lighter_account": int, "paradex_address": str} for the venues created.
+    """
+    out: dict[str, Any] = {}
+    if "lighter" in venues:
+        _next_lighter_account[0] += 1
+        index = _next_lighter_account[0]
+        private_key, public_key, err = create_api_key()
+        assert err is None
+        await admin(
+            sim,
+            "lighter",
+            "/_sim/lighter/apikeys",
+            {"account_index": index, "api_key_index": 3, "public_key": public_key},
+        )
+        await admin(sim, "lighter", "/_sim/accounts", {"account_index": index, "collateral": collateral})
+        creds = LighterCredentials(
+            account_index=index, api_key_index=3, api_private_key=SecretStr(private_key)
+        )
+        await add_account(engine, vault, name=name, creds=creds)
+        out["lighter_account"] = index
+    if "paradex" in venues:
+        eth = Account.create()
+        pcreds = ParadexCredentials(l1_address=eth.address, l1_private_key=SecretStr(eth.key.hex()))
+        session = ParadexSession(pcreds, sim_settings(sim))
+        await session.open()
+        address = session.account_address
+        await session.close()
+        await admin(sim, "paradex", "/_sim/accounts", {"address": address, "collateral": collateral})
+        await add_account(engine, vault, name=name, creds=pcreds)
+        out["paradex_address"] = address
+    return out
+
+
+async def set_market(
+    sim: SimulatorHandle, venue: str, market: str, *, mark: str | None = None, rate_hourly: str | None = None
+) -> None:
+    """Pin a market's mark price and/or funding rate (fraction per hour) on the simulator. `market`: Lighter
+    symbol ("ETH") or Paradex symbol ("ETH-USD-PERP")."""
+    if mark is not None:
+        await admin(sim, venue, f"/_sim/markets/{market}/mark", {"price": mark})
+    if rate_hourly is not None:
+        await admin(sim, venue, f"/_sim/markets/{market}/funding", {"rate_hourly": rate_hourly})
+
+
+async def until(cond: Callable[[], Awaitable[bool]], timeout: float = 10.0, what: str = "condition") -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not await cond():
+        assert loop.time() < end, f"{what} not reached in {timeout} s"
+        await asyncio.sleep(0.05)
