@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -169,7 +168,7 @@ async def test_second_leg_partially_filled_is_topped_up(
     p = await assert_safe(engine, sim, ids, "f-partial")
     assert p is not None and p.quantity == p.target_quantity
     rows = await orders_of(engine, "f-partial")
-    entry = [r for r in rows if r.venue == "paradex" and r.purpose == "entry"][0]
+    entry = next(r for r in rows if r.venue == "paradex" and r.purpose == "entry")
     hedge = [r for r in rows if r.venue == "paradex" and r.purpose == "hedge"]
     assert entry.filled_quantity < entry.quantity and entry.status == "canceled"
     assert sum(r.filled_quantity for r in hedge) + entry.filled_quantity == p.quantity
@@ -243,26 +242,33 @@ async def test_sigkill_between_the_legs_then_restart_recovers(
         "PERPARB_PARADEX_URL": sim.paradex_url,
         "PERPARB_HTTP_TIMEOUT_SECONDS": "10",
     }
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.arb_child", str(cfg_path), "f-kill"],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log_path = tmp_path / "child.log"
+    with log_path.open("wb") as log:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.integration.arb_child",
+            str(cfg_path),
+            "f-kill",
+            cwd=PROJECT,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=log,
+        )
     try:
 
         async def between_legs() -> bool:
-            assert child.poll() is None, child.stderr.read().decode()[-3000:] if child.stderr else ""
+            assert child.returncode is None, log_path.read_text()[-3000:]
             rows = {(r.venue, r.purpose): r.status for r in await orders_of(engine, "f-kill")}
             return rows.get(("lighter", "entry")) == "filled" and rows.get(("paradex", "entry")) == "pending"
 
         await until(between_legs, 40, "long leg filled, short leg in flight")
         child.send_signal(signal.SIGKILL)
-        child.wait(10)
+        assert await asyncio.wait_for(child.wait(), 10) == -signal.SIGKILL
     finally:
-        if child.poll() is None:
+        if child.returncode is None:
             child.kill()
+            await child.wait()
     venues = await venue_state(sim, ids)
     assert venues["lighter_qty"] > 0  # the long leg really is open at the venue
     await asyncio.sleep(3.5)  # let the delayed request reach the engine (or not) before restarting
