@@ -117,6 +117,7 @@ class FundingArbitrageStrategy(Strategy):
         self._legs: dict[tuple[str, str], Leg] = {}
         self._leverage_done: set[tuple[str, str]] = set()
         self.last_scan: ScanResult | None = None
+        self.blocked_symbols: set[str] = set()  # assets with a reported unknown venue position: never entered
         self.decision_marks: list[tuple[float, float]] = []  # (scan done, both legs submitted) for the bench
 
     # ------------------------------------------------------------------------------------------------ legs
@@ -135,8 +136,30 @@ class FundingArbitrageStrategy(Strategy):
 
     # ----------------------------------------------------------------------------------------------- start
 
+    async def check_leverage(self) -> None:
+        """Raises ConfigError when `sizing.leverage` is above a venue's maximum for a configured symbol (checked
+        at start for the listed symbols, and again before each entry)."""
+        lev = self.config.sizing.leverage
+        for symbol in sorted(self.config.symbol_set or ()):
+            for venue in self.ctx.clients:
+                try:
+                    leg = await self.leg(venue, symbol)
+                except VenueError:
+                    continue  # not listed on this venue: never traded there
+                await self._check_leg_leverage(leg, lev)
+
+    @staticmethod
+    async def _check_leg_leverage(leg: Leg, lev: Decimal) -> None:
+        _, max_lev = await leg.client.get_leverage_info(leg.symbol)
+        maximum = max_lev or leg.attrs.max_leverage
+        if maximum is not None and lev > maximum:
+            raise ConfigError(
+                f"sizing.leverage: {lev} is above {leg.venue}'s maximum {maximum} for {leg.symbol}"
+            )
+
     async def start(self) -> None:
         ctx = self.ctx
+        await self.check_leverage()
         async with ctx.engine.connect() as conn:
             positions = await state.live_positions(conn, ctx.account, ctx.mode)
             pending = await state.open_orders(conn, ctx.account, ctx.mode)
@@ -203,7 +226,12 @@ class FundingArbitrageStrategy(Strategy):
                     )
                     await self._close_unknown(leg, side, abs(snap.quantity))
                 else:
-                    await ctx.event("unknown_position", what + "; reported, left alone", level="warn")
+                    self.blocked_symbols.add(snap.symbol)
+                    await ctx.event(
+                        "unknown_position",
+                        what + f"; reported, left alone, and {snap.symbol} is not entered by this run",
+                        level="warn",
+                    )
 
     async def _close_unknown(self, leg: Leg, side: Side, quantity: Decimal) -> None:
         from strategies.execution.two_leg import OrderPlan
@@ -363,7 +391,9 @@ class FundingArbitrageStrategy(Strategy):
         tradeable = [
             o
             for o in scan.ranked.opportunities
-            if o.long_venue in self.ctx.clients and o.short_venue in self.ctx.clients
+            if o.long_venue in self.ctx.clients
+            and o.short_venue in self.ctx.clients
+            and o.symbol not in self.blocked_symbols
         ]
         for opp in choose_entries(tradeable, held, self.config):
             try:
@@ -410,12 +440,7 @@ class FundingArbitrageStrategy(Strategy):
         sizing = self.config.sizing
         lev = sizing.leverage
         for leg in (long, short):
-            _, max_lev = await leg.client.get_leverage_info(leg.symbol)
-            maximum = max_lev or leg.attrs.max_leverage
-            if maximum is not None and lev > maximum:
-                raise ConfigError(
-                    f"sizing.leverage: {lev} is above {leg.venue}'s maximum {maximum} for {leg.symbol}"
-                )
+            await self._check_leg_leverage(leg, lev)
         try:
             (lb, la), (sb, sa) = await asyncio.gather(
                 long.client.fetch_bbo_prices(long.symbol), short.client.fetch_bbo_prices(short.symbol)
