@@ -22,14 +22,17 @@ from strategies import state
 from strategies.config import ConfigError
 from strategies.runner import RunError, RunOptions, run_strategy
 from strategies.state import LeaseHeldError
+from tests.integration import test_arb_faults as faults
 from tests.integration.strategy_support import set_market, sim_account, sim_settings, until
-from tests.integration.test_arb_faults import assert_safe, orders_of, sim, vault, venue_state  # noqa: F401
+from tests.integration.test_arb_faults import assert_safe, orders_of, venue_state
 from tests.integration.test_funding_arbitrage import config, positions
 
 pytestmark = pytest.mark.integration
 
 D = Decimal
 PX = "ETH-USD-PERP"
+sim = faults.sim  # the same fixtures: a fresh simulator per test, ETH pinned, rates set for an entry
+vault = faults.vault
 
 
 def background(
@@ -100,7 +103,7 @@ async def test_config_errors_at_start(engine: AsyncEngine, vault: Vault, sim: Si
     with pytest.raises(RunError, match=r"account 'r-lighter-only' has no credentials for \['paradex'\]"):
         await run_strategy(config(), "r-lighter-only", engine=engine, vault=vault, settings=sim_settings(sim))
     await sim_account(engine, vault, sim, "r-lev")
-    with pytest.raises(ConfigError, match="sizing.leverage: 60 is above lighter's maximum 50 for ETH"):
+    with pytest.raises(ConfigError, match=r"sizing\.leverage: 60 is above lighter's maximum 50 for ETH"):
         await run_strategy(
             config(sizing={"leverage": 60}), "r-lev", engine=engine, vault=vault, settings=sim_settings(sim)
         )
