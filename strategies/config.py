@@ -164,6 +164,7 @@ class GridConfig(_Model):
     `stop_price_high`: the mark crossing either cancels the ladder, closes the position (reduce-only, bounded) and
     stops the run. `pause_price_low` / `pause_price_high`: outside them no new order is placed until the mark
     returns. `max_position` caps |position| in base units: no order that could exceed it is placed.
+    `on_stop` (grid only also accepts `cancel`): what a normal stop does with the ladder and the position.
     """
 
     strategy: Literal["grid"]
@@ -183,7 +184,11 @@ class GridConfig(_Model):
     pause_price_high: Decimal | None = Field(default=None, gt=0)
     leverage: Decimal = Field(default=Decimal(1), gt=0, le=100)
     max_slippage_bps: Decimal = Field(default=Decimal(20), ge=0, le=500, description="bound on closing orders")
-    on_stop: Literal["keep", "close"] = "keep"
+    on_stop: Literal["keep", "cancel", "close"] = Field(
+        default="keep",
+        description="keep: the ladder stays resting (a later run adopts it); cancel: cancel the ladder, keep the "
+        "position; close: cancel the ladder and close the position (reduce-only, bounded)",
+    )
     loop_interval_seconds: Decimal = Field(default=Decimal(2), gt=0)
 
     @model_validator(mode="after")
