@@ -16,7 +16,7 @@ Rules every implementation keeps:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 
@@ -133,6 +133,35 @@ class BaseExchangeClient(ABC):
         client_order_id: str,
     ) -> OrderInfo:
         """Place a market order bounded by `market_order_limit_price`."""
+
+    async def prepare_market_order(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        *,
+        max_slippage_bps: Decimal,
+        reduce_only: bool = False,
+        client_order_id: str,
+    ) -> Callable[[], Awaitable[OrderInfo]]:
+        """Two-phase `place_market_order`: do the slow local work now (book bound, rounding, signing) and return
+        a coroutine function that only sends. Executors prepare both legs, then send both together, so the legs
+        reach their venues at nearly the same moment. Default: nothing is prepared (for venues whose signing is
+        fast); a venue with slow signing overrides it.
+
+        Raises: what `place_market_order` raises before sending (e.g. StaleBookError)."""
+
+        async def send() -> OrderInfo:
+            return await self.place_market_order(
+                symbol,
+                side,
+                quantity,
+                max_slippage_bps=max_slippage_bps,
+                reduce_only=reduce_only,
+                client_order_id=client_order_id,
+            )
+
+        return send
 
     @abstractmethod
     async def cancel_order(

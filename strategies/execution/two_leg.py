@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -454,23 +454,45 @@ class TwoLegExecutor:
         if new:
             async with self.ctx.engine.begin() as conn:
                 await self._insert(conn, position_id, new)
-        await asyncio.gather(*(self._send_and_record(p) for p in plans))
+        # two phases: the slow local work of every order (book bound, signing) first, then all sends together,
+        # so concurrent legs reach their venues at nearly the same moment
+        prepared = await asyncio.gather(*(self._prepare(p) for p in plans), return_exceptions=True)
+        await asyncio.gather(
+            *(self._send_and_record(p, prep) for p, prep in zip(plans, prepared, strict=True))
+        )
 
-    async def _send_and_record(self, plan: OrderPlan) -> None:
+    async def _prepare(self, plan: OrderPlan) -> Callable[[], Awaitable[OrderInfo]] | None:
+        if plan.post_only_price is not None:
+            return None
+        return await plan.leg.client.prepare_market_order(
+            plan.leg.symbol,
+            plan.side,
+            plan.quantity,
+            max_slippage_bps=plan.slippage_bps,
+            reduce_only=plan.reduce_only,
+            client_order_id=plan.client_order_id,
+        )
+
+    async def _send_and_record(self, plan: OrderPlan, prepared: Any) -> None:
         """Send one order and persist its outcome as soon as the venue answered (each leg on its own: a crash
         while the other leg is still in flight keeps what this one did)."""
-        info, error, fills = await self._send(plan)
+        info, error, fills = await self._send(plan, prepared)
         if info is None and error is None:
             return  # outcome unknown: stays pending for `resolve_unknown` / `settle`
         async with self.ctx.engine.begin() as conn:
             await state.apply_order_info(conn, plan.row_id, info, error=error, fills=fills)
 
-    async def _send(self, plan: OrderPlan) -> tuple[OrderInfo | None, str | None, list]:
-        """Place one order; returns (final info, error, fills). (None, None, []) = outcome unknown."""
+    async def _send(self, plan: OrderPlan, prepared: Any = None) -> tuple[OrderInfo | None, str | None, list]:
+        """Place one order (`prepared`: the send of `_prepare`, or the exception it raised, or None for a
+        post-only limit); returns (final info, error, fills). (None, None, []) = outcome unknown."""
         leg, client, cid = plan.leg, plan.leg.client, plan.client_order_id
         self.last_submit.starts.append(time.perf_counter())
         try:
-            if plan.post_only_price is not None:
+            if isinstance(prepared, BaseException):
+                raise prepared
+            if prepared is not None:
+                info = await prepared()
+            elif plan.post_only_price is not None:
                 info = await client.place_limit_order(
                     leg.symbol,
                     plan.side,

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -118,7 +119,7 @@ class FundingArbitrageStrategy(Strategy):
         self._leverage_done: set[tuple[str, str]] = set()
         self.last_scan: ScanResult | None = None
         self.blocked_symbols: set[str] = set()  # assets with a reported unknown venue position: never entered
-        self.decision_marks: list[tuple[float, float]] = []  # (scan done, both legs submitted) for the bench
+        self.scan_done_at: float = 0.0  # perf_counter() when the latest scan's market data was in hand
 
     # ------------------------------------------------------------------------------------------------ legs
 
@@ -278,6 +279,7 @@ class FundingArbitrageStrategy(Strategy):
                 history = await repository.hourly_history(
                     conn, symbols=symbols, since=now - timedelta(days=HISTORY_DAYS)
                 )
+        self.scan_done_at = time.perf_counter()
         snapshots = snapshots_from(
             [m for f in fetches for m in f.markets], [s for f in fetches for s in f.samples]
         )
@@ -410,7 +412,6 @@ class FundingArbitrageStrategy(Strategy):
             await ctx.event("entry_skipped", f"{opp.symbol} {opp.long_venue}->{opp.short_venue}: {why}")
             return
         quantity, mid, prices = why
-        t_decided = asyncio.get_running_loop().time()
         try:
             position_id, plans = await self.executor.create_position(
                 long=long,
@@ -430,8 +431,21 @@ class FundingArbitrageStrategy(Strategy):
             f"net APR {opp.net_apr:.4f}, spread {opp.spread_hourly}/h",
         )
         outcome = await self.executor.open_position(position_id, plans, long, short)
-        if self.executor.last_submit.starts:
-            self.decision_marks.append((t_decided, outcome.submit_gap_ms or 0.0))
+        starts = self.executor.last_submit.starts[:2]
+        if len(starts) == 2:
+            # decision latency: market data in hand (scan done) -> both entry orders handed to the venues' clients
+            await ctx.event(
+                "entry_latency",
+                f"position {position_id}: decision {(max(starts) - self.scan_done_at) * 1000:.1f} ms, "
+                f"gap between legs {outcome.submit_gap_ms:.3f} ms",
+                detail={
+                    "position_id": position_id,
+                    "decision_ms": (max(starts) - self.scan_done_at) * 1000,
+                    "leg_gap_ms": outcome.submit_gap_ms,
+                    "perf_scan_done": self.scan_done_at,
+                    "perf_leg_starts": starts,
+                },
+            )
 
     async def check_entry(
         self, opp: Opportunity, long: Leg, short: Leg

@@ -341,3 +341,17 @@ def test_fault_counts_are_consumed_per_request() -> None:
         assert faults.take()[1] is not None  # no count: until cleared
     faults.configure(FaultSpec(clear=True))
     assert faults.snapshot() == {"status": None, "latency": None}
+
+
+def test_fault_aimed_at_a_method_and_path_after_skipping_some() -> None:
+    faults = FaultInjector("paradex", paradex_error_body)
+    faults.configure(FaultSpec(http_status=500, count=1, method="POST", path="/v1/orders", skip=1))
+    assert faults.take("GET", "/v1/orders") == (0.0, None)  # other method: untouched, not counted
+    assert faults.take("POST", "/v1/positions") == (0.0, None)  # other path
+    assert faults.take("POST", "/v1/orders") == (0.0, None)  # the first matching request is skipped
+    _, status = faults.take("post", "/v1/orders/")
+    assert status is not None and status.status == 500  # the second matching one fails
+    assert faults.take("POST", "/v1/orders") == (0.0, None)  # count used up
+    faults.configure(FaultSpec(latency_seconds=0.5, method="POST", path="/api/v1/sendTx"))
+    assert faults.take("GET", "/api/v1/account") == (0.0, None)
+    assert faults.take("POST", "/api/v1/sendTx") == (0.5, None)

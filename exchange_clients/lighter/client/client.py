@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 
@@ -239,6 +239,27 @@ class LighterClient(BaseExchangeClient):
             quantity,
             price,
             post_only=post_only,
+            reduce_only=reduce_only,
+            client_order_id=client_order_id,
+        )
+
+    async def prepare_market_order(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        *,
+        max_slippage_bps: Decimal,
+        reduce_only: bool = False,
+        client_order_id: str,
+    ) -> Callable[[], Awaitable[OrderInfo]]:
+        """Take the rate-limit slot now, sign and send later: see `OrderManager.prepare_market`."""
+        orders, _, _ = self._need()
+        return await orders.prepare_market(
+            symbol,
+            side,
+            quantity,
+            max_slippage_bps=max_slippage_bps,
             reduce_only=reduce_only,
             client_order_id=client_order_id,
         )

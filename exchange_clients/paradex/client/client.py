@@ -14,7 +14,7 @@ WebSocket client.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -156,6 +156,26 @@ class ParadexClient(BaseExchangeClient):
             quantity,
             price,
             post_only=post_only,
+            reduce_only=reduce_only,
+            client_order_id=client_order_id,
+        )
+
+    async def prepare_market_order(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        *,
+        max_slippage_bps: Decimal,
+        reduce_only: bool = False,
+        client_order_id: str,
+    ) -> Callable[[], Awaitable[OrderInfo]]:
+        """Sign now, send later (paradex-py's Stark signing is the slow part): see `OrderManager.prepare_market`."""
+        return await self.orders.prepare_market(
+            symbol,
+            side,
+            quantity,
+            max_slippage_bps=max_slippage_bps,
             reduce_only=reduce_only,
             client_order_id=client_order_id,
         )

@@ -126,6 +126,11 @@ class ParadexSession:
         return self._sdk.api_client
 
     @property
+    def lock(self) -> threading.Lock:
+        """The lock every blocking SDK call holds (the SDK's account state is not thread-safe)."""
+        return self._lock
+
+    @property
     def account_address(self) -> str:
         """The L2 account address (hex) the JWT authenticates."""
         if self._sdk is None or self._sdk.account is None:

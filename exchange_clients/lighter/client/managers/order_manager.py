@@ -166,6 +166,51 @@ class OrderManager:
             expiry=0,
         )
 
+    async def prepare_market(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        *,
+        max_slippage_bps: Decimal,
+        reduce_only: bool,
+        client_order_id: str,
+    ) -> Callable[[], Awaitable[OrderInfo]]:
+        """`place_market` in two phases: now the book bound, rounding and the venue rate-limit slot (the wait
+        for a slot is the slow part: the shared limiter spaces requests `1 / rate_per_second` apart); the
+        returned coroutine function signs (Go signer, sub-millisecond) and sends at once. A slot taken and not
+        used is simply spent.
+
+        Raises (here, nothing sent): StaleBookError, LighterRejectedError (grid)."""
+        m, book = await self.market_data.book(symbol)
+        size = self._size(m, quantity)
+        bound = market_order_limit_price(
+            book,
+            side,
+            size,
+            max_slippage_bps=max_slippage_bps,
+            tick=m.tick_size,
+            max_age_seconds=self.max_book_age,
+            venue=VENUE,
+        )
+        await self.rest.limiter.acquire()
+
+        async def send() -> OrderInfo:
+            return await self._place(
+                m,
+                side,
+                size,
+                bound,
+                self.signer.ORDER_TYPE_MARKET,
+                self.signer.ORDER_TIME_IN_FORCE_IMMEDIATE_OR_CANCEL,
+                reduce_only,
+                client_order_id,
+                expiry=0,
+                slot_taken=True,
+            )
+
+        return send
+
     def _size(self, m: LighterMarket, quantity: Decimal) -> Decimal:
         try:
             return round_quantity(quantity, m.size_step, min_size=m.min_base_amount)
@@ -193,6 +238,7 @@ class OrderManager:
         client_order_id: str,
         *,
         expiry: int,
+        slot_taken: bool = False,
     ) -> OrderInfo:
         try:
             coi = self.ids.index_for(client_order_id)
@@ -219,7 +265,7 @@ class OrderManager:
             )
 
         what = f"create order {client_order_id!r} (index {coi}) {side.value} {size} @ {price}"
-        existing = await self.submit(what, m, send, coi)
+        existing = await self.submit(what, m, send, coi, slot_taken=slot_taken)
         if existing is not None:
             return existing
         found = await self._await_order(m, coi)
@@ -242,15 +288,23 @@ class OrderManager:
         )
 
     async def submit(
-        self, what: str, m: LighterMarket, send: Callable[[], Awaitable[TxResult]], coi: int | None
+        self,
+        what: str,
+        m: LighterMarket,
+        send: Callable[[], Awaitable[TxResult]],
+        coi: int | None,
+        *,
+        slot_taken: bool = False,
     ) -> OrderInfo | None:
         """Send a transaction, with the nonce and unknown-outcome handling of the module docstring.
+        `slot_taken`: the caller already holds the rate-limit slot of the first attempt (`prepare_market`).
 
         Returns None when accepted, or the order found by `coi` when a retry turned out to be a duplicate.
         """
         for attempt in range(2):
             last = attempt == 1
-            await self.rest.limiter.acquire()
+            if attempt > 0 or not slot_taken:
+                await self.rest.limiter.acquire()
             try:
                 _tx, resp, err = await send()
             except (lighter.ApiException, aiohttp.ClientError, asyncio.TimeoutError) as exc:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -129,6 +130,100 @@ class OrderManager:
             client_order_id=client_order_id,
             instruction="IOC",
         )
+
+    async def prepare_market(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        *,
+        max_slippage_bps: Decimal,
+        reduce_only: bool,
+        client_order_id: str,
+    ) -> Callable[[], Awaitable[OrderInfo]]:
+        """Do everything of `place_market` except the HTTP send: bound from the live book, rounding, and the
+        order's Stark signature (paradex-py signs in Python: tens of milliseconds). Returns a coroutine function
+        that sends the pre-signed order and gives what `place_market` gives; so a two-leg executor can sign both
+        legs first and then release both sends together.
+
+        The send replicates paradex-py's own `submit_order` path for an L1-key account (`account.sign_order`, the
+        account's signature headers, `POST /orders`), which the SDK offers only as one blocking call. When the
+        SDK would sign differently (a custom signer) nothing is pre-signed and the send is `place_market`. A
+        retryable failure of the pre-signed send reconciles by client order id and then falls back to the
+        normal retried placement (a duplicate is recognised by `DUPLICATED_CLIENT_ID`).
+
+        Raises (here, nothing sent): StaleBookError, ParadexRejectedError (grid / minimum notional).
+        """
+        book = await self.market_data.fresh_book(symbol)
+        attrs = await self.market_data.contract_attributes(symbol)
+        market = attrs.venue_market_id
+        try:
+            qty = round_quantity(quantity, attrs.size_step, min_size=attrs.min_size)
+        except RoundingError as exc:
+            raise ParadexRejectedError(f"order {client_order_id!r}: {exc}", market) from exc
+        px = market_order_limit_price(
+            book,
+            side,
+            qty,
+            max_slippage_bps=max_slippage_bps,
+            tick=attrs.tick_size,
+            max_age_seconds=self.market_data.max_book_age_seconds,
+            venue=VENUE,
+        )
+        if not reduce_only and attrs.min_notional is not None and qty * px < attrs.min_notional:
+            raise ParadexRejectedError(
+                f"order {client_order_id!r}: notional {qty * px} USD below the minimum {attrs.min_notional}",
+                market,
+            )
+        cid = client_order_id
+        api = self.session.api
+
+        async def plain() -> OrderInfo:
+            return await self._submit(market, side, qty, px, "IOC", reduce_only, cid)
+
+        if getattr(api, "signer", None) is not None or api.account is None:
+            return plain
+        order = Order(
+            market,
+            SdkType.Limit,
+            SdkSide.Buy if side is Side.BUY else SdkSide.Sell,
+            qty,
+            px,
+            client_id=cid,
+            instruction="IOC",
+            reduce_only=reduce_only,
+        )
+
+        def sign() -> dict[str, Any]:
+            with self.session.lock:
+                order.signature = api.account.sign_order(order)
+                return api._signature_headers()
+
+        headers = await asyncio.to_thread(sign)
+        payload = order.dump_to_dict()
+
+        async def send() -> OrderInfo:
+            try:
+                created = await self.session.call(
+                    f"POST /orders {cid}",
+                    lambda a: a._post_authorized(path="orders", payload=payload, **headers),
+                    market,
+                )
+            except VenueError as exc:
+                if not exc.retryable:
+                    raise
+                log.warning("paradex order %s: %s; reconciling by client id", cid, exc)
+                found = await self._reconcile(cid)
+                return found if found is not None else await plain()
+            order_id = str(created.get("id") or "") if isinstance(created, dict) else ""
+            if not order_id:
+                found = await self.by_client_id(cid)
+                if found is None:
+                    raise ParadexRejectedError(f"order {cid!r}: POST /orders answered without an id", market)
+                return found
+            return await self.by_id(order_id) or order_from_resp(created)
+
+        return send
 
     async def _submit(
         self,

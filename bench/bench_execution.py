@@ -1,0 +1,183 @@
+"""Benchmark: decision latency of the funding-arbitrage strategy and the gap between its two legs.
+
+The runner trades the in-process simulator (real SDKs over HTTP); the bench alternates the funding rates so the
+strategy enters (spread 0.001 / h), then exits (spread 0), again and again; entry cycles do no exit work. For
+each entry it reports:
+
+* decision latency: market data in hand (the scan's fetch done) -> both entry orders handed to the clients,
+  including the live checks (books, balances, leverage) and the database writes before the venue calls;
+* the gap between the two legs' placement calls (client side), and between their ARRIVALS at the venues (the
+  simulator's request hook, same process and clock): the target is "sent concurrently, gap under 5 ms";
+* decision -> second leg at the venue.
+
+Run: .venv/bin/python bench/bench_execution.py [--entries 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import select  # noqa: E402
+
+from database import migrate  # noqa: E402
+from database.session import create_engine, embedded_server_url  # noqa: E402
+from simulator.server import DEMO_SCENARIO, start_simulator  # noqa: E402
+from strategies import state  # noqa: E402
+from strategies.config import parse_config  # noqa: E402
+from strategies.runner import RunOptions, run_strategy  # noqa: E402
+from tests.integration.strategy_support import set_market, sim_account, sim_settings, test_vault  # noqa: E402
+
+CONFIG = {
+    "strategy": "funding_arbitrage",
+    "name": "bench-arb",
+    "venues": ["lighter", "paradex"],
+    "symbols": ["ETH"],
+    "entry": {"min_net_apr": 0.5, "horizon_hours": 24},
+    "exit": {"exit_net_apr": 0.1, "min_hold_hours": 0},
+    "sizing": {
+        "target_notional_usd": 1000,
+        "leverage": 2,
+        "max_slippage_bps": 20,
+        "max_price_divergence_bps": 100,
+    },
+    "execution": {"mode": "ioc"},
+    "loop_interval_seconds": 0.05,
+}
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
+
+
+def line(name: str, values: list[float]) -> str:
+    return f"{name:34s} p50 {statistics.median(values):8.3f} ms   p99 {pct(values, 0.99):8.3f} ms   max {max(values):8.3f} ms"
+
+
+async def wait_for_events(engine: Any, n: int, task: asyncio.Task) -> list[dict]:
+    while True:
+        assert not task.done(), task
+        async with engine.connect() as conn:
+            details = (
+                (
+                    await conn.execute(
+                        select(state.EVENTS.c.detail).where(state.EVENTS.c.kind == "entry_latency")
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        if len(details) >= n:
+            return list(details)
+        await asyncio.sleep(0.05)
+
+
+async def wait_flat(engine: Any, task: asyncio.Task) -> None:
+    while True:
+        assert not task.done(), task
+        async with engine.connect() as conn:
+            if not await state.live_positions(conn, "bench", "live"):
+                return
+        await asyncio.sleep(0.05)
+
+
+async def main(entries: int) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="pbx", dir="/tmp"))
+    url = embedded_server_url(tmp / "pg")
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    arrivals: dict[str, list[float]] = {"lighter": [], "paradex": []}
+    try:
+        async with await start_simulator(DEMO_SCENARIO, push_interval_seconds=0.1) as sim:
+            for venue, market, take_path in (
+                ("lighter", "ETH", "/api/v1/sendTx"),
+                ("paradex", "ETH-USD-PERP", "/v1/orders"),
+            ):
+                await set_market(sim, venue, market, mark="3636")
+                await set_market(sim, venue, market, mark="3600")
+                faults = sim.lighter_faults if venue == "lighter" else sim.paradex_faults
+                original = faults.take
+
+                def hook(
+                    method: str = "GET",
+                    path: str = "/",
+                    _o: Any = original,
+                    _v: str = venue,
+                    _p: str = take_path,
+                ) -> Any:
+                    if method == "POST" and path == _p:
+                        arrivals[_v].append(time.perf_counter())
+                    return _o(method, path)
+
+                faults.take = hook  # type: ignore[method-assign]
+            await set_market(sim, "lighter", "ETH", rate_hourly="-0.0005")
+            await set_market(sim, "paradex", "ETH-USD-PERP", rate_hourly="0.0005")
+            vault = test_vault()
+            await sim_account(engine, vault, sim, "bench", collateral="10000000")
+            stop = asyncio.Event()
+            task = asyncio.create_task(
+                run_strategy(
+                    parse_config(CONFIG),
+                    "bench",
+                    engine=engine,
+                    vault=vault,
+                    settings=sim_settings(sim),
+                    options=RunOptions(interval_seconds=0.05),
+                    stop=stop,
+                )
+            )
+            details: list[dict] = []
+            for _ in range(entries):
+                await set_market(sim, "lighter", "ETH", rate_hourly="-0.0005")
+                await set_market(sim, "paradex", "ETH-USD-PERP", rate_hourly="0.0005")
+                details = await wait_for_events(engine, len(details) + 1, task)
+                await set_market(sim, "lighter", "ETH", rate_hourly="0")
+                await set_market(sim, "paradex", "ETH-USD-PERP", rate_hourly="0")
+                await wait_flat(engine, task)
+            stop.set()
+            await task
+    finally:
+        await engine.dispose()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pgserver
+
+            pgserver.get_server(tmp / "pg", cleanup_mode=None).cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+    decision = [d["decision_ms"] for d in details]
+    client_gap = [d["leg_gap_ms"] for d in details]
+    wire_gap, to_wire = [], []
+    for d in details:
+        first_start = min(d["perf_leg_starts"])
+        seen = [
+            min((t for t in arrivals[v] if t >= first_start), default=None) for v in ("lighter", "paradex")
+        ]
+        if None in seen:
+            continue
+        wire_gap.append(abs(seen[0] - seen[1]) * 1000)
+        to_wire.append((max(seen) - d["perf_scan_done"]) * 1000)
+    print(
+        f"{len(details)} entries (each followed by an exit) through the runner against the in-process simulator"
+    )
+    print(line("decision -> both orders to clients", decision))
+    print(line("decision -> second leg at venue", to_wire))
+    print(line("gap between legs (client calls)", client_gap))
+    print(line("gap between legs (venue arrival)", wire_gap))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=30)
+    asyncio.run(main(parser.parse_args().entries))
