@@ -40,6 +40,8 @@ def test_example_config_loads_with_its_values() -> None:
     assert cfg.sizing.target_notional_usd == D(5000) and cfg.sizing.leverage == D(3)
     assert cfg.costs.fee_overrides == {"lighter": {"taker": D(0), "maker": D(0)}}
     assert cfg.costs.slippage_bps == D(2)
+    assert (cfg.execution.mode, cfg.execution.hedge_max_slippage_bps, cfg.execution.hedge_attempts) == ("ioc", D(50), 3)
+    assert (cfg.on_stop, cfg.unknown_positions, cfg.loop_interval_seconds) == ("keep", "report", D(10))
 
 
 def test_backtest_example_differs_only_in_venues_name_and_fees() -> None:
