@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database.accounts import load_account
@@ -274,3 +274,40 @@ async def test_start_cancels_stray_orders_and_reports_or_closes_unknown_position
     assert "stray_order" in kinds and kinds.count("unknown_position") == 2
     p = await assert_safe(engine, sim, ids, "r-recon")
     assert p is not None and p.quantity == p.target_quantity
+
+
+async def test_lost_lease_stops_the_run(engine: AsyncEngine, vault: Vault, sim: SimulatorHandle) -> None:
+    """If the lease connection dies (database restart, network), another run may take the account: this run must
+    stop trading at once and say why."""
+    await sim_account(engine, vault, sim, "r-lost")
+    task, stop = background(engine, vault, sim, "r-lost", entry={"min_net_apr": 100})
+
+    async def labelled() -> bool:
+        assert not task.done(), task
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text("SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'perparb run %'")
+                )
+            ).all()
+        return len(rows) == 1
+
+    await until(labelled, 20, "lease connection labelled")
+    async with engine.connect() as conn:
+        await conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'perparb run %'"
+            )
+        )
+    with pytest.raises(state.LeaseLostError, match="lease of account 'r-lost' lost"):
+        await asyncio.wait_for(task, 20)
+    stop.set()
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(state.RUNS.c.status, state.RUNS.c.stop_reason).where(
+                    state.RUNS.c.account_name == "r-lost"
+                )
+            )
+        ).one()
+    assert row.status == "failed" and "LeaseLostError" in row.stop_reason
