@@ -5,7 +5,7 @@ Each cycle (`step`):
    by the opportunity finder (`decision.opportunity_query`: entry threshold, horizon, volume / open-interest
    minimums, maximum data age, costs). Live runs also store the cycle in the funding tables (it is real data) and
    take spread persistence from that history; paper runs store nothing there (simulated rates must never mix
-   with real ones), so a `min_spread_persistence_hours` above 0 blocks paper entries: the event log says so.
+   with real ones) and keep the simulated venues' history in memory instead (`PaperHistory`).
 2. **Settle** positions left `opening` / `closing` (a naked leg from an earlier failure is retried first).
 3. **Monitor** each open position: per-leg position snapshots (unrealised PnL, funding accrued, liquidation
    distance), funding payments stored, delta between legs, the spread now versus at entry; written to
@@ -66,6 +66,36 @@ log = logging.getLogger(__name__)
 ZERO = Decimal(0)
 
 
+class PaperHistory:
+    """Hourly funding history kept in memory for paper runs, in the finder's `HourlyHistory` shape.
+
+    Paper runs never write simulated rates into the funding tables, so spread persistence cannot come from the
+    database: the venues' (simulated) settled history is fetched once through the adapters at the first scan and
+    every scan's samples are added, with the database's rule (an hour with settled samples uses them only, else
+    the predicted ones; mean per hour, see `repository.hourly_history`)."""
+
+    def __init__(self) -> None:
+        self._hours: dict[tuple[str, str], dict[datetime, tuple[list[Decimal], list[Decimal]]]] = {}
+        self.loaded = False
+
+    def add(self, samples: list[FundingRateSample]) -> None:
+        for s in samples:
+            hour = s.ts.replace(minute=0, second=0, microsecond=0)
+            settled, predicted = self._hours.setdefault((s.venue, s.symbol), {}).setdefault(hour, ([], []))
+            (settled if s.kind == "settled" else predicted).append(s.rate_hourly)
+
+    def view(self, since: datetime) -> dict[tuple[str, str], list[tuple[datetime, Decimal]]]:
+        out: dict[tuple[str, str], list[tuple[datetime, Decimal]]] = {}
+        for key, hours in self._hours.items():
+            rows = []
+            for hour in sorted(h for h in hours if h >= since):
+                settled, predicted = hours[hour]
+                values = settled or predicted
+                rows.append((hour, sum(values, ZERO) / len(values)))
+            out[key] = rows
+        return out
+
+
 @dataclass
 class ScanResult:
     ranked: OpportunityResult
@@ -119,6 +149,7 @@ class FundingArbitrageStrategy(Strategy):
         self._leverage_done: set[tuple[str, str]] = set()
         self.last_scan: ScanResult | None = None
         self.blocked_symbols: set[str] = set()  # assets with a reported unknown venue position: never entered
+        self.paper_history = PaperHistory()
         self.scan_done_at: float = 0.0  # perf_counter() when the latest scan's market data was in hand
 
     # ------------------------------------------------------------------------------------------------ legs
@@ -271,14 +302,18 @@ class FundingArbitrageStrategy(Strategy):
         for f in fetches:
             if not f.ok:
                 await ctx.event("scan", f"{f.venue}: funding data unavailable: {f.error}", level="warn")
-        history = None
+        history: Any = None
+        since = now - timedelta(days=HISTORY_DAYS)
         if ctx.mode == "live":
             await store_fetches(ctx.engine, fetches, kind="collect")
             symbols = sorted({s.symbol for f in fetches for s in f.samples})
             async with ctx.engine.connect() as conn:
-                history = await repository.hourly_history(
-                    conn, symbols=symbols, since=now - timedelta(days=HISTORY_DAYS)
-                )
+                history = await repository.hourly_history(conn, symbols=symbols, since=since)
+        else:
+            if not self.paper_history.loaded:
+                await self._load_paper_history(fetches, since, now)
+            self.paper_history.add([s for f in fetches for s in f.samples])
+            history = self.paper_history.view(since)
         self.scan_done_at = time.perf_counter()
         snapshots = snapshots_from(
             [m for f in fetches for m in f.markets], [s for f in fetches for s in f.samples]
@@ -289,6 +324,41 @@ class FundingArbitrageStrategy(Strategy):
         )
         self.last_scan = ScanResult(ranked, priced)
         return self.last_scan
+
+    async def _load_paper_history(self, fetches: Any, since: datetime, now: datetime) -> None:
+        """Fetch the simulated venues' settled history of the config's assets (those listed on 2+ venues)."""
+        wanted = self.config.symbol_set
+        venues_of: dict[str, set[str]] = {}
+        for f in fetches:
+            for m in f.markets:
+                venues_of.setdefault(m.symbol, set()).add(m.venue)
+        adapters = {a.venue: a for a in self.ctx.adapters}
+        jobs = [
+            (adapters[m.venue], m)
+            for f in fetches
+            for m in f.markets
+            if m.venue in adapters
+            and len(venues_of.get(m.symbol, ())) >= 2
+            and (wanted is None or m.symbol in wanted)
+        ]
+        gate = asyncio.Semaphore(8)
+
+        async def one(adapter: Any, market: MarketInfo) -> list[FundingRateSample]:
+            async with gate:
+                try:
+                    return (await adapter.fetch_funding_history(market, since, now)).samples
+                except VenueError as exc:
+                    log.warning(
+                        "paper history of %s %s unavailable: %s", market.venue, market.venue_symbol, exc
+                    )
+                    return []
+
+        for samples in await asyncio.gather(*(one(a, m) for a, m in jobs)):
+            self.paper_history.add(samples)
+        self.paper_history.loaded = True
+        await self.ctx.event(
+            "scan", f"paper: {len(jobs)} markets' simulated funding history loaded for persistence"
+        )
 
     # --------------------------------------------------------------------------------------- monitor / exit
 
