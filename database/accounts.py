@@ -270,13 +270,22 @@ async def list_accounts(engine: AsyncEngine) -> list[AccountSummary]:
 async def remove_account(engine: AsyncEngine, *, name: str) -> None:
     """Delete an account, its credentials and proxies (one transaction, audited).
 
+    Refused while a strategy run of the account is `running` or one of its positions is live (opening, open,
+    closing; live or paper): `strategies.state.account_has_live_state` is checked under the account row's lock.
+
     Raises:
         AccountNotFoundError.
+        AccountError: "cannot remove account 'x': run 7 is running on it (stop it first)" (or an open position).
     """
+    from strategies.state import account_has_live_state
+
     async with engine.begin() as conn:
         account_id = await _account_id(conn, name, lock=True)
         if account_id is None:
             raise AccountNotFoundError(f"no account named {name!r}")
+        reason = await account_has_live_state(conn, name)
+        if reason is not None:
+            raise AccountError(f"cannot remove account {name!r}: {reason}")
         venues = (
             (
                 await conn.execute(

@@ -32,6 +32,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
+config_app = typer.Typer(help="Strategy configs.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
 # Piped output (make demo in CI, `| less`) gets a wide page; a terminal keeps its own width.
 console = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -556,7 +558,9 @@ def backtest(
     try:
         cfg = load_config(config)
         if not isinstance(cfg, FundingArbitrageConfig):
-            raise ConfigError(f"{config}: strategy: the backtester replays funding_arbitrage configs, not {cfg.strategy}")
+            raise ConfigError(
+                f"{config}: strategy: the backtester replays funding_arbitrage configs, not {cfg.strategy}"
+            )
         if names:
             cfg = with_venues(cfg, names)
     except ConfigError as exc:
@@ -616,6 +620,327 @@ def backtest(
         print_report(report, console)
         for p in paths:
             console.print(f"wrote {p}", highlight=False)
+
+
+# -------------------------------------------------------------------------------------- strategies: config
+
+
+def _config_errors(message: str) -> list[str]:
+    """A ConfigError's text ("<file>: a; b") as one line per problem, each still naming the file."""
+    source, sep, rest = message.partition(": ")
+    if not sep or " " in source.strip():
+        return [message]
+    return [f"{source}: {part}" for part in rest.split("; ")]
+
+
+@config_app.command("validate")
+def config_validate(
+    file: Path = typer.Argument(..., help="strategy YAML"),
+    account: str | None = typer.Option(None, "--account", help="also check this account's credentials"),
+    as_json: bool = typer.Option(False, "--json", help="print {valid, summary, errors, notes} as JSON"),
+) -> None:
+    """Validate a strategy config: fields, then (database reachable) account, leverage and symbols."""
+    settings = _settings()
+    configure_logging(settings, quiet=True)
+    from strategies.config import ConfigError, load_config
+    from strategies.config_check import check_config, config_summary
+
+    try:
+        cfg = load_config(file)
+    except ConfigError as exc:
+        errors = _config_errors(str(exc))
+        if as_json:
+            _print_json({"file": str(file), "valid": False, "summary": None, "errors": errors, "notes": []})
+            raise typer.Exit(2) from None
+        for line in errors:
+            err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+    async def checks() -> Any:
+        async with open_engine(settings) as engine, engine.connect() as conn:
+            return await check_config(conn, cfg, account=account)
+
+    errors, notes, checked = [], [], True
+    try:
+        result = asyncio.run(checks())
+        errors, notes = result.errors, result.notes
+    except Exception as exc:
+        checked = False
+        notes.append(
+            f"database not reachable ({type(exc).__name__}): account, leverage and symbol checks skipped"
+        )
+    summary = config_summary(cfg)
+    if as_json:
+        _print_json(
+            {
+                "file": str(file),
+                "valid": not errors,
+                "database_checked": checked,
+                "summary": summary,
+                "errors": errors,
+                "notes": notes,
+            }
+        )
+    else:
+        table = Table(title=f"{file}", box=box.SIMPLE_HEAD, pad_edge=False, show_header=False)
+        table.add_column("field")
+        table.add_column("value")
+        for key, value in summary.items():
+            if value is not None:
+                table.add_row(key, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
+        console.print(table)
+        for line in notes:
+            err_console.print(f"[yellow]note:[/] {line}", highlight=False, soft_wrap=True)
+        for line in errors:
+            err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+        if not errors:
+            console.print("[green]config is valid[/]")
+    if errors:
+        raise typer.Exit(2)
+
+
+# ------------------------------------------------------------------------------------------ strategies: run
+
+
+@app.command()
+def run(
+    file: Path = typer.Argument(..., help="strategy YAML (see configs/)"),
+    account: str = typer.Option(..., "--account", help="account (vault) to trade"),
+    paper: bool = typer.Option(False, "--paper", help="trade the in-process simulator, never a real venue"),
+    scenario: Path | None = typer.Option(
+        None, "--scenario", exists=True, file_okay=False, help="paper: simulator scenario (default: demo)"
+    ),
+    speed: float = typer.Option(1.0, "--speed", min=0.001, help="paper: simulated seconds per real second"),
+    collateral_usd: float = typer.Option(
+        100_000, "--collateral-usd", min=0.01, help="paper: USDC deposited on each venue"
+    ),
+    max_cycles: int | None = typer.Option(None, "--max-cycles", min=1, help="stop after N cycles"),
+    as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON"),
+) -> None:
+    """Run a strategy on an account until Ctrl-C / SIGTERM (or --max-cycles); --paper for the simulator."""
+    if not paper and (scenario is not None or speed != 1.0 or collateral_usd != 100_000):
+        die("--scenario, --speed and --collateral-usd only apply with --paper")
+    settings = _settings()
+    configure_logging(settings, quiet=as_json)
+    from database.accounts import AccountError
+    from database.vault import Vault, VaultError
+    from exchange_clients.base.errors import PerparbError
+    from simulator.scenario import ScenarioError
+    from strategies.config import ConfigError, load_config
+    from strategies.runner import RunOptions, run_strategy
+
+    try:
+        cfg = load_config(file)
+    except ConfigError as exc:
+        die(str(exc))
+        return
+    try:
+        env_key = settings.master_key.get_secret_value() if settings.master_key else None
+        vault = Vault.load(env_key=env_key, key_file=settings.key_file)
+    except VaultError as exc:
+        die(str(exc))
+        return
+    options = RunOptions(
+        paper=paper,
+        scenario=scenario,
+        speed=speed,
+        paper_collateral_usd=Decimal(str(collateral_usd)),
+        max_cycles=max_cycles,
+    )
+
+    async def main() -> Any:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            async with open_engine(settings) as engine:
+                return await run_strategy(
+                    cfg, account, engine=engine, vault=vault, settings=settings, options=options, stop=stop
+                )
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    try:
+        summary = asyncio.run(main())
+    except (ConfigError, PerparbError, VaultError, AccountError, ScenarioError) as exc:
+        die(str(exc))
+        return
+    except Exception as exc:
+        die(f"run failed: {type(exc).__name__}: {exc}")
+        return
+    data = {
+        "run_id": summary.run_id,
+        "status": summary.status,
+        "cycles": summary.cycles,
+        "reason": summary.reason,
+        "account": account,
+        "mode": "paper" if paper else "live",
+        "strategy": cfg.strategy,
+        "config_name": cfg.name,
+    }
+    if as_json:
+        _print_json(data)
+    else:
+        console.print(
+            f"run {data['run_id']} ({data['mode']} {data['strategy']} {data['config_name']!r} on {account}): "
+            f"{data['status']} after {data['cycles']} cycles ({data['reason']}); `perparb status` for positions",
+            highlight=False,
+        )
+
+
+# --------------------------------------------------------------------------------------- strategies: status
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+def _money(value: str | None) -> str:
+    return "-" if value is None else f"{Decimal(value):,.2f}"
+
+
+def _print_status(data: dict[str, Any]) -> None:
+    runs = Table(title="runs", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("id", "account", "mode", "strategy", "config", "status", "heartbeat", "reason"):
+        runs.add_column(col)
+    for r in data["runs"]:
+        status = r["status"] + (f" [red]{r['note']}[/]" if r["stale"] else "")
+        runs.add_row(
+            str(r["id"]),
+            r["account"],
+            r["mode"],
+            r["strategy"],
+            r["config_name"],
+            status,
+            _age(r["heartbeat_age_seconds"]) + " ago",
+            r["stop_reason"] or "",
+        )
+    console.print(runs if data["runs"] else "no runs")
+    for title, rows in (
+        ("open positions", data["positions"]["open"]),
+        ("closed positions", data["positions"]["closed"]),
+    ):
+        if not rows:
+            continue
+        table = Table(
+            title=title + " (USD; funding + received, fees + paid)", box=box.SIMPLE_HEAD, pad_edge=False
+        )
+        cols = [
+            "id",
+            "run",
+            "symbol",
+            "long",
+            "short",
+            "status",
+            "qty",
+            "funding L",
+            "funding S",
+            "fees",
+            "basis",
+        ]
+        cols += (
+            ["uPnL L", "uPnL S", "liq dist L", "liq dist S", "delta"]
+            if title.startswith("open")
+            else ["realized", "exit"]
+        )
+        for col in cols:
+            table.add_column(
+                col, justify="left" if col in ("symbol", "long", "short", "status", "exit") else "right"
+            )
+        for p in rows:
+            pnl = p["pnl"]
+            cells = [
+                str(p["id"]),
+                str(p["run_id"]),
+                p["symbol"],
+                p["long_venue"],
+                p["short_venue"],
+                p["status"],
+                p["quantity"],
+                _money(pnl["funding_long"]),
+                _money(pnl["funding_short"]),
+                _money(pnl["fees"]),
+                _money(pnl["basis"]),
+            ]
+            if title.startswith("open"):
+                m = p["monitor"] or {}
+                cells += [
+                    _money(m.get("unrealized_pnl_long")),
+                    _money(m.get("unrealized_pnl_short")),
+                    _pct(m.get("liquidation_distance_long") and Decimal(m["liquidation_distance_long"]), 1),
+                    _pct(m.get("liquidation_distance_short") and Decimal(m["liquidation_distance_short"]), 1),
+                    m.get("delta") or "-",
+                ]
+            else:
+                cells += [_money(pnl["realized"]), p["exit_reason"] or ""]
+            table.add_row(*cells)
+        console.print(table)
+    if data["grids"]:
+        grids = Table(title="grids", box=box.SIMPLE_HEAD, pad_edge=False)
+        for col in (
+            "run",
+            "venue",
+            "symbol",
+            "open buys",
+            "open sells",
+            "filled",
+            "filled qty",
+            "fees",
+            "last fill",
+        ):
+            grids.add_column(col)
+        for g in data["grids"]:
+            grids.add_row(
+                str(g["run_id"]),
+                g["venue"],
+                g["symbol"],
+                str(g["open_buys"]),
+                str(g["open_sells"]),
+                str(g["filled_orders"]),
+                g["filled_quantity"],
+                _money(g["fees"]),
+                g["last_fill_at"] or "-",
+            )
+        console.print(grids)
+    if data["events"]:
+        events = Table(title="recent events (newest first)", box=box.SIMPLE_HEAD, pad_edge=False)
+        for col in ("at", "run", "level", "kind", "message"):
+            events.add_column(col)
+        for e in data["events"]:
+            colour = {"error": "red", "warn": "yellow"}.get(e["level"])
+            level = f"[{colour}]{e['level']}[/]" if colour else e["level"]
+            events.add_row(e["at"][:19], str(e["run_id"]), level, e["kind"], e["message"])
+        console.print(events)
+
+
+@app.command()
+def status(
+    as_json: bool = typer.Option(False, "--json", help="print everything as JSON"),
+    account: str | None = typer.Option(None, "--account", help="only this account"),
+    events: int = typer.Option(20, "--events", min=0, help="most recent events to show"),
+) -> None:
+    """Strategy runs (stale heartbeats flagged), positions with PnL decomposition, grids, recent events."""
+    settings = _settings()
+    configure_logging(settings, quiet=True)
+    from strategies.status import gather_status
+
+    async def main() -> dict[str, Any]:
+        async with open_engine(settings) as engine, engine.connect() as conn:
+            return await gather_status(conn, account=account, events=events)
+
+    data = asyncio.run(main())
+    if as_json:
+        _print_json(data)
+    else:
+        _print_status(data)
 
 
 def main() -> None:

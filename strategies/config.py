@@ -106,7 +106,9 @@ class ExecutionRules(_Model):
     hedge_max_slippage_bps: Decimal = Field(
         default=Decimal(50), ge=0, le=1000, description="bound on the aggressive orders that hedge or unwind"
     )
-    hedge_attempts: int = Field(default=3, ge=1, le=10, description="aggressive orders tried per hedge/unwind")
+    hedge_attempts: int = Field(
+        default=3, ge=1, le=10, description="aggressive orders tried per hedge/unwind"
+    )
 
 
 # Venues whose history the backtester replays (../shared/funding-history), beside the tradeable ones.
@@ -176,14 +178,18 @@ class GridConfig(_Model):
     levels: int | None = Field(default=None, ge=2, le=500)
     step_price: Decimal | None = Field(default=None, gt=0)
     quantity_per_level: Decimal = Field(gt=0, description="base units per order")
-    take_profit_price: Decimal | None = Field(default=None, gt=0, description="distance of the opposite order")
+    take_profit_price: Decimal | None = Field(
+        default=None, gt=0, description="distance of the opposite order"
+    )
     max_position: Decimal = Field(gt=0, description="largest |position| in base units")
     stop_price_low: Decimal | None = Field(default=None, gt=0)
     stop_price_high: Decimal | None = Field(default=None, gt=0)
     pause_price_low: Decimal | None = Field(default=None, gt=0)
     pause_price_high: Decimal | None = Field(default=None, gt=0)
     leverage: Decimal = Field(default=Decimal(1), gt=0, le=100)
-    max_slippage_bps: Decimal = Field(default=Decimal(20), ge=0, le=500, description="bound on closing orders")
+    max_slippage_bps: Decimal = Field(
+        default=Decimal(20), ge=0, le=500, description="bound on closing orders"
+    )
     on_stop: Literal["keep", "cancel", "close"] = Field(
         default="keep",
         description="keep: the ladder stays resting (a later run adopts it); cancel: cancel the ladder, keep the "
@@ -202,7 +208,9 @@ class GridConfig(_Model):
         if (self.levels is None) == (self.step_price is None):
             raise ValueError("give exactly one of levels and step_price")
         if self.stop_price_low is not None and self.stop_price_low >= self.lower_price:
-            raise ValueError(f"stop_price_low ({self.stop_price_low}) must be below lower_price ({self.lower_price})")
+            raise ValueError(
+                f"stop_price_low ({self.stop_price_low}) must be below lower_price ({self.lower_price})"
+            )
         if self.stop_price_high is not None and self.stop_price_high <= self.upper_price:
             raise ValueError(
                 f"stop_price_high ({self.stop_price_high}) must be above upper_price ({self.upper_price})"

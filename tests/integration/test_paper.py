@@ -1,0 +1,157 @@
+"""Paper venues (`strategies.paper.start_paper_venues`): the in-process simulator made to accept an account's own
+credentials (Lighter API key derived from the private key, Paradex L1 key onboarded or subkey registered),
+funded, and reached only through the returned settings."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+
+import aiohttp
+import pytest
+from eth_account import Account
+from lighter.signer_client import create_api_key
+from pydantic import SecretStr
+
+from database.accounts import AccountCredentials, CredentialsError
+from exchange_clients.base.credentials import LighterCredentials, ParadexCredentials
+from exchange_clients.base.trading import OrderStatus, Side
+from exchange_clients.registry import create_client
+from perparb.settings import Settings
+from simulator.server import DEMO_SCENARIO, start_simulator
+from strategies.paper import PaperError, lighter_public_key, start_paper_venues
+
+pytestmark = pytest.mark.integration
+D = Decimal
+
+
+def base_settings() -> Settings:
+    return Settings(_env_file=None, http_timeout_seconds=5, http_retries=1, http_backoff_seconds=0.05)  # type: ignore[call-arg]
+
+
+def lighter_creds(account_index: int) -> tuple[LighterCredentials, str]:
+    private_key, public_key, error = create_api_key()
+    assert error is None
+    creds = LighterCredentials(
+        account_index=account_index, api_key_index=3, api_private_key=SecretStr(private_key)
+    )
+    return creds, public_key.removeprefix("0x").lower()
+
+
+def l1_creds() -> ParadexCredentials:
+    eth = Account.create()
+    return ParadexCredentials(l1_address=eth.address, l1_private_key=SecretStr(eth.key.hex()))
+
+
+async def test_lighter_public_key_is_derived_from_the_private_key() -> None:
+    creds, expected = lighter_creds(31_001)
+    sim = await start_simulator(DEMO_SCENARIO)
+    try:
+        async with aiohttp.ClientSession() as http:
+            assert await lighter_public_key(creds, sim, http) == expected
+    finally:
+        await sim.stop()
+
+
+async def test_both_venues_connect_see_the_collateral_and_fill_orders() -> None:
+    lcreds, _ = lighter_creds(31_002)
+    account = AccountCredentials(name="paper-alice", venues={"lighter": lcreds, "paradex": l1_creds()})
+    settings = base_settings()
+    paper = await start_paper_venues(
+        account, ["lighter", "paradex"], settings, scenario=None, speed=1.0, collateral_usd=D(25_000)
+    )
+    clients = {}
+    try:
+        s = paper.settings
+        assert (s.lighter_url, s.paradex_url, s.lighter_ws_url, s.paradex_ws_url) == (
+            paper.sim.lighter_url,
+            paper.sim.paradex_url,
+            paper.sim.lighter_ws_url,
+            paper.sim.paradex_ws_url,
+        )
+        for url in (s.lighter_url, s.paradex_url, s.lighter_ws_url, s.paradex_ws_url):
+            assert url.split("//", 1)[1].startswith("127.0.0.1:"), url
+        assert (s.http_timeout_seconds, s.http_retries) == (
+            settings.http_timeout_seconds,
+            settings.http_retries,
+        )
+        assert settings.lighter_url.startswith("https://")  # the caller's settings are untouched
+        assert paper.accounts["lighter"] == {"account_index": 31_002}
+        for venue in ("lighter", "paradex"):
+            clients[venue] = create_client(venue, account.venues[venue], s, markets=["ETH"])
+        await asyncio.gather(*(c.connect() for c in clients.values()))
+        for venue, client in clients.items():
+            balance = await client.get_account_balance()
+            assert (venue, balance.available) == (venue, D(25_000))
+            order = await client.place_market_order(
+                "ETH", Side.BUY, D("0.1"), max_slippage_bps=D(50), client_order_id=f"{1 << 47 | 77}"
+            )
+            assert (venue, order.status, order.filled_quantity) == (venue, OrderStatus.FILLED, D("0.1"))
+            position = await client.get_position_snapshot("ETH")
+            assert position is not None and position.quantity == D("0.1")
+        # the Paradex account funded is the one the L1 key onboarded
+        assert paper.accounts["paradex"]["address"] == clients["paradex"].session.account_address  # type: ignore[attr-defined]
+    finally:
+        for client in clients.values():
+            await client.disconnect()
+        await paper.stop()
+    # stopped: nothing listens any more
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await http.get(paper.sim.lighter_url + "/_sim/health")
+
+
+async def test_clock_runs_at_speed() -> None:
+    account = AccountCredentials(name="paper-clock", venues={"paradex": l1_creds()})
+    paper = await start_paper_venues(
+        account, ["paradex"], base_settings(), scenario=None, speed=3600.0, collateral_usd=D(1000)
+    )
+    try:
+        real0, sim0 = time.monotonic(), paper.now()
+        assert sim0.tzinfo is not None and sim0.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+        await asyncio.sleep(0.5)
+        real1, sim1 = time.monotonic(), paper.now()
+        simulated = (sim1 - sim0).total_seconds()
+        expected = (real1 - real0) * 3600
+        assert abs(simulated - expected) < 0.02 * 3600, (simulated, expected)
+        assert paper.sim.clock.now_us() // 1_000_000 >= int(sim1.timestamp())
+    finally:
+        await paper.stop()
+
+
+async def test_paradex_subkey_account() -> None:
+    main = "0x5ab200000000000000000000000000000000000000000000000000000000042"
+    creds = ParadexCredentials(l2_address=main, l2_private_key=SecretStr("0x5ab0c7"))
+    account = AccountCredentials(name="paper-sub", venues={"paradex": creds})
+    paper = await start_paper_venues(
+        account, ["paradex"], base_settings(), scenario=None, speed=1.0, collateral_usd=D(5000)
+    )
+    client = create_client("paradex", creds, paper.settings, markets=["ETH"], account_stream=False)
+    try:
+        await client.connect()
+        assert (await client.get_account_balance()).available == D(5000)
+        placed = await client.place_limit_order(
+            "ETH", Side.BUY, D("0.01"), D("3000"), client_order_id="123456"
+        )
+        assert placed.status is OrderStatus.OPEN
+        assert paper.accounts["paradex"] == {"address": main}
+    finally:
+        await client.disconnect()
+        await paper.stop()
+
+
+async def test_refusals() -> None:
+    account = AccountCredentials(name="paper-bad", venues={"paradex": l1_creds()})
+    with pytest.raises(PaperError, match=r"paper mode simulates \['lighter', 'paradex'\], not \['binance'\]"):
+        await start_paper_venues(
+            account, ["binance"], base_settings(), scenario=None, speed=1.0, collateral_usd=D(1)
+        )
+    with pytest.raises(PaperError, match="paper collateral must be positive, got 0"):
+        await start_paper_venues(
+            account, ["paradex"], base_settings(), scenario=None, speed=1.0, collateral_usd=D(0)
+        )
+    with pytest.raises(CredentialsError, match="account 'paper-bad' has no credentials for lighter"):
+        await start_paper_venues(
+            account, ["lighter"], base_settings(), scenario=None, speed=1.0, collateral_usd=D(1)
+        )
