@@ -30,6 +30,7 @@ How the account's credentials are made valid on the simulator (admin API, `simul
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 
 PAPER_VENUES = ("lighter", "paradex")
 _PLACEHOLDER_KEY = "00" * 40  # 40 bytes: a valid shape, and no private key derives it
+_DERIVED: dict[tuple[int, int, str], str] = {}  # (account, slot, sha256 of the private key) -> public key
 _OWN_PUBKEY = re.compile(r"ownPubKey: (?P<own>[0-9a-fA-F]{80})\b")
 
 
@@ -118,9 +120,21 @@ async def lighter_public_key(
     Registers a placeholder key in the slot on the simulator, runs `check_client()` against it and reads
     `ownPubKey` from the mismatch error (see the module docstring). Only the simulator is contacted.
 
+    The signer library remembers a successful check for the life of the process, after which a mismatch is no
+    longer reported: so a key derived once is remembered here too (by a SHA-256 of the private key; the key
+    itself is not kept) and later paper runs in the same process reuse it.
+
     Raises:
         PaperError: lighter-sdk refused the private key, or its answer carried no public key.
     """
+    fingerprint = (
+        creds.account_index,
+        creds.api_key_index,
+        hashlib.sha256(creds.api_private_key.get_secret_value().encode()).hexdigest(),
+    )
+    known = _DERIVED.get(fingerprint)
+    if known is not None:
+        return known
     await _admin(
         http,
         sim.lighter_url + "/_sim/lighter/apikeys",
@@ -155,7 +169,8 @@ async def lighter_public_key(
             f"could not derive the public key of Lighter API key {creds.api_key_index} of account "
             f"{creds.account_index} from lighter-sdk (check answered {'ok' if error is None else 'otherwise'})"
         )
-    return match["own"].lower()
+    _DERIVED[fingerprint] = match["own"].lower()
+    return _DERIVED[fingerprint]
 
 
 async def _prepare_lighter(

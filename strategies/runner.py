@@ -9,8 +9,9 @@ Order of work (each step fails with a clear message and leaves nothing half-done
    with a message naming the holder's run id, host and pid;
 3. record the run in `strategy_runs` (earlier `running` rows of the account are marked `crashed`: with the lease
    held they cannot be alive);
-4. paper mode only: start the simulator in process (`strategies.paper`), register the account's keys there and
-   fund it, so the same strategy code trades simulated venues;
+4. paper mode only: positions an earlier paper run left are closed (`paper_session_ended`: their simulator
+   ended with that run); start the simulator in process (`strategies.paper`), register the account's keys there
+   and fund it, so the same strategy code trades simulated venues;
 5. build and connect the clients (`exchange_clients.registry.create_client`), the funding adapters for the scan;
 6. `strategy.start()` reconciles the database with the venues, then `strategy.step()` every
    `loop_interval_seconds`, with a heartbeat and a lease check after each cycle;
@@ -180,6 +181,16 @@ async def run_strategy(
             run_settings = settings
             if options.paper:
                 from strategies.paper import start_paper_venues
+
+                ended = await state.end_paper_session(engine, account_name)
+                if ended:
+                    await state.record_event(
+                        engine,
+                        run.id,
+                        "paper_reset",
+                        f"{ended} paper position(s) of an earlier paper run closed: their simulator is gone",
+                        level="warn",
+                    )
 
                 paper = await start_paper_venues(
                     account,

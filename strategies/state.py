@@ -632,3 +632,34 @@ async def save_state(
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+async def end_paper_session(engine: AsyncEngine, account: str) -> int:
+    """Close the paper positions and orders a previous paper run left (its in-process simulator, hence every
+    simulated position and order, ended with it): positions `closed` with exit reason `paper_session_ended`
+    (figures as last recorded), orders not final `canceled`. One transaction; returns the positions closed."""
+    async with engine.begin() as conn:
+        closed = await conn.execute(
+            update(POSITIONS)
+            .where(
+                and_(
+                    POSITIONS.c.account_name == account,
+                    POSITIONS.c.mode == "paper",
+                    POSITIONS.c.status.in_(LIVE_POSITION),
+                )
+            )
+            .values(
+                status="closed",
+                closed_at=func.now(),
+                exit_reason="paper_session_ended",
+                exit_detail="the simulator of the paper run that held it has stopped",
+                updated_at=func.now(),
+            )
+        )
+        paper_runs = select(RUNS.c.id).where(and_(RUNS.c.account_name == account, RUNS.c.mode == "paper"))
+        await conn.execute(
+            update(ORDERS)
+            .where(and_(ORDERS.c.run_id.in_(paper_runs), ORDERS.c.status.not_in(FINAL_ORDER)))
+            .values(status="canceled", error="paper session ended", updated_at=func.now())
+        )
+    return closed.rowcount or 0

@@ -376,6 +376,24 @@ class FundingArbitrageStrategy(Strategy):
         ls, ss = snaps
         lq = ls.quantity if ls else ZERO
         sq = -(ss.quantity if ss else ZERO)
+        if lq == 0 and sq == 0:
+            await ctx.event(
+                "closed_externally",
+                f"position {p.id}: both legs are flat at the venues (closed outside this run); recorded as closed",
+                level="warn",
+            )
+            # the closing trades are not ours: realised PnL is unknown (left NULL), never guessed
+            async with ctx.engine.begin() as conn:
+                await state.update_position(
+                    conn,
+                    p.id,
+                    status="closed",
+                    quantity=ZERO,
+                    closed_at=ctx.now(),
+                    exit_reason="closed_externally",
+                    exit_detail="both legs flat at the venues; closing trades unknown to this run",
+                )
+            return True
         since = p.opened_at or p.created_at
         await self.executor.collect_funding(p.id, p.symbol, since, (long, short))
         current = self._find(scan.priced, p.symbol, p.long_venue, p.short_venue)

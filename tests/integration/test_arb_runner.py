@@ -311,3 +311,56 @@ async def test_lost_lease_stops_the_run(engine: AsyncEngine, vault: Vault, sim: 
             )
         ).one()
     assert row.status == "failed" and "LeaseLostError" in row.stop_reason
+
+
+async def test_position_closed_outside_the_run_is_recorded_not_reopened(
+    engine: AsyncEngine, vault: Vault, sim: SimulatorHandle
+) -> None:
+    """A position whose both legs were closed at the venues while no run watched it (a human, between runs) is
+    recorded closed with its PnL unknown, not re-hedged back open."""
+    ids = await sim_account(engine, vault, sim, "r-outside")
+    cfg = {"sizing": {"max_positions": 1}}
+    task, stop = background(engine, vault, sim, "r-outside", **cfg)
+
+    async def opened() -> bool:
+        assert not task.done(), task
+        return any(p.status == "open" for p in await positions(engine, "r-outside"))
+
+    try:
+        await until(opened, 30, "position open")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    (p,) = await positions(engine, "r-outside")
+    humans = [await second_client(engine, vault, sim, "r-outside", v) for v in ("lighter", "paradex")]
+    try:
+        await humans[0].place_market_order(
+            "ETH", Side.SELL, p.quantity, max_slippage_bps=D(50), reduce_only=True, client_order_id="9001"
+        )
+        await humans[1].place_market_order(
+            "ETH",
+            Side.BUY,
+            p.quantity,
+            max_slippage_bps=D(50),
+            reduce_only=True,
+            client_order_id="human-close",
+        )
+    finally:
+        for h in humans:
+            await h.disconnect()
+    await set_market(sim, "lighter", "ETH", rate_hourly="0")  # no new entry: only the old position is judged
+    await set_market(sim, "paradex", PX, rate_hourly="0")
+    await asyncio.wait_for(
+        run_strategy(
+            config(**cfg),
+            "r-outside",
+            engine=engine,
+            vault=vault,
+            settings=sim_settings(sim),
+            options=RunOptions(max_cycles=1),
+        ),
+        30,
+    )
+    (after,) = await positions(engine, "r-outside")
+    assert (after.status, after.exit_reason, after.realized_pnl) == ("closed", "closed_externally", None)
+    assert await assert_safe(engine, sim, ids, "r-outside") is None
