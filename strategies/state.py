@@ -165,6 +165,7 @@ class Lease:
                     )
                 taken.append(key)
         except BaseException:
+            await conn.invalidate()
             await conn.close()
             raise
         return cls(conn, taken, account, mode)
@@ -197,7 +198,8 @@ class Lease:
             )
 
     async def release(self) -> None:
-        """Unlock and close. Idempotent; a dead connection already released its locks."""
+        """Unlock and close the connection for good (it is invalidated, not returned to the pool: the locks and
+        the holder's label die with it). Idempotent; a dead connection already released its locks."""
         conn, self._conn = self._conn, None  # type: ignore[assignment]
         if conn is None:
             return
@@ -205,8 +207,11 @@ class Lease:
             await conn.execute(text("SELECT pg_advisory_unlock_all()"))
             await conn.commit()
         except Exception:
-            log.debug("advisory unlock failed; closing the connection frees the locks")
-        await conn.close()
+            log.debug("advisory unlock failed; invalidating the connection frees the locks")
+        try:
+            await conn.invalidate()
+        finally:
+            await conn.close()
 
 
 class LeaseLostError(PerparbError):

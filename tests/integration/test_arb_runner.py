@@ -91,6 +91,14 @@ async def test_second_run_on_the_same_account_is_refused_naming_the_holder(
         stop.set()
         summary = await asyncio.wait_for(task, 20)
     assert summary.status == "stopped"
+    async with engine.connect() as conn:
+        left = (
+            await conn.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE :label"),
+                {"label": f"perparb run {first} %"},
+            )
+        ).scalar()
+    assert left == 0  # the lease connection was closed for good, not parked in the pool with its label
     # once released, the account can be traded again
     lease = await state.Lease.acquire(engine, "r-lease", ["lighter", "paradex"], "live")
     await lease.release()
@@ -281,13 +289,23 @@ async def test_lost_lease_stops_the_run(engine: AsyncEngine, vault: Vault, sim: 
     stop trading at once and say why."""
     await sim_account(engine, vault, sim, "r-lost")
     task, stop = background(engine, vault, sim, "r-lost", entry={"min_net_apr": 100})
+    label = ""
 
     async def labelled() -> bool:
+        nonlocal label
         assert not task.done(), task
         async with engine.connect() as conn:
+            runs = await state.run_ids_of(conn, "r-lost", "live")
+            if not runs:
+                return False
+            label = f"perparb run {max(runs)} %"
             rows = (
                 await conn.execute(
-                    text("SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'perparb run %'")
+                    text(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND application_name LIKE :label"
+                    ),
+                    {"label": label},
                 )
             ).all()
         return len(rows) == 1
@@ -296,8 +314,10 @@ async def test_lost_lease_stops_the_run(engine: AsyncEngine, vault: Vault, sim: 
     async with engine.connect() as conn:
         await conn.execute(
             text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'perparb run %'"
-            )
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name LIKE :label"
+            ),
+            {"label": label},
         )
     with pytest.raises(state.LeaseLostError, match="lease of account 'r-lost' lost"):
         await asyncio.wait_for(task, 20)
