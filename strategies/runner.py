@@ -14,7 +14,9 @@ Order of work (each step fails with a clear message and leaves nothing half-done
    and fund it, so the same strategy code trades simulated venues;
 5. build and connect the clients (`exchange_clients.registry.create_client`), the funding adapters for the scan;
 6. `strategy.start()` reconciles the database with the venues, then `strategy.step()` every
-   `loop_interval_seconds`, with a heartbeat and a lease check after each cycle;
+   `loop_interval_seconds`, with a heartbeat and a lease check after each cycle; a cycle that fails on a venue
+   error is recorded (`cycle_failed`) and the next cycle tries again (open positions stay watched through an
+   outage); `MAX_CONSECUTIVE_FAILURES` in a row end the run;
 7. on SIGINT/SIGTERM (`stop` event) or after `max_cycles`: `strategy.stop(close=config.on_stop == "close")`,
    run `stopped`; on an exception: run `failed` with the reason; clients disconnected and the lease released in
    every case.
@@ -37,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from database.accounts import AccountCredentials, AccountNotFoundError, load_account
 from database.vault import Vault
 from exchange_clients.base.client import BaseExchangeClient
-from exchange_clients.base.errors import PerparbError
+from exchange_clients.base.errors import PerparbError, VenueError
 from exchange_clients.registry import create_client, create_funding_adapter
 from perparb.settings import Settings
 from strategies import state
@@ -46,6 +48,8 @@ from strategies.config import ConfigError, FundingArbitrageConfig, GridConfig, S
 from strategies.state import Lease, OrderIds
 
 log = logging.getLogger(__name__)
+
+MAX_CONSECUTIVE_FAILURES = 30  # cycles in a row failing on venue errors before the run gives up
 
 
 class RunError(PerparbError):
@@ -241,8 +245,23 @@ async def run_strategy(
                 else float(config.loop_interval_seconds)
             )
             reason = "signal"
+            failures = 0
             while not stop.is_set():
-                keep_going = await strategy.step()
+                try:
+                    keep_going = await strategy.step()
+                    failures = 0
+                except VenueError as exc:
+                    # a venue outage must not kill the run (it would leave open positions unwatched): record
+                    # it and try again next cycle; only a persistent outage ends the run
+                    failures += 1
+                    await ctx.event(
+                        "cycle_failed",
+                        f"cycle failed ({failures} in a row): {exc}",
+                        level="error",
+                    )
+                    if failures >= MAX_CONSECUTIVE_FAILURES:
+                        raise
+                    keep_going = True
                 cycles += 1
                 await state.heartbeat(engine, run.id)
                 await lease.check()

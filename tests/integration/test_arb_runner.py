@@ -23,7 +23,7 @@ from strategies.config import ConfigError
 from strategies.runner import RunError, RunOptions, run_strategy
 from strategies.state import LeaseHeldError
 from tests.integration import test_arb_faults as faults
-from tests.integration.strategy_support import set_market, sim_account, sim_settings, until
+from tests.integration.strategy_support import admin, set_market, sim_account, sim_settings, until
 from tests.integration.test_arb_faults import assert_safe, orders_of, venue_state
 from tests.integration.test_funding_arbitrage import config, positions
 
@@ -384,3 +384,74 @@ async def test_position_closed_outside_the_run_is_recorded_not_reopened(
     (after,) = await positions(engine, "r-outside")
     assert (after.status, after.exit_reason, after.realized_pnl) == ("closed", "closed_externally", None)
     assert await assert_safe(engine, sim, ids, "r-outside") is None
+
+
+async def test_a_cycle_failing_on_a_venue_error_does_not_end_the_run(
+    engine: AsyncEngine, vault: Vault, sim: SimulatorHandle
+) -> None:
+    """The exit starts, then Lighter's account endpoint fails for every retry: the cycle fails (recorded), the run
+    goes on with the position `closing`, and the next cycle completes the close."""
+    ids = await sim_account(engine, vault, sim, "r-outage")
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_strategy(
+            config(),
+            "r-outage",
+            engine=engine,
+            vault=vault,
+            settings=sim_settings(sim),
+            options=RunOptions(interval_seconds=2.0),
+            stop=stop,
+        )
+    )
+    try:
+
+        async def opened() -> bool:
+            assert not task.done(), task
+            return any(p.status == "open" for p in await positions(engine, "r-outage"))
+
+        await until(opened, 30, "position open")
+        async with engine.connect() as conn:
+            (run_id,) = await state.run_ids_of(conn, "r-outage", "live")
+
+        async def heartbeat() -> Any:
+            async with engine.connect() as conn:
+                return (
+                    await conn.execute(select(state.RUNS.c.heartbeat_at).where(state.RUNS.c.id == run_id))
+                ).scalar()
+
+        seen = await heartbeat()
+
+        async def next_cycle_done() -> bool:
+            return await heartbeat() != seen
+
+        await until(next_cycle_done, 10, "a cycle boundary")
+        # between cycles: the monitor's position read passes (skip 1), the exit's reads all fail
+        await admin(
+            sim,
+            "lighter",
+            "/_sim/faults",
+            {"http_status": 500, "count": 10, "method": "GET", "path": "/api/v1/account", "skip": 1},
+        )
+        await set_market(sim, "lighter", "ETH", rate_hourly="0.00001")
+        await set_market(sim, "paradex", PX, rate_hourly="-0.00001")
+
+        async def closed() -> bool:
+            assert not task.done(), task
+            return all(p.status == "closed" for p in await positions(engine, "r-outage"))
+
+        await until(closed, 40, "position closed after the outage")
+    finally:
+        stop.set()
+        summary = await asyncio.wait_for(task, 30)
+    assert summary.status == "stopped"
+    async with engine.connect() as conn:
+        kinds = (
+            (await conn.execute(select(state.EVENTS.c.kind).where(state.EVENTS.c.run_id == run_id)))
+            .scalars()
+            .all()
+        )
+    assert "cycle_failed" in kinds and kinds.index("cycle_failed") < kinds.index("closed")
+    (p,) = await positions(engine, "r-outage")
+    assert p.exit_reason == "spread_flipped"
+    assert await assert_safe(engine, sim, ids, "r-outage") is None
