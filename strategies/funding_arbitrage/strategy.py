@@ -147,6 +147,7 @@ class FundingArbitrageStrategy(Strategy):
         self.executor = TwoLegExecutor(ctx, self.config.execution, self.config.sizing.max_slippage_bps)
         self._legs: dict[tuple[str, str], Leg] = {}
         self._leverage_done: set[tuple[str, str]] = set()
+        self._max_leverage: dict[tuple[str, str], Decimal | None] = {}
         self.last_scan: ScanResult | None = None
         self.blocked_symbols: set[str] = set()  # assets with a reported unknown venue position: never entered
         self.paper_history = PaperHistory()
@@ -180,10 +181,14 @@ class FundingArbitrageStrategy(Strategy):
                     continue  # not listed on this venue: never traded there
                 await self._check_leg_leverage(leg, lev)
 
-    @staticmethod
-    async def _check_leg_leverage(leg: Leg, lev: Decimal) -> None:
-        _, max_lev = await leg.client.get_leverage_info(leg.symbol)
-        maximum = max_lev or leg.attrs.max_leverage
+    async def _check_leg_leverage(self, leg: Leg, lev: Decimal) -> None:
+        """Raises ConfigError above the venue's maximum for the market (read once per market and run: a
+        market's maximum leverage is venue metadata, and the read costs a rate-limited request per entry)."""
+        key = (leg.venue, leg.symbol)
+        if key not in self._max_leverage:
+            _, max_lev = await leg.client.get_leverage_info(leg.symbol)
+            self._max_leverage[key] = max_lev or leg.attrs.max_leverage
+        maximum = self._max_leverage[key]
         if maximum is not None and lev > maximum:
             raise ConfigError(
                 f"sizing.leverage: {lev} is above {leg.venue}'s maximum {maximum} for {leg.symbol}"
@@ -562,12 +567,16 @@ class FundingArbitrageStrategy(Strategy):
             )
         except RoundingError as exc:
             return f"target notional too small for the markets: {exc}"
-        for leg, side in ((long, Side.BUY), (short, Side.SELL)):
+        for leg in (long, short):
             if leg.attrs.min_notional is not None and quantity * mid < leg.attrs.min_notional:
                 return (
                     f"{leg.venue}: notional {quantity * mid:.2f} below the minimum {leg.attrs.min_notional}"
                 )
-            bids, asks = await leg.client.get_order_book_depth(leg.symbol, 50)
+        depths = await asyncio.gather(
+            long.client.get_order_book_depth(long.symbol, 50),
+            short.client.get_order_book_depth(short.symbol, 50),
+        )
+        for (leg, side), (bids, asks) in zip(((long, Side.BUY), (short, Side.SELL)), depths, strict=True):
             book = OrderBook(leg.symbol)
             book.apply_snapshot(bids, asks, sequence=0)
             try:
@@ -583,8 +592,8 @@ class FundingArbitrageStrategy(Strategy):
             except StaleBookError as exc:
                 return f"depth: {exc}"
         need = quantity * mid / lev
-        for leg in (long, short):
-            balance = await leg.client.get_account_balance()
+        balances = await asyncio.gather(long.client.get_account_balance(), short.client.get_account_balance())
+        for leg, balance in zip((long, short), balances, strict=True):
             usable = balance.available * (1 - sizing.margin_buffer)
             if usable < need:
                 return f"{leg.venue}: margin {need:.2f} needed, {usable:.2f} usable of {balance.available:.2f} available"
