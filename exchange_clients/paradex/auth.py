@@ -26,13 +26,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from paradex_py import Paradex, ParadexSubkey
+from paradex_py import ParadexSubkey
 from paradex_py.account.utils import private_to_stark_key
 from paradex_py.environment import Environment
 
 from exchange_clients.base.auth import VerifyResult, scrub
 from exchange_clients.base.credentials import ParadexCredentials
 from exchange_clients.paradex.common import VENUE
+from exchange_clients.paradex.l1_account import paradex_for_l1
 
 if TYPE_CHECKING:
     from perparb.settings import Settings
@@ -143,7 +144,7 @@ def _verify_l1(creds: ParadexCredentials, settings: Settings, exchange: _Exchang
     env = env_for_url(settings.paradex_url)
     http = _http_client(settings, exchange, None)
     try:
-        client = Paradex(
+        client = paradex_for_l1(
             env=env,
             l1_address=creds.l1_address,
             l1_private_key=creds.l1_private_key.get_secret_value(),

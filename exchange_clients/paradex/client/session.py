@@ -47,6 +47,7 @@ from exchange_clients.paradex.common import (
     ParadexUnavailableError,
 )
 from exchange_clients.paradex.funding_adapter.funding_client import raise_for_paradex_status
+from exchange_clients.paradex.l1_account import paradex_for_l1
 
 if TYPE_CHECKING:
     from paradex_py.api.api_client import ParadexApiClient
@@ -177,7 +178,7 @@ class ParadexSession:
                 )
             else:
                 assert creds.l1_address is not None and creds.l1_private_key is not None
-                sdk = Paradex(
+                sdk = paradex_for_l1(
                     env=env,
                     l1_address=creds.l1_address,
                     l1_private_key=creds.l1_private_key.get_secret_value(),
