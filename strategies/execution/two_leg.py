@@ -173,7 +173,7 @@ class TwoLegExecutor:
         """Send both entry orders concurrently, then balance (see module docstring). Never raises for a venue
         error: the outcome and the events say what happened."""
         self.last_submit = SubmitTimes()
-        await self._send_all(position_id, plans)
+        await self.send_orders(position_id, plans)
         gap = None
         if len(self.last_submit.starts) == 2:
             gap = abs(self.last_submit.starts[1] - self.last_submit.starts[0]) * 1000
@@ -195,7 +195,7 @@ class TwoLegExecutor:
             if abs(diff) < tol:
                 break
             lagging, side = (short, Side.SELL) if diff > 0 else (long, Side.BUY)
-            qty = self._tradeable(lagging, abs(diff))
+            qty = self.tradeable(lagging, abs(diff))
             if qty is None:
                 break
             await self.ctx.event(
@@ -203,7 +203,7 @@ class TwoLegExecutor:
                 f"position {position_id}: legs {lq} / {sq}; hedging {qty} on {lagging.venue} (attempt {attempt + 1})",
                 level="warn",
             )
-            await self._send_all(
+            await self.send_orders(
                 position_id,
                 [OrderPlan(lagging, side, qty, "hedge", False, self.rules.hedge_max_slippage_bps)],
             )
@@ -213,7 +213,7 @@ class TwoLegExecutor:
             if abs(diff) < tol:
                 break
             leading, side = (long, Side.SELL) if diff > 0 else (short, Side.BUY)
-            qty = self._tradeable(leading, abs(diff))
+            qty = self.tradeable(leading, abs(diff))
             if qty is None:
                 break
             await self.ctx.event(
@@ -222,7 +222,7 @@ class TwoLegExecutor:
                 f"(attempt {attempt + 1})",
                 level="warn",
             )
-            await self._send_all(
+            await self.send_orders(
                 position_id,
                 [OrderPlan(leading, side, qty, "unwind", True, self.rules.hedge_max_slippage_bps)],
             )
@@ -294,15 +294,15 @@ class TwoLegExecutor:
         lq, sq = await self._leg_sizes(long, short)
         for _attempt in range(self.rules.hedge_attempts + 1):
             plans = []
-            q = self._tradeable(long, lq) if lq >= tol_long else None
+            q = self.tradeable(long, lq) if lq >= tol_long else None
             if q is not None:
                 plans.append(OrderPlan(long, Side.SELL, q, "exit", True, bps))
-            q = self._tradeable(short, sq) if sq >= tol_short else None
+            q = self.tradeable(short, sq) if sq >= tol_short else None
             if q is not None:
                 plans.append(OrderPlan(short, Side.BUY, q, "exit", True, bps))
             if not plans:
                 break
-            await self._send_all(position_id, plans)
+            await self.send_orders(position_id, plans)
             lq, sq = await self._leg_sizes(long, short)
             bps = self.rules.hedge_max_slippage_bps
         await self.resolve_unknown(position_id, long, short)
@@ -421,7 +421,7 @@ class TwoLegExecutor:
 
     # -------------------------------------------------------------------------------------------------- orders
 
-    async def _insert(self, conn: Any, position_id: int, plans: Sequence[OrderPlan]) -> None:
+    async def _insert(self, conn: Any, position_id: int | None, plans: Sequence[OrderPlan]) -> None:
         for plan in plans:
             plan.client_order_id = self.ctx.order_ids.next()
         ids = await state.insert_orders(
@@ -448,8 +448,10 @@ class TwoLegExecutor:
         for plan, row_id in zip(plans, ids, strict=True):
             plan.row_id = row_id
 
-    async def _send_all(self, position_id: int, plans: list[OrderPlan]) -> None:
-        """Persist plans without a row, send all concurrently, record the outcomes (one transaction)."""
+    async def send_orders(self, position_id: int | None, plans: list[OrderPlan]) -> None:
+        """Send `plans` concurrently, every one persisted first: plans without a row are written `pending` (one
+        transaction, against `position_id`, None for an order of no position), then all are prepared, then all
+        sent; each outcome is written as soon as its venue answers. Never raises for a venue error."""
         new = [p for p in plans if not p.row_id]
         if new:
             async with self.ctx.engine.begin() as conn:
@@ -597,7 +599,8 @@ class TwoLegExecutor:
         raise VenueError(leg.venue, f"position of {leg.symbol} unreadable after 5 attempts")
 
     @staticmethod
-    def _tradeable(leg: Leg, quantity: Decimal) -> Decimal | None:
+    def tradeable(leg: Leg, quantity: Decimal) -> Decimal | None:
+        """`quantity` rounded down to the leg's size step, or None when below its minimum (untradeable)."""
         try:
             return round_quantity(quantity, leg.attrs.size_step, min_size=leg.attrs.min_size)
         except RoundingError:

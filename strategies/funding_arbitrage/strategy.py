@@ -274,7 +274,7 @@ class FundingArbitrageStrategy(Strategy):
         from strategies.execution.two_leg import OrderPlan
 
         plan = OrderPlan(leg, side, quantity, "close", True, self.config.execution.hedge_max_slippage_bps)
-        await self.executor._send_all(None, [plan])  # type: ignore[arg-type]
+        await self.executor.send_orders(None, [plan])
 
     # ------------------------------------------------------------------------------------------------ step
 
@@ -452,12 +452,12 @@ class FundingArbitrageStrategy(Strategy):
         bps = self.config.execution.hedge_max_slippage_bps
         for leg, have, grow, shrink in ((long, lq, Side.BUY, Side.SELL), (short, sq, Side.SELL, Side.BUY)):
             gap = p.quantity - have
-            qty = self.executor._tradeable(leg, abs(gap))
+            qty = self.executor.tradeable(leg, abs(gap))
             if qty is None:
                 continue
             plans.append(OrderPlan(leg, grow if gap > 0 else shrink, qty, "rehedge", gap < 0, bps))
         if plans:
-            await self.executor._send_all(p.id, plans)
+            await self.executor.send_orders(p.id, plans)
 
     def _open_position(self, p: state.PositionRow) -> OpenPosition:
         return OpenPosition(
