@@ -93,13 +93,9 @@ def build_strategy(ctx: RunContext) -> Strategy:
     raise ConfigError(f"no strategy for config {type(ctx.config).__name__}")
 
 
-def config_venues(config: StrategyConfig) -> list[str]:
-    return list(config.venues)
-
-
 def check_account(config: StrategyConfig, account: AccountCredentials) -> None:
     """Raises RunError when the account lacks credentials for a venue the config trades."""
-    missing = [v for v in config_venues(config) if v not in account.venues]
+    missing = [v for v in list(config.venues) if v not in account.venues]
     if missing:
         raise RunError(
             f"account {account.name!r} has no credentials for {missing} (it has {sorted(account.venues)}); "
@@ -164,7 +160,7 @@ async def run_strategy(
     mode = "paper" if options.paper else "live"
     account = await open_account(engine, vault, account_name)
     check_account(config, account)
-    venues = config_venues(config)
+    venues = list(config.venues)
     lease = await Lease.acquire(engine, account_name, venues, mode)
     run = None
     cycles = 0

@@ -24,7 +24,7 @@ import socket
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -404,11 +404,6 @@ async def insert_orders(conn: AsyncConnection, rows: Iterable[dict[str, Any]]) -
     return ids
 
 
-async def mark_sent(engine: AsyncEngine, order_ids: Sequence[int]) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(update(ORDERS).where(ORDERS.c.id.in_(order_ids)).values(sent_at=func.now()))
-
-
 def _status_text(info: OrderInfo) -> str:
     if info.status is OrderStatus.UNKNOWN:
         return "unknown"
@@ -422,10 +417,13 @@ async def apply_order_info(
     *,
     error: str | None = None,
     fills: Sequence[Fill] = (),
+    sent_at: datetime | None = None,
 ) -> None:
     """Update an order from the venue's view (None + error = rejected before reaching the book), and store its
     fills (idempotent by venue fill id). Fees are summed from the fills when any are given."""
     values: dict[str, Any] = {"updated_at": func.now()}
+    if sent_at is not None:
+        values["sent_at"] = sent_at
     if info is None:
         values.update(status="rejected", error=(error or "rejected")[:2000])
     else:
@@ -633,10 +631,6 @@ async def save_state(
             set_={"state": stmt.excluded.state, "updated_at": func.now()},
         )
     )
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 async def end_paper_session(engine: AsyncEngine, account: str) -> int:

@@ -42,12 +42,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
+
 from exchange_clients.base.client import BaseExchangeClient
 from exchange_clients.base.errors import VenueError, VenueRejectedError
 from exchange_clients.base.trading import (
     ContractAttributes,
     OrderInfo,
-    OrderStatus,
     RoundingError,
     Side,
     round_quantity,
@@ -478,11 +479,12 @@ class TwoLegExecutor:
     async def _send_and_record(self, plan: OrderPlan, prepared: Any) -> None:
         """Send one order and persist its outcome as soon as the venue answered (each leg on its own: a crash
         while the other leg is still in flight keeps what this one did)."""
+        sent_at = self.ctx.now()
         info, error, fills = await self._send(plan, prepared)
         if info is None and error is None:
             return  # outcome unknown: stays pending for `resolve_unknown` / `settle`
         async with self.ctx.engine.begin() as conn:
-            await state.apply_order_info(conn, plan.row_id, info, error=error, fills=fills)
+            await state.apply_order_info(conn, plan.row_id, info, error=error, fills=fills, sent_at=sent_at)
 
     async def _send(self, plan: OrderPlan, prepared: Any = None) -> tuple[OrderInfo | None, str | None, list]:
         """Place one order (`prepared`: the send of `_prepare`, or the exception it raised, or None for a
@@ -632,8 +634,6 @@ async def position_figures(
     """PnL decomposition of a position from its stored fills and funding payments (USD):
     fees (paid, + = cost), basis_pnl (Σ sell p·q - Σ buy p·q over both legs; the price PnL once flat),
     funding_long / funding_short (+ received), realized_pnl = funding + basis - fees."""
-    from sqlalchemy import select
-
     rows = (
         await conn.execute(
             select(state.FILLS.c.side, state.FILLS.c.price, state.FILLS.c.quantity, state.FILLS.c.fee)
@@ -654,11 +654,3 @@ async def position_figures(
         "basis_pnl": basis,
         "realized_pnl": fl + fs + basis - fees,
     }
-
-
-def is_final(info: OrderInfo | None) -> bool:
-    return info is not None and info.status in (
-        OrderStatus.FILLED,
-        OrderStatus.CANCELED,
-        OrderStatus.REJECTED,
-    )

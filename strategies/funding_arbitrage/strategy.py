@@ -54,7 +54,7 @@ from funding_rate_service.service import HISTORY_DAYS
 from strategies import state
 from strategies.base import RunContext, Strategy
 from strategies.config import ConfigError, FundingArbitrageConfig
-from strategies.execution.two_leg import Leg, TwoLegExecutor
+from strategies.execution.two_leg import Leg, OrderPlan, TwoLegExecutor
 from strategies.funding_arbitrage.decision import (
     OpenPosition,
     choose_entries,
@@ -271,8 +271,6 @@ class FundingArbitrageStrategy(Strategy):
                     )
 
     async def _close_unknown(self, leg: Leg, side: Side, quantity: Decimal) -> None:
-        from strategies.execution.two_leg import OrderPlan
-
         plan = OrderPlan(leg, side, quantity, "close", True, self.config.execution.hedge_max_slippage_bps)
         await self.executor.send_orders(None, [plan])
 
@@ -446,8 +444,6 @@ class FundingArbitrageStrategy(Strategy):
         return outcome.status == "closed"
 
     async def _rehedge(self, p: state.PositionRow, long: Leg, short: Leg, lq: Decimal, sq: Decimal) -> None:
-        from strategies.execution.two_leg import OrderPlan
-
         plans = []
         bps = self.config.execution.hedge_max_slippage_bps
         for leg, have, grow, shrink in ((long, lq, Side.BUY, Side.SELL), (short, sq, Side.SELL, Side.BUY)):

@@ -133,6 +133,7 @@ async def test_second_leg_rejected_is_hedged(engine: AsyncEngine, vault: Vault, 
         ("paradex", "entry", "rejected"),
         ("paradex", "hedge", "filled"),
     ]
+    assert all(r.sent_at is not None for r in rows)  # each order's send time is recorded with its outcome
 
 
 async def test_second_leg_rejected_and_hedge_fails_unwinds_the_first(

@@ -143,28 +143,15 @@ class OrderManager:
             StaleBookError: no fresh book, or too thin within the bound: nothing is sent.
             LighterRejectedError / LighterUnavailableError as `place_limit`.
         """
-        m, book = await self.market_data.book(symbol)
-        size = self._size(m, quantity)
-        bound = market_order_limit_price(
-            book,
+        send = await self.prepare_market(
+            symbol,
             side,
-            size,
+            quantity,
             max_slippage_bps=max_slippage_bps,
-            tick=m.tick_size,
-            max_age_seconds=self.max_book_age,
-            venue=VENUE,
+            reduce_only=reduce_only,
+            client_order_id=client_order_id,
         )
-        return await self._place(
-            m,
-            side,
-            size,
-            bound,
-            self.signer.ORDER_TYPE_MARKET,
-            self.signer.ORDER_TIME_IN_FORCE_IMMEDIATE_OR_CANCEL,
-            reduce_only,
-            client_order_id,
-            expiry=0,
-        )
+        return await send()
 
     async def prepare_market(
         self,

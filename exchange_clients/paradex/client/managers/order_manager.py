@@ -31,7 +31,14 @@ from paradex_py.common.order import OrderType as SdkType
 
 from exchange_clients.base.client import market_order_limit_price
 from exchange_clients.base.errors import VenueError
-from exchange_clients.base.trading import OrderInfo, RoundingError, Side, round_price, round_quantity
+from exchange_clients.base.trading import (
+    ContractAttributes,
+    OrderInfo,
+    RoundingError,
+    Side,
+    round_price,
+    round_quantity,
+)
 from exchange_clients.paradex.client.managers.market_data import MarketDataManager
 from exchange_clients.paradex.client.session import ParadexRequestRejectedError, ParadexSession
 from exchange_clients.paradex.client.utils.converters import order_from_resp, parse_rows
@@ -80,11 +87,7 @@ class OrderManager:
             px = round_price(price, attrs.tick_size, side)
         except RoundingError as exc:
             raise ParadexRejectedError(f"order {client_order_id!r}: {exc}", market) from exc
-        if not reduce_only and attrs.min_notional is not None and qty * px < attrs.min_notional:
-            raise ParadexRejectedError(
-                f"order {client_order_id!r}: notional {qty * px} USD below the minimum {attrs.min_notional}",
-                market,
-            )
+        self._check_notional(attrs, qty, px, reduce_only, client_order_id)
         chosen = instruction or ("POST_ONLY" if post_only else "GTC")
         return await self._submit(market, side, qty, px, chosen, reduce_only, client_order_id)
 
@@ -105,21 +108,7 @@ class OrderManager:
             StaleBookError: no fresh book, empty side, or too thin within the bound (nothing sent).
             the errors of `place_limit`.
         """
-        book = await self.market_data.fresh_book(symbol)
-        attrs = await self.market_data.contract_attributes(symbol)
-        try:
-            qty = round_quantity(quantity, attrs.size_step, min_size=attrs.min_size)
-        except RoundingError as exc:
-            raise ParadexRejectedError(f"order {client_order_id!r}: {exc}", attrs.venue_market_id) from exc
-        bound = market_order_limit_price(
-            book,
-            side,
-            qty,
-            max_slippage_bps=max_slippage_bps,
-            tick=attrs.tick_size,
-            max_age_seconds=self.market_data.max_book_age_seconds,
-            venue=VENUE,
-        )
+        _, qty, bound = await self._market_bound(symbol, side, quantity, max_slippage_bps, client_order_id)
         return await self.place_limit(
             symbol,
             side,
@@ -154,27 +143,9 @@ class OrderManager:
 
         Raises (here, nothing sent): StaleBookError, ParadexRejectedError (grid / minimum notional).
         """
-        book = await self.market_data.fresh_book(symbol)
-        attrs = await self.market_data.contract_attributes(symbol)
+        attrs, qty, px = await self._market_bound(symbol, side, quantity, max_slippage_bps, client_order_id)
         market = attrs.venue_market_id
-        try:
-            qty = round_quantity(quantity, attrs.size_step, min_size=attrs.min_size)
-        except RoundingError as exc:
-            raise ParadexRejectedError(f"order {client_order_id!r}: {exc}", market) from exc
-        px = market_order_limit_price(
-            book,
-            side,
-            qty,
-            max_slippage_bps=max_slippage_bps,
-            tick=attrs.tick_size,
-            max_age_seconds=self.market_data.max_book_age_seconds,
-            venue=VENUE,
-        )
-        if not reduce_only and attrs.min_notional is not None and qty * px < attrs.min_notional:
-            raise ParadexRejectedError(
-                f"order {client_order_id!r}: notional {qty * px} USD below the minimum {attrs.min_notional}",
-                market,
-            )
+        self._check_notional(attrs, qty, px, reduce_only, client_order_id)
         cid = client_order_id
         api = self.session.api
 
@@ -224,6 +195,39 @@ class OrderManager:
             return await self.by_id(order_id) or order_from_resp(created)
 
         return send
+
+    async def _market_bound(
+        self, symbol: str, side: Side, quantity: Decimal, max_slippage_bps: Decimal, client_order_id: str
+    ) -> tuple[ContractAttributes, Decimal, Decimal]:
+        """(market grid, quantity on the size grid, worst price from the fresh book): the part a market order
+        decides before anything is sent. Raises StaleBookError, ParadexRejectedError (below the grid)."""
+        book = await self.market_data.fresh_book(symbol)
+        attrs = await self.market_data.contract_attributes(symbol)
+        try:
+            qty = round_quantity(quantity, attrs.size_step, min_size=attrs.min_size)
+        except RoundingError as exc:
+            raise ParadexRejectedError(f"order {client_order_id!r}: {exc}", attrs.venue_market_id) from exc
+        bound = market_order_limit_price(
+            book,
+            side,
+            qty,
+            max_slippage_bps=max_slippage_bps,
+            tick=attrs.tick_size,
+            max_age_seconds=self.market_data.max_book_age_seconds,
+            venue=VENUE,
+        )
+        return attrs, qty, bound
+
+    @staticmethod
+    def _check_notional(
+        attrs: ContractAttributes, qty: Decimal, px: Decimal, reduce_only: bool, client_order_id: str
+    ) -> None:
+        """Raises ParadexRejectedError below the market's minimum notional (reduce-only orders are exempt)."""
+        if not reduce_only and attrs.min_notional is not None and qty * px < attrs.min_notional:
+            raise ParadexRejectedError(
+                f"order {client_order_id!r}: notional {qty * px} USD below the minimum {attrs.min_notional}",
+                attrs.venue_market_id,
+            )
 
     async def _submit(
         self,
