@@ -105,7 +105,7 @@ END_OF_DATA = "end_of_data"
 _ZERO = Decimal(0)
 
 
-class BacktestError(ValueError):
+class BacktestError(ConfigError):
     """A backtest that cannot run: no common asset on two venues, an empty time range, a bad option."""
 
 

@@ -22,7 +22,7 @@ Venues are matched on the BASE asset: canonical_symbol "BTC-USDT-PERP" (Binance)
 (Hyperliquid) are both "BTC". When a venue lists several markets of one base asset (Binance BTCUSDT and
 BTCUSDC; Bybit BTCUSDT and BTCPERP), `FundingHistory.primary_markets` picks one (see there).
 
-Bad rows are rejected with `exchange_clients.base.models.reject` (logged at WARNING with the field, value and
+Bad rows are rejected with `perparb_core.models.reject` (logged at WARNING with the field, value and
 reason) and never stored as zero; the rest of the file is kept:
 
 * a required field missing, empty or not a number (rate, interval, timestamp), an interval <= 0;
@@ -47,8 +47,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from exchange_clients.base import units
-from exchange_clients.base.models import Rejection, reject, reject_unit_error
+from perparb_core import units
+from perparb_core.errors import DataError
+from perparb_core.models import Rejection, reject, reject_unit_error
 
 log = logging.getLogger("perparb.backtest")
 
@@ -79,7 +80,7 @@ DB_SOURCE = "db"
 """`--history db`: read the project's database instead of files."""
 
 
-class HistoryError(ValueError):
+class HistoryError(DataError):
     """A history source that cannot be read at all (missing path, no files, unreadable file, a required column
     missing, a naive timestamp column). Row-level problems are rejections, not errors."""
 

@@ -23,8 +23,9 @@ import aiohttp  # noqa: E402
 import lighter  # noqa: E402
 from eth_account import Account  # noqa: E402
 
-from exchange_clients.base.credentials import LighterCredentials, ParadexCredentials  # noqa: E402
 from exchange_clients.base.trading import Side  # noqa: E402
+from exchange_clients.lighter.credentials import LighterCredentials  # noqa: E402
+from exchange_clients.paradex.credentials import ParadexCredentials  # noqa: E402
 from exchange_clients.registry import create_client  # noqa: E402
 from perparb.settings import Settings  # noqa: E402
 from simulator.server import DEMO_SCENARIO  # noqa: E402

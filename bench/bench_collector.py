@@ -28,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.pgwire import CountingProxy, unix_socket_of
 from database import migrate
 from database.session import create_engine, embedded_server_url
-from exchange_clients.base.models import utcnow
 from exchange_clients.lighter.funding_adapter import fetchers as lf
 from exchange_clients.paradex.funding_adapter import fetchers as pf
 from funding_rate_service.collector import VenueFetch, store_fetches
+from perparb_core.models import utcnow
 
 
 def payloads(n: int, seed: int = 7) -> tuple[dict, dict, dict, dict]:

@@ -20,18 +20,15 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import SecretStr, ValidationError
-from sqlalchemy import text
+from sqlalchemy import and_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from database.models import Position, StrategyRun
 from database.vault import Vault, VaultError
-from exchange_clients.base.credentials import (
-    CREDENTIAL_TYPES,
-    LighterCredentials,
-    ParadexCredentials,
-    VenueCredentials,
-)
-from exchange_clients.base.errors import PerparbError
+from exchange_clients.base.credentials import BaseCredentials
+from exchange_clients.registry import UnknownVenueError, credentials_type
+from perparb_core.errors import PerparbError
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
@@ -71,12 +68,13 @@ def validate_name(name: str) -> str:
     return name
 
 
-def parse_credentials(venue: str, fields: dict[str, Any]) -> VenueCredentials:
-    """Build typed credentials for `venue` from raw fields, or raise CredentialsError naming the bad fields
-    (values are never echoed)."""
-    cls = CREDENTIAL_TYPES.get(venue)
-    if cls is None:
-        raise CredentialsError(f"unknown venue {venue!r}; known: {sorted(CREDENTIAL_TYPES)}")
+def parse_credentials(venue: str, fields: dict[str, Any]) -> BaseCredentials:
+    """Build typed credentials for `venue` (its `VenueSpec.credentials_type`) from raw fields, or raise
+    CredentialsError naming the bad fields (values are never echoed) or the unknown venue."""
+    try:
+        cls = credentials_type(venue)
+    except UnknownVenueError as exc:
+        raise CredentialsError(str(exc)) from None
     try:
         return cls(**{k: v for k, v in fields.items() if v not in (None, "")})
     except ValidationError as exc:
@@ -132,7 +130,7 @@ async def _account_id(conn: AsyncConnection, name: str, *, lock: bool = False) -
 
 
 async def add_account(
-    engine: AsyncEngine, vault: Vault, *, name: str, creds: VenueCredentials, description: str | None = None
+    engine: AsyncEngine, vault: Vault, *, name: str, creds: BaseCredentials, description: str | None = None
 ) -> None:
     """Create account `name` with `creds`, or add a venue to an existing account.
 
@@ -185,9 +183,7 @@ async def add_account(
         raise
 
 
-async def update_credentials(
-    engine: AsyncEngine, vault: Vault, *, name: str, creds: VenueCredentials
-) -> None:
+async def update_credentials(engine: AsyncEngine, vault: Vault, *, name: str, creds: BaseCredentials) -> None:
     """Replace the `creds.venue` credentials of `name`.
 
     Raises:
@@ -267,18 +263,44 @@ async def list_accounts(engine: AsyncEngine) -> list[AccountSummary]:
     return [AccountSummary(r[0], r[1], r[2], r[3], r[4], dict(r[5]), int(r[6])) for r in rows]
 
 
+_RUNS = StrategyRun.__table__
+_POSITIONS = Position.__table__
+_LIVE_POSITION = ("opening", "open", "closing")
+
+
+async def account_has_live_state(conn: AsyncConnection, account: str) -> str | None:
+    """Why `account` must not be removed (a running run or a live position), or None."""
+    run = (
+        await conn.execute(
+            select(_RUNS.c.id)
+            .where(and_(_RUNS.c.account_name == account, _RUNS.c.status == "running"))
+            .limit(1)
+        )
+    ).scalar()
+    if run is not None:
+        return f"run {run} is running on it (stop it first)"
+    pos = (
+        await conn.execute(
+            select(_POSITIONS.c.id, _POSITIONS.c.symbol, _POSITIONS.c.mode)
+            .where(and_(_POSITIONS.c.account_name == account, _POSITIONS.c.status.in_(_LIVE_POSITION)))
+            .limit(1)
+        )
+    ).first()
+    if pos is not None:
+        return f"position {pos.id} ({pos.symbol}, {pos.mode}) is still open (close it first)"
+    return None
+
+
 async def remove_account(engine: AsyncEngine, *, name: str) -> None:
     """Delete an account, its credentials and proxies (one transaction, audited).
 
     Refused while a strategy run of the account is `running` or one of its positions is live (opening, open,
-    closing; live or paper): `strategies.state.account_has_live_state` is checked under the account row's lock.
+    closing; live or paper): `account_has_live_state` is checked under the account row's lock.
 
     Raises:
         AccountNotFoundError.
         AccountError: "cannot remove account 'x': run 7 is running on it (stop it first)" (or an open position).
     """
-    from strategies.state import account_has_live_state
-
     async with engine.begin() as conn:
         account_id = await _account_id(conn, name, lock=True)
         if account_id is None:
@@ -318,10 +340,10 @@ class AccountCredentials:
     """
 
     name: str
-    venues: dict[str, VenueCredentials]
+    venues: dict[str, BaseCredentials]
     proxies: list[ProxyConfig] = field(default_factory=list)
 
-    def for_venue(self, venue: str) -> VenueCredentials:
+    def for_venue(self, venue: str) -> BaseCredentials:
         """Raises CredentialsError when the account has no credentials for `venue`."""
         try:
             return self.venues[venue]
@@ -329,18 +351,6 @@ class AccountCredentials:
             raise CredentialsError(
                 f"account {self.name!r} has no credentials for {venue}; it has: {sorted(self.venues) or 'none'}"
             ) from None
-
-    @property
-    def lighter(self) -> LighterCredentials:
-        creds = self.for_venue("lighter")
-        assert isinstance(creds, LighterCredentials)
-        return creds
-
-    @property
-    def paradex(self) -> ParadexCredentials:
-        creds = self.for_venue("paradex")
-        assert isinstance(creds, ParadexCredentials)
-        return creds
 
 
 async def load_account(
@@ -368,7 +378,7 @@ async def load_account(
                 {"a": account.id},
             )
         ).all()
-        venues: dict[str, VenueCredentials] = {}
+        venues: dict[str, BaseCredentials] = {}
         for venue, public, blob in rows:
             what = f"credentials of account {name!r} for {venue}"
             try:

@@ -12,18 +12,15 @@ import logging
 import warnings
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from perparb.settings import Settings
+from perparb_core.errors import DatabaseConfigError
+from perparb_core.settings import DatabaseConfig
 
 log = logging.getLogger("perparb.db")
 
 # sun_path is 108 bytes on Linux; PostgreSQL appends "/.s.PGSQL.5432" (14 bytes) to the directory.
 MAX_SOCKET_DIR_BYTES = 90
-
-
-class DatabaseConfigError(RuntimeError):
-    """The database cannot be reached or started; the message says what to change."""
 
 
 def embedded_server_url(pgdata: Path) -> str:
@@ -63,11 +60,15 @@ def to_asyncpg_url(uri: str) -> str:
     raise DatabaseConfigError(f"unsupported database URI scheme in {uri.split('://', 1)[0]!r}")
 
 
-def resolve_database_url(settings: Settings) -> str:
-    """The asyncpg URL to use: `DATABASE_URL` when set, else the embedded server (started if needed)."""
-    if settings.database_url:
-        return settings.database_url
-    return embedded_server_url(settings.data_dir / "pgdata")
+def resolve_database_url(config: DatabaseConfig) -> str:
+    """The asyncpg URL to use: `config.url` (DATABASE_URL) when set, else the embedded server (started if needed).
+
+    Raises:
+        DatabaseConfigError: the embedded server cannot start (see `embedded_server_url`).
+    """
+    if config.url:
+        return config.url
+    return embedded_server_url(config.pgdata)
 
 
 def create_engine(url: str, *, echo: bool = False, pre_ping: bool = True) -> AsyncEngine:
@@ -80,10 +81,6 @@ def create_engine(url: str, *, echo: bool = False, pre_ping: bool = True) -> Asy
     return create_async_engine(
         url, echo=echo, pool_size=5, max_overflow=5, pool_pre_ping=pre_ping, pool_recycle=1800
     )
-
-
-def session_factory(engine: AsyncEngine) -> async_sessionmaker:
-    return async_sessionmaker(engine, expire_on_commit=False)
 
 
 def redact_url(url: str) -> str:

@@ -33,14 +33,12 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from perparb_core.errors import VaultError
+
 MAGIC = b"pp1"
 KEY_BYTES = 32
 NONCE_BYTES = 12
 KEY_ID_BYTES = 8
-
-
-class VaultError(RuntimeError):
-    """The vault cannot do what was asked; the message says why and never contains a key or a secret."""
 
 
 class KeyMismatchError(VaultError):

@@ -1,66 +1,161 @@
-"""Venue name -> factories. Adding a venue = one package under `exchange_clients/` plus one line here."""
+"""The installed venues: every `exchange_clients/<venue>/spec.py` that defines `SPEC` (or `SPECS`), discovered.
+
+Adding a venue is one package under `exchange_clients/` with a `spec.py`; nothing else lists it (see
+docs/adding-a-venue.md). A spec can also be registered at run time (`register`), e.g. by a test or an external
+plug-in.
+
+* `venue_specs()` / `venue_names()` / `get_spec(name)`: what is installed;
+* `create_funding_adapter(config)`, `create_client(credentials, config, **options)`: the venue's factories, given
+  its typed config (built by the application from the environment, or by a test); both use the venue's shared
+  scope (one rate budget, one HTTP session per event loop: `exchange_clients.base.scope`);
+* `parse_credentials(venue, fields)` and `verify_credentials(credentials, config)`.
+
+Discovery imports only each venue's `spec.py`, which imports its SDK lazily: listing venues costs no SDK import.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+import importlib
+import logging
+import pkgutil
+from collections.abc import Mapping
+from typing import Any
 
+from pydantic import ValidationError
+
+import exchange_clients
+from exchange_clients.base.auth import VerifyResult
+from exchange_clients.base.client import BaseExchangeClient
+from exchange_clients.base.credentials import BaseCredentials
 from exchange_clients.base.funding_adapter import BaseFundingAdapter
+from exchange_clients.base.scope import venue_scope
+from exchange_clients.base.spec import VenueSpec
+from perparb_core.errors import ConfigError
+from perparb_core.settings import VenueConfig
 
-if TYPE_CHECKING:
-    from exchange_clients.base.client import BaseExchangeClient
-    from exchange_clients.base.credentials import VenueCredentials
-    from perparb.settings import Settings
+log = logging.getLogger(__name__)
 
-
-def _lighter(settings: Settings) -> BaseFundingAdapter:
-    from exchange_clients.lighter.funding_adapter import LighterFundingAdapter
-
-    return LighterFundingAdapter(settings)
+_DISCOVERED: dict[str, VenueSpec] | None = None
+_REGISTERED: dict[str, VenueSpec] = {}
 
 
-def _paradex(settings: Settings) -> BaseFundingAdapter:
-    from exchange_clients.paradex.funding_adapter import ParadexFundingAdapter
-
-    return ParadexFundingAdapter(settings)
+class UnknownVenueError(ConfigError):
+    """A venue id that no installed package registers; the message lists the known ones."""
 
 
-FUNDING_ADAPTERS: dict[str, Callable[[Settings], BaseFundingAdapter]] = {
-    "lighter": _lighter,
-    "paradex": _paradex,
-}
+def _discover() -> dict[str, VenueSpec]:
+    global _DISCOVERED
+    if _DISCOVERED is None:
+        found: dict[str, VenueSpec] = {}
+        for module in sorted(pkgutil.iter_modules(exchange_clients.__path__), key=lambda m: m.name):
+            if not module.ispkg or module.name == "base":
+                continue
+            try:
+                spec_module = importlib.import_module(f"exchange_clients.{module.name}.spec")
+            except ModuleNotFoundError as exc:
+                if exc.name == f"exchange_clients.{module.name}.spec":
+                    continue  # a package without a spec (not a venue)
+                raise
+            specs = getattr(spec_module, "SPECS", None) or [spec_module.SPEC]
+            for spec in specs:
+                if not isinstance(spec, VenueSpec):
+                    raise TypeError(f"exchange_clients.{module.name}.spec: {spec!r} is not a VenueSpec")
+                found[spec.name] = spec
+        _DISCOVERED = found
+    return _DISCOVERED
 
 
-def create_funding_adapter(venue: str, settings: Settings) -> BaseFundingAdapter:
-    """Build the funding adapter of `venue` with base URLs and timeouts from `settings`.
+def register(spec: VenueSpec) -> None:
+    """Register a venue at run time (tests, external plug-ins); it wins over a discovered one of the same name."""
+    _REGISTERED[spec.name] = spec
+
+
+def unregister(name: str) -> None:
+    """Forget a venue registered with `register` (no-op when unknown)."""
+    _REGISTERED.pop(name, None)
+
+
+def venue_specs() -> dict[str, VenueSpec]:
+    """Every installed venue by id, sorted by id."""
+    merged = {**_discover(), **_REGISTERED}
+    return {name: merged[name] for name in sorted(merged)}
+
+
+def venue_names() -> list[str]:
+    """The installed venue ids, sorted."""
+    return list(venue_specs())
+
+
+def get_spec(venue: str) -> VenueSpec:
+    """The spec of `venue`.
 
     Raises:
-        KeyError: for an unknown venue, naming it and the known ones.
+        UnknownVenueError: no installed venue has that id (the message lists the known ones).
     """
+    specs = venue_specs()
     try:
-        factory = FUNDING_ADAPTERS[venue]
+        return specs[venue]
     except KeyError:
-        raise KeyError(f"unknown venue {venue!r}; known: {sorted(FUNDING_ADAPTERS)}") from None
-    return factory(settings)
+        raise UnknownVenueError(f"unknown venue {venue!r}; known: {sorted(specs)}") from None
 
 
-def create_client(
-    venue: str, credentials: VenueCredentials, settings: Settings, **options: object
-) -> BaseExchangeClient:
-    """The trading client of `venue` for `credentials`; REST and WebSocket URLs come from `settings`, so the same
-    code runs against mainnet, testnet or the simulator.
+def default_config(venue: str, **overrides: Any) -> VenueConfig:
+    """`venue`'s config with its defaults changed by `overrides` (rest_url, ws_url, http, rate_limit).
 
     Raises:
-        KeyError: unknown venue. TypeError: credentials of another venue.
+        UnknownVenueError: unknown venue. ConfigError: an override of the wrong type or out of range.
     """
-    if credentials.venue != venue:
-        raise TypeError(f"{credentials.venue} credentials given for venue {venue!r}")
-    if venue == "lighter":
-        from exchange_clients.lighter.client import create_lighter_client
+    spec = get_spec(venue)
+    try:
+        return spec.default_config(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{venue} config: {problems}") from None
 
-        return create_lighter_client(credentials, settings, **options)  # type: ignore[arg-type]
-    if venue == "paradex":
-        from exchange_clients.paradex.client import create_paradex_client
 
-        return create_paradex_client(credentials, settings, **options)  # type: ignore[arg-type]
-    raise KeyError(f"unknown venue {venue!r}; known: {sorted(FUNDING_ADAPTERS)}")
+def create_funding_adapter(config: VenueConfig) -> BaseFundingAdapter:
+    """The funding adapter of `config.venue`, on the venue's shared scope.
+
+    Raises:
+        UnknownVenueError: unknown venue.
+    """
+    spec = get_spec(config.venue)
+    return spec.create_funding_adapter(config, venue_scope(config))
+
+
+def create_client(credentials: BaseCredentials, config: VenueConfig, **options: Any) -> BaseExchangeClient:
+    """The trading client of `config.venue` for `credentials` (not connected), on the venue's shared scope, so
+    the same code runs against mainnet, testnet or the simulator (whatever `config` points at).
+
+    Raises:
+        UnknownVenueError: unknown venue. TypeError: credentials of another venue.
+    """
+    if credentials.venue != config.venue:
+        raise TypeError(f"{credentials.venue} credentials given for venue {config.venue!r}")
+    spec = get_spec(config.venue)
+    return spec.create_client(credentials, config, venue_scope(config), **options)
+
+
+def credentials_type(venue: str) -> type[BaseCredentials]:
+    """The credentials model of `venue`. Raises UnknownVenueError."""
+    return get_spec(venue).credentials_type
+
+
+def parse_credentials(venue: str, fields: Mapping[str, Any]) -> BaseCredentials:
+    """Validate `fields` as `venue`'s credentials.
+
+    Raises:
+        UnknownVenueError: unknown venue. pydantic.ValidationError: naming the field (never echoing a secret).
+    """
+    return credentials_type(venue)(**dict(fields))
+
+
+async def verify_credentials(credentials: BaseCredentials, config: VenueConfig) -> VerifyResult:
+    """Verify `credentials` against their venue (`config` points at it). Never raises for a venue answer.
+
+    Raises:
+        UnknownVenueError: unknown venue. TypeError: credentials of another venue.
+    """
+    if credentials.venue != config.venue:
+        raise TypeError(f"{credentials.venue} credentials given for venue {config.venue!r}")
+    return await get_spec(config.venue).verify_credentials(credentials, config)

@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from exchange_clients.base.errors import VenueError
 from exchange_clients.base.funding_adapter import BaseFundingAdapter
-from exchange_clients.base.models import MarketInfo, utcnow
 from funding_rate_service import repository
+from perparb_core.errors import VenueError
+from perparb_core.models import MarketInfo, utcnow
 
 log = logging.getLogger("perparb.backfill")
 

@@ -21,16 +21,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from exchange_clients.base.errors import VenueError
 from exchange_clients.base.funding_adapter import BaseFundingAdapter
-from exchange_clients.base.models import (
+from funding_rate_service import repository
+from perparb_core.errors import VenueError
+from perparb_core.models import (
     FundingRateSample,
     MarketInfo,
     ReferenceRate,
     Rejection,
     utcnow,
 )
-from funding_rate_service import repository
 
 log = logging.getLogger("perparb.collector")
 

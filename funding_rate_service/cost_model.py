@@ -2,7 +2,7 @@
 
 A delta-neutral position is long the perpetual of a base asset on venue A and short it on venue B, both
 legs of the same notional. It earns `spread_hourly = rate_hourly(B) - rate_hourly(A)` (fractions per hour,
-positive when longs pay shorts, see `exchange_clients.base.units`). Entering and leaving costs, as a
+positive when longs pay shorts, see `perparb_core.units`). Entering and leaving costs, as a
 fraction of notional:
 
     C = 2 * (fee_A + fee_B)              entry and exit fee on both legs (taker, or maker when asked)

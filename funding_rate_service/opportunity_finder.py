@@ -36,8 +36,6 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from exchange_clients.base import units
-from exchange_clients.base.models import FundingRateSample
 from funding_rate_service.cost_model import (
     DEFAULT_MAKER_FEE,
     DEFAULT_TAKER_FEE,
@@ -46,6 +44,8 @@ from funding_rate_service.cost_model import (
     fixed_cost,
     resolve_fee,
 )
+from perparb_core import units
+from perparb_core.models import FundingRateSample
 
 log = logging.getLogger("perparb.opportunities")
 

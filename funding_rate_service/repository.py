@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from exchange_clients.base.models import FundingKind, FundingRateSample, MarketInfo, ReferenceRate
+from perparb_core.models import FundingKind, FundingRateSample, MarketInfo, ReferenceRate
 
 # --------------------------------------------------------------------------------------------------- writes
 

@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from exchange_clients.base.models import utcnow
 from funding_rate_service import repository
 from funding_rate_service.opportunity_finder import (
     MarketSnapshot,
@@ -25,7 +24,8 @@ from funding_rate_service.opportunity_finder import (
     OpportunityResult,
     find_opportunities,
 )
-from perparb.settings import Settings
+from perparb_core.models import utcnow
+from perparb_core.settings import RankingConfig
 
 HISTORY_DAYS = 7
 
@@ -108,7 +108,7 @@ async def get_opportunities(conn: AsyncConnection, query: OpportunityQuery) -> O
 
 
 def build_query(
-    settings: Settings,
+    ranking: RankingConfig,
     *,
     min_apr: float | None,
     horizon_hours: float | None,
@@ -123,25 +123,25 @@ def build_query(
     limit: int | None,
     now: datetime | None = None,
 ) -> Any:
-    """Build the finder's `OpportunityQuery` from CLI/API options and settings (shared by both).
+    """Build the finder's `OpportunityQuery` from CLI/API options and the ranking defaults (shared by both).
 
     Raises:
         pydantic.ValidationError / ValueError: naming the bad option and value.
     """
-    overrides = {k: Decimal(str(v)) for k, v in settings.fee_override_map().items()}
+    overrides = dict(ranking.fee_overrides)
     fields: dict[str, Any] = {
-        "horizon_hours": horizon_hours if horizon_hours is not None else settings.horizon_hours,
+        "horizon_hours": horizon_hours if horizon_hours is not None else ranking.horizon_hours,
         "min_net_apr": min_apr,
         "use_maker_fees": maker,
         "fee_overrides": overrides,
-        "slippage_bps": slippage_bps if slippage_bps is not None else settings.slippage_bps,
+        "slippage_bps": slippage_bps if slippage_bps is not None else ranking.slippage_bps,
         "min_volume_24h_usd": min_volume_usd,
         "min_open_interest_usd": min_oi_usd,
         "venues_include": venues,
         "venues_exclude": exclude,
         "venues_required": require,
         "symbols": [s.upper() for s in symbols] if symbols else None,
-        "max_data_age_seconds": settings.max_data_age_seconds,
+        "max_data_age_seconds": ranking.max_data_age_seconds,
         "now": now or utcnow(),
         "limit": limit,
     }

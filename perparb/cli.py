@@ -21,10 +21,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from database.scripts.accounts_cli import app as accounts_app
+from exchange_clients.registry import venue_names
 from funding_rate_service.service import build_query
 from perparb.runtime import configure_logging, die, err_console, open_adapters, open_engine
-from perparb.settings import KNOWN_VENUES, Settings
+from perparb.scripts.accounts_cli import app as accounts_app
+from perparb.settings import Settings
 
 app = typer.Typer(
     help="perparb: funding-rate arbitrage for perpetual DEXes.", no_args_is_help=True, add_completion=False
@@ -55,8 +56,8 @@ def _split(value: str | None) -> list[str] | None:
 
 def _check_venues(names: list[str] | None, option: str) -> None:
     for n in names or []:
-        if n not in KNOWN_VENUES:
-            die(f"{option}: unknown venue {n!r}; known: {', '.join(KNOWN_VENUES)}")
+        if n not in venue_names():
+            die(f"{option}: unknown venue {n!r}; known: {', '.join(venue_names())}")
 
 
 def _print_json(data: Any) -> None:
@@ -205,7 +206,7 @@ def collect(
 
 @app.command()
 def backfill(
-    venue: str = typer.Option(..., help="venue to backfill: " + ", ".join(KNOWN_VENUES)),
+    venue: str = typer.Option(..., help="venue to backfill (an installed venue id)"),
     days: float = typer.Option(..., min=0.01, help="days of history ending now"),
     symbols: str | None = typer.Option(None, help="comma-separated base assets (default: all)"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
@@ -426,7 +427,7 @@ def opportunities(
         _check_venues(names, opt)
     try:
         query = build_query(
-            settings,
+            settings.ranking_config(),
             min_apr=min_apr,
             horizon_hours=horizon_hours,
             venues=_split(venues),
@@ -471,7 +472,7 @@ def serve(
     settings = _settings()
     configure_logging(settings)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings.service_config()),
         host=host or settings.api_host,
         port=port or settings.api_port,
         log_level=settings.log_level.lower(),
@@ -724,7 +725,7 @@ def run(
     configure_logging(settings, quiet=as_json)
     from database.accounts import AccountError
     from database.vault import Vault, VaultError
-    from exchange_clients.base.errors import PerparbError
+    from perparb_core.errors import PerparbError
     from simulator.scenario import ScenarioError
     from strategies.config import ConfigError, load_config
     from strategies.runner import RunOptions, run_strategy
@@ -756,7 +757,13 @@ def run(
         try:
             async with open_engine(settings) as engine:
                 return await run_strategy(
-                    cfg, account, engine=engine, vault=vault, settings=settings, options=options, stop=stop
+                    cfg,
+                    account,
+                    engine=engine,
+                    vault=vault,
+                    settings=settings.trading_config(list(cfg.venues)),
+                    options=options,
+                    stop=stop,
                 )
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):

@@ -24,6 +24,7 @@ from perparb.cli import _print_cycle, print_opportunities
 from perparb.runtime import configure_logging, open_adapters, open_engine
 from perparb.settings import Settings
 from simulator.server import start_simulator
+from strategies.paper import simulated_venue_urls
 
 DEMO_SCENARIO = Path(__file__).resolve().parents[1] / "simulator" / "scenarios" / "demo"
 console = Console()
@@ -34,18 +35,10 @@ async def run_demo(days: float) -> int:
     configure_logging(base, quiet=True)
     t0 = time.perf_counter()
     async with await start_simulator(DEMO_SCENARIO) as sim:
-        console.print(
-            f"simulator ready: lighter={sim.lighter_url} paradex={sim.paradex_url}  [dim](synthetic "
-            "demo scenario, no network)[/]"
-        )
-        settings = base.model_copy(
-            update={
-                "lighter_url": sim.lighter_url,
-                "paradex_url": sim.paradex_url,
-                "data_dir": base.data_dir / "demo",
-                "database_url": None,
-            }
-        )
+        urls = {v: simulated_venue_urls(sim, v)[:2] for v in base.venue_list}
+        served = " ".join(f"{v}={rest}" for v, (rest, _ws) in urls.items())
+        console.print(f"simulator ready: {served}  [dim](synthetic demo scenario, no network)[/]")
+        settings = base.with_venue_urls(urls, data_dir=base.data_dir / "demo", database_url=None)
         async with open_engine(settings) as engine, open_adapters(settings) as adapters:
             console.print(
                 f"database: embedded PostgreSQL in {settings.data_dir / 'pgdata'} (migrated to head)"
@@ -61,7 +54,7 @@ async def run_demo(days: float) -> int:
             async with engine.connect() as conn:
                 rates = await get_rates(conn, max_age_seconds=settings.max_data_age_seconds)
                 query = build_query(
-                    settings,
+                    settings.ranking_config(),
                     min_apr=None,
                     horizon_hours=None,
                     venues=None,

@@ -35,7 +35,7 @@ def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
 
 def database_url(settings: Settings) -> str:
     """DATABASE_URL or the embedded PostgreSQL (started on first use)."""
-    return resolve_database_url(settings)
+    return resolve_database_url(settings.database_config())
 
 
 @asynccontextmanager
@@ -59,7 +59,7 @@ async def open_adapters(
     settings: Settings, venues: list[str] | None = None
 ) -> AsyncIterator[list[BaseFundingAdapter]]:
     """Funding adapters of the configured (or given) venues, closed on exit."""
-    adapters = [create_funding_adapter(v, settings) for v in (venues or settings.venue_list)]
+    adapters = [create_funding_adapter(settings.venue_config(v)) for v in (venues or settings.venue_list)]
     try:
         yield adapters
     finally:

@@ -1,20 +1,55 @@
-"""Process-wide settings, read from the environment and `.env` (pydantic-settings).
+"""Process-wide settings, read from the environment and `.env` (pydantic-settings), and the typed configs built
+from them for the library packages (`perparb_core.settings`).
 
-Every setting is documented in `.env.example`. Names carry their units (`_seconds`, `_hours`, `_bps`).
-Secrets never live here: account credentials come from the vault (see docs/accounts.md).
+Every setting is documented in `.env.example`. Names carry their units (`_seconds`, `_hours`, `_bps`). Secrets never
+live here: account credentials come from the vault (see docs/accounts.md).
+
+Per-venue settings are read for every installed venue (`exchange_clients.registry`) under the venue's prefix:
+`PERPARB_<VENUE>_URL` (REST base), `PERPARB_<VENUE>_WS_URL`, `PERPARB_<VENUE>_RATE_PER_SECOND` and
+`PERPARB_<VENUE>_BURST`; unset ones keep the venue's defaults (mainnet URLs, documented limits). `venue_config`
+builds the venue's frozen `VenueConfig` from them and the shared HTTP settings.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-LIGHTER_MAINNET_URL = "https://mainnet.zklighter.elliot.ai"
-PARADEX_PROD_URL = "https://api.prod.paradex.trade/v1"
-KNOWN_VENUES = ("lighter", "paradex")
+from exchange_clients.registry import default_config, venue_names
+from perparb_core.errors import ConfigError
+from perparb_core.settings import (
+    DatabaseConfig,
+    FeeSide,
+    HttpConfig,
+    RankingConfig,
+    RateLimitConfig,
+    ServiceConfig,
+    TradingConfig,
+    VaultConfig,
+    VenueConfig,
+)
+
+
+def venue_env_prefix(venue: str) -> str:
+    """`PERPARB_<VENUE>_`: "lighter" -> "PERPARB_LIGHTER_", "hyperliquid:xyz" -> "PERPARB_HYPERLIQUID_XYZ_"."""
+    return "PERPARB_" + "".join(c if c.isalnum() else "_" for c in venue.upper()) + "_"
+
+
+class VenueSettings(BaseSettings):
+    """The per-venue variables under `venue_env_prefix(venue)`; None = the venue's default."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    url: str | None = Field(default=None, description="REST base URL")
+    ws_url: str | None = Field(default=None, description="WebSocket URL; unset = derived from the REST URL")
+    rate_per_second: float | None = Field(default=None, ge=0, description="REST budget of this process")
+    burst: int | None = Field(default=None, ge=1, description="requests allowed back to back")
 
 
 class Settings(BaseSettings):
@@ -42,16 +77,9 @@ class Settings(BaseSettings):
         default=None, description="vault key file; unset = data_dir/master.key"
     )
 
-    lighter_url: str = Field(default=LIGHTER_MAINNET_URL, description="Lighter REST base URL")
-    paradex_url: str = Field(default=PARADEX_PROD_URL, description="Paradex REST base URL, ending in /v1")
-    lighter_ws_url: str | None = Field(
-        default=None,
-        description="Lighter WebSocket URL; unset = derived from lighter_url (ws(s)://host/stream)",
+    venues: str | None = Field(
+        default=None, description="comma-separated venues to collect; unset = every installed venue"
     )
-    paradex_ws_url: str | None = Field(
-        default=None, description="Paradex WebSocket URL; unset = derived from paradex_url (ws(s)://.../v1)"
-    )
-    venues: str = Field(default="lighter,paradex", description="comma-separated venues to collect")
 
     http_timeout_seconds: float = Field(default=10.0, gt=0)
     http_retries: int = Field(default=3, ge=0, le=10, description="retries after the first attempt")
@@ -70,6 +98,22 @@ class Settings(BaseSettings):
     api_host: str = Field(default="127.0.0.1")
     api_port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = Field(default="INFO")
+
+    _env_file: Any = PrivateAttr(default=".env")
+    _venue_urls: dict[str, tuple[str, str | None]] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, **values: Any) -> None:
+        env_file = values.get("_env_file", ".env")
+        super().__init__(**values)
+        self._env_file = env_file
+
+    def with_venue_urls(self, urls: Mapping[str, tuple[str, str | None]], **update: Any) -> Settings:
+        """A copy whose venues' REST (and WebSocket) URLs are replaced, e.g. by the simulator's
+        (`{venue: (rest_url, ws_url)}`; ws None = derived), with `update` applied to the other fields."""
+        copy = self.model_copy(update=update)
+        copy._env_file = self._env_file
+        copy._venue_urls = {**self._venue_urls, **urls}
+        return copy
 
     @field_validator("data_dir")
     @classmethod
@@ -91,6 +135,7 @@ class Settings(BaseSettings):
     def _check_url(cls, value: str | None) -> str | None:
         if value in (None, ""):
             return None
+        assert value is not None
         if not value.startswith("postgresql+asyncpg://"):
             raise ValueError(
                 f"DATABASE_URL must start with 'postgresql+asyncpg://' (got scheme "
@@ -100,24 +145,35 @@ class Settings(BaseSettings):
 
     @field_validator("venues")
     @classmethod
-    def _check_venues(cls, value: str) -> str:
+    def _check_venues(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         names = [v.strip() for v in value.split(",") if v.strip()]
-        unknown = [v for v in names if v not in KNOWN_VENUES]
+        known = venue_names()
+        if not names:
+            raise ValueError(
+                f"PERPARB_VENUES is empty: list venues ({', '.join(known)}) or unset it to collect every one"
+            )
+        unknown = [v for v in names if v not in known]
         if unknown:
-            raise ValueError(f"unknown venue(s) {unknown} in PERPARB_VENUES; known: {list(KNOWN_VENUES)}")
+            raise ValueError(f"unknown venue(s) {unknown} in PERPARB_VENUES; known: {known}")
         return ",".join(names)
 
     @property
     def venue_list(self) -> list[str]:
+        """The venues to collect: `PERPARB_VENUES`, or every installed venue when it is unset."""
+        if self.venues is None:
+            return venue_names()
         return [v for v in self.venues.split(",") if v]
 
-    def fee_override_map(self) -> dict[tuple[str, str], float]:
+    def fee_override_map(self) -> dict[tuple[str, FeeSide], Decimal]:
         """Parse `fee_overrides` into {(venue, 'taker'|'maker'): fraction}.
 
         Raises:
-            ValueError: naming the malformed entry.
+            ConfigError: naming the malformed entry.
         """
-        out: dict[tuple[str, str], float] = {}
+        out: dict[tuple[str, FeeSide], Decimal] = {}
+        known = venue_names()
         for raw in self.fee_overrides.split(","):
             item = raw.strip()
             if not item:
@@ -125,15 +181,103 @@ class Settings(BaseSettings):
             try:
                 venue_side, value = item.split("=", 1)
                 venue, side = venue_side.split(":", 1)
-                fee = float(value)
-            except ValueError as exc:
-                raise ValueError(
+                fee = Decimal(value.strip())
+            except (ValueError, ArithmeticError):
+                raise ConfigError(
                     f"PERPARB_FEE_OVERRIDES entry {item!r} is not 'venue:taker|maker=fraction'"
-                ) from exc
-            if side not in ("taker", "maker") or venue not in KNOWN_VENUES:
-                raise ValueError(f"PERPARB_FEE_OVERRIDES entry {item!r}: unknown venue or side")
-            out[(venue, side)] = fee
+                ) from None
+            if side == "taker" or side == "maker":
+                if venue in known and fee.is_finite():
+                    out[(venue, side)] = fee
+                    continue
+            raise ConfigError(f"PERPARB_FEE_OVERRIDES entry {item!r}: unknown venue or side")
         return out
+
+    # ---------------------------------------------------------------------------- typed configs for libraries
+
+    def http_config(self) -> HttpConfig:
+        """Timeouts and retries of every venue's REST reads."""
+        return HttpConfig(
+            timeout_seconds=self.http_timeout_seconds,
+            retries=self.http_retries,
+            backoff_seconds=self.http_backoff_seconds,
+        )
+
+    def venue_settings(self, venue: str) -> VenueSettings:
+        """The `PERPARB_<VENUE>_*` variables of `venue` (from the same `.env` as these settings).
+
+        Raises:
+            ConfigError: a variable with a bad value (named).
+        """
+        prefix = venue_env_prefix(venue)
+        try:
+            return VenueSettings(_env_prefix=prefix, _env_file=self._env_file)  # type: ignore[call-arg]
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{prefix}{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+            )
+            raise ConfigError(problems) from None
+
+    def venue_config(self, venue: str) -> VenueConfig:
+        """`venue`'s frozen config: its defaults, changed by `PERPARB_<VENUE>_*` and the HTTP settings.
+
+        Raises:
+            UnknownVenueError: not an installed venue. ConfigError: a bad per-venue variable.
+        """
+        env = self.venue_settings(venue)
+        base = default_config(venue)
+        overrides: dict[str, Any] = {"http": self.http_config()}
+        if env.url:
+            overrides["rest_url"] = env.url
+        if env.ws_url:
+            overrides["ws_url"] = env.ws_url
+        if venue in self._venue_urls:
+            overrides["rest_url"], overrides["ws_url"] = self._venue_urls[venue]
+        if env.rate_per_second is not None or env.burst is not None:
+            overrides["rate_limit"] = RateLimitConfig(
+                rate_per_second=(
+                    env.rate_per_second
+                    if env.rate_per_second is not None
+                    else base.rate_limit.rate_per_second
+                ),
+                burst=env.burst if env.burst is not None else base.rate_limit.burst,
+            )
+        return default_config(venue, **overrides)
+
+    def venue_configs(self, venues: list[str] | None = None) -> dict[str, VenueConfig]:
+        """`venue_config` of each of `venues` (default `venue_list`)."""
+        return {v: self.venue_config(v) for v in (venues if venues is not None else self.venue_list)}
+
+    def database_config(self) -> DatabaseConfig:
+        return DatabaseConfig(url=self.database_url, data_dir=self.data_dir)
+
+    def vault_config(self) -> VaultConfig:
+        return VaultConfig(master_key=self.master_key, key_file=self.key_file)
+
+    def trading_config(self, venues: list[str] | None = None) -> TradingConfig:
+        """A strategy run's config: the installed venues' configs (or `venues`'), the scan budget.
+
+        Raises:
+            UnknownVenueError / ConfigError: an unknown venue or a bad per-venue variable."""
+        names = [v for v in (venues or venue_names()) if v in venue_names()]
+        return TradingConfig(
+            venues=self.venue_configs(names), venue_timeout_seconds=self.venue_timeout_seconds
+        )
+
+    def service_config(self) -> ServiceConfig:
+        """The REST API's config: database, ranking defaults, collected venues."""
+        return ServiceConfig(
+            database=self.database_config(), ranking=self.ranking_config(), venues=tuple(self.venue_list)
+        )
+
+    def ranking_config(self) -> RankingConfig:
+        """Ranking defaults. Raises ConfigError for malformed fee overrides."""
+        return RankingConfig(
+            horizon_hours=self.horizon_hours,
+            slippage_bps=self.slippage_bps,
+            fee_overrides=self.fee_override_map(),
+            max_data_age_seconds=self.max_data_age_seconds,
+        )
 
 
 @lru_cache(maxsize=1)

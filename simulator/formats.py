@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from exchange_clients.base.units import UnitError, to_decimal
+from perparb_core.units import UnitError, to_decimal
 
 log = logging.getLogger("perparb.simulator")
 

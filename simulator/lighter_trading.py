@@ -22,7 +22,7 @@ rate is Lighter's own `funding-rates` row (`exchange == "lighter"`, fraction per
   until someone trades;
 * a market without one gets the engine's synthetic liquidity (`Engine.add_liquidity`): `LiquidityConfig` levels
   of about `synthetic_level_notional` USD each around a seeded `RandomWalkMid` starting at the mark.
-A market whose row is unusable is skipped with a logged reason (`exchange_clients.base.models.reject`) and keeps
+A market whose row is unusable is skipped with a logged reason (`perparb_core.models.reject`) and keeps
 its market-data-only behaviour.
 
 Transactions (`POST /api/v1/sendTx`, form `tx_type`, `tx_info` = the signer's JSON text; `price_protection`
@@ -126,9 +126,9 @@ from typing import Any, ClassVar, Protocol
 from aiohttp import WSCloseCode, web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from exchange_clients.base import units
-from exchange_clients.base.errors import PerparbError
-from exchange_clients.base.models import reject, reject_unit_error
+from perparb_core import units
+from perparb_core.errors import PerparbError
+from perparb_core.models import reject, reject_unit_error
 from simulator.auth import LIGHTER_ACCOUNT_NOT_FOUND, LighterApiKey, LighterApiKeys
 from simulator.engine import (
     INSURANCE_ACCOUNT_ID,

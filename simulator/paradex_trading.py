@@ -13,7 +13,7 @@ market (`paradex_market_spec`: tick, step, min notional, IMF `imf_base`, MMF `im
 `markets_summary.json` `mark_price`; the funding rate is the summary's `funding_rate` (fraction per the market's
 `funding_period_hours`) / period, held constant (`ConstantRate`, fraction per hour). A market maker quotes
 `ParadexTradingConfig` depth around a seeded random walk starting at the mark. A market whose row or summary is
-unusable is skipped with a logged reason (`exchange_clients.base.models.reject`), never given zeros.
+unusable is skipped with a logged reason (`perparb_core.models.reject`), never given zeros.
 
 REST (JWT from `POST /v1/auth` in `Authorization: Bearer`, checked with `ParadexAuth.account_for_token`; missing,
 forged or expired -> 401 `UNAUTHORIZED_ERROR`, code from the OpenAPI `ErrorCode` enum, the venue's exact answer is
@@ -98,8 +98,8 @@ from typing import Any, Protocol
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from exchange_clients.base import units
-from exchange_clients.base.models import reject, reject_unit_error
+from perparb_core import units
+from perparb_core.models import reject, reject_unit_error
 from simulator.auth import ParadexAuth, parse_felt
 from simulator.engine import (
     PARADEX_RULES,

@@ -50,7 +50,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from exchange_clients.base import units
+from perparb_core import units
+from perparb_core.errors import DataError
 from simulator.faults import FaultSpec
 
 if TYPE_CHECKING:  # simulator.engine imports this module (SimClock): import it lazily at run time
@@ -67,7 +68,7 @@ _PARADEX_FUNDING = re.compile(r"^funding_data_(.+)\.json$")
 _PARADEX_BOOK = re.compile(r"^orderbook_(.+)\.json$")
 
 
-class ScenarioError(ValueError):
+class ScenarioError(DataError):
     """A scenario folder or one of its files cannot be used. The message names the file and the problem."""
 
     def __init__(self, path: Path, problem: str) -> None:

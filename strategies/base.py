@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from exchange_clients.base.client import BaseExchangeClient
 from exchange_clients.base.funding_adapter import BaseFundingAdapter
-from perparb.settings import Settings
+from perparb_core.settings import TradingConfig
 from strategies import state
 from strategies.state import OrderIds, RunInfo
 
@@ -32,13 +32,14 @@ def wall_clock() -> datetime:
 @dataclass
 class RunContext:
     """Everything a strategy may use. `clients` by venue name (connected); `adapters` the funding adapters of
-    the config's venues (the funding-arbitrage scan collects through them into the database)."""
+    the config's venues (the funding-arbitrage scan collects through them into the database); `settings` the
+    venues' configs (pointing at the simulator in paper mode) and the scan budget."""
 
     engine: AsyncEngine
     run: RunInfo
     config: Any
     clients: dict[str, BaseExchangeClient]
-    settings: Settings
+    settings: TradingConfig
     order_ids: OrderIds
     adapters: list[BaseFundingAdapter] = field(default_factory=list)
     now: Callable[[], datetime] = wall_clock

@@ -15,7 +15,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from perparb.settings import KNOWN_VENUES
+from exchange_clients.registry import venue_names
+from perparb_core.errors import ConfigError
 
 Fraction = Annotated[Decimal, Field(ge=0, le=1)]
 PositiveUsd = Annotated[Decimal, Field(gt=0)]
@@ -23,10 +24,6 @@ PositiveUsd = Annotated[Decimal, Field(gt=0)]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ConfigError(ValueError):
-    """A config file that cannot be used; `str()` lists every problem as `field: message (got value)`."""
 
 
 class EntryRules(_Model):
@@ -88,7 +85,7 @@ class CostRules(_Model):
     @model_validator(mode="after")
     def _venues_known(self) -> CostRules:
         for venue in self.fee_overrides:
-            if venue not in KNOWN_VENUES and venue not in BACKTEST_VENUES:
+            if venue not in venue_names() and venue not in BACKTEST_VENUES:
                 raise ValueError(f"fee_overrides: unknown venue {venue!r}")
         return self
 
@@ -135,11 +132,10 @@ class FundingArbitrageConfig(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> FundingArbitrageConfig:
-        unknown = [v for v in self.venues if v not in KNOWN_VENUES and v not in BACKTEST_VENUES]
+        known = venue_names()
+        unknown = [v for v in self.venues if v not in known and v not in BACKTEST_VENUES]
         if unknown:
-            raise ValueError(
-                f"venues: unknown venue(s) {unknown}; known: {list(KNOWN_VENUES + BACKTEST_VENUES)}"
-            )
+            raise ValueError(f"venues: unknown venue(s) {unknown}; known: {known + list(BACKTEST_VENUES)}")
         if len(set(self.venues)) != len(self.venues):
             raise ValueError(f"venues: duplicates in {self.venues}")
         if self.exit.exit_net_apr >= self.entry.min_net_apr:
@@ -199,8 +195,8 @@ class GridConfig(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> GridConfig:
-        if self.venue not in KNOWN_VENUES:
-            raise ValueError(f"venue: unknown venue {self.venue!r}; known: {list(KNOWN_VENUES)}")
+        if self.venue not in venue_names():
+            raise ValueError(f"venue: unknown venue {self.venue!r}; known: {venue_names()}")
         if self.upper_price <= self.lower_price:
             raise ValueError(
                 f"upper_price ({self.upper_price}) must be above lower_price ({self.lower_price})"

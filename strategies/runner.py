@@ -39,9 +39,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from database.accounts import AccountCredentials, AccountNotFoundError, load_account
 from database.vault import Vault
 from exchange_clients.base.client import BaseExchangeClient
-from exchange_clients.base.errors import PerparbError, VenueError
 from exchange_clients.registry import create_client, create_funding_adapter
-from perparb.settings import Settings
+from perparb_core.settings import TradingConfig
+from perparb_core.errors import PerparbError, VenueError
 from strategies import state
 from strategies.base import RunContext, Strategy, wall_clock
 from strategies.config import ConfigError, FundingArbitrageConfig, GridConfig, StrategyConfig
@@ -115,7 +115,7 @@ async def open_account(engine: AsyncEngine, vault: Vault, name: str) -> AccountC
 async def connect_clients(
     account: AccountCredentials,
     venues: list[str],
-    settings: Settings,
+    settings: TradingConfig,
     symbols: list[str] | None,
     options: dict[str, Any] | None,
     stack: AsyncExitStack,
@@ -126,7 +126,7 @@ async def connect_clients(
         kwargs: dict[str, Any] = dict(options or {})
         if symbols:
             kwargs.setdefault("markets", symbols)
-        clients[venue] = create_client(venue, account.venues[venue], settings, **kwargs)
+        clients[venue] = create_client(account.venues[venue], settings.venue(venue), **kwargs)
     results = await asyncio.gather(*(c.connect() for c in clients.values()), return_exceptions=True)
     for client in clients.values():
         stack.push_async_callback(client.disconnect)
@@ -142,7 +142,7 @@ async def run_strategy(
     *,
     engine: AsyncEngine,
     vault: Vault,
-    settings: Settings,
+    settings: TradingConfig,
     options: RunOptions = RunOptions(),
     stop: asyncio.Event | None = None,
     now: Callable[[], datetime] | None = None,
@@ -209,7 +209,7 @@ async def run_strategy(
             )
             adapters = []
             if isinstance(config, FundingArbitrageConfig):
-                adapters = [create_funding_adapter(v, run_settings) for v in venues]
+                adapters = [create_funding_adapter(run_settings.venue(v)) for v in venues]
                 for adapter in adapters:
                     closer = getattr(adapter, "close", None)
                     if closer is not None:

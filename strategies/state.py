@@ -41,8 +41,8 @@ from database.models import (
     StrategyRun,
     StrategyState,
 )
-from exchange_clients.base.errors import PerparbError
 from exchange_clients.base.trading import Fill, FundingPaymentInfo, OrderInfo, OrderStatus
+from perparb_core.errors import PerparbError
 
 log = logging.getLogger(__name__)
 
@@ -307,27 +307,6 @@ async def finish_run(engine: AsyncEngine, run_id: int, status: str, reason: str)
             .where(RUNS.c.id == run_id)
             .values(status=status, stopped_at=func.now(), heartbeat_at=func.now(), stop_reason=reason[:2000])
         )
-
-
-async def account_has_live_state(conn: AsyncConnection, account: str) -> str | None:
-    """Why `account` must not be removed (a running run or a live position), or None."""
-    run = (
-        await conn.execute(
-            select(RUNS.c.id).where(and_(RUNS.c.account_name == account, RUNS.c.status == "running")).limit(1)
-        )
-    ).scalar()
-    if run is not None:
-        return f"run {run} is running on it (stop it first)"
-    pos = (
-        await conn.execute(
-            select(POSITIONS.c.id, POSITIONS.c.symbol, POSITIONS.c.mode)
-            .where(and_(POSITIONS.c.account_name == account, POSITIONS.c.status.in_(LIVE_POSITION)))
-            .limit(1)
-        )
-    ).first()
-    if pos is not None:
-        return f"position {pos.id} ({pos.symbol}, {pos.mode}) is still open (close it first)"
-    return None
 
 
 # ------------------------------------------------------------------------------------------------------- events

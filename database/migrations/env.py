@@ -1,9 +1,11 @@
 """Alembic environment: async (asyncpg). The URL comes from `config.attributes["url"]` when perparb calls
-Alembic programmatically, else from the settings (DATABASE_URL or the embedded PostgreSQL)."""
+Alembic programmatically (`perparb db upgrade`, `database.migrate`), else from `DATABASE_URL` for a bare
+`alembic` command line (the embedded PostgreSQL is started by `perparb db upgrade`, not here)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 
 from alembic import context
 from sqlalchemy import pool, text
@@ -11,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from database.models import Base
+from perparb_core.errors import DatabaseConfigError
 
 config = context.config
 target_metadata = Base.metadata
@@ -20,10 +23,13 @@ def _url() -> str:
     url = config.attributes.get("url")
     if url:
         return url
-    from database.session import resolve_database_url
-    from perparb.settings import Settings
-
-    return resolve_database_url(Settings())
+    from_env = os.environ.get("DATABASE_URL") or os.environ.get("PERPARB_DATABASE_URL")
+    if from_env:
+        return from_env
+    raise DatabaseConfigError(
+        "no database URL: run `perparb db upgrade` (embedded PostgreSQL or DATABASE_URL), or set DATABASE_URL "
+        "for a bare `alembic` command"
+    )
 
 
 # Every perparb command migrates to head first, and several processes may start at once: migrations are

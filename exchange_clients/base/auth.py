@@ -1,14 +1,8 @@
-"""Credential verification: does a venue accept these credentials? (issue #3, `perparb accounts verify-account`)
+"""Credential verification results and secret scrubbing, shared by every venue (`perparb accounts verify-account`).
 
-Each venue package has a read-only check through its own SDK:
-
-* Lighter (`exchange_clients.lighter.auth.verify_lighter_credentials`): lighter-sdk `SignerClient.check_client()`,
-  which compares the key registered on Lighter (`GET /api/v1/apikeys`) with the one derived from the private key.
-* Paradex (`exchange_clients.paradex.auth.verify_paradex_credentials`): paradex-py's auth flow (`POST /auth/{key}`,
-  onboarding first for a new L1-key account) until a JWT is obtained.
-
-`verify_credentials` picks the venue function from the credentials' type. No verification raises for a venue
-answer or a network failure: the outcome is a `VerifyResult`. Its `detail` never holds a private key, JWT or auth
+Each venue package provides a check through its own SDK (`VenueSpec.verify_credentials`, dispatched by
+`exchange_clients.registry.verify_credentials`). No verification raises for a venue answer or a network failure:
+the outcome is a `VerifyResult`. Its `detail` never holds a private key, JWT or auth
 token (each venue function scrubs the secrets of its credentials from whatever text it reports).
 """
 
@@ -17,12 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-from exchange_clients.base.credentials import LighterCredentials, ParadexCredentials, VenueCredentials
-
-if TYPE_CHECKING:
-    from perparb.settings import Settings
 
 REDACTED = "[redacted]"
 _JWT = re.compile(
@@ -35,7 +23,7 @@ class VerifyResult:
     """Outcome of one credential verification.
 
     Attributes:
-        venue: "lighter" or "paradex".
+        venue: the venue id.
         ok: True when the venue accepted the credentials.
         detail: one human-readable line: what was checked and, on failure, the venue's error (code and message)
             or why the venue could not be reached ("... unavailable at <url>: ..."). Never a secret.
@@ -70,23 +58,3 @@ def _variants(secret: str) -> list[str]:
         variants.add("0x" + bare)
     # longest first, so "0x<key>" is replaced whole before "<key>"
     return sorted(variants, key=len, reverse=True)
-
-
-async def verify_credentials(creds: VenueCredentials, settings: Settings) -> VerifyResult:
-    """Verify `creds` against their venue (base URL and timeout from `settings`).
-
-    Returns:
-        The venue function's `VerifyResult`.
-
-    Raises:
-        TypeError: `creds` is not a known credentials type (a programming error, not a venue answer).
-    """
-    if isinstance(creds, LighterCredentials):
-        from exchange_clients.lighter.auth import verify_lighter_credentials
-
-        return await verify_lighter_credentials(creds, settings)
-    if isinstance(creds, ParadexCredentials):
-        from exchange_clients.paradex.auth import verify_paradex_credentials
-
-        return await verify_paradex_credentials(creds, settings)
-    raise TypeError(f"no credential verification for {type(creds).__name__}")

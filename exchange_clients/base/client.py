@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 
-from exchange_clients.base.errors import VenueRejectedError
 from exchange_clients.base.order_book import OrderBook
 from exchange_clients.base.trading import (
     BalanceInfo,
@@ -33,6 +32,7 @@ from exchange_clients.base.trading import (
     Side,
     round_price,
 )
+from perparb_core.errors import VenueRejectedError
 
 BPS = Decimal(10_000)
 

@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import ClassVar
 
-from exchange_clients.base.models import FundingRatesResult, MarketDataResult, MarketInfo
+from perparb_core.models import FundingRatesResult, MarketDataResult, MarketInfo
 
 
 class BaseFundingAdapter(ABC):

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import TypeVar
 
-from exchange_clients.base.errors import VenueError, VenueRateLimitedError, VenueUnavailableError
+from perparb_core.errors import VenueError, VenueRateLimitedError, VenueUnavailableError
 
 T = TypeVar("T")
 log = logging.getLogger("perparb.retry")

@@ -16,6 +16,8 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import Enum
 from math import lcm
 
+from perparb_core.errors import PerparbError
+
 
 class Side(str, Enum):
     BUY = "buy"
@@ -50,7 +52,7 @@ class OrderStatus(str, Enum):
         return self in (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED)
 
 
-class RoundingError(ValueError):
+class RoundingError(PerparbError, ValueError):
     """A value cannot be placed on the market's grid (non-positive tick/step, or below the minimum)."""
 
 

@@ -30,16 +30,15 @@ import json
 import logging
 import re
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import lighter
 
 from exchange_clients.base.auth import VerifyResult, scrub
-from exchange_clients.base.credentials import LighterCredentials
+from exchange_clients.base.credentials import BaseCredentials
 from exchange_clients.lighter.common import VENUE
-
-if TYPE_CHECKING:
-    from perparb.settings import Settings
+from exchange_clients.lighter.credentials import LighterCredentials
+from perparb_core.settings import VenueConfig
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,8 @@ RATE_LIMIT_CODE = 23000  # {"code":23000,"message":"Too Many Requests!"} (simula
 _LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
-def _loop_lock() -> asyncio.Lock:
+def signer_lock() -> asyncio.Lock:
+    """The lock serialising every use of the Go signer's per-(account, slot) client map on this loop."""
     loop = asyncio.get_running_loop()
     lock = _LOCKS.get(loop)
     if lock is None:
@@ -64,21 +64,27 @@ def _loop_lock() -> asyncio.Lock:
     return lock
 
 
-async def verify_lighter_credentials(creds: LighterCredentials, settings: Settings) -> VerifyResult:
-    """Check that Lighter at `settings.lighter_url` has the public key of `creds.api_private_key` in slot
+async def verify_lighter_credentials(creds: BaseCredentials, config: VenueConfig) -> VerifyResult:
+    """Check that Lighter at `config.rest_url` has the public key of `creds.api_private_key` in slot
     `creds.api_key_index` of account `creds.account_index`.
 
     Args:
         creds: the account index, API key slot and API private key (secret).
-        settings: `lighter_url` (REST root, e.g. "https://mainnet.zklighter.elliot.ai") and
-            `http_timeout_seconds` (budget of the whole check).
+        config: `rest_url` (REST root, e.g. "https://mainnet.zklighter.elliot.ai") and `http.timeout_seconds`
+            (budget of the whole check).
 
     Returns:
         `VerifyResult(venue="lighter", ok, detail)`; `detail` names the account and slot and, on failure,
         Lighter's code and message, or "Lighter unavailable at <url>: <cause>". Never raises for a venue answer,
         a network failure or an SDK error, and never reports the private key.
+
+    Raises:
+        TypeError: `creds` are not `LighterCredentials` (a programming error, not a venue answer).
     """
-    url = settings.lighter_url.rstrip("/")
+    if not isinstance(creds, LighterCredentials):
+        raise TypeError(f"Lighter verification needs LighterCredentials, got {type(creds).__name__}")
+    url = config.rest_url
+    timeout = config.http.timeout_seconds
     where = f"API key {creds.api_key_index} of account {creds.account_index}"
     secret = creds.api_private_key.get_secret_value()
 
@@ -87,7 +93,7 @@ async def verify_lighter_credentials(creds: LighterCredentials, settings: Settin
         log.info("lighter credential check (%s): %s", "ok" if ok else "failed", clean)
         return VerifyResult(VENUE, ok, clean)
 
-    async with _loop_lock():
+    async with signer_lock():
         try:
             client = lighter.SignerClient(
                 url=url, account_index=creds.account_index, api_private_keys={creds.api_key_index: secret}
@@ -95,13 +101,9 @@ async def verify_lighter_credentials(creds: LighterCredentials, settings: Settin
         except Exception as exc:  # the SDK raises bare Exception(<Go error>) from CreateClient
             return result(False, f"lighter-sdk refused {where}: {_one_line(exc)}")
         try:
-            error = await asyncio.wait_for(
-                asyncio.to_thread(client.check_client), timeout=settings.http_timeout_seconds
-            )
+            error = await asyncio.wait_for(asyncio.to_thread(client.check_client), timeout=timeout)
         except asyncio.TimeoutError:
-            return result(
-                False, f"Lighter unavailable at {url}: no answer within {settings.http_timeout_seconds:g} s"
-            )
+            return result(False, f"Lighter unavailable at {url}: no answer within {timeout:g} s")
         except Exception as exc:  # anything the SDK wrapper raises around the Go call
             return result(False, f"lighter-sdk check of {where} failed: {_one_line(exc)}")
         finally:

@@ -1,13 +1,13 @@
 """Lighter: venue constant, per-venue error classes and symbol normalisation.
 
 Shared by the funding adapter and (later) the trading client. Error classes subclass both `LighterError`
-and the venue-neutral kind from `exchange_clients.base.errors`, so callers can catch either
+and the venue-neutral kind from `perparb_core.errors`, so callers can catch either
 `LighterError` (anything from Lighter) or e.g. `VenueUnavailableError` (any venue, retryable).
 """
 
 from __future__ import annotations
 
-from exchange_clients.base.errors import (
+from perparb_core.errors import (
     VenueAuthError,
     VenueDataError,
     VenueError,

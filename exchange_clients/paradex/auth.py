@@ -1,7 +1,7 @@
 """Paradex credential verification through paradex-py's own auth flow (PROTOCOL_NOTES §2.3).
 
 * L1-key account (`l1_address` + `l1_private_key`): `paradex_py.Paradex(env, l1_address, l1_private_key,
-  api_base_url=settings.paradex_url)`. On init the SDK fetches `GET /system/config`, derives the Stark key and L2
+  api_base_url=config.rest_url)`. On init the SDK fetches `GET /system/config`, derives the Stark key and L2
   address locally (no network), `POST /auth/{l2 public key}`; if that answers `NOT_ONBOARDED` it
   `POST /onboarding` and authenticates again. WebSocket readers are not started (`auto_start_ws_reader=False`), the
   Starknet RPC client is only constructed (no call), and retries are off (`retry_strategy=None`): one verification
@@ -9,7 +9,7 @@
 * Subkey (`l2_private_key` + the MAIN account's `l2_address`): `paradex_py.ParadexSubkey(env, l2_private_key,
   l2_address, ws_enabled=False, http_client=...)` does `GET /system/config` + `POST /auth/{subkey public key}`.
   It has no base-URL parameter, so the injected `httpx.Client` uses `ParadexBaseUrlTransport`, which sends what
-  the SDK addresses to `https://api.{env}.paradex.trade/v1` to `settings.paradex_url` instead (PROTOCOL_NOTES
+  the SDK addresses to `https://api.{env}.paradex.trade/v1` to `config.rest_url` instead (PROTOCOL_NOTES
   §2.3: "point it at a mock by passing http_client=httpx.Client(transport=...)").
 
 Success = a JWT was obtained (it is never shown). The SDK constructors block (HTTP, key derivation), so they run
@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from paradex_py import ParadexSubkey
@@ -31,12 +31,11 @@ from paradex_py.account.utils import private_to_stark_key
 from paradex_py.environment import Environment
 
 from exchange_clients.base.auth import VerifyResult, scrub
-from exchange_clients.base.credentials import ParadexCredentials
+from exchange_clients.base.credentials import BaseCredentials
 from exchange_clients.paradex.common import VENUE
+from exchange_clients.paradex.credentials import ParadexCredentials
 from exchange_clients.paradex.l1_account import paradex_for_l1
-
-if TYPE_CHECKING:
-    from perparb.settings import Settings
+from perparb_core.settings import VenueConfig
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +71,7 @@ class ParadexBaseUrlTransport(httpx.BaseTransport):
 
     Args:
         source: the base the SDK addresses (`sdk_base_url(env)`).
-        target: where to send instead (`settings.paradex_url`).
+        target: where to send instead (`config.rest_url`).
         inner: the transport that sends (default `httpx.HTTPTransport()`); closed with this one.
     """
 
@@ -132,23 +131,23 @@ class _Exchange:
 
 
 def _http_client(
-    settings: Settings, exchange: _Exchange, transport: httpx.BaseTransport | None
+    config: VenueConfig, exchange: _Exchange, transport: httpx.BaseTransport | None
 ) -> httpx.Client:
     return httpx.Client(
-        timeout=settings.http_timeout_seconds, transport=transport, event_hooks={"response": [exchange.hook]}
+        timeout=config.http.timeout_seconds, transport=transport, event_hooks={"response": [exchange.hook]}
     )
 
 
-def _verify_l1(creds: ParadexCredentials, settings: Settings, exchange: _Exchange) -> str:
+def _verify_l1(creds: ParadexCredentials, config: VenueConfig, exchange: _Exchange) -> str:
     assert creds.l1_address is not None and creds.l1_private_key is not None  # ParadexCredentials checks it
-    env = env_for_url(settings.paradex_url)
-    http = _http_client(settings, exchange, None)
+    env = env_for_url(config.rest_url)
+    http = _http_client(config, exchange, None)
     try:
         client = paradex_for_l1(
             env=env,
             l1_address=creds.l1_address,
             l1_private_key=creds.l1_private_key.get_secret_value(),
-            api_base_url=settings.paradex_url.rstrip("/"),
+            api_base_url=config.rest_url,
             http_client=http,  # type: ignore[arg-type]  # ParadexApiClient accepts a bare httpx.Client
             retry_strategy=None,
             auto_start_ws_reader=False,
@@ -162,12 +161,12 @@ def _verify_l1(creds: ParadexCredentials, settings: Settings, exchange: _Exchang
         http.close()
 
 
-def _verify_subkey(creds: ParadexCredentials, settings: Settings, exchange: _Exchange) -> str:
+def _verify_subkey(creds: ParadexCredentials, config: VenueConfig, exchange: _Exchange) -> str:
     assert creds.l2_address is not None and creds.l2_private_key is not None  # ParadexCredentials checks it
-    env = env_for_url(settings.paradex_url)
-    base = settings.paradex_url.rstrip("/")
+    env = env_for_url(config.rest_url)
+    base = config.rest_url
     transport = None if base == sdk_base_url(env) else ParadexBaseUrlTransport(sdk_base_url(env), base)
-    http = _http_client(settings, exchange, transport)
+    http = _http_client(config, exchange, transport)
     try:
         client = ParadexSubkey(
             env=env,
@@ -219,13 +218,13 @@ def describe_failure(exc: BaseException, exchange: _Exchange, *, url: str, what:
     return f"Paradex check of {what} failed: {type(exc).__name__}: {' '.join(str(exc).split())}"
 
 
-async def verify_paradex_credentials(creds: ParadexCredentials, settings: Settings) -> VerifyResult:
-    """Authenticate `creds` at Paradex (`settings.paradex_url`, e.g. "https://api.prod.paradex.trade/v1") with
+async def verify_paradex_credentials(creds: BaseCredentials, config: VenueConfig) -> VerifyResult:
+    """Authenticate `creds` at Paradex (`config.rest_url`, e.g. "https://api.prod.paradex.trade/v1") with
     paradex-py, onboarding an L1-key account first if Paradex answers `NOT_ONBOARDED`.
 
     Args:
         creds: an L1-key account or a subkey (`creds.is_subkey`).
-        settings: `paradex_url` (REST base ending in /v1) and `http_timeout_seconds` (per HTTP request).
+        config: `rest_url` (REST base ending in /v1) and `http.timeout_seconds` (per HTTP request).
 
     Returns:
         `VerifyResult(venue="paradex", ok, detail)`. ok: a JWT was obtained; `detail` names the account (for an
@@ -233,13 +232,18 @@ async def verify_paradex_credentials(creds: ParadexCredentials, settings: Settin
         `HTTP <status> <ErrorCode>: <message>`, or "Paradex unavailable at <url>: ..." for a transport error or
         5xx. Never raises for a venue answer, a network failure or an SDK error; never reports a private key or
         the JWT.
+
+    Raises:
+        TypeError: `creds` are not `ParadexCredentials` (a programming error, not a venue answer).
     """
+    if not isinstance(creds, ParadexCredentials):
+        raise TypeError(f"Paradex verification needs ParadexCredentials, got {type(creds).__name__}")
     exchange = _Exchange()
     secrets = list(creds.secret_fields().values())
-    url = settings.paradex_url.rstrip("/")
+    url = config.rest_url
     verify = _verify_subkey if creds.is_subkey else _verify_l1
     try:
-        detail = await asyncio.to_thread(verify, creds, settings, exchange)
+        detail = await asyncio.to_thread(verify, creds, config, exchange)
         ok = True
     except Exception as exc:  # SDK: ValueError(<ApiError>), httpx errors, marshmallow errors, ...
         try:

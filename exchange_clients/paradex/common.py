@@ -1,7 +1,7 @@
 """Paradex: venue constant, per-venue error classes and symbol normalisation.
 
 Shared by the funding adapter and (later) the trading client. Error classes subclass both `ParadexError`
-and the venue-neutral kind from `exchange_clients.base.errors`, so callers can catch either
+and the venue-neutral kind from `perparb_core.errors`, so callers can catch either
 `ParadexError` (anything from Paradex) or e.g. `VenueUnavailableError` (any venue, retryable).
 
 Paradex error bodies look like `{"error": "NOT_ONBOARDED", "message": "User has never called /onboarding
@@ -10,7 +10,7 @@ endpoint", "data": null}` (venue-data/paradex/rest_error_not_onboarded.json; Ope
 
 from __future__ import annotations
 
-from exchange_clients.base.errors import (
+from perparb_core.errors import (
     VenueAuthError,
     VenueDataError,
     VenueError,

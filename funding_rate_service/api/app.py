@@ -22,10 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database import migrate
 from database.session import create_engine, resolve_database_url
-from exchange_clients.base.models import FundingKind, utcnow
 from funding_rate_service import repository
 from funding_rate_service.service import build_query, get_opportunities, get_rates
-from perparb.settings import KNOWN_VENUES, Settings
+from exchange_clients.registry import venue_names
+from perparb_core.settings import ServiceConfig
+from perparb_core.models import FundingKind, utcnow
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -37,22 +38,23 @@ def _split(value: str | None) -> list[str] | None:
 
 def _venues(value: str | None, param: str) -> list[str] | None:
     names = _split(value)
+    known = venue_names()
     for n in names or []:
-        if n not in KNOWN_VENUES:
-            raise HTTPException(422, f"{param}: unknown venue {n!r}; known: {list(KNOWN_VENUES)}")
+        if n not in known:
+            raise HTTPException(422, f"{param}: unknown venue {n!r}; known: {known}")
     return names
 
 
-def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> FastAPI:
-    """Build the app. With `engine` given (tests), it is used as is; else one is opened on the configured
-    database (migrated to head) for the app's lifetime."""
+def create_app(config: ServiceConfig, *, engine: AsyncEngine | None = None) -> FastAPI:
+    """Build the app. With `engine` given (tests), it is used as is; else one is opened on `config.database`
+    (migrated to head) for the app's lifetime."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if engine is not None:
             yield
             return
-        url = resolve_database_url(settings)
+        url = resolve_database_url(config.database)
         migrate.upgrade(url)
         app.state.engine = create_engine(url)
         try:
@@ -82,7 +84,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Fast
         names = _venues(venues, "venues")
         async with _engine(request).connect() as conn:
             return await get_rates(
-                conn, symbol=symbol, venues=names, max_age_seconds=settings.max_data_age_seconds
+                conn, symbol=symbol, venues=names, max_age_seconds=config.ranking.max_data_age_seconds
             )
 
     @app.get(
@@ -155,7 +157,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Fast
     ) -> dict[str, Any]:
         try:
             query = build_query(
-                settings,
+                config.ranking,
                 min_apr=min_apr,
                 horizon_hours=horizon_hours,
                 venues=_venues(venues, "venues"),
@@ -183,7 +185,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Fast
     async def health(request: Request) -> dict[str, Any]:
         now = utcnow()
         async with _engine(request).connect() as conn:
-            rows = await repository.venue_health(conn, settings.venue_list)
+            rows = await repository.venue_health(conn, list(config.venues))
         venues = {}
         for h in rows:
             age = None if h.newest_data_ts is None else (now - h.newest_data_ts).total_seconds()
@@ -194,7 +196,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> Fast
                 "last_error": h.last_error,
                 "markets": h.markets,
                 "data_age_seconds": None if age is None else round(age, 3),
-                "stale": age is None or age > settings.max_data_age_seconds,
+                "stale": age is None or age > config.ranking.max_data_age_seconds,
             }
         ok = all(not v["stale"] and v["last_status"] == "ok" for v in venues.values())
         return {"status": "ok" if ok else "degraded", "now": now.isoformat(), "venues": venues}

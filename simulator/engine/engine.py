@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
-from exchange_clients.base.errors import PerparbError
+from perparb_core.errors import PerparbError
 from simulator.engine import accounts as margin
 from simulator.engine.accounts import Account, Position
 from simulator.engine.book import OrderBook

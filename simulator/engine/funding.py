@@ -36,7 +36,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from exchange_clients.base import units
+from perparb_core import units
 from simulator.engine.orders import ZERO
 
 HOUR_MS = 3_600_000

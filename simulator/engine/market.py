@@ -42,7 +42,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from exchange_clients.base import units
+from perparb_core import units
 from simulator.engine.book import OrderBook
 from simulator.engine.orders import ZERO, Trade
 

@@ -45,7 +45,6 @@ from typing import Any
 from sqlalchemy import select
 
 from exchange_clients.base.client import BaseExchangeClient
-from exchange_clients.base.errors import VenueError, VenueRejectedError
 from exchange_clients.base.trading import (
     ContractAttributes,
     OrderInfo,
@@ -53,6 +52,7 @@ from exchange_clients.base.trading import (
     Side,
     round_quantity,
 )
+from perparb_core.errors import VenueError, VenueRejectedError
 from strategies import state
 from strategies.base import RunContext
 from strategies.config import ExecutionRules

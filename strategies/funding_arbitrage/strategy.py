@@ -38,8 +38,6 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from exchange_clients.base.client import BPS, StaleBookError, market_order_limit_price
-from exchange_clients.base.errors import VenueError
-from exchange_clients.base.models import FundingRateSample, MarketInfo
 from exchange_clients.base.order_book import OrderBook
 from exchange_clients.base.trading import RoundingError, Side, common_quantity
 from funding_rate_service import repository
@@ -51,6 +49,8 @@ from funding_rate_service.opportunity_finder import (
     find_opportunities,
 )
 from funding_rate_service.service import HISTORY_DAYS
+from perparb_core.errors import VenueError
+from perparb_core.models import FundingRateSample, MarketInfo
 from strategies import state
 from strategies.base import RunContext, Strategy
 from strategies.config import ConfigError, FundingArbitrageConfig

@@ -62,12 +62,6 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from exchange_clients.base.client import StaleBookError
-from exchange_clients.base.errors import (
-    VenueError,
-    VenueRateLimitedError,
-    VenueRejectedError,
-    VenueUnavailableError,
-)
 from exchange_clients.base.trading import (
     ContractAttributes,
     Fill,
@@ -77,6 +71,12 @@ from exchange_clients.base.trading import (
     Side,
     round_price,
     round_quantity,
+)
+from perparb_core.errors import (
+    VenueError,
+    VenueRateLimitedError,
+    VenueRejectedError,
+    VenueUnavailableError,
 )
 from strategies import state
 from strategies.base import RunContext, Strategy

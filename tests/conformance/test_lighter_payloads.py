@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 
-from exchange_clients.base.models import FundingKind, MarketInfo
 from exchange_clients.lighter.common import LighterRejectedError
 from exchange_clients.lighter.funding_adapter.fetchers import (
     envelope_rows,
@@ -16,7 +15,8 @@ from exchange_clients.lighter.funding_adapter.fetchers import (
     parse_market_stats_frame,
     parse_order_book_details,
 )
-from exchange_clients.lighter.funding_adapter.funding_client import decode_response
+from exchange_clients.lighter.http import decode_response
+from perparb_core.models import FundingKind, MarketInfo
 from tests.shared_data import load_payload
 
 pytestmark = pytest.mark.conformance

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from exchange_clients.base.models import FundingKind, MarketInfo
 from exchange_clients.paradex.common import ParadexDataError
 from exchange_clients.paradex.funding_adapter.fetchers import (
     parse_funding_data,
@@ -22,6 +21,7 @@ from exchange_clients.paradex.funding_adapter.fetchers import (
     parse_markets_summary,
     parse_markets_summary_frame,
 )
+from perparb_core.models import FundingKind, MarketInfo
 from tests.shared_data import load_payload
 
 pytestmark = pytest.mark.conformance

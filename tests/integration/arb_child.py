@@ -19,7 +19,7 @@ from strategies.runner import RunOptions, run_strategy
 
 
 async def main(config_path: str, account: str) -> None:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]  # the child's env points at the simulator
     assert settings.database_url is not None
     engine = create_engine(settings.database_url)
     vault = Vault.from_key(decode_key(os.environ["PERPARB_MASTER_KEY"], source="PERPARB_MASTER_KEY"))
@@ -28,7 +28,7 @@ async def main(config_path: str, account: str) -> None:
         account,
         engine=engine,
         vault=vault,
-        settings=settings,
+        settings=settings.trading_config(),
         options=RunOptions(interval_seconds=0.3),
     )
 

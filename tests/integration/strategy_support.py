@@ -22,10 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database.accounts import add_account
 from database.vault import Vault, encode_key, new_key
-from exchange_clients.base.credentials import LighterCredentials, ParadexCredentials
+from exchange_clients.lighter.credentials import LighterCredentials
 from exchange_clients.paradex.client.session import ParadexSession
-from perparb.settings import Settings
+from exchange_clients.paradex.credentials import ParadexCredentials
+from perparb_core.settings import TradingConfig
 from simulator.server import SimulatorHandle
+from tests.configs import sim_config, sim_trading
 
 D = Decimal
 _next_lighter_account = [20_000]
@@ -43,17 +45,10 @@ def master_key_text(vault: Vault) -> str:
     return encode_key(vault.keys[vault.current_id])
 
 
-def sim_settings(sim: SimulatorHandle, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "lighter_url": sim.lighter_url,
-        "paradex_url": sim.paradex_url,
-        "http_timeout_seconds": 5,
-        "http_retries": 1,
-        "http_backoff_seconds": 0.05,
-        "venue_timeout_seconds": 10,
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+def sim_settings(sim: SimulatorHandle, **overrides: Any) -> TradingConfig:
+    """A strategy run's config on the simulator (both venues, 5 s timeouts, 1 retry, 10 s venue budget)."""
+    venue_timeout = float(overrides.pop("venue_timeout_seconds", 10))
+    return sim_trading(sim, venue_timeout_seconds=venue_timeout, **overrides)
 
 
 def paradex_root(sim: SimulatorHandle) -> str:
@@ -103,7 +98,7 @@ async def sim_account(
     if "paradex" in venues:
         eth = Account.create()
         pcreds = ParadexCredentials(l1_address=eth.address, l1_private_key=SecretStr(eth.key.hex()))
-        session = ParadexSession(pcreds, sim_settings(sim))
+        session = ParadexSession(pcreds, sim_config(sim, "paradex"))
         await session.open()
         address = session.account_address
         await session.close()

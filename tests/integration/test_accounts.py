@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database import accounts as acc
 from database.vault import Vault, init_vault, key_id_of, new_key, read_key_file, retired_key_path
-from exchange_clients.base.credentials import LighterCredentials, ParadexCredentials
+from exchange_clients.lighter.credentials import LighterCredentials
+from exchange_clients.paradex.credentials import ParadexCredentials
 
 pytestmark = pytest.mark.integration
 PROJECT = Path(__file__).resolve().parents[2]
@@ -276,7 +277,7 @@ async def test_commands_round_trip_without_leaking(
         "lighter",
         "--from-env",
         cwd=tmp_path,
-        module="database.scripts.add_account",
+        module="perparb.scripts.add_account",
     )
     transcript.append(out + err)
     assert code == 0, err

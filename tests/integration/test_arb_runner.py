@@ -22,6 +22,7 @@ from strategies import state
 from strategies.config import ConfigError
 from strategies.runner import RunError, RunOptions, run_strategy
 from strategies.state import LeaseHeldError
+from tests.configs import sim_config
 from tests.integration import test_arb_faults as faults
 from tests.integration.strategy_support import admin, set_market, sim_account, sim_settings, until
 from tests.integration.test_arb_faults import assert_safe, orders_of, venue_state
@@ -58,7 +59,7 @@ async def second_client(
 ) -> BaseExchangeClient:
     """Another client on the same account (a human at the venue's UI, as far as the strategy knows)."""
     creds = await load_account(engine, vault, account, touch=False)
-    client = create_client(venue, creds.venues[venue], sim_settings(sim), markets=["ETH"])
+    client = create_client(creds.venues[venue], sim_config(sim, venue), markets=["ETH"])
     await client.connect()
     return client
 

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backtest.engine import run_backtest
 from backtest.loader import load_history_db
 from backtest.report import build_report
-from exchange_clients.base.models import FundingKind, FundingRateSample, MarketInfo
 from funding_rate_service import repository
+from perparb_core.models import FundingKind, FundingRateSample, MarketInfo
 from strategies.config import parse_config
 
 pytestmark = pytest.mark.integration

@@ -26,15 +26,17 @@ from hypothesis import strategies as st
 from lighter.signer_client import create_api_key
 
 from exchange_clients.base.client import BaseExchangeClient, StaleBookError
-from exchange_clients.base.credentials import LighterCredentials, ParadexCredentials
-from exchange_clients.base.errors import VenueUnavailableError
 from exchange_clients.base.rate_limit import VenueRateLimiter, venue_limiter
 from exchange_clients.base.trading import OrderStatus, Side
 from exchange_clients.lighter.client import LighterClient
+from exchange_clients.lighter.credentials import LighterCredentials
 from exchange_clients.paradex.client import ParadexClient
 from exchange_clients.paradex.client.session import ParadexRequestRejectedError
-from perparb.settings import Settings
+from exchange_clients.paradex.credentials import ParadexCredentials
+from perparb_core.errors import VenueUnavailableError
+from perparb_core.settings import VenueConfig
 from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
+from tests.configs import sim_config
 
 D = Decimal
 KEY = 3
@@ -153,14 +155,8 @@ async def admin(url: str, body: Any = None, method: str = "POST") -> Any:
             return await resp.json()
 
 
-def settings_for(sim: SimulatorHandle, retries: int = 1) -> Settings:
-    return Settings(
-        lighter_url=sim.lighter_url,
-        paradex_url=sim.paradex_url,
-        http_timeout_seconds=5,
-        http_retries=retries,
-        http_backoff_seconds=0.05,
-    )
+def settings_for(sim: SimulatorHandle, venue: str, retries: int = 1) -> VenueConfig:
+    return sim_config(sim, venue, retries=retries)
 
 
 async def lighter_client(
@@ -175,7 +171,7 @@ async def lighter_client(
     )
     await admin(root + "/_sim/accounts", {"account_index": account, "collateral": "10000"})
     creds = LighterCredentials(account_index=account, api_key_index=KEY, api_private_key=private_key)
-    client = LighterClient(creds, settings_for(sim, retries), markets=["ETH"])
+    client = LighterClient(creds, settings_for(sim, "lighter", retries), markets=["ETH"])
     if connect:
         await client.connect()
     return client
@@ -184,7 +180,9 @@ async def lighter_client(
 async def paradex_client(sim: SimulatorHandle, *, retries: int = 1) -> ParadexClient:
     eth = Account.create()
     creds = ParadexCredentials(l1_address=eth.address, l1_private_key=eth.key.hex())
-    client = ParadexClient(creds, settings_for(sim, retries), markets=["ETH"], backoff_initial_seconds=0.05)
+    client = ParadexClient(
+        creds, settings_for(sim, "paradex", retries), markets=["ETH"], backoff_initial_seconds=0.05
+    )
     await client.connect()
     await admin(
         paradex_root(sim) + "/_sim/accounts",
@@ -241,7 +239,7 @@ async def test_lighter_429_burst_slows_reads_and_nothing_fails(sim: SimulatorHan
         assert limiter.penalties - before == 3  # each 429 paused the venue
         assert elapsed >= 3.0  # three Retry-After: 1 waits
         # a second client of the same venue shares the limiter (one budget per venue and URL)
-        other = LighterClient(client.credentials, client.settings)
+        other = LighterClient(client.credentials, client.config)
         assert other.rest.limiter is limiter
     finally:
         await client.disconnect()
@@ -288,7 +286,7 @@ async def test_paradex_venue_down_at_connect_is_a_clear_error_then_connects(sim:
     await pin_paradex(sim, "3600")
     eth = Account.create()
     creds = ParadexCredentials(l1_address=eth.address, l1_private_key=eth.key.hex())
-    client = ParadexClient(creds, settings_for(sim), markets=["ETH"], backoff_initial_seconds=0.05)
+    client = ParadexClient(creds, settings_for(sim, "paradex"), markets=["ETH"], backoff_initial_seconds=0.05)
     await admin(paradex_root(sim) + "/_sim/venue/down")
     try:
         with pytest.raises(VenueUnavailableError, match="HTTP 503"):

@@ -20,6 +20,7 @@ from funding_rate_service.collector import CycleSummary, run_forever
 from perparb.runtime import open_adapters
 from perparb.settings import Settings
 from simulator.server import DEMO_SCENARIO, start_simulator
+from strategies.paper import simulated_venue_urls
 
 pytestmark = pytest.mark.integration
 PROJECT = Path(__file__).resolve().parents[2]
@@ -30,7 +31,7 @@ CRASHER = textwrap.dedent(
     from datetime import datetime, timezone
     from decimal import Decimal
     from sqlalchemy.ext.asyncio import create_async_engine
-    from exchange_clients.base.models import FundingKind, FundingRateSample, MarketInfo
+    from perparb_core.models import FundingKind, FundingRateSample, MarketInfo
     from funding_rate_service import repository
 
     async def main():
@@ -68,7 +69,11 @@ async def test_sigkill_before_commit_leaves_nothing(clean_engine: AsyncEngine, d
 
 async def test_collect_loop_runs_until_stopped(clean_engine: AsyncEngine) -> None:
     async with await start_simulator(DEMO_SCENARIO) as sim:
-        settings = Settings(_env_file=None, lighter_url=sim.lighter_url, paradex_url=sim.paradex_url)
+        settings = Settings(
+            _env_file=None
+        ).with_venue_urls(  # type: ignore[call-arg]
+            {v: simulated_venue_urls(sim, v)[:2] for v in ("lighter", "paradex")}
+        )
         stop = asyncio.Event()
         seen: list[CycleSummary] = []
 

@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +30,14 @@ from paradex_py.api.api_client import ParadexApiClient
 from pydantic import SecretStr
 
 import simulator.auth
-from exchange_clients.base.auth import VerifyResult, verify_credentials
-from exchange_clients.base.credentials import LighterCredentials, ParadexCredentials
-from perparb.settings import Settings
+from exchange_clients import registry
+from exchange_clients.base.auth import VerifyResult
+from exchange_clients.base.credentials import BaseCredentials
+from exchange_clients.lighter.credentials import LighterCredentials
+from exchange_clients.paradex.credentials import ParadexCredentials
+from perparb_core.settings import VenueConfig
 from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
+from tests.configs import sim_config
 
 pytestmark = pytest.mark.integration
 
@@ -46,13 +50,14 @@ async def sim() -> AsyncIterator[SimulatorHandle]:
         yield handle
 
 
-def settings_for(handle: SimulatorHandle, *, timeout: float = 5.0) -> Settings:
-    return Settings(
-        lighter_url=handle.lighter_url,
-        paradex_url=handle.paradex_url,
-        http_timeout_seconds=timeout,
-        _env_file=None,  # type: ignore[call-arg]
-    )
+def settings_for(handle: SimulatorHandle, *, timeout: float = 5.0) -> dict[str, VenueConfig]:
+    """Each simulated venue's config (the venue's verification takes its own config)."""
+    return {v: sim_config(handle, v, timeout=timeout, retries=0) for v in ("lighter", "paradex")}
+
+
+async def verify_credentials(creds: BaseCredentials, configs: Mapping[str, VenueConfig]) -> VerifyResult:
+    """`registry.verify_credentials` with the config of the credentials' venue."""
+    return await registry.verify_credentials(creds, configs[creds.venue])
 
 
 def paradex_root(handle: SimulatorHandle) -> str:

@@ -33,6 +33,7 @@ from strategies.base import RunContext
 from strategies.config import GridConfig, parse_config
 from strategies.runner import RunOptions, RunSummary, run_strategy
 from strategies.state import ORDERS, client_order_id
+from tests.configs import sim_config
 from tests.integration.strategy_support import set_market, sim_account, sim_settings, test_vault, until
 
 pytestmark = pytest.mark.integration
@@ -306,7 +307,7 @@ async def fresh_client(
     engine: AsyncEngine, vault: Vault, sim: SimulatorHandle, account: str, venue: str
 ) -> BaseExchangeClient:
     creds = await load_account(engine, vault, account)
-    client = create_client(venue, creds.venues[venue], sim_settings(sim), markets=["ETH"], **OPTIONS)
+    client = create_client(creds.venues[venue], sim_config(sim, venue), markets=["ETH"], **OPTIONS)
     await client.connect()
     return client
 

@@ -125,7 +125,7 @@ async def test_cli_and_api_agree(
     assert 0 < len(cli_opps) <= 5 and all(OPP_KEYS <= set(o) for o in cli_opps)
 
     settings = Settings(_env_file=None, database_url=db_url)
-    app = create_app(settings, engine=clean_engine)
+    app = create_app(settings.service_config(), engine=clean_engine)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
         api_rates = (await client.get("/api/v1/funding-rates")).json()
         assert _without_age(api_rates) == _without_age(cli_rates)

@@ -22,13 +22,14 @@ import pytest_asyncio
 from lighter.signer_client import create_api_key
 
 from exchange_clients.base.client import StaleBookError
-from exchange_clients.base.credentials import LighterCredentials
-from exchange_clients.base.errors import VenueAuthError, VenueRejectedError
 from exchange_clients.base.trading import OrderStatus, OrderType, Side, TimeInForce
 from exchange_clients.lighter.client import LighterClient, create_lighter_client
 from exchange_clients.lighter.common import LighterRejectedError
-from perparb.settings import Settings
+from exchange_clients.lighter.config import LighterConfig
+from exchange_clients.lighter.credentials import LighterCredentials
+from perparb_core.errors import VenueAuthError, VenueRejectedError
 from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
+from tests.configs import sim_config
 
 pytestmark = pytest.mark.integration
 
@@ -55,10 +56,10 @@ async def admin(http: aiohttp.ClientSession, method: str, url: str, body: Any = 
         return await resp.json()
 
 
-def settings_for(sim: SimulatorHandle) -> Settings:
-    return Settings(
-        lighter_url=sim.lighter_url, http_timeout_seconds=5, http_retries=1, http_backoff_seconds=0.05
-    )
+def settings_for(sim: SimulatorHandle) -> LighterConfig:
+    config = sim_config(sim, "lighter")
+    assert isinstance(config, LighterConfig)
+    return config
 
 
 async def funded_client(

@@ -17,12 +17,13 @@ import pytest_asyncio
 from lighter.signer_client import create_api_key
 
 from exchange_clients.base.client import StaleBookError
-from exchange_clients.base.credentials import LighterCredentials
 from exchange_clients.base.trading import ClientEvent, EventKind, OrderStatus, Side
 from exchange_clients.lighter.client import LighterClient
 from exchange_clients.lighter.common import LighterError
-from perparb.settings import Settings
+from exchange_clients.lighter.config import LighterConfig
+from exchange_clients.lighter.credentials import LighterCredentials
 from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
+from tests.configs import sim_config
 
 pytestmark = pytest.mark.integration
 
@@ -60,10 +61,9 @@ async def funded_client(
     )
     await admin(http, sim.lighter_url + "/_sim/accounts", {"account_index": account, "collateral": "10000"})
     creds = LighterCredentials(account_index=account, api_key_index=KEY, api_private_key=private_key)
-    settings = Settings(
-        lighter_url=sim.lighter_url, http_timeout_seconds=5, http_retries=1, http_backoff_seconds=0.05
-    )
-    client = LighterClient(creds, settings, markets=["ETH"], **options)
+    config = sim_config(sim, "lighter")
+    assert isinstance(config, LighterConfig)
+    client = LighterClient(creds, config, markets=["ETH"], **options)
     await client.connect()
     return client
 

@@ -15,19 +15,23 @@ from lighter.signer_client import create_api_key
 from pydantic import SecretStr
 
 from database.accounts import AccountCredentials, CredentialsError
-from exchange_clients.base.credentials import LighterCredentials, ParadexCredentials
 from exchange_clients.base.trading import OrderStatus, Side
+from exchange_clients.lighter.credentials import LighterCredentials
+from exchange_clients.lighter.paper import public_key_of
+from exchange_clients.paradex.credentials import ParadexCredentials
 from exchange_clients.registry import create_client
-from perparb.settings import Settings
+from perparb_core.settings import TradingConfig
 from simulator.server import DEMO_SCENARIO, start_simulator
-from strategies.paper import PaperError, lighter_public_key, start_paper_venues
+from strategies.paper import PaperError, SimAdmin, simulated_venue_urls, start_paper_venues
+from tests.configs import venue_config
 
 pytestmark = pytest.mark.integration
 D = Decimal
 
 
-def base_settings() -> Settings:
-    return Settings(_env_file=None, http_timeout_seconds=5, http_retries=1, http_backoff_seconds=0.05)  # type: ignore[call-arg]
+def base_settings() -> TradingConfig:
+    """Mainnet configs (paper mode must replace them), test-friendly HTTP settings."""
+    return TradingConfig(venues={v: venue_config(v) for v in ("lighter", "paradex")})
 
 
 def lighter_creds(account_index: int) -> tuple[LighterCredentials, str]:
@@ -49,7 +53,9 @@ async def test_lighter_public_key_is_derived_from_the_private_key() -> None:
     sim = await start_simulator(DEMO_SCENARIO)
     try:
         async with aiohttp.ClientSession() as http:
-            assert await lighter_public_key(creds, sim, http) == expected
+            rest, _ws, root = simulated_venue_urls(sim, "lighter")
+            admin = SimAdmin(http, rest, root)
+            assert await public_key_of(creds, venue_config("lighter", rest), admin) == expected
     finally:
         await sim.stop()
 
@@ -64,22 +70,16 @@ async def test_both_venues_connect_see_the_collateral_and_fill_orders() -> None:
     clients = {}
     try:
         s = paper.settings
-        assert (s.lighter_url, s.paradex_url, s.lighter_ws_url, s.paradex_ws_url) == (
-            paper.sim.lighter_url,
-            paper.sim.paradex_url,
-            paper.sim.lighter_ws_url,
-            paper.sim.paradex_ws_url,
-        )
-        for url in (s.lighter_url, s.paradex_url, s.lighter_ws_url, s.paradex_ws_url):
-            assert url.split("//", 1)[1].startswith("127.0.0.1:"), url
-        assert (s.http_timeout_seconds, s.http_retries) == (
-            settings.http_timeout_seconds,
-            settings.http_retries,
-        )
-        assert settings.lighter_url.startswith("https://")  # the caller's settings are untouched
+        for venue in ("lighter", "paradex"):
+            rest, ws, _root = simulated_venue_urls(paper.sim, venue)
+            assert (s.venue(venue).rest_url, s.venue(venue).websocket_url) == (rest, ws)
+            for url in (s.venue(venue).rest_url, s.venue(venue).websocket_url):
+                assert url.split("//", 1)[1].startswith("127.0.0.1:"), url
+            assert s.venue(venue).http == settings.venue(venue).http
+            assert settings.venue(venue).rest_url.startswith("https://")  # the caller's configs are untouched
         assert paper.accounts["lighter"] == {"account_index": 31_002}
         for venue in ("lighter", "paradex"):
-            clients[venue] = create_client(venue, account.venues[venue], s, markets=["ETH"])
+            clients[venue] = create_client(account.venues[venue], s.venue(venue), markets=["ETH"])
         await asyncio.gather(*(c.connect() for c in clients.values()))
         for venue, client in clients.items():
             balance = await client.get_account_balance()
@@ -127,7 +127,7 @@ async def test_paradex_subkey_account() -> None:
     paper = await start_paper_venues(
         account, ["paradex"], base_settings(), scenario=None, speed=1.0, collateral_usd=D(5000)
     )
-    client = create_client("paradex", creds, paper.settings, markets=["ETH"], account_stream=False)
+    client = create_client(creds, paper.settings.venue("paradex"), markets=["ETH"], account_stream=False)
     try:
         await client.connect()
         assert (await client.get_account_balance()).available == D(5000)

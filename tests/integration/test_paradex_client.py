@@ -21,13 +21,14 @@ from eth_account import Account
 from paradex_py.account.utils import private_to_stark_key
 
 from exchange_clients.base.client import StaleBookError
-from exchange_clients.base.credentials import ParadexCredentials
 from exchange_clients.base.trading import EventKind, OrderStatus, OrderType, Side, TimeInForce
 from exchange_clients.paradex.client import ParadexClient, create_paradex_client
 from exchange_clients.paradex.client.session import ParadexRequestRejectedError
 from exchange_clients.paradex.common import ParadexAuthError, ParadexRejectedError, ParadexUnavailableError
-from perparb.settings import Settings
+from exchange_clients.paradex.credentials import ParadexCredentials
+from perparb_core.settings import VenueConfig
 from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
+from tests.configs import sim_config
 
 pytestmark = pytest.mark.integration
 
@@ -52,10 +53,8 @@ async def pin(sim: SimulatorHandle, mark: str = "3600", rate_hourly: str = "0") 
     await admin(sim, f"/_sim/markets/{ETH}/funding", {"rate_hourly": rate_hourly})
 
 
-def settings_for(sim: SimulatorHandle) -> Settings:
-    return Settings(
-        paradex_url=sim.paradex_url, http_retries=1, http_backoff_seconds=0.05, http_timeout_seconds=5
-    )
+def settings_for(sim: SimulatorHandle) -> VenueConfig:
+    return sim_config(sim, "paradex")
 
 
 async def trader(sim: SimulatorHandle, collateral: str = "100000", **options: Any) -> ParadexClient:

@@ -13,13 +13,14 @@ from paradex_py.account.utils import resolve_l2_keypair
 from pydantic import SecretStr
 
 from exchange_clients.base.client import StaleBookError
-from exchange_clients.base.credentials import ParadexCredentials
 from exchange_clients.base.trading import OrderStatus, Side
 from exchange_clients.paradex.client import create_paradex_client
 from exchange_clients.paradex.client.session import ParadexSession
+from exchange_clients.paradex.credentials import ParadexCredentials
 from exchange_clients.paradex.l1_account import derive_l2_private_key, has_leading_zero_byte
 from simulator.server import DEMO_SCENARIO, start_simulator
-from tests.integration.strategy_support import admin, set_market, sim_settings
+from tests.configs import sim_config
+from tests.integration.strategy_support import admin, set_market
 
 pytestmark = pytest.mark.integration
 
@@ -59,12 +60,12 @@ async def test_leading_zero_key_authenticates_and_trades() -> None:
     async with await start_simulator(DEMO_SCENARIO, push_interval_seconds=0.1) as sim:
         await set_market(sim, "paradex", "ETH-USD-PERP", mark="3636")
         await set_market(sim, "paradex", "ETH-USD-PERP", mark="3600")
-        session = ParadexSession(creds, sim_settings(sim))
+        session = ParadexSession(creds, sim_config(sim, "paradex"))
         await session.open()
         address = session.account_address
         await session.close()
         await admin(sim, "paradex", "/_sim/accounts", {"address": address, "collateral": "100000"})
-        client = create_paradex_client(creds, sim_settings(sim), markets=["ETH"])
+        client = create_paradex_client(creds, sim_config(sim, "paradex"), markets=["ETH"])
         await client.connect()
         try:
             order = None

@@ -17,32 +17,33 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from exchange_clients.base.models import utcnow
 from funding_rate_service import repository
 from funding_rate_service.backfill import backfill
 from funding_rate_service.collector import run_cycle
 from funding_rate_service.service import build_query, get_opportunities
 from perparb.runtime import open_adapters
 from perparb.settings import Settings
+from perparb_core.models import utcnow
 from simulator.faults import FaultSpec
 from simulator.scenario_from_recordings import build_scenario_from_recordings
 from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
+from strategies.paper import simulated_venue_urls
 from tests.shared_data import SHARED, shared_path
 
 pytestmark = pytest.mark.integration
 
 
 def sim_settings(sim: SimulatorHandle, **kw: object) -> Settings:
+    """App settings whose venues point at the simulator (the collector's adapters come from them)."""
     base = {
-        "lighter_url": sim.lighter_url,
-        "paradex_url": sim.paradex_url,
         "http_timeout_seconds": 2.0,
         "http_retries": 1,
         "http_backoff_seconds": 0.01,
         "venue_timeout_seconds": 10.0,
     }
     base.update(kw)
-    return Settings(_env_file=None, **base)  # type: ignore[arg-type]
+    settings = Settings(_env_file=None, **base)  # type: ignore[arg-type]
+    return settings.with_venue_urls({v: simulated_venue_urls(sim, v)[:2] for v in ("lighter", "paradex")})
 
 
 @pytest_asyncio.fixture
@@ -95,7 +96,7 @@ async def test_demo_cycle_and_ranking(clean_engine: AsyncEngine, demo_sim: Simul
     assert data["venues"]["lighter"]["reference_stored"] > 0
     assert await scalar(clean_engine, "SELECT count(*) FROM collection_runs WHERE status = 'ok'") == 2
     query = build_query(
-        settings,
+        settings.ranking_config(),
         min_apr=None,
         horizon_hours=168,
         venues=None,

@@ -1,5 +1,5 @@
 """`database.accounts.remove_account` refuses an account with a running strategy run or a live position
-(`strategies.state.account_has_live_state`, checked under the account row's lock) and removes it otherwise."""
+(`database.accounts.account_has_live_state`, checked under the account row's lock) and removes it otherwise."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database.accounts import AccountError, add_account, remove_account
 from database.vault import Vault, new_key
-from exchange_clients.base.credentials import LighterCredentials
+from exchange_clients.lighter.credentials import LighterCredentials
 from strategies.state import POSITIONS, RUNS
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from exchange_clients.base.models import FundingKind, FundingRateSample, MarketInfo, ReferenceRate
 from funding_rate_service import repository
+from perparb_core.models import FundingKind, FundingRateSample, MarketInfo, ReferenceRate
 
 pytestmark = pytest.mark.integration
 

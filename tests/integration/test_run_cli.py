@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database.accounts import add_account
 from database.vault import Vault, encode_key, new_key
-from exchange_clients.base.credentials import LighterCredentials, ParadexCredentials
+from exchange_clients.lighter.credentials import LighterCredentials
+from exchange_clients.paradex.credentials import ParadexCredentials
 from strategies.state import Lease
 
 pytestmark = pytest.mark.integration

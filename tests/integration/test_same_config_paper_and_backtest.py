@@ -23,7 +23,8 @@ from backtest.engine import run_backtest
 from backtest.loader import load_history_db
 from backtest.report import build_report
 from database.accounts import add_account
-from exchange_clients.base.credentials import LighterCredentials, ParadexCredentials
+from exchange_clients.lighter.credentials import LighterCredentials
+from exchange_clients.paradex.credentials import ParadexCredentials
 from exchange_clients.registry import create_funding_adapter
 from funding_rate_service.backfill import backfill
 from perparb.settings import Settings
@@ -31,8 +32,9 @@ from simulator.server import DEMO_SCENARIO, start_simulator
 from strategies import state
 from strategies.config import FundingArbitrageConfig, load_config
 from strategies.runner import RunOptions, run_strategy
+from tests.configs import sim_config
 from tests.conftest import PROJECT
-from tests.integration.strategy_support import sim_settings, test_vault
+from tests.integration.strategy_support import test_vault
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +48,7 @@ async def test_example_config_backtests_and_paper_trades_unchanged(engine: Async
     # backtest: history of the (simulated) venues in the database, replayed through the config
     async with await start_simulator(DEMO_SCENARIO) as sim:
         for venue in config.venues:
-            adapter = create_funding_adapter(venue, sim_settings(sim))
+            adapter = create_funding_adapter(sim_config(sim, venue))
             try:
                 summary = await backfill(engine, adapter, days=7, symbols=config.symbol_set)
             finally:
@@ -81,7 +83,7 @@ async def test_example_config_backtests_and_paper_trades_unchanged(engine: Async
         "rehearsal",
         engine=engine,
         vault=vault,
-        settings=Settings(_env_file=None),  # type: ignore[call-arg]  # mainnet URLs: paper must not use them
+        settings=Settings(_env_file=None).trading_config(),  # type: ignore[call-arg]  # mainnet URLs: paper must not use them
         options=RunOptions(paper=True, max_cycles=2, interval_seconds=0.5),
     )
     assert (run.status, run.cycles) == ("stopped", 2)
@@ -108,7 +110,7 @@ async def test_example_config_backtests_and_paper_trades_unchanged(engine: Async
         "rehearsal",
         engine=engine,
         vault=vault,
-        settings=Settings(_env_file=None),  # type: ignore[call-arg]
+        settings=Settings(_env_file=None).trading_config(),  # type: ignore[call-arg]
         options=RunOptions(paper=True, max_cycles=1, interval_seconds=0.5),
     )
     async with engine.connect() as conn:

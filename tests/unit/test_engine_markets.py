@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from exchange_clients.base.units import UnitError
+from perparb_core.units import UnitError
 from simulator.engine import (
     LIGHTER_RULES,
     PARADEX_RULES,

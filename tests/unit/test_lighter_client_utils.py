@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -17,7 +18,7 @@ from exchange_clients.lighter.client.utils.caching import (
     AuthTokenCache,
     ClientOrderIds,
     ClientOrderIndexAllocator,
-    parse_markets,
+    LighterMarket,
 )
 from exchange_clients.lighter.client.utils.converters import (
     MAX_BASE_AMOUNT,
@@ -29,9 +30,10 @@ from exchange_clients.lighter.client.utils.converters import (
     scale_to_int,
     unscale,
     venue_error_code,
-    ws_url_from_rest,
 )
 from exchange_clients.lighter.common import LighterAuthError
+from exchange_clients.lighter.config import ws_url_from_rest
+from exchange_clients.lighter.funding_adapter.fetchers import parse_order_book_details
 from tests.shared_data import load_payload
 
 D = Decimal
@@ -177,6 +179,13 @@ def test_recorded_order_trade_position_funding() -> None:
     pay = parse_position_funding(funding, "XYZ")
     assert (pay.amount, pay.rate, pay.position_quantity) == (D("-0.001840"), D("0.0000158"), D("0.0071"))
     assert pay.ts == datetime.fromtimestamp(1791525600, tz=timezone.utc)
+
+
+def parse_markets(body: dict[str, Any]) -> list[LighterMarket]:
+    """The client's market view, built from the venue's one orderBookDetails parser."""
+    return [
+        LighterMarket.from_info(m) for m in parse_order_book_details(body, datetime.now(timezone.utc)).markets
+    ]
 
 
 def test_recorded_market_details() -> None:

@@ -18,8 +18,7 @@ import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from exchange_clients.base.errors import VenueRateLimitedError, VenueRejectedError, VenueUnavailableError
-from exchange_clients.base.models import FundingKind, MarketInfo
+from exchange_clients.base.retry import parse_retry_after
 from exchange_clients.lighter.common import (
     LighterAuthError,
     LighterDataError,
@@ -27,10 +26,12 @@ from exchange_clients.lighter.common import (
     LighterRejectedError,
     LighterUnavailableError,
 )
+from exchange_clients.lighter.config import LighterConfig
 from exchange_clients.lighter.funding_adapter import LighterFundingAdapter
 from exchange_clients.lighter.funding_adapter.adapter import FUNDINGS_ROWS_PER_REQUEST, history_windows
-from exchange_clients.lighter.funding_adapter.funding_client import parse_retry_after
-from perparb.settings import Settings
+from perparb_core.errors import VenueRateLimitedError, VenueRejectedError, VenueUnavailableError
+from perparb_core.models import FundingKind, MarketInfo
+from tests.configs import venue_config
 from tests.shared_data import load_payload
 
 FUNDING_RATES_BODY = {
@@ -97,10 +98,9 @@ async def stub() -> AsyncIterator[StubLighter]:
 
 
 def make_adapter(url: str, *, timeout: float = 2.0, retries: int = 2) -> LighterFundingAdapter:
-    settings = Settings(
-        lighter_url=url, http_timeout_seconds=timeout, http_retries=retries, http_backoff_seconds=0.01
-    )
-    return LighterFundingAdapter(settings)
+    config = venue_config("lighter", url, timeout=timeout, retries=retries, backoff=0.01)
+    assert isinstance(config, LighterConfig)
+    return LighterFundingAdapter(config)
 
 
 def utc(seconds: int) -> datetime:
@@ -140,13 +140,16 @@ async def test_http_429_retry_after_is_honoured(stub: StubLighter) -> None:
     assert second.at - first.at >= 0.95  # Retry-After 1 s, not the 0.01 s backoff
 
 
-async def test_http_429_without_retry_after_uses_backoff_then_raises(stub: StubLighter) -> None:
+async def test_http_429_without_retry_after_pauses_the_venue_then_raises(stub: StubLighter) -> None:
+    """A 429 without Retry-After pauses every caller of the venue (the shared limiter's default 1 s) before the
+    retry: the funding adapter spends the same rate budget as the trading clients."""
     stub.routes["/api/v1/funding-rates"] = [Reply(429, {"code": 429, "message": "slow down"})]
     started = time.monotonic()
     async with make_adapter(stub.url, retries=2) as adapter:
         with pytest.raises(LighterRateLimitedError) as info:
             await adapter.fetch_funding_rates([ETH])
-    assert time.monotonic() - started < 1.0
+        assert adapter._client.rest.limiter.penalties >= 3
+    assert 1.9 <= time.monotonic() - started < 4.0  # two 1 s pauses before the two retries
     assert isinstance(info.value, VenueRateLimitedError)
     assert info.value.retry_after_seconds is None
     assert stub.hits("/api/v1/funding-rates") == 3

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from exchange_clients.base.models import FundingKind, MarketInfo, MarketStats, Rejection
 from exchange_clients.lighter.common import LighterDataError, LighterRejectedError, normalize_symbol
 from exchange_clients.lighter.funding_adapter.fetchers import (
     parse_funding_rates,
@@ -17,6 +16,7 @@ from exchange_clients.lighter.funding_adapter.fetchers import (
     parse_market_stats_frame,
     parse_order_book_details,
 )
+from perparb_core.models import FundingKind, MarketInfo, MarketStats, Rejection
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -284,7 +284,7 @@ def funding_row(ts: Any = 1790665200, rate: Any = "0.0012", direction: Any = "lo
     [
         (funding_row(rate=""), "rate", "empty string"),
         (funding_row(rate="NaN"), "rate", "not a finite number"),
-        (funding_row(rate="-0.0012"), "rate", "Lighter fundings rate is unsigned; negative is malformed"),
+        (funding_row(rate="-0.0012"), "rate", "an unsigned funding rate cannot be negative"),
         (funding_row(rate=None), "rate", "missing"),
         (funding_row(direction=None), "direction", "expected 'long' or 'short'"),
         (funding_row(ts=None), "timestamp", "missing"),

@@ -19,7 +19,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from exchange_clients.base.models import FundingKind, FundingRateSample
 from funding_rate_service import cost_model as cm
 from funding_rate_service.opportunity_finder import (
     MarketSnapshot,
@@ -29,6 +28,7 @@ from funding_rate_service.opportunity_finder import (
     find_opportunities,
     spread_persistence,
 )
+from perparb_core.models import FundingKind, FundingRateSample
 
 NOW = datetime(2025, 6, 1, 12, 30, tzinfo=timezone.utc)
 HOUR0 = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)  # the bucket in progress at NOW

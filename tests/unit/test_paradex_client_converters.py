@@ -16,10 +16,10 @@ from exchange_clients.paradex.client.utils.converters import (
     order_status,
     parse_rows,
     position_from_row,
-    ws_url_from_rest,
 )
 from exchange_clients.paradex.client.websocket_handlers import events_of
 from exchange_clients.paradex.common import ParadexDataError
+from exchange_clients.paradex.config import ws_url_from_rest
 from tests.shared_data import load_payload
 
 D = Decimal

@@ -17,13 +17,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from exchange_clients.base.errors import (
-    VenueAuthError,
-    VenueRateLimitedError,
-    VenueRejectedError,
-    VenueUnavailableError,
-)
-from exchange_clients.base.models import FundingKind
 from exchange_clients.paradex.common import (
     ParadexAuthError,
     ParadexDataError,
@@ -35,7 +28,15 @@ from exchange_clients.paradex.common import (
 from exchange_clients.paradex.funding_adapter import ParadexFundingAdapter
 from exchange_clients.paradex.funding_adapter.fetchers import epoch_ms
 from exchange_clients.paradex.funding_adapter.funding_client import ParadexFundingClient, parse_retry_after
-from perparb.settings import Settings
+from perparb_core.errors import (
+    VenueAuthError,
+    VenueRateLimitedError,
+    VenueRejectedError,
+    VenueUnavailableError,
+)
+from perparb_core.models import FundingKind
+from perparb_core.settings import VenueConfig
+from tests.configs import venue_config
 from tests.shared_data import load_payload
 
 
@@ -119,10 +120,8 @@ def stub() -> Iterator[StubParadex]:
     server.close()
 
 
-def make_settings(stub: StubParadex, *, retries: int = 2, timeout: float = 2.0) -> Settings:
-    return Settings(
-        paradex_url=stub.url, http_retries=retries, http_backoff_seconds=0.01, http_timeout_seconds=timeout
-    )
+def make_settings(stub: StubParadex, *, retries: int = 2, timeout: float = 2.0) -> VenueConfig:
+    return venue_config("paradex", stub.url, retries=retries, backoff=0.01, timeout=timeout)
 
 
 def markets_body() -> dict[str, Any]:
@@ -231,9 +230,7 @@ async def test_connection_refused_is_unavailable() -> None:
     server = StubParadex()
     url = server.url
     server.close()  # nothing listens on that port any more
-    client = ParadexFundingClient(
-        Settings(paradex_url=url, http_retries=0, http_backoff_seconds=0.01, http_timeout_seconds=2.0)
-    )
+    client = ParadexFundingClient(venue_config("paradex", url, retries=0, backoff=0.01, timeout=2.0))
     try:
         with pytest.raises(ParadexUnavailableError, match="ConnectError"):
             await client.fetch_markets()

@@ -11,8 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exchange_clients.base.errors import VenueDataError
-from exchange_clients.base.models import FundingKind, MarketInfo
 from exchange_clients.paradex.common import ParadexDataError, is_perp_symbol, normalize_symbol
 from exchange_clients.paradex.funding_adapter.fetchers import (
     FundingDataRow,
@@ -28,6 +26,8 @@ from exchange_clients.paradex.funding_adapter.fetchers import (
     parse_markets_summary_frame,
     utc_from_epoch_ms,
 )
+from perparb_core.errors import VenueDataError
+from perparb_core.models import FundingKind, MarketInfo
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
 NOW_MS = epoch_ms(NOW)

@@ -40,7 +40,11 @@ def test_example_config_loads_with_its_values() -> None:
     assert cfg.sizing.target_notional_usd == D(5000) and cfg.sizing.leverage == D(3)
     assert cfg.costs.fee_overrides == {"lighter": {"taker": D(0), "maker": D(0)}}
     assert cfg.costs.slippage_bps == D(2)
-    assert (cfg.execution.mode, cfg.execution.hedge_max_slippage_bps, cfg.execution.hedge_attempts) == ("ioc", D(50), 3)
+    assert (cfg.execution.mode, cfg.execution.hedge_max_slippage_bps, cfg.execution.hedge_attempts) == (
+        "ioc",
+        D(50),
+        3,
+    )
     assert (cfg.on_stop, cfg.unknown_positions, cfg.loop_interval_seconds) == ("keep", "report", D(10))
 
 
@@ -127,7 +131,10 @@ def test_document_level_errors(tmp_path: Path) -> None:
     assert error_of([1]) == "config: expected a mapping at the top level"
     data = example()
     data["strategy"] = "martingale"
-    assert error_of(data) == "config: strategy: unknown strategy 'martingale'; known: ['funding_arbitrage', 'grid']"
+    assert (
+        error_of(data)
+        == "config: strategy: unknown strategy 'martingale'; known: ['funding_arbitrage', 'grid']"
+    )
     missing = tmp_path / "none.yaml"
     with pytest.raises(ConfigError, match=f"^{re.escape(str(missing))}: no such file$"):
         load_config(missing)

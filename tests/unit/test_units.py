@@ -1,4 +1,4 @@
-"""Property tests for every function of `exchange_clients.base.units` (the DESIGN.md units table)."""
+"""Property tests for every function of `perparb_core.units` (the DESIGN.md units table)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from exchange_clients.base import units
-from exchange_clients.base.units import UnitError
+from perparb_core import units
+from perparb_core.units import UnitError
 
 # Rates as fractions or percents with at most 12 decimal places: every product/quotient below is exact in the
 # default 28-digit Decimal context, so round trips can be asserted with ==.
@@ -234,8 +234,8 @@ def test_optional_decimal_rejects_present_garbage(bad: Any) -> None:
 
 @given(rate=NON_NEGATIVE_RATES)
 def test_lighter_fundings_long_is_positive_short_negative(rate: Decimal) -> None:
-    long = units.hourly_from_lighter_fundings(rate, "long")
-    short = units.hourly_from_lighter_fundings(rate, "short")
+    long = units.hourly_from_unsigned_percent(rate, "long")
+    short = units.hourly_from_unsigned_percent(rate, "short")
     assert long == rate / 100 == units.hourly_from_percent_per_hour(rate)
     assert short == -rate / 100 == units.hourly_from_percent_per_hour(-rate)
     assert long >= 0 >= short
@@ -250,7 +250,7 @@ def test_lighter_fundings_long_is_positive_short_negative(rate: Decimal) -> None
 )
 def test_lighter_fundings_rejects_other_directions(rate: Decimal, direction: Any) -> None:
     with pytest.raises(UnitError) as info:
-        units.hourly_from_lighter_fundings(rate, direction)
+        units.hourly_from_unsigned_percent(rate, direction)
     assert info.value.field == "direction"
 
 
@@ -258,11 +258,11 @@ def test_lighter_fundings_rejects_other_directions(rate: Decimal, direction: Any
 def test_lighter_fundings_rejects_signed_rate(rate: Decimal) -> None:
     assume(rate < 0)
     with pytest.raises(UnitError) as info:
-        units.hourly_from_lighter_fundings(rate, "long")
+        units.hourly_from_unsigned_percent(rate, "long")
     assert info.value.field == "rate"
 
 
 def test_lighter_fundings_recorded_example() -> None:
     """rest_fundings_market_1h_fragment.json: 0.0012 % long -> +0.000012/h; 0.0006 % short -> -0.000006/h."""
-    assert units.hourly_from_lighter_fundings(Decimal("0.0012"), "long") == Decimal("0.000012")
-    assert units.hourly_from_lighter_fundings(Decimal("0.0006"), "short") == Decimal("-0.000006")
+    assert units.hourly_from_unsigned_percent(Decimal("0.0012"), "long") == Decimal("0.000012")
+    assert units.hourly_from_unsigned_percent(Decimal("0.0006"), "short") == Decimal("-0.000006")

@@ -1,7 +1,7 @@
 """`LighterClient`: the Lighter `BaseExchangeClient`, a thin core delegating to its managers.
 
 * `MarketDataManager`: markets (orderBookDetails, cached, reloaded on an unknown symbol) and live books
-  (WebSocket `/stream`: `settings.lighter_ws_url`, else `converters.ws_url_from_rest(settings.lighter_url)`);
+  (WebSocket `/stream`: `config.websocket_url`);
 * `OrderManager`: `SignerClient` transactions (create / cancel / cancel-all) and order reads;
 * `AccountManager`: balance, fills, funding payments, leverage; `PositionManager`: positions.
 
@@ -25,9 +25,8 @@ from decimal import Decimal
 import lighter
 
 from exchange_clients.base.client import BaseExchangeClient
-from exchange_clients.base.credentials import LighterCredentials
 from exchange_clients.base.order_book import Level
-from exchange_clients.base.rate_limit import venue_limiter
+from exchange_clients.base.scope import VenueScope, venue_scope
 from exchange_clients.base.trading import (
     BalanceInfo,
     ClientEvent,
@@ -44,11 +43,11 @@ from exchange_clients.lighter.client.managers.market_data import MarketDataManag
 from exchange_clients.lighter.client.managers.order_manager import OrderManager
 from exchange_clients.lighter.client.managers.position_manager import PositionManager
 from exchange_clients.lighter.client.utils.caching import AuthTokenCache, ClientOrderIds
-from exchange_clients.lighter.client.utils.converters import ws_url_from_rest
-from exchange_clients.lighter.client.utils.helpers import LighterRest
 from exchange_clients.lighter.client.websocket_handlers import AccountEventDecoder, AccountStream
 from exchange_clients.lighter.common import VENUE, LighterAuthError, LighterError, LighterUnavailableError
-from perparb.settings import Settings
+from exchange_clients.lighter.config import LighterConfig
+from exchange_clients.lighter.credentials import LighterCredentials
+from exchange_clients.lighter.http import LighterRest
 
 log = logging.getLogger("perparb.lighter.client")
 
@@ -58,17 +57,16 @@ class LighterClient(BaseExchangeClient):
 
     Args:
         credentials: account index, API key slot, API private key (secret; never logged).
-        settings: `lighter_url` (REST root; the WebSocket URL is derived from it), HTTP timeouts and retries.
+        config: `rest_url` (REST root), `websocket_url`, HTTP timeouts and retries, the REST budget (`rate_limit`,
+            shared by every Lighter client and the funding adapter of this URL in the process through the venue
+            scope: `exchange_clients.base.scope`; the first one sets it). Lighter limits per account / IP
+            (standard accounts ~60 weighted requests a minute; set it from the account tier).
+        scope: the venue scope (default `venue_scope(config)`).
         markets: symbols whose books are subscribed at connect (others on first use).
         max_book_age_seconds: prices older than this are refused (StaleBookError).
-        rate_per_second: REST/transaction budget shared by every Lighter client of this `lighter_url` in the
-            process (`exchange_clients.base.rate_limit.venue_limiter`; the first client sets it). Lighter limits
-            per account / IP (standard accounts ~60 weighted requests a minute; 10/s suits the simulator and
-            premium accounts: set it from the account tier).
-        burst: requests allowed back to back (1 = evenly spaced, the previous per-client behaviour).
         verify_key: run `check_client()` at connect (default True).
         account_stream: open the `account_all` channel for `events()` at connect (default True); `connect()` waits
-            up to `settings.http_timeout_seconds` for its first snapshot (logs a warning and goes on otherwise).
+            up to `config.http.timeout_seconds` for its first snapshot (logs a warning and goes on otherwise).
     """
 
     venue = VENUE
@@ -76,22 +74,19 @@ class LighterClient(BaseExchangeClient):
     def __init__(
         self,
         credentials: LighterCredentials,
-        settings: Settings,
+        config: LighterConfig,
         *,
+        scope: VenueScope | None = None,
         markets: list[str] | None = None,
         max_book_age_seconds: float = 5.0,
-        rate_per_second: float = 10.0,
-        burst: int = 1,
         ack_timeout_seconds: float = 3.0,
         verify_key: bool = True,
         account_stream: bool = True,
     ) -> None:
         self.credentials = credentials
-        self.settings = settings
-        self.ws_url = settings.lighter_ws_url or ws_url_from_rest(settings.lighter_url)
-        self.rest = LighterRest(
-            settings, venue_limiter(VENUE, settings.lighter_url, rate_per_second=rate_per_second, burst=burst)
-        )
+        self.config = config
+        self.ws_url = config.websocket_url
+        self.rest = LighterRest(config, scope or venue_scope(config))
         self.market_data = MarketDataManager(
             self.rest, self.ws_url, markets, max_book_age_seconds=max_book_age_seconds
         )
@@ -121,7 +116,7 @@ class LighterClient(BaseExchangeClient):
         secret = c.api_private_key.get_secret_value()
         try:
             signer = lighter.SignerClient(
-                url=self.settings.lighter_url.rstrip("/"),
+                url=self.config.rest_url,
                 account_index=c.account_index,
                 api_private_keys={c.api_key_index: secret},
             )
@@ -132,12 +127,12 @@ class LighterClient(BaseExchangeClient):
         try:
             if self.verify_key:
                 error = await asyncio.wait_for(
-                    asyncio.to_thread(signer.check_client), timeout=self.settings.http_timeout_seconds
+                    asyncio.to_thread(signer.check_client), timeout=self.config.http.timeout_seconds
                 )
                 if error is not None:
                     detail = describe_check_error(
                         str(error),
-                        url=self.settings.lighter_url,
+                        url=self.config.rest_url,
                         account_index=c.account_index,
                         api_key_index=c.api_key_index,
                     )
@@ -148,7 +143,7 @@ class LighterClient(BaseExchangeClient):
         except asyncio.TimeoutError:
             await signer.close()
             raise LighterUnavailableError(
-                f"no answer from {self.settings.lighter_url} within {self.settings.http_timeout_seconds:g} s"
+                f"no answer from {self.config.rest_url} within {self.config.http.timeout_seconds:g} s"
             ) from None
         except BaseException:
             await signer.close()
@@ -183,7 +178,7 @@ class LighterClient(BaseExchangeClient):
             )
             self.account_stream = AccountStream(self.ws_url, decoder, tokens.get)
             await self.account_stream.start()
-            if not await self.account_stream.wait_subscribed(self.settings.http_timeout_seconds):
+            if not await self.account_stream.wait_subscribed(self.config.http.timeout_seconds):
                 log.warning("lighter: account stream not subscribed yet; events() will start when it is")
 
     async def disconnect(self) -> None:

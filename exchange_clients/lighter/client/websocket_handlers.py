@@ -33,11 +33,11 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from exchange_clients.base.models import reject
 from exchange_clients.base.trading import ClientEvent, EventKind, OrderInfo, PositionSnapshot
 from exchange_clients.base.websocket import ReconnectingWebSocket
 from exchange_clients.lighter.client.utils.converters import parse_order, parse_position, parse_trade
 from exchange_clients.lighter.common import VENUE, LighterError
+from perparb_core.models import reject
 
 log = logging.getLogger("perparb.lighter.client")
 

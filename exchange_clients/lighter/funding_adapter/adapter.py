@@ -1,6 +1,8 @@
 """`LighterFundingAdapter`: Lighter's read-only market and funding data (contract: `BaseFundingAdapter`).
 
-Endpoints (PROTOCOL_NOTES §1.2), fetched raw by `LighterFundingClient` and parsed by `fetchers`:
+Endpoints (PROTOCOL_NOTES §1.2), fetched raw by `LighterFundingClient` (through the venue's one HTTP stack,
+`exchange_clients.lighter.http`, shared with the trading client: same session, same rate budget) and parsed by
+`fetchers`:
   * markets: `GET /api/v1/orderBookDetails` -> `parse_order_book_details`;
   * current rates: `GET /api/v1/funding-rates` -> `parse_funding_rates` (fraction per 8 h -> per hour);
   * history: `GET /api/v1/fundings` -> `parse_fundings` (unsigned percent per hour + direction).
@@ -12,15 +14,9 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from exchange_clients.base.funding_adapter import BaseFundingAdapter
-from exchange_clients.base.models import (
-    FundingRateSample,
-    FundingRatesResult,
-    MarketDataResult,
-    MarketInfo,
-    reject,
-    utcnow,
-)
+from exchange_clients.base.scope import VenueScope, venue_scope
 from exchange_clients.lighter.common import VENUE, normalize_symbol
+from exchange_clients.lighter.config import LighterConfig
 from exchange_clients.lighter.funding_adapter.fetchers import (
     SOURCE_FUNDINGS,
     parse_funding_rates,
@@ -28,7 +24,15 @@ from exchange_clients.lighter.funding_adapter.fetchers import (
     parse_order_book_details,
 )
 from exchange_clients.lighter.funding_adapter.funding_client import LighterFundingClient
-from perparb.settings import Settings
+from exchange_clients.lighter.http import LighterRest
+from perparb_core.models import (
+    FundingRateSample,
+    FundingRatesResult,
+    MarketDataResult,
+    MarketInfo,
+    reject,
+    utcnow,
+)
 
 #: Hourly rows per `GET /api/v1/fundings` request. The SDK documents "Maximum 750 fundings will be returned
 #: per call" (lighter-sdk 1.1.8 `CandlestickApi.fundings`), so windows hold at most 750 hourly rows
@@ -61,8 +65,9 @@ class LighterFundingAdapter(BaseFundingAdapter):
     """Lighter funding adapter.
 
     Args:
-        settings: `lighter_url`, `http_timeout_seconds`, `http_retries`, `http_backoff_seconds`.
-        client: the HTTP layer (default: a `LighterFundingClient` on `settings`).
+        config: `rest_url` and `http` (timeout per attempt, retries, backoff).
+        scope: the venue scope (default `venue_scope(config)`): its limiter and shared session.
+        client: the HTTP layer (default: a `LighterFundingClient` on the scope).
 
     Every method that talks to Lighter raises a `LighterError` subclass when the request fails or the
     envelope is unusable (see `funding_client`); bad rows come back as `rejections`.
@@ -70,9 +75,19 @@ class LighterFundingAdapter(BaseFundingAdapter):
 
     venue: ClassVar[str] = VENUE
 
-    def __init__(self, settings: Settings, *, client: LighterFundingClient | None = None) -> None:
-        self._settings = settings
-        self._client = client if client is not None else LighterFundingClient(settings)
+    def __init__(
+        self,
+        config: LighterConfig,
+        scope: VenueScope | None = None,
+        *,
+        client: LighterFundingClient | None = None,
+    ) -> None:
+        self.config = config
+        self._client = (
+            client
+            if client is not None
+            else LighterFundingClient(LighterRest(config, scope or venue_scope(config)))
+        )
 
     async def fetch_market_data(self) -> MarketDataResult:
         """Every Lighter perp with metadata and stats (`parse_order_book_details`).
@@ -153,5 +168,5 @@ class LighterFundingAdapter(BaseFundingAdapter):
         return normalize_symbol(venue_symbol)
 
     async def close(self) -> None:
-        """Close the SDK ApiClient. Idempotent."""
+        """Give the shared HTTP session back to the venue scope. Idempotent."""
         await self._client.close()

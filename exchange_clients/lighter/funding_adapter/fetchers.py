@@ -1,11 +1,11 @@
 """Pure parsers of Lighter's market and funding payloads: one per payload, dict in, result out, no I/O.
 
 Each parser validates every field it uses. A bad row is returned as a `Rejection` (logged at WARNING with its
-field and reason by `exchange_clients.base.models.reject`) and the rest of the payload is kept; a bad row is
+field and reason by `perparb_core.models.reject`) and the rest of the payload is kept; a bad row is
 never stored as zero. An envelope that cannot be used at all (not an object, body `code` other than 200, the
 top-level list missing or not a list) raises instead.
 
-Units (DESIGN.md "Units", PROTOCOL_NOTES §1.4, `exchange_clients.base.units`):
+Units (DESIGN.md "Units", PROTOCOL_NOTES §1.4, `perparb_core.units`):
 
 | payload                 | field                                  | unit                                  |
 |-------------------------|----------------------------------------|---------------------------------------|
@@ -32,8 +32,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from exchange_clients.base import units
-from exchange_clients.base.models import (
+from exchange_clients.lighter.common import VENUE, LighterDataError, LighterRejectedError, normalize_symbol
+from perparb_core import units
+from perparb_core.models import (
     FundingKind,
     FundingRateSample,
     FundingRatesResult,
@@ -47,7 +48,6 @@ from exchange_clients.base.models import (
     utc_from_ms,
     utc_from_s,
 )
-from exchange_clients.lighter.common import VENUE, LighterDataError, LighterRejectedError, normalize_symbol
 
 log = logging.getLogger("perparb.normalise")
 T = TypeVar("T")
@@ -181,6 +181,14 @@ def _parse_market(row: Mapping[str, Any], now: datetime, rejections: list[Reject
         ),
     )
     max_leverage = MARGIN_FRACTION_TICK / imf if imf is not None else None
+    default_imf = optional(
+        lambda: units.optional_decimal(
+            row.get("default_initial_margin_fraction"),
+            "default_initial_margin_fraction",
+            allow_negative=False,
+        )
+    )
+    default_leverage = MARGIN_FRACTION_TICK / default_imf if default_imf else None
     maker_pct = optional(lambda: units.to_decimal(row.get("maker_fee"), "maker_fee"))
     taker_pct = optional(lambda: units.to_decimal(row.get("taker_fee"), "taker_fee"))
 
@@ -232,6 +240,7 @@ def _parse_market(row: Mapping[str, Any], now: datetime, rejections: list[Reject
         min_notional=min_notional,
         max_leverage=max_leverage,
         funding_period_hours=FUNDING_PERIOD_HOURS,
+        default_leverage=default_leverage,
         maker_fee=maker_pct / units.PERCENT if maker_pct is not None else None,
         taker_fee=taker_pct / units.PERCENT if taker_pct is not None else None,
         status=status.strip(),
@@ -253,7 +262,7 @@ def parse_order_book_details(body: Any, now: datetime) -> MarketDataResult:
       * `tick_size` = 10^-`price_decimals`, `size_step` = 10^-`size_decimals`.
       * `min_size` = `min_base_amount` (base), `min_notional` = `min_quote_amount` (USD).
       * `max_leverage` = 10000 / `min_initial_margin_fraction` (1e-4 units: 200 -> 2 % -> 50x;
-        PROTOCOL_NOTES §1.2).
+        PROTOCOL_NOTES §1.2); `default_leverage` = 10000 / `default_initial_margin_fraction` (500 -> 20x).
       * `maker_fee` / `taker_fee`: the strings are PERCENT ("0.0000" standard; premium "0.0280" =
         0.028 % = 0.00028) and are stored as fractions (÷ 100). Source: PROTOCOL_NOTES §1.6
         (apidocs.lighter.xyz account-types).
@@ -424,7 +433,7 @@ def parse_fundings(body: Any, market: MarketInfo) -> FundingRatesResult:
     positive, "short" -> negative); `value` (USDC per unit of base) is not used.
 
     Output per row: `FundingRateSample(kind=SETTLED, ts=timestamp, raw_rate=SIGNED PERCENT per hour
-    (+rate for long, -rate for short), raw_period_hours=1, rate_hourly=hourly_from_lighter_fundings(rate,
+    (+rate for long, -rate for short), raw_period_hours=1, rate_hourly=hourly_from_unsigned_percent(rate,
     direction), source="lighter:fundings")`. NOTE the raw unit of this source is PERCENT, not a
     fraction: raw 0.0012 (long) -> rate_hourly 0.000012. Rows keep the payload order (the adapter sorts).
 
@@ -452,7 +461,7 @@ def parse_fundings(body: Any, market: MarketInfo) -> FundingRatesResult:
             ts_s = _int_field(row, "timestamp", minimum=1, maximum=_MAX_EPOCH_SECONDS)
             rate_pct = units.to_decimal(row.get("rate"), "rate")
             direction = row.get("direction")
-            hourly = units.hourly_from_lighter_fundings(rate_pct, direction)
+            hourly = units.hourly_from_unsigned_percent(rate_pct, direction)
         except units.UnitError as exc:
             result.rejections.append(reject_unit_error(VENUE, src, market.venue_symbol, exc))
             continue

@@ -8,7 +8,7 @@
     account stream -> events()                               client/websocket_handlers.py
 
 One client serves many markets; symbols are canonical base assets ("ETH") or Paradex symbols ("ETH-USD-PERP").
-The WebSocket URL comes from `settings.paradex_ws_url`, else from `settings.paradex_url` (`ws_url_from_rest`). Nothing here calls the SDK's own
+The WebSocket URL is `config.websocket_url` (set, or derived from `config.rest_url`). Nothing here calls the SDK's own
 WebSocket client.
 """
 
@@ -17,11 +17,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from exchange_clients.base.client import BaseExchangeClient
-from exchange_clients.base.credentials import ParadexCredentials
 from exchange_clients.base.order_book import Level
+from exchange_clients.base.scope import VenueScope
 from exchange_clients.base.trading import (
     BalanceInfo,
     ClientEvent,
@@ -37,12 +36,10 @@ from exchange_clients.paradex.client.managers.market_data import MarketDataManag
 from exchange_clients.paradex.client.managers.order_manager import OrderManager
 from exchange_clients.paradex.client.managers.position_manager import PositionManager
 from exchange_clients.paradex.client.session import ParadexSession
-from exchange_clients.paradex.client.utils.converters import ws_url_from_rest
 from exchange_clients.paradex.client.websocket_handlers import AccountStream
 from exchange_clients.paradex.common import VENUE
-
-if TYPE_CHECKING:
-    from perparb.settings import Settings
+from exchange_clients.paradex.credentials import ParadexCredentials
+from perparb_core.settings import VenueConfig
 
 
 class ParadexClient(BaseExchangeClient):
@@ -50,14 +47,13 @@ class ParadexClient(BaseExchangeClient):
 
     Args:
         credentials: L1-key account or subkey.
-        settings: `paradex_url` (REST base ending in /v1; the WS URL is derived from it), HTTP timeout/retries.
+        config: `rest_url` (REST base ending in /v1), `websocket_url`, HTTP timeout/retries, REST budget.
+        scope: the venue scope (default `venue_scope(config)`).
         markets: symbols whose order books are streamed from `connect()` (others are added on first use).
         max_book_age_seconds: a book older than this is stale (fetch_bbo / depth / market orders refuse it).
         account_stream: open the private channels for `events()` at connect.
         ws_url: override of the derived WebSocket URL.
         backoff_initial_seconds: first WebSocket reconnect delay.
-        rate_per_second, burst: venue-wide REST budget (`ParadexSession`; shared by every Paradex client of this
-            `paradex_url` in the process through `exchange_clients.base.rate_limit.venue_limiter`).
     """
 
     venue = VENUE
@@ -65,19 +61,18 @@ class ParadexClient(BaseExchangeClient):
     def __init__(
         self,
         credentials: ParadexCredentials,
-        settings: Settings,
+        config: VenueConfig,
+        scope: VenueScope | None = None,
         *,
         markets: list[str] | None = None,
         max_book_age_seconds: float = 30.0,
         account_stream: bool = True,
         ws_url: str | None = None,
         backoff_initial_seconds: float = 0.5,
-        rate_per_second: float = 20.0,
-        burst: int = 10,
     ) -> None:
-        self.settings = settings
-        self.ws_url = ws_url or settings.paradex_ws_url or ws_url_from_rest(settings.paradex_url)
-        self.session = ParadexSession(credentials, settings, rate_per_second=rate_per_second, burst=burst)
+        self.config = config
+        self.ws_url = ws_url or config.websocket_url
+        self.session = ParadexSession(credentials, config, scope)
         self.market_data = MarketDataManager(
             self.session,
             self.ws_url,

@@ -1,10 +1,10 @@
 """The authenticated paradex-py session of one account: construction, JWT refresh, typed errors, threading.
 
-* L1-key account: `paradex_py.Paradex(env, l1_address, l1_private_key, api_base_url=settings.paradex_url,
+* L1-key account: `paradex_py.Paradex(env, l1_address, l1_private_key, api_base_url=config.rest_url,
   retry_strategy=None, auto_start_ws_reader=False)`: GET /system/config, POST /auth (onboarding first when
   Paradex answers NOT_ONBOARDED). Subkey: `ParadexSubkey(env, l2_private_key, l2_address=<main account>,
   ws_enabled=False, http_client=...)`, whose httpx client uses `ParadexBaseUrlTransport` to reach
-  `settings.paradex_url` (exchange_clients/paradex/auth.py; PROTOCOL_NOTES §2.3). The SDK's own WebSocket is
+  `config.rest_url` (exchange_clients/paradex/auth.py; PROTOCOL_NOTES §2.3). The SDK's own WebSocket is
   never opened.
 * JWT refresh is the SDK's: before every private call `ParadexApiClient._validate_auth` re-authenticates when
   `time.time()` is within 30 s of the token's `exp` (Paradex JWTs live ~5 min; the simulator issues them on the
@@ -15,7 +15,7 @@
   ParadexUnavailableError, 401/403 -> ParadexAuthError, other >= 300 -> `ParadexRequestRejectedError` carrying
   Paradex's `error` code, e.g. ORDER_ID_NOT_FOUND). Transport errors and timeouts -> ParadexUnavailableError.
 * Rate limit: every call (and the authentication at `open`) first takes a slot of the venue's shared limiter
-  (`exchange_clients.base.rate_limit.venue_limiter("paradex", paradex_url)`); a 429 pauses every Paradex client of
+  (the venue scope's, `exchange_clients.base.scope`, shared with the funding adapter); a 429 pauses every Paradex client of
   that URL for its Retry-After (`penalise`) before `read`'s retry.
 * Every SDK call blocks (httpx, Stark signing), so it runs in `asyncio.to_thread`, one at a time per session (a
   lock: the SDK keeps per-signature header state and swaps the Authorization header when it refreshes).
@@ -33,9 +33,8 @@ from typing import TYPE_CHECKING, TypeVar
 import httpx
 from paradex_py import Paradex, ParadexSubkey
 
-from exchange_clients.base.credentials import ParadexCredentials
-from exchange_clients.base.rate_limit import venue_limiter
 from exchange_clients.base.retry import call_with_retry
+from exchange_clients.base.scope import VenueScope, venue_scope
 from exchange_clients.paradex.auth import ParadexBaseUrlTransport, env_for_url, sdk_base_url
 from exchange_clients.paradex.common import (
     VENUE,
@@ -46,13 +45,13 @@ from exchange_clients.paradex.common import (
     ParadexRejectedError,
     ParadexUnavailableError,
 )
+from exchange_clients.paradex.credentials import ParadexCredentials
 from exchange_clients.paradex.funding_adapter.funding_client import raise_for_paradex_status
 from exchange_clients.paradex.l1_account import paradex_for_l1
+from perparb_core.settings import VenueConfig
 
 if TYPE_CHECKING:
     from paradex_py.api.api_client import ParadexApiClient
-
-    from perparb.settings import Settings
 
 log = logging.getLogger("perparb.paradex.client")
 
@@ -94,25 +93,22 @@ class ParadexSession:
 
     Args:
         credentials: L1-key account or subkey (`credentials.is_subkey`).
-        settings: `paradex_url` (REST base ending in /v1), `http_timeout_seconds`, `http_retries`,
-            `http_backoff_seconds`.
-        rate_per_second, burst: the venue-wide REST budget (shared by every Paradex session of this URL in the
-            process; the first one sets it). The venue's own limits are not in PROTOCOL_NOTES (only "429 = rate
-            limit", §2): 20/s with a burst of 10 is a conservative default; set it from the account's limits.
+        config: `rest_url` (REST base ending in /v1) and `http` (timeout per request, retries, backoff).
+        scope: the venue scope (default `venue_scope(config)`): its limiter is the venue-wide REST budget, shared
+            by every Paradex session and the funding adapter of this URL in the process (the first one sets it
+            from `config.rate_limit`).
     """
 
     def __init__(
         self,
         credentials: ParadexCredentials,
-        settings: Settings,
-        *,
-        rate_per_second: float = 20.0,
-        burst: int = 10,
+        config: VenueConfig,
+        scope: VenueScope | None = None,
     ) -> None:
         self.credentials = credentials
-        self.settings = settings
-        self.base_url = settings.paradex_url.rstrip("/")
-        self.limiter = venue_limiter(VENUE, self.base_url, rate_per_second=rate_per_second, burst=burst)
+        self.config = config
+        self.base_url = config.rest_url
+        self.limiter = (scope or venue_scope(config)).limiter
         self._sdk: Paradex | ParadexSubkey | None = None
         self._http: httpx.Client | None = None
         self._lock = threading.Lock()
@@ -151,7 +147,7 @@ class ParadexSession:
         return str(token)
 
     def _build(self) -> None:
-        creds, settings = self.credentials, self.settings
+        creds, http_config = self.credentials, self.config.http
         env = env_for_url(self.base_url)
         errors: list[tuple[int, str]] = []
 
@@ -164,7 +160,7 @@ class ParadexSession:
         if creds.is_subkey and self.base_url != sdk_base_url(env):
             transport = ParadexBaseUrlTransport(sdk_base_url(env), self.base_url)
         http = httpx.Client(
-            timeout=settings.http_timeout_seconds, transport=transport, event_hooks={"response": [record]}
+            timeout=http_config.timeout_seconds, transport=transport, event_hooks={"response": [record]}
         )
         try:
             if creds.is_subkey:
@@ -258,15 +254,15 @@ class ParadexSession:
             raise
 
     async def read(self, what: str, fn: Callable[[ParadexApiClient], T], market: str | None = None) -> T:
-        """`call` for an idempotent read, retried on retryable errors (`settings.http_retries`, backoff,
+        """`call` for an idempotent read, retried on retryable errors (`config.http.retries`, backoff,
         Retry-After honoured) with a per-attempt timeout of twice `http_timeout_seconds`."""
         return await call_with_retry(
             lambda: self.call(what, fn, market),
             venue=VENUE,
             what=what,
-            retries=self.settings.http_retries,
-            backoff_seconds=self.settings.http_backoff_seconds,
-            timeout_seconds=2 * self.settings.http_timeout_seconds,
+            retries=self.config.http.retries,
+            backoff_seconds=self.config.http.backoff_seconds,
+            timeout_seconds=2 * self.config.http.timeout_seconds,
         )
 
     async def fresh_jwt(self) -> str:

@@ -13,14 +13,10 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from exchange_clients.base.funding_adapter import BaseFundingAdapter
-from exchange_clients.base.models import (
-    FundingRatesResult,
-    MarketDataResult,
-    MarketInfo,
-    utcnow,
-)
+from exchange_clients.base.scope import VenueScope
 from exchange_clients.paradex.common import VENUE, ParadexDataError
 from exchange_clients.paradex.common import normalize_symbol as _normalize_symbol
+from exchange_clients.paradex.config import ParadexConfig
 from exchange_clients.paradex.funding_adapter.fetchers import (
     HourlyFundingBuckets,
     attach_stats,
@@ -34,15 +30,22 @@ from exchange_clients.paradex.funding_adapter.funding_client import (
     FUNDING_DATA_MAX_PAGE_SIZE,
     ParadexFundingClient,
 )
-from perparb.settings import Settings, get_settings
+from perparb_core.models import (
+    FundingRatesResult,
+    MarketDataResult,
+    MarketInfo,
+    utcnow,
+)
+from perparb_core.settings import VenueConfig
 
 
 class ParadexFundingAdapter(BaseFundingAdapter):
     """Paradex funding and market data.
 
     Args:
-        settings: base URL, timeouts and retries (default: `get_settings()`).
-        client: a ready `ParadexFundingClient` (default: built from `settings`).
+        config: base URL, timeouts and retries (default: `ParadexConfig()`, production).
+        scope: the venue scope (default `venue_scope(config)`): rate limiter and shared public client.
+        client: a ready `ParadexFundingClient` (default: built from `config` and `scope`).
         clock: the current time (aware UTC); injectable for tests.
         page_size: `funding/data` page size (1..5000, default 5000).
         max_pages: safety cap on `funding/data` pages per history call.
@@ -55,7 +58,8 @@ class ParadexFundingAdapter(BaseFundingAdapter):
 
     def __init__(
         self,
-        settings: Settings | None = None,
+        config: VenueConfig | None = None,
+        scope: VenueScope | None = None,
         *,
         client: ParadexFundingClient | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -64,7 +68,9 @@ class ParadexFundingAdapter(BaseFundingAdapter):
     ) -> None:
         if not 1 <= page_size <= FUNDING_DATA_MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be in 1..{FUNDING_DATA_MAX_PAGE_SIZE}, got {page_size}")
-        self._client = client if client is not None else ParadexFundingClient(settings or get_settings())
+        self._client = (
+            client if client is not None else ParadexFundingClient(config or ParadexConfig(), scope)
+        )
         self._clock = clock
         self._page_size = page_size
         self._max_pages = max_pages

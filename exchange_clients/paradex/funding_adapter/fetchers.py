@@ -37,8 +37,9 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from exchange_clients.base import units
-from exchange_clients.base.models import (
+from exchange_clients.paradex.common import VENUE, ParadexDataError, is_perp_symbol, normalize_symbol
+from perparb_core import units
+from perparb_core.models import (
     FundingKind,
     FundingRateSample,
     FundingRatesResult,
@@ -49,8 +50,7 @@ from exchange_clients.base.models import (
     reject,
     reject_unit_error,
 )
-from exchange_clients.base.units import UnitError
-from exchange_clients.paradex.common import VENUE, ParadexDataError, is_perp_symbol, normalize_symbol
+from perparb_core.units import UnitError
 
 log = logging.getLogger("perparb.paradex")
 

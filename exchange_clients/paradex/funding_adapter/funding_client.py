@@ -23,9 +23,12 @@ None (logged), which we turn into `ParadexDataError`. The hook calls `response.r
 `.text` / `.json()`, because hooks run before httpx has read the body.
 
 Every call is blocking, so it runs in `asyncio.to_thread`, wrapped in `call_with_retry` (retries =
-`settings.http_retries`, backoff `settings.http_backoff_seconds`, Retry-After honoured). httpx's own
-connect/read/write/pool timeouts are `settings.http_timeout_seconds`; the whole attempt is capped at twice
-that (a slowly dripping body could otherwise exceed it). Only public, unauthenticated endpoints are used:
+`config.http.retries`, backoff `config.http.backoff_seconds`, Retry-After honoured). httpx's own
+connect/read/write/pool timeouts are `config.http.timeout_seconds`; the whole attempt is capped at twice
+that (a slowly dripping body could otherwise exceed it). Every attempt first takes a slot of the venue scope's
+limiter (`exchange_clients.base.scope`), the same budget the trading clients spend, and a 429 pauses them all.
+The public `ParadexApiClient` (one httpx connection pool) is shared through the scope by every funding client of
+the venue in the process. Only public, unauthenticated endpoints are used:
 nothing secret is ever sent or logged.
 """
 
@@ -42,6 +45,7 @@ from paradex_py.api.api_client import ParadexApiClient
 from paradex_py.api.http_client import HttpClient
 
 from exchange_clients.base.retry import call_with_retry, parse_retry_after
+from exchange_clients.base.scope import VenueScope, venue_scope
 from exchange_clients.paradex.common import (
     VENUE,
     ParadexAuthError,
@@ -51,7 +55,7 @@ from exchange_clients.paradex.common import (
     ParadexUnavailableError,
 )
 from exchange_clients.paradex.funding_adapter.fetchers import results_of
-from perparb.settings import Settings
+from perparb_core.settings import VenueConfig
 
 log = logging.getLogger("perparb.paradex")
 
@@ -106,34 +110,44 @@ class ParadexFundingClient:
     """Async facade over paradex-py's blocking `ParadexApiClient` for the public market/funding reads.
 
     Args:
-        settings: `paradex_url` (REST base ending in /v1), `http_timeout_seconds`, `http_retries`,
-            `http_backoff_seconds`.
-        transport: optional httpx transport (tests).
+        config: `rest_url` (REST base ending in /v1) and `http` (timeout, retries, backoff).
+        scope: the venue scope (default `venue_scope(config)`): limiter and the shared public client.
+        transport: optional httpx transport (tests); the client is then private (not shared).
 
     Methods return the decoded JSON body (a dict with a `results` list) and raise the `ParadexError`
     subclasses of the module table.
     """
 
-    def __init__(self, settings: Settings, *, transport: httpx.BaseTransport | None = None) -> None:
-        self._retries = settings.http_retries
-        self._backoff = settings.http_backoff_seconds
-        self._timeout = settings.http_timeout_seconds
-        self._http = httpx.Client(
-            timeout=httpx.Timeout(settings.http_timeout_seconds),
-            event_hooks={"response": [raise_for_paradex_status]},
-            transport=transport,
-        )
-        # ParadexApiClient types `http_client` as its own HttpClient and unwraps `.client`, so this hands it
-        # exactly our httpx.Client (with the hook); no network happens at construction.
-        self._api = ParadexApiClient(
-            env="prod", api_base_url=settings.paradex_url.rstrip("/"), http_client=HttpClient(self._http)
-        )
+    def __init__(
+        self,
+        config: VenueConfig,
+        scope: VenueScope | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.config = config
+        self.scope = scope or venue_scope(config)
+        self._retries = config.http.retries
+        self._backoff = config.http.backoff_seconds
+        self._timeout = config.http.timeout_seconds
+        self._transport = transport
+        self._public: _PublicClient | None = None
         self._closed = False
+
+    def _client(self) -> _PublicClient:
+        """The public client: the scope's shared one, or a private one when a test transport is given."""
+        if self._public is None:
+            if self._transport is not None:
+                self._public = _PublicClient(self.config, self._transport)
+            else:
+                config = self.config
+                self._public = self.scope.acquire(_PUBLIC, lambda: _PublicClient(config, None), _close_public)
+        return self._public
 
     @property
     def api(self) -> ParadexApiClient:
-        """The underlying paradex-py client (for tests and diagnostics)."""
-        return self._api
+        """The underlying paradex-py client (for tests and diagnostics). Call inside a running loop."""
+        return self._client().api
 
     def _blocking(self, what: str, call: Callable[[], Any], market: str | None) -> dict[str, Any]:
         """Run one paradex-py call in this thread and return a body with a `results` list."""
@@ -157,8 +171,16 @@ class ParadexFundingClient:
         return body
 
     async def _get(self, what: str, call: Callable[[], Any], market: str | None = None) -> dict[str, Any]:
+        if not self._closed:
+            self._client()  # taken on the loop: the calls below run in worker threads
+
         async def attempt() -> dict[str, Any]:
-            return await asyncio.to_thread(self._blocking, what, call, market)
+            await self.scope.limiter.acquire()
+            try:
+                return await asyncio.to_thread(self._blocking, what, call, market)
+            except ParadexRateLimitedError as exc:
+                self.scope.limiter.penalise(exc.retry_after_seconds)
+                raise
 
         return await call_with_retry(
             attempt,
@@ -175,7 +197,7 @@ class ParadexFundingClient:
         Raises:
             ParadexError subclasses (module table).
         """
-        return await self._get("GET /markets", self._api.fetch_markets)
+        return await self._get("GET /markets", lambda: self.api.fetch_markets())
 
     async def fetch_markets_summary(self) -> dict[str, Any]:
         """`GET /markets/summary?market=ALL` -> `{"results": [MarketSummaryResp, ...]}`.
@@ -184,7 +206,7 @@ class ParadexFundingClient:
             ParadexError subclasses (module table).
         """
         return await self._get(
-            "GET /markets/summary", lambda: self._api.fetch_markets_summary({"market": "ALL"})
+            "GET /markets/summary", lambda: self.api.fetch_markets_summary({"market": "ALL"})
         )
 
     async def fetch_funding_data(
@@ -212,10 +234,43 @@ class ParadexFundingClient:
             params["end_at"] = end_ms
         if cursor:
             params["cursor"] = cursor
-        return await self._get("GET /funding/data", lambda: self._api.fetch_funding_data(params), market)
+        return await self._get("GET /funding/data", lambda: self.api.fetch_funding_data(params), market)
 
     async def close(self) -> None:
-        """Close the httpx client. Idempotent."""
-        if not self._closed:
-            self._closed = True
-            self._http.close()
+        """Give the public client back (the last holder closes it; a private one is closed). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        public, self._public = self._public, None
+        if public is None:
+            return
+        if self._transport is not None:
+            public.close()
+        else:
+            await self.scope.release(_PUBLIC)
+
+
+_PUBLIC = "paradex.public"
+
+
+class _PublicClient:
+    """A public paradex-py `ParadexApiClient` on an httpx client whose response hook raises the typed errors."""
+
+    def __init__(self, config: VenueConfig, transport: httpx.BaseTransport | None) -> None:
+        self.http = httpx.Client(
+            timeout=httpx.Timeout(config.http.timeout_seconds),
+            event_hooks={"response": [raise_for_paradex_status]},
+            transport=transport,
+        )
+        # ParadexApiClient types `http_client` as its own HttpClient and unwraps `.client`, so this hands it
+        # exactly our httpx.Client (with the hook); no network happens at construction.
+        self.api = ParadexApiClient(
+            env="prod", api_base_url=config.rest_url, http_client=HttpClient(self.http)
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+
+async def _close_public(client: _PublicClient) -> None:
+    client.close()

@@ -28,8 +28,8 @@ from exchange_clients.lighter.client.utils.converters import (
     parse_position_funding,
     parse_trade,
 )
-from exchange_clients.lighter.client.utils.helpers import LighterRest
 from exchange_clients.lighter.common import VENUE, LighterDataError, LighterRejectedError
+from exchange_clients.lighter.http import LighterRest
 
 PAGE = 100
 MAX_PAGES = 50

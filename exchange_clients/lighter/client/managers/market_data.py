@@ -15,15 +15,16 @@ import contextlib
 import logging
 import time
 
-import lighter
-
 from exchange_clients.base.client import StaleBookError
 from exchange_clients.base.order_book import BookState, Level, OrderBook
 from exchange_clients.base.trading import ContractAttributes
-from exchange_clients.lighter.client.utils.caching import LighterMarket, MarketCache, parse_markets
-from exchange_clients.lighter.client.utils.helpers import LighterRest
-from exchange_clients.lighter.common import VENUE, LighterRejectedError
+from exchange_clients.lighter.client.utils.caching import LighterMarket, MarketCache
+from exchange_clients.lighter.common import VENUE, LighterDataError, LighterRejectedError
+from exchange_clients.lighter.funding_adapter.fetchers import parse_order_book_details
+from exchange_clients.lighter.funding_adapter.funding_client import LighterFundingClient
+from exchange_clients.lighter.http import LighterRest
 from exchange_clients.lighter.websocket.manager import LighterMarketDataStream
+from perparb_core.models import utcnow
 
 log = logging.getLogger("perparb.lighter.client")
 
@@ -61,14 +62,17 @@ class MarketDataManager:
     # -------------------------------------------------------------------------------------- markets
 
     async def load_markets(self) -> None:
-        """(Re)load every perp market. Raises LighterError subclasses."""
-        api = lighter.OrderApi(self.rest.api)
-        body = await self.rest.get(
-            "GET /api/v1/orderBookDetails",
-            "order_book_details",
-            lambda: api.order_book_details_without_preload_content(_request_timeout=self.rest.timeout),
-        )
-        self.markets.replace(parse_markets(body))
+        """(Re)load every perp market through the venue's one `orderBookDetails` reader and parser (shared with
+        the funding adapter). Raises LighterError subclasses."""
+        body = await LighterFundingClient(self.rest).order_book_details()
+        parsed = parse_order_book_details(body, utcnow())
+        markets = []
+        for info in parsed.markets:
+            try:
+                markets.append(LighterMarket.from_info(info))
+            except LighterDataError as exc:
+                log.warning("%s", exc)
+        self.markets.replace(markets)
         log.info("lighter: %d markets loaded", len(self.markets.by_symbol))
 
     async def market(self, symbol: str) -> LighterMarket:

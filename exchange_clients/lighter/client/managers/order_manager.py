@@ -51,13 +51,13 @@ from exchange_clients.lighter.client.utils.converters import (
     scale_to_int,
     venue_error_code,
 )
-from exchange_clients.lighter.client.utils.helpers import LighterRest
 from exchange_clients.lighter.common import (
     VENUE,
     LighterRateLimitedError,
     LighterRejectedError,
     LighterUnavailableError,
 )
+from exchange_clients.lighter.http import LighterRest
 
 log = logging.getLogger("perparb.lighter.client")
 

@@ -4,12 +4,12 @@ that cannot be read is rejected with a logged reason and the others are kept."""
 
 from __future__ import annotations
 
-from exchange_clients.base.models import reject
 from exchange_clients.base.trading import PositionSnapshot
 from exchange_clients.lighter.client.managers.account_manager import AccountManager
 from exchange_clients.lighter.client.managers.market_data import MarketDataManager
 from exchange_clients.lighter.client.utils.converters import parse_position
 from exchange_clients.lighter.common import VENUE, LighterDataError
+from perparb_core.models import reject
 
 
 class PositionManager:

@@ -1,7 +1,8 @@
 """Caches of the Lighter client: market specs, the auth token, client order indexes.
 
-* `LighterMarket` / `MarketCache`: symbol -> market id, decimals and limits from `GET /api/v1/orderBookDetails`
-  (PROTOCOL_NOTES §1.2), refreshed by the caller when an unknown symbol is asked for.
+* `LighterMarket` / `MarketCache`: symbol -> market id, decimals and limits, built from the markets the ONE
+  `orderBookDetails` parser returns (`funding_adapter.fetchers.parse_order_book_details`, PROTOCOL_NOTES §1.2),
+  refreshed by the caller when an unknown symbol is asked for.
 * `AuthTokenCache`: the `create_auth_token_with_expiry` token (`"{deadline}:{account}:{key}:{sig}"`, §1.3), reused
   until `refresh_margin_seconds` before its deadline.
 * `ClientOrderIndexAllocator` / `ClientOrderIds`: the integer `ClientOrderIndex` (1..2^48-1) of each order.
@@ -11,18 +12,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-from exchange_clients.base.models import reject
 from exchange_clients.lighter.client.utils.converters import (
-    MARGIN_FRACTION_TICK,
     MAX_CLIENT_ORDER_INDEX,
-    opt_dec,
 )
-from exchange_clients.lighter.common import VENUE, LighterAuthError, LighterDataError, normalize_symbol
+from exchange_clients.lighter.common import VENUE, LighterAuthError, LighterDataError
+from perparb_core.models import MarketInfo
 
 # ------------------------------------------------------------------------------------------------ markets
 
@@ -35,7 +33,7 @@ class LighterMarket:
         symbol: canonical base asset ("ETH"); market_id: Lighter market index (perps 0..254);
         size_decimals / price_decimals: integer scaling of BaseAmount / Price (tick = 10^-price_decimals,
         step = 10^-size_decimals); min_base_amount (base units), min_quote_amount (USDC);
-        default_imf / min_imf: initial margin fractions in 1e-4 (500 = 5 % = 20x; min -> max leverage);
+        max_leverage / default_leverage: from the minimum and default initial margin fractions (x);
         status: "active" when tradeable.
     """
 
@@ -45,9 +43,32 @@ class LighterMarket:
     price_decimals: int
     min_base_amount: Decimal | None
     min_quote_amount: Decimal | None
-    default_imf: Decimal | None
-    min_imf: Decimal | None
+    max_leverage: Decimal | None
+    default_leverage: Decimal | None
     status: str
+
+    @classmethod
+    def from_info(cls, info: MarketInfo) -> LighterMarket:
+        """The trading view of a parsed market: decimals from its tick (10^-price_decimals) and step
+        (10^-size_decimals).
+
+        Raises:
+            LighterDataError: a market without a numeric market id, tick or step."""
+        if not info.venue_market_id.isdigit() or info.tick_size is None or info.size_step is None:
+            raise LighterDataError(
+                f"market {info.venue_symbol}: no market id, tick or step", info.venue_symbol
+            )
+        return cls(
+            symbol=info.symbol,
+            market_id=int(info.venue_market_id),
+            size_decimals=-int(info.size_step.as_tuple().exponent),
+            price_decimals=-int(info.tick_size.as_tuple().exponent),
+            min_base_amount=info.min_size,
+            min_quote_amount=info.min_notional,
+            max_leverage=info.max_leverage,
+            default_leverage=info.default_leverage,
+            status=info.status,
+        )
 
     @property
     def tick_size(self) -> Decimal:
@@ -56,47 +77,6 @@ class LighterMarket:
     @property
     def size_step(self) -> Decimal:
         return Decimal(1).scaleb(-self.size_decimals)
-
-    @property
-    def max_leverage(self) -> Decimal | None:
-        return MARGIN_FRACTION_TICK / self.min_imf if self.min_imf else None
-
-    @property
-    def default_leverage(self) -> Decimal | None:
-        return MARGIN_FRACTION_TICK / self.default_imf if self.default_imf else None
-
-
-def parse_markets(body: Mapping[str, Any]) -> list[LighterMarket]:
-    """`orderBookDetails` body -> perp markets. A row without a usable symbol, market id or decimals is rejected
-    with a logged reason (`reject`), the others are kept. Source: venue-data/lighter/rest_orderBookDetails_market0."""
-    out: list[LighterMarket] = []
-    source = "orderBookDetails"
-    for row in body.get("order_book_details") or []:
-        if not isinstance(row, dict):
-            reject(VENUE, source, None, "row", row, "row is not an object")
-            continue
-        label = str(row.get("symbol")) if row.get("symbol") is not None else None
-        try:
-            symbol = normalize_symbol(str(row["symbol"]))
-            market_id = int(row["market_id"])
-            size_decimals = int(row.get("supported_size_decimals", row["size_decimals"]))
-            price_decimals = int(row.get("supported_price_decimals", row["price_decimals"]))
-            market = LighterMarket(
-                symbol=symbol,
-                market_id=market_id,
-                size_decimals=size_decimals,
-                price_decimals=price_decimals,
-                min_base_amount=opt_dec(row, "min_base_amount"),
-                min_quote_amount=opt_dec(row, "min_quote_amount"),
-                default_imf=opt_dec(row, "default_initial_margin_fraction"),
-                min_imf=opt_dec(row, "min_initial_margin_fraction"),
-                status=str(row.get("status", "")),
-            )
-        except (KeyError, TypeError, ValueError, ArithmeticError, LighterDataError) as exc:
-            reject(VENUE, source, label, "market", row.get("market_id"), f"unusable market row: {exc}")
-            continue
-        out.append(market)
-    return out
 
 
 class MarketCache:
@@ -259,5 +239,4 @@ __all__ = [
     "ClientOrderIndexAllocator",
     "LighterMarket",
     "MarketCache",
-    "parse_markets",
 ]

@@ -41,23 +41,6 @@ MARGIN_FRACTION_TICK = Decimal(10_000)  # orderBookDetails margin fractions are 
 FEE_TICK = Decimal(1_000_000)  # Trade.taker_fee / maker_fee: integers in 1e-6 of notional
 
 
-def ws_url_from_rest(rest_url: str) -> str:
-    """The `/stream` WebSocket URL of a Lighter REST root: http(s) -> ws(s), path "/stream".
-
-    "https://mainnet.zklighter.elliot.ai" -> "wss://mainnet.zklighter.elliot.ai/stream" (PROTOCOL_NOTES §1.1);
-    "http://127.0.0.1:8080/" -> "ws://127.0.0.1:8080/stream".
-
-    Raises:
-        ValueError: the URL is not http(s).
-    """
-    url = rest_url.strip().rstrip("/")
-    if url.startswith("https://"):
-        return "wss://" + url[len("https://") :] + "/stream"
-    if url.startswith("http://"):
-        return "ws://" + url[len("http://") :] + "/stream"
-    raise ValueError(f"{VENUE}: REST URL must start with http:// or https://, got {rest_url!r}")
-
-
 def scale_to_int(value: Decimal, decimals: int, *, what: str, maximum: int, market: str | None = None) -> int:
     """`value x 10^decimals` as an exact integer in 1..`maximum`.
 

@@ -17,7 +17,6 @@ import logging
 from decimal import Decimal
 
 from exchange_clients.base.client import StaleBookError
-from exchange_clients.base.models import MarketInfo, utcnow
 from exchange_clients.base.order_book import Level, OrderBook
 from exchange_clients.base.trading import ContractAttributes
 from exchange_clients.paradex.client.session import ParadexSession
@@ -25,6 +24,7 @@ from exchange_clients.paradex.client.utils.caching import TtlCache
 from exchange_clients.paradex.common import PERP_SUFFIX, VENUE, ParadexRejectedError
 from exchange_clients.paradex.funding_adapter.fetchers import parse_markets
 from exchange_clients.paradex.websocket.manager import ParadexMarketDataStream, book_channel
+from perparb_core.models import MarketInfo, utcnow
 
 log = logging.getLogger("perparb.paradex.client")
 

@@ -30,7 +30,6 @@ from paradex_py.common.order import OrderSide as SdkSide
 from paradex_py.common.order import OrderType as SdkType
 
 from exchange_clients.base.client import market_order_limit_price
-from exchange_clients.base.errors import VenueError
 from exchange_clients.base.trading import (
     ContractAttributes,
     OrderInfo,
@@ -44,6 +43,7 @@ from exchange_clients.paradex.client.session import ParadexRequestRejectedError,
 from exchange_clients.paradex.client.utils.converters import order_from_resp, parse_rows
 from exchange_clients.paradex.common import VENUE, ParadexRejectedError, normalize_symbol
 from exchange_clients.paradex.funding_adapter.fetchers import results_of
+from perparb_core.errors import VenueError
 
 log = logging.getLogger("perparb.paradex.client")
 
@@ -239,7 +239,7 @@ class OrderManager:
         reduce_only: bool,
         cid: str,
     ) -> OrderInfo:
-        settings = self.session.settings
+        http_config = self.session.config.http
         attempt = 0
         while True:
             order = Order(
@@ -275,9 +275,9 @@ class OrderManager:
                 found = await self._reconcile(cid)
                 if found is not None:
                     return found
-                if attempt >= settings.http_retries:
+                if attempt >= http_config.retries:
                     raise
-                delay = settings.http_backoff_seconds * (2**attempt) * random.uniform(0.8, 1.2)
+                delay = http_config.backoff_seconds * (2**attempt) * random.uniform(0.8, 1.2)
                 retry_after = getattr(exc, "retry_after_seconds", None)
                 await asyncio.sleep(max(delay, retry_after or 0.0))
                 attempt += 1

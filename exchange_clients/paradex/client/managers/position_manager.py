@@ -16,14 +16,14 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from exchange_clients.base import units
 from exchange_clients.base.trading import PositionSnapshot
-from exchange_clients.base.units import UnitError
 from exchange_clients.paradex.client.managers.market_data import MarketDataManager
 from exchange_clients.paradex.client.session import ParadexSession
 from exchange_clients.paradex.client.utils.converters import parse_rows, position_from_row
 from exchange_clients.paradex.common import ParadexRejectedError
 from exchange_clients.paradex.funding_adapter.fetchers import results_of
+from perparb_core import units
+from perparb_core.units import UnitError
 
 log = logging.getLogger("perparb.paradex.client")
 

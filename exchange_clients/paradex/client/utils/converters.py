@@ -1,7 +1,7 @@
 """Pure converters: Paradex REST/WS bodies -> venue-neutral trading models (`exchange_clients.base.trading`).
 
 No I/O. A single object that cannot be used raises `ParadexDataError`; in a list, a bad row is rejected with
-`exchange_clients.base.models.reject(...)` (logged with its reason) and the rest is kept, never stored as zero.
+`perparb_core.models.reject(...)` (logged with its reason) and the rest is kept, never stored as zero.
 
 Sources (OpenAPI `responses.*`, PROTOCOL_NOTES §2.2, recorded payloads in ../shared/venue-data/paradex):
 
@@ -25,10 +25,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import httpx
-
-from exchange_clients.base import units
-from exchange_clients.base.models import Rejection, reject
 from exchange_clients.base.trading import (
     BalanceInfo,
     Fill,
@@ -40,9 +36,11 @@ from exchange_clients.base.trading import (
     Side,
     TimeInForce,
 )
-from exchange_clients.base.units import UnitError
 from exchange_clients.paradex.common import VENUE, ParadexDataError, normalize_symbol
 from exchange_clients.paradex.funding_adapter.fetchers import utc_from_epoch_ms
+from perparb_core import units
+from perparb_core.models import Rejection, reject
+from perparb_core.units import UnitError
 
 log = logging.getLogger("perparb.paradex.client")
 
@@ -67,25 +65,6 @@ IOC_REMAINDER, ...) or a partial fill gives CANCELED."""
 _INSTRUCTIONS = {"GTC": TimeInForce.GTC, "POST_ONLY": TimeInForce.POST_ONLY, "IOC": TimeInForce.IOC}
 _TYPES = {"LIMIT": OrderType.LIMIT, "MARKET": OrderType.MARKET}
 _SIDES = {"BUY": Side.BUY, "SELL": Side.SELL}
-
-
-def ws_url_from_rest(rest_url: str) -> str:
-    """The Paradex WebSocket URL of a REST base: scheme http(s) -> ws(s), same host, port and path.
-
-    "http://127.0.0.1:8081/v1" -> "ws://127.0.0.1:8081/v1" (the simulator serves both on one port,
-    simulator/README.md). The venue itself uses another host (`wss://ws.api.prod.paradex.trade/v1`,
-    PROTOCOL_NOTES §2.1): "https://api.{env}.paradex.trade/v1" -> "wss://ws.api.{env}.paradex.trade/v1".
-
-    Raises:
-        ValueError: a scheme other than http/https.
-    """
-    url = httpx.URL(rest_url.rstrip("/"))
-    if url.scheme not in ("http", "https"):
-        raise ValueError(f"{VENUE}: REST URL must be http(s), got {rest_url!r}")
-    host = url.host
-    if host.startswith("api.") and host.endswith(".paradex.trade"):
-        host = "ws." + host
-    return str(url.copy_with(scheme="ws" if url.scheme == "http" else "wss", host=host))
 
 
 def _text(row: dict[str, Any], key: str, *, required: bool = True) -> str:
@@ -332,5 +311,4 @@ __all__ = [
     "order_status",
     "parse_rows",
     "position_from_row",
-    "ws_url_from_rest",
 ]

@@ -1,4 +1,4 @@
-"""Account and vault commands: `perparb accounts <command>` and `python -m database.scripts.<name>`.
+"""Account and vault commands: `perparb accounts <command>` and `python -m perparb.scripts.<name>`.
 
 Secrets enter only through the environment (`--from-env`, variable names in `.env.example`), a JSON file
 (`--from-file`) or hidden prompts (`--interactive`), never through command-line arguments (they would end up in
@@ -35,8 +35,9 @@ from database.vault import (
     read_key_file,
     write_key_file,
 )
-from exchange_clients.base.credentials import VenueCredentials
-from perparb.settings import KNOWN_VENUES, Settings
+from exchange_clients import registry
+from exchange_clients.base.credentials import BaseCredentials
+from perparb.settings import Settings
 
 app = typer.Typer(
     help="Accounts, venue credentials and the vault.", no_args_is_help=True, add_completion=False
@@ -45,21 +46,21 @@ console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 T = TypeVar("T")
 
-ENV_VARS: dict[str, dict[str, str]] = {
-    "lighter": {
-        "account_index": "PERPARB_LIGHTER_ACCOUNT_INDEX",
-        "api_key_index": "PERPARB_LIGHTER_API_KEY_INDEX",
-        "api_private_key": "PERPARB_LIGHTER_API_PRIVATE_KEY",
-    },
-    "paradex": {
-        "l1_address": "PERPARB_PARADEX_L1_ADDRESS",
-        "l1_private_key": "PERPARB_PARADEX_L1_PRIVATE_KEY",
-        "l2_address": "PERPARB_PARADEX_L2_ADDRESS",
-        "l2_private_key": "PERPARB_PARADEX_L2_PRIVATE_KEY",
-    },
-}
-SECRET_FIELDS = {"api_private_key", "l1_private_key", "l2_private_key"}
-CREDENTIAL_ENV_VARS = frozenset(v for fields in ENV_VARS.values() for v in fields.values())
+
+def env_vars(venue: str) -> dict[str, str]:
+    """Credential field -> environment variable of `venue` (`--from-env`; its credentials model says which)."""
+    return dict(registry.credentials_type(venue).env_fields)
+
+
+def secret_fields(venue: str) -> set[str]:
+    """The credential fields of `venue` that are secrets (prompted hidden)."""
+    model = registry.credentials_type(venue)
+    return {name for name, f in model.model_fields.items() if "SecretStr" in str(f.annotation)}
+
+
+CREDENTIAL_ENV_VARS = frozenset(
+    var for spec in registry.venue_specs().values() for var in spec.credentials_type.env_fields.values()
+)
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -105,18 +106,19 @@ def _run(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
 
 
 def _check_venue(venue: str) -> str:
-    if venue not in KNOWN_VENUES:
-        fail(f"--venue: unknown venue {venue!r}; known: {', '.join(KNOWN_VENUES)}")
+    known = registry.venue_names()
+    if venue not in known:
+        fail(f"--venue: unknown venue {venue!r}; known: {', '.join(known)}")
     return venue
 
 
 def read_credentials(
     venue: str, *, from_env: bool, from_file: Path | None, interactive: bool
-) -> VenueCredentials:
+) -> BaseCredentials:
     """Credentials of `venue` from exactly one source. Raises typer.Exit(2) with a message naming the field."""
     if sum([from_env, from_file is not None, interactive]) != 1:
         fail("give exactly one of --from-env, --from-file PATH, --interactive")
-    names = ENV_VARS[venue]
+    names = env_vars(venue)
     fields: dict[str, Any] = {}
     if from_env:
         env = {**{k: v for k, v in dotenv_values(".env").items() if v is not None}, **os.environ}
@@ -142,7 +144,7 @@ def read_credentials(
     else:
         for f in names:
             fields[f] = typer.prompt(
-                f"{venue} {f}", default="", hide_input=f in SECRET_FIELDS, show_default=False
+                f"{venue} {f}", default="", hide_input=f in secret_fields(venue), show_default=False
             )
     try:
         return acc.parse_credentials(venue, fields)
@@ -225,7 +227,7 @@ def rotate_key_cmd(
 @app.command("add-account")
 def add_account_cmd(
     name: str = typer.Option(..., help="account name (letters, digits, _ . -)"),
-    venue: str = typer.Option(..., help="lighter | paradex"),
+    venue: str = typer.Option(..., help="venue id (perparb accounts venues lists them)"),
     description: str | None = typer.Option(None, help="free text"),
     from_env: bool = typer.Option(False, "--from-env", help="read the venue's PERPARB_* variables"),
     from_file: Path | None = typer.Option(None, "--from-file", help="JSON object with the credential fields"),
@@ -313,8 +315,6 @@ def verify_account_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Decrypt the credentials and call a read-only authenticated endpoint of each venue (exit 1 if one fails)."""
-    from exchange_clients.base.auth import verify_credentials
-
     if venue:
         _check_venue(venue)
     settings = _settings()
@@ -323,7 +323,9 @@ def verify_account_cmd(
     async def go(engine: Any) -> list[Any]:
         account = await acc.load_account(engine, vault, name)
         venues = [venue] if venue else sorted(account.venues)
-        return [await verify_credentials(account.for_venue(v), settings) for v in venues]
+        return [
+            await registry.verify_credentials(account.for_venue(v), settings.venue_config(v)) for v in venues
+        ]
 
     results = _run(settings, go)
     if as_json:
@@ -380,5 +382,5 @@ def remove_proxy_cmd(name: str = typer.Option(...), proxy_id: int = typer.Option
 
 
 def run_command(command: str) -> None:
-    """Entry point of `python -m database.scripts.<name>`: the named command with this process's arguments."""
-    app([command, *sys.argv[1:]], prog_name=f"python -m database.scripts.{command.replace('-', '_')}")
+    """Entry point of `python -m perparb.scripts.<name>`: the named command with this process's arguments."""
+    app([command, *sys.argv[1:]], prog_name=f"python -m perparb.scripts.{command.replace('-', '_')}")

@@ -1,6 +1,11 @@
-"""Error hierarchy shared by every venue.
+"""Every error perparb raises on purpose, under one root: `PerparbError`.
 
     PerparbError
+      ConfigError             a setting, config file or input value is unusable (also a ValueError)
+      DatabaseError           the database cannot be reached, started or used
+        DatabaseConfigError     ... because of its configuration (URL, data directory)
+      VaultError              credential encryption: no key, wrong key, corrupt ciphertext
+      DataError               history, scenario or payload files that cannot be read (also a ValueError)
       VenueError(venue, message, market=None)
         VenueUnavailableError   5xx, timeouts, connection refused: retryable
         VenueRateLimitedError   HTTP 429; `retry_after_seconds` from Retry-After when given: retryable
@@ -8,7 +13,11 @@
         VenueAuthError          401/403, bad key or token: not retryable
         VenueDataError          a response whose envelope cannot be used at all (not JSON, wrong shape)
 
-Each venue package subclasses these (e.g. `LighterUnavailableError(LighterError, VenueUnavailableError)`),
+The application catches `PerparbError` once and prints its message on one line (exit code 2); anything else
+is a bug and keeps its traceback. Packages subclass these kinds (`strategies.config.StrategyConfigError`,
+`backtest.loader.HistoryError`, ...) rather than `Exception`, `ValueError` or `RuntimeError`.
+
+Each venue package subclasses the venue kinds (e.g. `LighterUnavailableError(LighterError, VenueUnavailableError)`),
 so callers can catch by kind across venues or by venue. Messages name the venue, market and value at fault
 and never carry a secret.
 """
@@ -18,6 +27,27 @@ from __future__ import annotations
 
 class PerparbError(Exception):
     """Root of every error perparb raises on purpose."""
+
+
+class ConfigError(PerparbError, ValueError):
+    """A setting, a config file or an input value is unusable. The message names the field and the value."""
+
+
+class DatabaseError(PerparbError):
+    """The database cannot be reached, started or used; the message names the target (password masked)."""
+
+
+class DatabaseConfigError(DatabaseError):
+    """The database configuration is unusable (URL scheme, data directory too long, server fails to start)."""
+
+
+class VaultError(PerparbError):
+    """The credential vault cannot be used: no master key, an unreadable key file, a key that does not decrypt."""
+
+
+class DataError(PerparbError, ValueError):
+    """A data file (funding history, scenario, recorded payload) cannot be read; the message names the file,
+    the row or field and the value."""
 
 
 class VenueError(PerparbError):

@@ -5,7 +5,7 @@ They are frozen dataclasses with slots rather than pydantic models: they sit on 
 reject bad rows with a `Rejection` (field, value, reason) before a model exists.
 
 Units: rates are fractions per hour (`rate_hourly`), prices in quote currency (USD/USDC), sizes in base
-units, `*_usd` in USD, periods in hours, timestamps timezone-aware UTC. See `exchange_clients.base.units`.
+units, `*_usd` in USD, periods in hours, timestamps timezone-aware UTC. See `perparb_core.units`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from exchange_clients.base import units
+from perparb_core import units
 
 log = logging.getLogger("perparb.normalise")
 
@@ -52,7 +52,9 @@ class MarketInfo:
         quote: quote currency ("USD", "USDC").
         tick_size: price increment (quote units); size_step: size increment (base units).
         min_size: minimum order size (base); min_notional: minimum order notional (USD).
-        max_leverage: maximum leverage (x); funding_period_hours: the period the venue quotes rates for.
+        max_leverage: maximum leverage (x); default_leverage: the leverage the venue applies to a new position
+            when none was set (x), None when the venue does not say; funding_period_hours: the period the venue
+            quotes rates for.
         maker_fee / taker_fee: fractions of notional (0.0002 = 2 bps), None when the venue does not say.
         status: "active" or the venue's status word.
         stats: market statistics observed with the metadata (may be empty).
@@ -69,6 +71,7 @@ class MarketInfo:
     min_notional: Decimal | None = None
     max_leverage: Decimal | None = None
     funding_period_hours: Decimal = Decimal(1)
+    default_leverage: Decimal | None = None
     maker_fee: Decimal | None = None
     taker_fee: Decimal | None = None
     status: str = "active"

@@ -29,12 +29,14 @@ import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from perparb_core.errors import DataError
+
 HOURS_PER_8H = Decimal(8)
 HOURS_PER_YEAR = Decimal(8760)
 PERCENT = Decimal(100)
 
 
-class UnitError(ValueError):
+class UnitError(DataError):
     """A raw value cannot be read as a number in the expected unit. `field` and `value` name the culprit."""
 
     def __init__(self, field: str, value: Any, reason: str) -> None:
@@ -121,8 +123,8 @@ def hourly_from_percent_per_hour(raw_percent: Decimal) -> Decimal:
     return raw_percent / PERCENT
 
 
-def hourly_from_lighter_fundings(rate_percent: Decimal, direction: Any) -> Decimal:
-    """Lighter `GET /api/v1/fundings` row -> signed fraction per hour.
+def hourly_from_unsigned_percent(rate_percent: Decimal, direction: Any) -> Decimal:
+    """Unsigned percent per hour plus a paying side -> signed fraction per hour (Lighter `GET /api/v1/fundings`).
 
     `rate` is an unsigned percent per hour; `direction` "long" means longs paid (positive), "short" means
     shorts paid (negative). Source: PROTOCOL_NOTES §1.4, payload `rest_fundings_market_1h_fragment.json`.
@@ -131,7 +133,7 @@ def hourly_from_lighter_fundings(rate_percent: Decimal, direction: Any) -> Decim
         UnitError: for a direction other than "long"/"short", or a negative `rate`.
     """
     if rate_percent < 0:
-        raise UnitError("rate", rate_percent, "Lighter fundings rate is unsigned; negative is malformed")
+        raise UnitError("rate", rate_percent, "an unsigned funding rate cannot be negative")
     if direction == "long":
         return rate_percent / PERCENT
     if direction == "short":

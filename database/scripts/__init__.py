@@ -1,1 +1,0 @@
-"""Database scripts: `python -m database.scripts.<name>` (also `perparb accounts <name>`)."""

@@ -1,6 +1,0 @@
-"""`python -m database.scripts.add_account`: same as `perparb accounts add-account` (see database/scripts/accounts_cli.py)."""
-
-from database.scripts.accounts_cli import run_command
-
-if __name__ == "__main__":
-    run_command("add-account")

@@ -1,6 +1,0 @@
-"""`python -m database.scripts.remove_proxy`: same as `perparb accounts remove-proxy` (see database/scripts/accounts_cli.py)."""
-
-from database.scripts.accounts_cli import run_command
-
-if __name__ == "__main__":
-    run_command("remove-proxy")

@@ -1,0 +1,1 @@
+"""Database scripts: `python -m perparb.scripts.<name>` (also `perparb accounts <name>`)."""

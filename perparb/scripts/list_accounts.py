@@ -1,0 +1,6 @@
+"""`python -m perparb.scripts.list_accounts`: same as `perparb accounts list-accounts` (see perparb/scripts/accounts_cli.py)."""
+
+from perparb.scripts.accounts_cli import run_command
+
+if __name__ == "__main__":
+    run_command("list-accounts")

@@ -1,0 +1,6 @@
+"""`python -m perparb.scripts.remove_account`: same as `perparb accounts remove-account` (see perparb/scripts/accounts_cli.py)."""
+
+from perparb.scripts.accounts_cli import run_command
+
+if __name__ == "__main__":
+    run_command("remove-account")
