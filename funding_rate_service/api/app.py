@@ -22,11 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database import migrate
 from database.session import create_engine, resolve_database_url
+from exchange_clients.registry import venue_names
 from funding_rate_service import repository
 from funding_rate_service.service import build_query, get_opportunities, get_rates
-from exchange_clients.registry import venue_names
-from perparb_core.settings import ServiceConfig
 from perparb_core.models import FundingKind, utcnow
+from perparb_core.settings import ServiceConfig
 
 
 def _split(value: str | None) -> list[str] | None:
