@@ -86,7 +86,7 @@ async def test_round_trip_with_rotation(accounts_engine: AsyncEngine, tmp_path: 
     assert summary.venues["paradex"]["key_id"] == vault.current_id and summary.proxies == 1
 
     loaded = await acc.load_account(accounts_engine, vault, "alice")
-    assert loaded.lighter == l_creds and loaded.paradex == p_creds
+    assert loaded.for_venue("lighter") == l_creds and loaded.for_venue("paradex") == p_creds
     assert loaded.proxies[0].url.get_secret_value() == "socks5://bob:pr0xypass@10.0.0.1:1080"
     assert (await acc.list_proxies(accounts_engine, vault, name="alice"))[0][
         "url"
@@ -100,8 +100,11 @@ async def test_round_trip_with_rotation(accounts_engine: AsyncEngine, tmp_path: 
     with pytest.raises(acc.CredentialsError, match=f"does not match key id {new.current_id}"):
         await acc.load_account(accounts_engine, vault, "alice")
     again = await acc.load_account(accounts_engine, new, "alice")
-    assert again.lighter.api_private_key.get_secret_value() == l_creds.api_private_key.get_secret_value()
-    assert again.paradex == p_creds and again.proxies[0].url == loaded.proxies[0].url
+    assert (
+        again.for_venue("lighter").api_private_key.get_secret_value()
+        == l_creds.api_private_key.get_secret_value()
+    )
+    assert again.for_venue("paradex") == p_creds and again.proxies[0].url == loaded.proxies[0].url
 
     await acc.remove_account(accounts_engine, name="alice")
     assert await count(accounts_engine, "accounts") == 0
@@ -186,7 +189,9 @@ async def test_no_secret_anywhere(accounts_engine: AsyncEngine, caplog: pytest.L
         "tables": await all_table_text(accounts_engine),
         "logs": caplog.text.lower(),
         "errors": " ".join(errors).lower(),
-        "repr": (repr(loaded) + str(loaded) + repr(loaded.lighter) + repr(loaded.paradex)).lower(),
+        "repr": (
+            repr(loaded) + str(loaded) + repr(loaded.for_venue("lighter")) + repr(loaded.for_venue("paradex"))
+        ).lower(),
         "list": json.dumps([a.to_json_dict() for a in await acc.list_accounts(accounts_engine)]).lower(),
     }
     assert len(errors) == 3
@@ -331,7 +336,7 @@ async def test_commands_round_trip_without_leaking(
     new_kid = key_id_of(read_key_file(key_file))
     assert new_kid != kid and new_kid in out
     loaded = await acc.load_account(accounts_engine, Vault.load(env_key=None, key_file=key_file), "erin")
-    assert loaded.lighter.api_private_key.get_secret_value() == lk.lower()
+    assert loaded.for_venue("lighter").api_private_key.get_secret_value() == lk.lower()
 
     code, out, err = await run(env, "accounts", "remove-account", "--name", "erin", "--yes", cwd=tmp_path)
     assert code == 0, err
@@ -401,9 +406,9 @@ async def test_interrupted_rotation_is_completed(
     write_key_file(next_key_path(key_file), pending_key)
     await acc.rotate_key(accounts_engine, old, Vault.from_key(pending_key))  # committed; files not swapped
     interrupted = Vault.load(env_key=None, key_file=key_file)
-    assert (
-        await acc.load_account(accounts_engine, interrupted, "heidi")
-    ).lighter.api_private_key.get_secret_value() == lk
+    assert (await acc.load_account(accounts_engine, interrupted, "heidi")).for_venue(
+        "lighter"
+    ).api_private_key.get_secret_value() == lk
 
     code, out, err = await run(cli_env(db_url, tmp_path), "accounts", "rotate-key", cwd=tmp_path)
     assert code == 0, err
@@ -413,9 +418,9 @@ async def test_interrupted_rotation_is_completed(
     assert not next_key_path(key_file).exists()
     final = Vault.load(env_key=None, key_file=key_file)
     assert final.current_id not in (old_id, key_id_of(pending_key))
-    assert (
-        await acc.load_account(accounts_engine, final, "heidi")
-    ).lighter.api_private_key.get_secret_value() == lk
+    assert (await acc.load_account(accounts_engine, final, "heidi")).for_venue(
+        "lighter"
+    ).api_private_key.get_secret_value() == lk
 
 
 async def test_verify_account_against_the_simulator(

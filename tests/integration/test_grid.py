@@ -27,6 +27,7 @@ from database.vault import Vault
 from exchange_clients.base.client import BaseExchangeClient
 from exchange_clients.base.trading import Side
 from exchange_clients.registry import create_client
+from perparb_core.settings import RateLimitConfig
 from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
 from strategies import state
 from strategies.base import RunContext
@@ -45,7 +46,8 @@ LADDER = {
     ("sell", D("3610"), D("0.1")),
     ("sell", D("3620"), D("0.1")),
 }
-OPTIONS = {"rate_per_second": 100.0, "burst": 20}
+OPTIONS: dict[str, object] = {}
+FAST = RateLimitConfig(rate_per_second=100.0, burst=20)  # the grid places many orders per cycle
 
 
 @pytest_asyncio.fixture
@@ -170,7 +172,7 @@ async def launch(
             account,
             engine=engine,
             vault=vault,
-            settings=sim_settings(sim),
+            settings=sim_settings(sim, rate_limit=FAST),
             options=RunOptions(interval_seconds=0.1, client_options=OPTIONS),
             stop=bg.stop,
             on_started=started,
@@ -193,7 +195,7 @@ async def run_cycles(
         account,
         engine=engine,
         vault=vault,
-        settings=sim_settings(sim),
+        settings=sim_settings(sim, rate_limit=FAST),
         options=RunOptions(max_cycles=cycles, interval_seconds=0.1, client_options=OPTIONS),
     )
 
@@ -307,7 +309,7 @@ async def fresh_client(
     engine: AsyncEngine, vault: Vault, sim: SimulatorHandle, account: str, venue: str
 ) -> BaseExchangeClient:
     creds = await load_account(engine, vault, account)
-    client = create_client(creds.venues[venue], sim_config(sim, venue), markets=["ETH"], **OPTIONS)
+    client = create_client(creds.venues[venue], sim_config(sim, venue, rate_limit=FAST), markets=["ETH"])
     await client.connect()
     return client
 
