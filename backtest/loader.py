@@ -632,38 +632,31 @@ def load_rows(
 # ---------------------------------------------------------------------------------------------- database
 
 DB_QUERY = """
-SELECT v.name, m.venue_symbol, m.symbol, m.quote, f.ts, f.raw_rate, f.raw_period_hours, f.mark_price,
+SELECT v.name, m.venue_symbol, m.symbol, m.quote, f.ts, f.rate_hourly, f.mark_price,
        f.open_interest_usd, f.volume_24h_usd, f.source
 FROM funding_rate_samples f JOIN markets m ON m.id = f.market_id JOIN venues v ON v.id = m.venue_id
 WHERE f.kind = 'settled' AND (CAST(:venues AS text[]) IS NULL OR v.name = ANY(CAST(:venues AS text[])))
 ORDER BY v.name, m.venue_symbol, f.ts
 """
 
-PERCENT_PER_HOUR_SOURCES = frozenset({"lighter:fundings", "lighter:ws:market_stats"})
-"""Lighter settles every hour on the hour; its settled `raw_rate` is a signed PERCENT per hour (PROTOCOL_NOTES
-§1.4; `exchange_clients.lighter.funding_adapter.fetchers.parse_fundings`)."""
-HOURLY_BUCKET_SOURCES = frozenset({"paradex:funding/data"})
-"""Paradex accrues continuously; its settled rows are hourly buckets (ts = hour end) whose `raw_rate` is a
-fraction per `raw_period_hours` (`exchange_clients.paradex.funding_adapter.fetchers.HourlyFundingBuckets`)."""
 
-
-def db_row_settlement(source: str, raw_rate: Decimal, raw_period_hours: Decimal) -> tuple[Decimal, Decimal]:
+def db_row_settlement(source: str, rate_hourly: Decimal) -> tuple[Decimal, Decimal]:
     """A stored settled sample -> (rate_raw as the fraction of notional paid at that row, interval hours).
 
-    * Lighter (`lighter:fundings`, `lighter:ws:market_stats`): hourly settlement, raw in percent per hour ->
-      (raw / 100, 1).
-    * Paradex (`paradex:funding/data`): one hour of continuous accrual, raw per `raw_period_hours` ->
-      (raw / period, 1): the fraction accrued over that hour.
+    The venue that stored the row says how its settled rows settle (`VenueSpec.settlement`): each row of one
+    of its `settled_sources` is one `interval_hours` of funding whose stored `rate_hourly` (the canonical
+    fraction per hour, already normalised by the venue's parser) was paid per hour. E.g. an hourly settlement
+    (paid every hour on the hour) or an hourly bucket of continuous accrual: (rate_hourly * 1, 1).
 
     Raises:
-        units.UnitError: an unknown source (no known settlement schedule), or a Lighter row whose period is not 1.
+        units.UnitError: a source no installed venue declares (no known settlement schedule).
     """
-    if source in PERCENT_PER_HOUR_SOURCES:
-        if raw_period_hours != 1:
-            raise units.UnitError("raw_period_hours", raw_period_hours, "Lighter settles hourly; expected 1")
-        return units.hourly_from_percent_per_hour(raw_rate), Decimal(1)
-    if source in HOURLY_BUCKET_SOURCES:
-        return units.hourly_from_period(raw_rate, raw_period_hours), Decimal(1)
+    from exchange_clients.registry import venue_specs
+
+    for spec in venue_specs().values():
+        if source in spec.settlement.settled_sources:
+            interval = spec.settlement.interval_hours
+            return rate_hourly * interval, interval
     raise units.UnitError("source", source, "settled rows of this source have no known settlement schedule")
 
 
@@ -674,7 +667,8 @@ async def load_history_db(conn: Any, *, venues: Sequence[str] | None = None) -> 
         conn: a SQLAlchemy `AsyncConnection`.
         venues: keep only these venues (None = all).
 
-    Each row goes through `db_row_settlement` (unit and interval per source), then the same checks as files.
+    Each row goes through `db_row_settlement` (interval per source, from the venue's spec), then the same
+    checks as files.
     canonical_symbol is `<symbol>-<quote>-PERP` from the markets table.
 
     Raises:
@@ -685,10 +679,10 @@ async def load_history_db(conn: Any, *, venues: Sequence[str] | None = None) -> 
     result = await conn.execute(text(DB_QUERY), {"venues": list(venues) if venues else None})
     builder = _Builder(venues)
     history = FundingHistory(sources=[DB_SOURCE])
-    for venue, vsym, symbol, quote, ts, raw, period, mark, oi, vol, src in result.all():
+    for venue, vsym, symbol, quote, ts, hourly, mark, oi, vol, src in result.all():
         source = f"db:{src}"
         try:
-            rate_raw, interval = db_row_settlement(src, Decimal(raw), Decimal(period))
+            rate_raw, interval = db_row_settlement(src, Decimal(hourly))
         except units.UnitError as exc:
             builder.rows_read += 1
             builder.rejections.append(reject_unit_error(venue, source, vsym, exc))

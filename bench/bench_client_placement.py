@@ -26,8 +26,8 @@ from eth_account import Account  # noqa: E402
 from exchange_clients.base.trading import Side  # noqa: E402
 from exchange_clients.lighter.credentials import LighterCredentials  # noqa: E402
 from exchange_clients.paradex.credentials import ParadexCredentials  # noqa: E402
-from exchange_clients.registry import create_client  # noqa: E402
-from perparb.settings import Settings  # noqa: E402
+from exchange_clients.registry import create_client, default_config  # noqa: E402
+from perparb_core.settings import RateLimitConfig  # noqa: E402
 from simulator.server import DEMO_SCENARIO  # noqa: E402
 
 
@@ -40,7 +40,12 @@ def report(name: str, lat: list[float], total: float) -> None:
 
 
 async def run(lighter_url: str, paradex_url: str, n: int) -> None:
-    settings = Settings(_env_file=None, lighter_url=lighter_url, paradex_url=paradex_url)
+    lighter_config = default_config(
+        "lighter", rest_url=lighter_url, rate_limit=RateLimitConfig(rate_per_second=1000.0, burst=1)
+    )
+    paradex_config = default_config(
+        "paradex", rest_url=paradex_url, rate_limit=RateLimitConfig(rate_per_second=1000.0, burst=100)
+    )
     private, public, _ = lighter.signer_client.create_api_key()
     eth = Account.create()
     async with aiohttp.ClientSession() as http:
@@ -53,19 +58,14 @@ async def run(lighter_url: str, paradex_url: str, n: int) -> None:
         )
         clients = {
             "lighter": create_client(
-                "lighter",
                 LighterCredentials(account_index=9101, api_key_index=3, api_private_key=private),
-                settings,
+                lighter_config,
                 markets=["ETH"],
-                rate_per_second=1000.0,
             ),
             "paradex": create_client(
-                "paradex",
                 ParadexCredentials(l1_address=eth.address, l1_private_key=eth.key.hex()),
-                settings,
+                paradex_config,
                 markets=["ETH"],
-                rate_per_second=1000.0,
-                burst=100,
             ),
         }
         for c in clients.values():

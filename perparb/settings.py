@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     slippage_bps: float = Field(default=0.0, ge=0, description="expected slippage per fill, bps")
     fee_overrides: str = Field(
         default="",
-        description="per-venue taker/maker fee overrides: 'lighter:taker=0.0002,lighter:maker=0,...' (fractions)",
+        description="per-venue taker/maker fee overrides: 'venue:taker=0.0002,venue:maker=0,...' (fractions)",
     )
 
     api_host: str = Field(default="127.0.0.1")
