@@ -6,6 +6,7 @@ Used by tests/unit/test_layering.py; `python -m tests.layering` prints the findi
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -129,7 +130,7 @@ def _docstring_nodes(tree: ast.AST) -> set[int]:
         # attribute docstrings: a bare string statement right after an assignment
         body = getattr(node, "body", None)
         if isinstance(body, list):
-            for prev, stmt in zip(body, body[1:], strict=False):
+            for prev, stmt in itertools.pairwise(body):
                 if (
                     isinstance(stmt, ast.Expr)
                     and isinstance(stmt.value, ast.Constant)
