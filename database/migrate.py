@@ -6,6 +6,7 @@ Used by `perparb db ...` and by the tests, so the migration path is the same eve
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -22,7 +23,7 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def _in_thread(fn, *args) -> None:  # type: ignore[no-untyped-def]
+def _in_thread(fn: Callable[..., object], *args: object) -> None:
     """Alembic's env.py runs its own event loop; from async code run it in a worker thread."""
     try:
         asyncio.get_running_loop()

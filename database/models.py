@@ -24,6 +24,7 @@ from sqlalchemy import (
     Numeric,
     SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -40,6 +41,11 @@ NAMING = {
 }
 
 TS = DateTime(timezone=True)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The `Table` of a mapped class, typed as a Table (SQLAlchemy types `__table__` as a FromClause)."""
+    return Base.metadata.tables[model.__tablename__]
 
 
 class Base(DeclarativeBase):

@@ -33,9 +33,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Literal
 
-FeeSide = Literal["taker", "maker"]
+from perparb_core.settings import FeeSide
 
 HOURS_PER_YEAR = Decimal(8760)
 BPS = Decimal(10_000)
@@ -55,7 +54,7 @@ def resolve_fee(
     venue: str,
     side: FeeSide,
     venue_fee: Decimal | None,
-    overrides: Mapping[tuple[str, str], Decimal],
+    overrides: Mapping[tuple[str, FeeSide], Decimal],
     default: Decimal,
 ) -> Decimal:
     """The fee (fraction of notional) one leg pays per fill.

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from operator import attrgetter, itemgetter, mul, sub
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -40,12 +40,12 @@ from funding_rate_service.cost_model import (
     DEFAULT_MAKER_FEE,
     DEFAULT_TAKER_FEE,
     HOURS_PER_YEAR,
-    FeeSide,
     fixed_cost,
     resolve_fee,
 )
 from perparb_core import units
 from perparb_core.models import FundingRateSample
+from perparb_core.settings import FeeSide
 
 log = logging.getLogger("perparb.opportunities")
 
@@ -662,7 +662,9 @@ class _Leg(NamedTuple):
     short_part: Decimal  # rate * H - 2 * fee: what it adds as the short leg
 
 
-_SHORT_PART = _Leg._fields.index("short_part")
+_SHORT_PART: Final = 12
+"""Index of `short_part` in `_Leg` (the hot loop indexes the tuple; checked below)."""
+assert _Leg._fields.index("short_part") == _SHORT_PART
 
 
 def _smaller(a: Decimal | None, b: Decimal | None) -> Decimal | None:

@@ -94,7 +94,9 @@ async def get_opportunities(conn: AsyncConnection, query: OpportunityQuery) -> O
         for r in rows
         if r.status == "active"
     ]
-    now = query.now
+    now = query.now or utcnow()
+    if query.now is None:  # one instant for the history window and the staleness check
+        query = query.model_copy(update={"now": now})
     listed: dict[str, set[str]] = {}
     for s in snapshots:
         listed.setdefault(s.symbol, set()).add(s.venue)

@@ -26,6 +26,7 @@ from funding_rate_service.service import build_query
 from perparb.runtime import configure_logging, die, err_console, open_adapters, open_engine
 from perparb.scripts.accounts_cli import app as accounts_app
 from perparb.settings import Settings
+from perparb_core.errors import ConfigError
 
 app = typer.Typer(
     help="perparb: funding-rate arbitrage for perpetual DEXes.", no_args_is_help=True, add_completion=False
@@ -149,6 +150,57 @@ def _print_cycle(summary_json: dict[str, Any]) -> None:
         status = "[green]ok[/]" if v["status"] == "ok" else "[red]failed[/]"
         table.add_row(
             v["venue"], status, str(v["markets"]), str(v["stored"]), str(v["rejected"]), v["error"] or ""
+        )
+    console.print(table)
+
+
+@app.command()
+def venues(as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """The installed venues (discovered from their packages) with the settings this process would use."""
+    from exchange_clients.registry import venue_specs
+
+    settings = _settings()
+    rows: list[dict[str, Any]] = []
+    for name, spec in venue_specs().items():
+        try:
+            config = settings.venue_config(name)
+        except ConfigError as exc:
+            die(str(exc))
+            return
+        rows.append(
+            {
+                "venue": name,
+                "title": spec.title,
+                "rest_url": config.rest_url,
+                "ws_url": config.websocket_url,
+                "rate_per_second": config.rate_limit.rate_per_second,
+                "burst": config.rate_limit.burst,
+                "taker_fee": str(spec.fees.taker),
+                "maker_fee": str(spec.fees.maker),
+                "settlement_hours": str(spec.settlement.interval_hours),
+                "continuous_funding": spec.settlement.continuous,
+                "paper": spec.paper is not None and spec.simulator_protocol is not None,
+                "collected": name in settings.venue_list,
+            }
+        )
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title="installed venues")
+    for col in ("venue", "REST URL", "rate/s", "burst", "taker", "maker", "funding", "paper", "collected"):
+        table.add_column(col)
+    for r in rows:
+        funding = "continuous" if r["continuous_funding"] else f"every {r['settlement_hours']} h"
+        table.add_row(
+            r["venue"],
+            r["rest_url"],
+            f"{r['rate_per_second']:g}",
+            str(r["burst"]),
+            r["taker_fee"],
+            r["maker_fee"],
+            funding,
+            "yes" if r["paper"] else "no",
+            "yes" if r["collected"] else "no",
         )
     console.print(table)
 
@@ -553,7 +605,7 @@ def backtest(
     from backtest.engine import BacktestError, BacktestOptions, run_backtest, with_venues
     from backtest.loader import DB_SOURCE, HistoryError, load_history, load_history_db
     from backtest.report import build_report, print_report
-    from strategies.config import ConfigError, FundingArbitrageConfig, load_config
+    from strategies.config import FundingArbitrageConfig, load_config
 
     names = _split(venues)
     try:
@@ -643,7 +695,7 @@ def config_validate(
     """Validate a strategy config: fields, then (database reachable) account, leverage and symbols."""
     settings = _settings()
     configure_logging(settings, quiet=True)
-    from strategies.config import ConfigError, load_config
+    from strategies.config import load_config
     from strategies.config_check import check_config, config_summary
 
     try:
@@ -727,7 +779,7 @@ def run(
     from database.vault import Vault, VaultError
     from perparb_core.errors import PerparbError
     from simulator.scenario import ScenarioError
-    from strategies.config import ConfigError, load_config
+    from strategies.config import load_config
     from strategies.runner import RunOptions, run_strategy
 
     try:

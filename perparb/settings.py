@@ -186,10 +186,9 @@ class Settings(BaseSettings):
                 raise ConfigError(
                     f"PERPARB_FEE_OVERRIDES entry {item!r} is not 'venue:taker|maker=fraction'"
                 ) from None
-            if side == "taker" or side == "maker":
-                if venue in known and fee.is_finite():
-                    out[(venue, side)] = fee
-                    continue
+            if side in ("taker", "maker") and venue in known and fee.is_finite():
+                out[(venue, "taker" if side == "taker" else "maker")] = fee
+                continue
             raise ConfigError(f"PERPARB_FEE_OVERRIDES entry {item!r}: unknown venue or side")
         return out
 
@@ -211,7 +210,7 @@ class Settings(BaseSettings):
         """
         prefix = venue_env_prefix(venue)
         try:
-            return VenueSettings(_env_prefix=prefix, _env_file=self._env_file)  # type: ignore[call-arg]
+            return VenueSettings(_env_prefix=prefix, _env_file=self._env_file)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{prefix}{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()

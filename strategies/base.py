@@ -53,7 +53,7 @@ class RunContext:
         return self.run.account_name
 
     async def event(
-        self, kind: str, message: str, *, level: str = "info", detail: dict | None = None
+        self, kind: str, message: str, *, level: str = "info", detail: dict[str, Any] | None = None
     ) -> None:
         """Record an event of this run (database + log). `detail` holds no secret."""
         await state.record_event(self.engine, self.run.id, kind, message, level=level, detail=detail)

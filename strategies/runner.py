@@ -40,11 +40,11 @@ from database.accounts import AccountCredentials, AccountNotFoundError, load_acc
 from database.vault import Vault
 from exchange_clients.base.client import BaseExchangeClient
 from exchange_clients.registry import create_client, create_funding_adapter
-from perparb_core.errors import PerparbError, VenueError
+from perparb_core.errors import ConfigError, PerparbError, VenueError
 from perparb_core.settings import TradingConfig
 from strategies import state
 from strategies.base import RunContext, Strategy, wall_clock
-from strategies.config import ConfigError, FundingArbitrageConfig, GridConfig, StrategyConfig
+from strategies.config import FundingArbitrageConfig, GridConfig, StrategyConfig
 from strategies.state import Lease, OrderIds
 
 log = logging.getLogger(__name__)

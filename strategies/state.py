@@ -40,19 +40,20 @@ from database.models import (
     StrategyOrder,
     StrategyRun,
     StrategyState,
+    table_of,
 )
 from exchange_clients.base.trading import Fill, FundingPaymentInfo, OrderInfo, OrderStatus
 from perparb_core.errors import PerparbError
 
 log = logging.getLogger(__name__)
 
-RUNS = StrategyRun.__table__
-POSITIONS = Position.__table__
-ORDERS = StrategyOrder.__table__
-FILLS = StrategyFill.__table__
-FUNDING = FundingPayment.__table__
-EVENTS = StrategyEvent.__table__
-STATE = StrategyState.__table__
+RUNS = table_of(StrategyRun)
+POSITIONS = table_of(Position)
+ORDERS = table_of(StrategyOrder)
+FILLS = table_of(StrategyFill)
+FUNDING = table_of(FundingPayment)
+EVENTS = table_of(StrategyEvent)
+STATE = table_of(StrategyState)
 
 LIVE_POSITION = ("opening", "open", "closing")
 FINAL_ORDER = ("filled", "canceled", "rejected")
@@ -319,7 +320,7 @@ async def record_event(
     message: str,
     *,
     level: str = "info",
-    detail: dict | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> None:
     """Append an event (also logged). `detail` must hold no secret (ids, sizes, prices only)."""
     getattr(log, "warning" if level == "warn" else level, log.info)("run %s %s: %s", run_id, kind, message)
@@ -386,7 +387,7 @@ async def insert_orders(conn: AsyncConnection, rows: Iterable[dict[str, Any]]) -
 def _status_text(info: OrderInfo) -> str:
     if info.status is OrderStatus.UNKNOWN:
         return "unknown"
-    return info.status.value
+    return str(info.status.value)
 
 
 async def apply_order_info(

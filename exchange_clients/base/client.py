@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 
-from exchange_clients.base.order_book import OrderBook
+from exchange_clients.base.order_book import Level, OrderBook
 from exchange_clients.base.trading import (
     BalanceInfo,
     ClientEvent,
@@ -104,7 +104,7 @@ class BaseExchangeClient(ABC):
         """(best bid, best ask) from the live book. Raises StaleBookError when not fresh."""
 
     @abstractmethod
-    async def get_order_book_depth(self, symbol: str, levels: int) -> tuple[list, list]:
+    async def get_order_book_depth(self, symbol: str, levels: int) -> tuple[list[Level], list[Level]]:
         """Top `levels` bids and asks, best first, as (price, size)."""
 
     @abstractmethod

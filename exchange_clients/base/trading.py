@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import Enum
 from math import lcm
+from typing import Any
 
 from perparb_core.errors import PerparbError
 
@@ -56,6 +57,18 @@ class RoundingError(PerparbError, ValueError):
     """A value cannot be placed on the market's grid (non-positive tick/step, or below the minimum)."""
 
 
+def exponent(value: Decimal) -> int:
+    """The decimal exponent of a finite `value` (Decimal("0.01") -> -2).
+
+    Raises:
+        RoundingError: `value` is NaN or infinite.
+    """
+    exp = value.as_tuple().exponent
+    if not isinstance(exp, int):
+        raise RoundingError(f"{value} is not a finite number")
+    return exp
+
+
 def round_price(price: Decimal, tick: Decimal, side: Side) -> Decimal:
     """`price` on the tick grid, rounded so the limit never gets worse for the user (BUY down, SELL up).
 
@@ -67,7 +80,7 @@ def round_price(price: Decimal, tick: Decimal, side: Side) -> Decimal:
     if price <= 0:
         raise RoundingError(f"price must be positive, got {price}")
     steps = (price / tick).to_integral_value(rounding=ROUND_FLOOR if side is Side.BUY else ROUND_CEILING)
-    rounded = (steps * tick).quantize(tick) if tick.as_tuple().exponent < 0 else steps * tick
+    rounded = (steps * tick).quantize(tick) if exponent(tick) < 0 else steps * tick
     if rounded <= 0:
         raise RoundingError(f"price {price} rounds to {rounded} on tick {tick}")
     return rounded
@@ -84,7 +97,7 @@ def round_quantity(quantity: Decimal, step: Decimal, *, min_size: Decimal | None
     if quantity <= 0:
         raise RoundingError(f"quantity must be positive, got {quantity}")
     steps = (quantity / step).to_integral_value(rounding=ROUND_FLOOR)
-    rounded = (steps * step).quantize(step) if step.as_tuple().exponent < 0 else steps * step
+    rounded = (steps * step).quantize(step) if exponent(step) < 0 else steps * step
     if rounded <= 0 or (min_size is not None and rounded < min_size):
         raise RoundingError(
             f"quantity {quantity} rounds to {rounded}, below the minimum size {min_size or step}"
@@ -100,7 +113,7 @@ def common_quantity(quantity: Decimal, steps: list[Decimal], min_sizes: list[Dec
         RoundingError: no such quantity.
     """
     # a multiple of every step is a multiple of their least common multiple on a decimal grid
-    exp = min(s.as_tuple().exponent for s in steps)
+    exp = min(exponent(s) for s in steps)
     scale = Decimal(10) ** (-exp)
     ints = [int(s * scale) for s in steps]
     grid = Decimal(lcm(*ints)) / scale
@@ -222,4 +235,4 @@ class ClientEvent:
     order: OrderInfo | None = None
     fill: Fill | None = None
     position: PositionSnapshot | None = None
-    raw: dict = field(default_factory=dict, repr=False)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)

@@ -111,7 +111,8 @@ def decode_response(
     # Checks the object shape, the body `code` and the top-level list (raises LighterRejectedError /
     # LighterDataError); the rows themselves are validated by the parsers.
     envelope_rows(body, list_key, what)
-    return body
+    decoded: JsonObject = body  # envelope_rows checked it is an object
+    return decoded
 
 
 _API_CLIENT = "lighter.ApiClient"

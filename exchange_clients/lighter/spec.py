@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 def _funding_adapter(config: VenueConfig, scope: VenueScope) -> BaseFundingAdapter:
-    from exchange_clients.lighter.funding_adapter import LighterFundingAdapter
+    from exchange_clients.lighter.funding_adapter.adapter import LighterFundingAdapter
 
     if not isinstance(config, LighterConfig):
         raise TypeError(f"lighter funding adapter needs a LighterConfig, got {type(config).__name__}")

@@ -148,7 +148,7 @@ def _verify_l1(creds: ParadexCredentials, config: VenueConfig, exchange: _Exchan
             l1_address=creds.l1_address,
             l1_private_key=creds.l1_private_key.get_secret_value(),
             api_base_url=config.rest_url,
-            http_client=http,  # type: ignore[arg-type]  # ParadexApiClient accepts a bare httpx.Client
+            http_client=http,  # ParadexApiClient accepts a bare httpx.Client
             retry_strategy=None,
             auto_start_ws_reader=False,
         )

@@ -14,7 +14,7 @@ the L2 key (`Paradex.init_account`). Every other key takes the SDK's own path un
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from paradex_py import Paradex
 from paradex_py.account.utils import _get_private_key_from_eth_signature, _sign_stark_key_message
@@ -36,7 +36,8 @@ def derive_l2_private_key(l1_private_key: str, l1_chain_id: int) -> int:
     raw = bytes.fromhex(l1_private_key.strip().lower().removeprefix("0x"))
     if len(raw) != 32:
         raise ValueError("l1_private_key must be 32 bytes of hex")
-    signature = _sign_stark_key_message(build_stark_key_message(l1_chain_id), raw)
+    # the SDK annotates the key as an int, but signs with eth_account, which takes the key's bytes as they are
+    signature = _sign_stark_key_message(build_stark_key_message(l1_chain_id), cast(Any, raw))
     return _get_private_key_from_eth_signature(signature)
 
 

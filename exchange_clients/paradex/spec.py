@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 def _funding_adapter(config: VenueConfig, scope: VenueScope) -> BaseFundingAdapter:
-    from exchange_clients.paradex.funding_adapter import ParadexFundingAdapter
+    from exchange_clients.paradex.funding_adapter.adapter import ParadexFundingAdapter
 
     return ParadexFundingAdapter(config, scope)
 

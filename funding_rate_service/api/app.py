@@ -73,7 +73,8 @@ def create_app(config: ServiceConfig, *, engine: AsyncEngine | None = None) -> F
         app.state.engine = engine
 
     def _engine(request: Request) -> AsyncEngine:
-        return request.app.state.engine
+        engine: AsyncEngine = request.app.state.engine
+        return engine
 
     @app.get("/api/v1/funding-rates", summary="Latest funding rate per market")
     async def funding_rates(

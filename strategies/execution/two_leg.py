@@ -47,6 +47,7 @@ from sqlalchemy import select
 from exchange_clients.base.client import BaseExchangeClient
 from exchange_clients.base.trading import (
     ContractAttributes,
+    Fill,
     OrderInfo,
     RoundingError,
     Side,
@@ -486,7 +487,9 @@ class TwoLegExecutor:
         async with self.ctx.engine.begin() as conn:
             await state.apply_order_info(conn, plan.row_id, info, error=error, fills=fills, sent_at=sent_at)
 
-    async def _send(self, plan: OrderPlan, prepared: Any = None) -> tuple[OrderInfo | None, str | None, list]:
+    async def _send(
+        self, plan: OrderPlan, prepared: Any = None
+    ) -> tuple[OrderInfo | None, str | None, list[Fill]]:
         """Place one order (`prepared`: the send of `_prepare`, or the exception it raised, or None for a
         post-only limit); returns (final info, error, fills). (None, None, []) = outcome unknown."""
         leg, client, cid = plan.leg, plan.leg.client, plan.client_order_id
@@ -566,7 +569,7 @@ class TwoLegExecutor:
                 await asyncio.sleep(0.2 * (attempt + 1))
         return None
 
-    async def _fills_of(self, leg: Leg, cid: str) -> list:
+    async def _fills_of(self, leg: Leg, cid: str) -> list[Fill]:
         since = self.ctx.now() - FILL_LOOKBACK
         try:
             fills = await leg.client.get_fills(since - timedelta(hours=1), leg.symbol)

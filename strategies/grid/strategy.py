@@ -73,6 +73,7 @@ from exchange_clients.base.trading import (
     round_quantity,
 )
 from perparb_core.errors import (
+    ConfigError,
     VenueError,
     VenueRateLimitedError,
     VenueRejectedError,
@@ -80,7 +81,7 @@ from perparb_core.errors import (
 )
 from strategies import state
 from strategies.base import RunContext, Strategy
-from strategies.config import ConfigError, GridConfig
+from strategies.config import GridConfig
 from strategies.state import ORDERS, RUNS, OrderRow
 
 log = logging.getLogger(__name__)
@@ -367,15 +368,16 @@ class GridStrategy(Strategy):
                 if r.venue == self.venue
             ]
             mine = await self._config_run_ids(conn)
-            created = dict(
-                (
+            created: dict[str, datetime] = {
+                cid: at
+                for cid, at in (
                     await conn.execute(
                         select(ORDERS.c.client_order_id, ORDERS.c.created_at).where(
                             ORDERS.c.id.in_([r.id for r in rows])
                         )
                     )
                 ).all()
-            )
+            }
         self.created.update(created)
         checked = 0
         for row in rows:
@@ -657,7 +659,7 @@ class GridStrategy(Strategy):
         self.created[cid] = datetime.now(timezone.utc)
         self.live[slot.level] = row
         try:
-            info: OrderInfo | None = await self.client.place_limit_order(
+            info: OrderInfo = await self.client.place_limit_order(
                 self.symbol, side, quantity, price, post_only=True, client_order_id=cid
             )
         except VenueRejectedError as exc:

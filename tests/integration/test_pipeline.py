@@ -126,6 +126,13 @@ async def test_demo_cycle_and_ranking(clean_engine: AsyncEngine, demo_sim: Simul
     nets = [o.net_apr for o in result.opportunities]
     assert nets == sorted(nets, reverse=True)
 
+    # a query without `now` ranks at the current time (it once computed None - timedelta: mypy found it)
+    async with clean_engine.connect() as conn:
+        undated = await get_opportunities(conn, query.model_copy(update={"now": None}))
+    assert [(o.symbol, o.long_venue, o.short_venue) for o in undated.opportunities] == [
+        (o.symbol, o.long_venue, o.short_venue) for o in result.opportunities
+    ]
+
 
 @pytest.mark.parametrize(
     "fault", [FaultSpec(http_status=500), FaultSpec(latency_seconds=5)], ids=["http-500", "timeout"]

@@ -179,7 +179,7 @@ class ParadexSession:
                     l1_address=creds.l1_address,
                     l1_private_key=creds.l1_private_key.get_secret_value(),
                     api_base_url=self.base_url,
-                    http_client=http,  # type: ignore[arg-type]
+                    http_client=http,
                     retry_strategy=None,
                     auto_start_ws_reader=False,
                 )

@@ -167,8 +167,9 @@ class ParadexFundingClient:
             raise ParadexDataError(f"{what}: {exc}", market) from exc
         if body is None:
             raise ParadexDataError(f"{what}: empty or non-JSON body", market)
-        results_of(body, what, market)
-        return body
+        results_of(body, what, market)  # raises unless an object with a `results` list
+        decoded: dict[str, Any] = body
+        return decoded
 
     async def _get(self, what: str, call: Callable[[], Any], market: str | None = None) -> dict[str, Any]:
         if not self._closed:

@@ -11,10 +11,12 @@ the account's positions then report that fraction (the venue lists markets with 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 import lighter
 
 from exchange_clients.base.trading import BalanceInfo, Fill, FundingPaymentInfo
@@ -86,19 +88,22 @@ class AccountManager:
         out: list[Fill] = []
         cursor: str | None = None
         for _ in range(MAX_PAGES):
-            page_cursor = cursor
-            body = await self.rest.get(
-                f"GET /api/v1/trades?account_index={self.account_index}&market_id={market_id}",
-                "trades",
-                lambda page_cursor=page_cursor: api.trades_without_preload_content(
+
+            def trades_page(page_cursor: str | None = cursor) -> Awaitable[aiohttp.ClientResponse]:
+                return api.trades_without_preload_content(
                     sort_by="timestamp",
                     limit=PAGE,
-                    authorization=self.tokens.get(),
+                    authorization=self.tokens.get(),  # read at each attempt: a retry may need a new token
                     account_index=self.account_index,
                     market_id=market_id,
                     cursor=page_cursor,
                     _request_timeout=self.rest.timeout,
-                ),
+                )
+
+            body = await self.rest.get(
+                f"GET /api/v1/trades?account_index={self.account_index}&market_id={market_id}",
+                "trades",
+                trades_page,
                 symbol,
             )
             rows = body["trades"]
@@ -125,19 +130,22 @@ class AccountManager:
         out: list[FundingPaymentInfo] = []
         cursor: str | None = None
         for _ in range(MAX_PAGES):
-            page_cursor = cursor
-            body = await self.rest.get(
-                f"GET /api/v1/positionFunding?account_index={self.account_index}",
-                "position_fundings",
-                lambda page_cursor=page_cursor: api.position_funding_without_preload_content(
+
+            def funding_page(page_cursor: str | None = cursor) -> Awaitable[aiohttp.ClientResponse]:
+                return api.position_funding_without_preload_content(
                     account_index=self.account_index,
                     limit=PAGE,
-                    authorization=self.tokens.get(),
+                    authorization=self.tokens.get(),  # read at each attempt: a retry may need a new token
                     cursor=page_cursor,
                     start_timestamp=start,
                     market_ids=market_ids,
                     _request_timeout=self.rest.timeout,
-                ),
+                )
+
+            body = await self.rest.get(
+                f"GET /api/v1/positionFunding?account_index={self.account_index}",
+                "position_fundings",
+                funding_page,
                 symbol,
             )
             rows = body["position_fundings"]

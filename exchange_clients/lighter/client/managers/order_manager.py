@@ -239,7 +239,7 @@ class OrderManager:
             raise LighterRejectedError(str(exc), m.symbol) from None
 
         def send() -> Awaitable[TxResult]:
-            return self.signer.create_order(
+            sent: Awaitable[TxResult] = self.signer.create_order(
                 m.market_id,
                 coi,
                 base_amount,
@@ -250,6 +250,7 @@ class OrderManager:
                 reduce_only,
                 order_expiry=expiry,
             )
+            return sent
 
         what = f"create order {client_order_id!r} (index {coi}) {side.value} {size} @ {price}"
         existing = await self.submit(what, m, send, coi, slot_taken=slot_taken)

@@ -57,7 +57,11 @@ class AccountManager:
         cursor: str | None = None
         for _ in range(MAX_PAGES):
             query = dict(params, page_size=PAGE_SIZE, **({"cursor": cursor} if cursor else {}))
-            body = await self.session.read(what, lambda api, q=query: fetch(api, q), params.get("market"))
+
+            def page(api: Any, query: dict[str, Any] = query) -> Any:
+                return fetch(api, query)
+
+            body = await self.session.read(what, page, params.get("market"))
             out.extend(parse_rows(results_of(body, what, params.get("market")), convert, source))
             cursor = body.get("next") if isinstance(body, dict) else None
             if not cursor:

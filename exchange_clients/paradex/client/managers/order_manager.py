@@ -167,7 +167,10 @@ class OrderManager:
 
         def sign() -> dict[str, Any]:
             with self.session.lock:
-                order.signature = api.account.sign_order(order)
+                account = api.account
+                if account is None:  # the session is open (checked above): the SDK holds the account
+                    raise ParadexRejectedError("no account to sign with (session not open)", market)
+                order.signature = account.sign_order(order)
                 return api._signature_headers()
 
         headers = await asyncio.to_thread(sign)
@@ -252,10 +255,12 @@ class OrderManager:
                 instruction=instruction,
                 reduce_only=reduce_only,
             )
+
+            def submit(api: Any, order: Order = order) -> Any:
+                return api.submit_order(order)
+
             try:
-                created = await self.session.call(
-                    f"POST /orders {cid}", lambda api, o=order: api.submit_order(o), market
-                )
+                created = await self.session.call(f"POST /orders {cid}", submit, market)
             except ParadexRequestRejectedError as exc:
                 if exc.code == "DUPLICATED_CLIENT_ID":
                     # our own earlier attempt landed (attempt > 0), or the caller re-sent the same placement
