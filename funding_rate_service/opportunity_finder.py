@@ -44,7 +44,6 @@ from funding_rate_service.cost_model import (
     resolve_fee,
 )
 from perparb_core import units
-from perparb_core.models import FundingRateSample
 from perparb_core.settings import FeeSide
 
 log = logging.getLogger("perparb.opportunities")
@@ -126,28 +125,6 @@ class MarketSnapshot:
                 raise ValueError(f"{self.venue} {self.venue_symbol}: {name}={value!r} is not finite")
             if name in ("mark_price", "open_interest_usd", "volume_24h_usd") and value < 0:
                 raise ValueError(f"{self.venue} {self.venue_symbol}: {name}={value!r} is negative")
-
-    @classmethod
-    def from_sample(
-        cls,
-        sample: FundingRateSample,
-        *,
-        taker_fee: Decimal | None = None,
-        maker_fee: Decimal | None = None,
-    ) -> MarketSnapshot:
-        """Snapshot from a normalised `FundingRateSample` (predicted rate) and the market's published fees."""
-        return cls(
-            venue=sample.venue,
-            symbol=sample.symbol,
-            venue_symbol=sample.venue_symbol,
-            rate_hourly=sample.rate_hourly,
-            ts=sample.ts,
-            mark_price=sample.mark_price,
-            open_interest_usd=sample.open_interest_usd,
-            volume_24h_usd=sample.volume_24h_usd,
-            taker_fee=taker_fee,
-            maker_fee=maker_fee,
-        )
 
 
 _DECIMAL_FIELDS = (

@@ -26,7 +26,7 @@ from funding_rate_service.service import build_query
 from perparb.runtime import configure_logging, die, err_console, open_adapters, open_engine
 from perparb.scripts.accounts_cli import app as accounts_app
 from perparb.settings import Settings
-from perparb_core.errors import ConfigError
+from perparb_core.errors import ConfigError, PerparbError, VaultError
 
 app = typer.Typer(
     help="perparb: funding-rate arbitrage for perpetual DEXes.", no_args_is_help=True, add_completion=False
@@ -775,10 +775,7 @@ def run(
         die("--scenario, --speed and --collateral-usd only apply with --paper")
     settings = _settings()
     configure_logging(settings, quiet=as_json)
-    from database.accounts import AccountError
-    from database.vault import Vault, VaultError
-    from perparb_core.errors import PerparbError
-    from simulator.scenario import ScenarioError
+    from database.vault import Vault
     from strategies.config import load_config
     from strategies.runner import RunOptions, run_strategy
 
@@ -823,7 +820,7 @@ def run(
 
     try:
         summary = asyncio.run(main())
-    except (ConfigError, PerparbError, VaultError, AccountError, ScenarioError) as exc:
+    except PerparbError as exc:  # every error raised on purpose, config to venue (one root)
         die(str(exc))
         return
     except Exception as exc:

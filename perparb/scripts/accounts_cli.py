@@ -38,6 +38,7 @@ from database.vault import (
 from exchange_clients import registry
 from exchange_clients.base.credentials import BaseCredentials
 from perparb.settings import Settings
+from perparb_core.errors import PerparbError
 
 app = typer.Typer(
     help="Accounts, venue credentials and the vault.", no_args_is_help=True, add_completion=False
@@ -100,7 +101,7 @@ def _run(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(main())
-    except (acc.AccountError, VaultError) as exc:
+    except PerparbError as exc:  # account, vault, database and venue errors: one line, exit 2
         fail(str(exc))
         raise
 

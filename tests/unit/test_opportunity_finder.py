@@ -28,7 +28,6 @@ from funding_rate_service.opportunity_finder import (
     find_opportunities,
     spread_persistence,
 )
-from perparb_core.models import FundingKind, FundingRateSample
 
 NOW = datetime(2025, 6, 1, 12, 30, tzinfo=timezone.utc)
 HOUR0 = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)  # the bucket in progress at NOW
@@ -433,32 +432,6 @@ def test_snapshot_validation() -> None:
         MarketSnapshot("alpha", "ETH", "ETH", D("0.0001"), NOW, volume_24h_usd=D(-1))
     with pytest.raises(ValueError, match="rate_hourly=Decimal\\('NaN'\\) is not finite"):
         MarketSnapshot("alpha", "ETH", "ETH", D("NaN"), NOW)
-
-
-def test_snapshot_from_sample() -> None:
-    sample = FundingRateSample(
-        venue="paradex",
-        venue_symbol="ETH-USD-PERP",
-        symbol="ETH",
-        kind=FundingKind.PREDICTED,
-        ts=NOW,
-        raw_rate=D("0.0008"),
-        raw_period_hours=D(8),
-        rate_hourly=D("0.0001"),
-        open_interest_usd=D("123"),
-    )
-    s = MarketSnapshot.from_sample(sample, taker_fee=D("0.0003"))
-    assert (s.venue, s.symbol, s.venue_symbol, s.rate_hourly, s.ts) == (
-        "paradex",
-        "ETH",
-        "ETH-USD-PERP",
-        D("0.0001"),
-        NOW,
-    )
-    assert (s.open_interest_usd, s.taker_fee, s.maker_fee) == (D("123"), D("0.0003"), None)
-
-
-# ------------------------------------------------------------------------------------------------ JSON
 
 
 def test_to_json_dict_gives_float_fractions_and_nulls() -> None:
