@@ -56,17 +56,22 @@ def resolve_fee(
     venue_fee: Decimal | None,
     overrides: Mapping[tuple[str, FeeSide], Decimal],
     default: Decimal,
+    venue_defaults: Mapping[tuple[str, FeeSide], Decimal] | None = None,
 ) -> Decimal:
     """The fee (fraction of notional) one leg pays per fill.
 
     Order: `overrides[(venue, side)]` > `venue_fee` (the venue's market metadata, None when it says nothing)
-    > `default`.
+    > `venue_defaults[(venue, side)]` (the venue's documented standard tier, `VenueSpec.fees`) > `default`.
     """
     override = overrides.get((venue, side))
     if override is not None:
         return override
     if venue_fee is not None:
         return venue_fee
+    if venue_defaults is not None:
+        documented = venue_defaults.get((venue, side))
+        if documented is not None:
+            return documented
     return default
 
 

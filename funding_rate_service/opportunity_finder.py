@@ -148,6 +148,8 @@ class OpportunityQuery(BaseModel):
         use_maker_fees: False (default): taker fees on both legs; True: maker fees on both legs.
         fee_overrides: {(venue, "taker"|"maker"): fee fraction}; also accepts "venue:side" string keys.
             Wins over the venue's published fee, which wins over the defaults below.
+        venue_default_fees: {(venue, side): fee}: a venue's documented standard-tier fee (`VenueSpec.fees`), for
+            a market whose metadata carries none; wins over the generic defaults below.
         default_taker_fee: 0.0005 (5 bps), for a venue that publishes no taker fee.
         default_maker_fee: 0.0002 (2 bps), for a venue that publishes no maker fee.
             Fees must lie in [-0.01, 0.01]: a larger value is a percent or bps mistaken for a fraction.
@@ -175,6 +177,7 @@ class OpportunityQuery(BaseModel):
     min_net_apr: Decimal | None = None
     use_maker_fees: bool = False
     fee_overrides: dict[tuple[str, FeeSide], Decimal] = Field(default_factory=dict)
+    venue_default_fees: dict[tuple[str, FeeSide], Decimal] = Field(default_factory=dict)
     default_taker_fee: Decimal = DEFAULT_TAKER_FEE
     default_maker_fee: Decimal = DEFAULT_MAKER_FEE
     slippage_bps: Decimal = Field(default=Decimal(0), ge=0)
@@ -208,7 +211,7 @@ class OpportunityQuery(BaseModel):
             )
         return value
 
-    @field_validator("fee_overrides", mode="before")
+    @field_validator("fee_overrides", "venue_default_fees", mode="before")
     @classmethod
     def _read_overrides(cls, value: Any) -> Any:
         if not isinstance(value, Mapping):
@@ -715,7 +718,7 @@ def _find(
             stale.append(StaleEntry(venue, symbol, snap.venue_symbol, snap.ts, age))
             continue
         venue_fee = snap.maker_fee if q.use_maker_fees else snap.taker_fee
-        fee = resolve_fee(venue, side, venue_fee, overrides, default_fee)
+        fee = resolve_fee(venue, side, venue_fee, overrides, default_fee, q.venue_default_fees)
         rate_h = snap.rate_hourly * horizon
         two_fee = _TWO * fee
         two_fee_fixed = two_fee + fixed

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from exchange_clients.registry import venue_specs
 from funding_rate_service import repository
 from funding_rate_service.opportunity_finder import (
     MarketSnapshot,
@@ -25,7 +26,7 @@ from funding_rate_service.opportunity_finder import (
     find_opportunities,
 )
 from perparb_core.models import utcnow
-from perparb_core.settings import RankingConfig
+from perparb_core.settings import FeeSide, RankingConfig
 
 HISTORY_DAYS = 7
 
@@ -109,6 +110,15 @@ async def get_opportunities(conn: AsyncConnection, query: OpportunityQuery) -> O
     return find_opportunities(snapshots, query, history=history)
 
 
+def venue_default_fees() -> dict[tuple[str, FeeSide], Decimal]:
+    """Every installed venue's documented standard-tier fees (`VenueSpec.fees`) as {(venue, side): fraction}."""
+    out: dict[tuple[str, FeeSide], Decimal] = {}
+    for name, spec in venue_specs().items():
+        out[(name, "taker")] = spec.fees.taker
+        out[(name, "maker")] = spec.fees.maker
+    return out
+
+
 def build_query(
     ranking: RankingConfig,
     *,
@@ -136,6 +146,7 @@ def build_query(
         "min_net_apr": min_apr,
         "use_maker_fees": maker,
         "fee_overrides": overrides,
+        "venue_default_fees": venue_default_fees(),
         "slippage_bps": slippage_bps if slippage_bps is not None else ranking.slippage_bps,
         "min_volume_24h_usd": min_volume_usd,
         "min_open_interest_usd": min_oi_usd,

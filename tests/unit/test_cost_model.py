@@ -22,6 +22,26 @@ def test_resolve_fee_order_override_then_venue_then_default() -> None:
     assert cm.resolve_fee("lighter", "maker", None, overrides, D("0.0002")) == D("0.0002")
 
 
+def test_a_venue_documented_fee_comes_between_the_market_fee_and_the_generic_default() -> None:
+    documented = {("paradex", "taker"): D("0.0002")}
+    # the market's own fee still wins; an unpublished one falls back to the venue's documented standard tier
+    assert cm.resolve_fee("paradex", "taker", D("0.0003"), {}, D("0.0005"), documented) == D("0.0003")
+    assert cm.resolve_fee("paradex", "taker", None, {}, D("0.0005"), documented) == D("0.0002")
+    assert cm.resolve_fee("lighter", "taker", None, {}, D("0.0005"), documented) == D("0.0005")
+    assert cm.resolve_fee(
+        "paradex", "taker", None, {("paradex", "taker"): D(0)}, D("0.0005"), documented
+    ) == D(0)
+
+
+def test_service_queries_carry_every_installed_venue_documented_fees() -> None:
+    from exchange_clients.registry import venue_specs
+    from funding_rate_service.service import venue_default_fees
+
+    fees = venue_default_fees()
+    for name, spec in venue_specs().items():
+        assert (fees[(name, "taker")], fees[(name, "maker")]) == (spec.fees.taker, spec.fees.maker)
+
+
 def test_resolve_fee_zero_is_a_real_fee_not_missing() -> None:
     # Lighter's standard tier publishes 0 %: zero must win over the default, only None falls through.
     assert cm.resolve_fee("lighter", "taker", D(0), {}, D("0.0005")) == D(0)
