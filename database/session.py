@@ -8,13 +8,19 @@ short (checked here with a clear error).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import warnings
 from pathlib import Path
 
+import asyncpg
+import sqlalchemy
+import sqlalchemy.engine
+import sqlalchemy.exc
+import sqlalchemy.pool
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from perparb_core.errors import DatabaseConfigError
+from perparb_core.errors import DatabaseConfigError, DatabaseError
 from perparb_core.settings import DatabaseConfig
 
 log = logging.getLogger("perparb.db")
@@ -93,3 +99,91 @@ def redact_url(url: str) -> str:
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}"
     return url
+
+
+# ------------------------------------------------------------------------------------------- reachability
+
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,  # connection refused, unreachable host, name resolution (socket.gaierror)
+    asyncio.TimeoutError,
+    sqlalchemy.exc.DBAPIError,  # the driver's errors as SQLAlchemy wraps them (auth, missing database, ...)
+    sqlalchemy.exc.InterfaceError,
+    asyncpg.PostgresError,  # raised unwrapped by a bare asyncpg connect (wrong password, unknown database)
+    asyncpg.InterfaceError,
+)
+"""What a failure to reach or log in to the database looks like, from asyncpg and SQLAlchemy."""
+
+
+def database_target(url: str) -> str:
+    """Where `url` points, for messages: `host:port/database` (a Unix socket directory for the embedded server);
+    never the password.
+
+    Raises nothing: an unparseable URL is shown redacted."""
+    try:
+        parsed = sqlalchemy.engine.make_url(url)
+    except sqlalchemy.exc.ArgumentError:
+        return redact_url(url)
+    host = parsed.host
+    if not host:
+        socket_dir = parsed.query.get("host")
+        host = socket_dir if isinstance(socket_dir, str) else "localhost"
+    port = f":{parsed.port}" if parsed.port else ""
+    user = f"{parsed.username}@" if parsed.username else ""
+    return f"{user}{host}{port}/{parsed.database or ''}"
+
+
+def database_error(exc: BaseException, url: str) -> DatabaseError:
+    """A one-line `DatabaseError` naming the target (password masked) and the cause of `exc`."""
+    cause = exc.orig if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.orig is not None else exc
+    text = " ".join(str(cause).split()) or "no detail"
+    if "@" in text and "://" in text:
+        text = redact_url(text)
+    return DatabaseError(
+        f"cannot use the database at {database_target(url)}: {type(cause).__name__}: {text[:200]}"
+    )
+
+
+async def check_reachable(url: str, *, timeout_seconds: float = 5.0) -> None:
+    """Open one connection to `url` and run `SELECT 1`.
+
+    Raises:
+        DatabaseError: the database cannot be reached or refuses the login (one line: target and cause).
+    """
+    engine = create_async_engine(url, poolclass=sqlalchemy.pool.NullPool)
+
+    async def probe() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(sqlalchemy.text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(probe(), timeout_seconds)
+    except CONNECTION_ERRORS as exc:
+        raise database_error(exc, url) from None
+    finally:
+        await engine.dispose()
+
+
+async def wait_until_reachable(
+    url: str, *, wait_seconds: float, first_delay_seconds: float = 0.5, max_delay_seconds: float = 10.0
+) -> None:
+    """`check_reachable`, retried with exponential backoff for up to `wait_seconds` (0 = one attempt), so a
+    long-running command survives a database that is restarting. Each failed attempt is logged (WARNING).
+
+    Raises:
+        DatabaseError: still unreachable when the time is up (the last cause).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
+    delay = first_delay_seconds
+    while True:
+        try:
+            await check_reachable(url)
+            return
+        except DatabaseError as exc:
+            left = deadline - loop.time()
+            if left <= 0:
+                raise
+            pause = min(delay, left, max_delay_seconds)
+            log.warning("%s; retrying in %.1f s", exc, pause)
+            await asyncio.sleep(pause)
+            delay *= 2

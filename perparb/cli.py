@@ -220,7 +220,7 @@ def collect(
 
     async def main() -> int:
         async with (
-            open_engine(settings, pre_ping=False) as engine,
+            open_engine(settings, pre_ping=False, wait_seconds=settings.database_wait_seconds) as engine,
             open_adapters(settings, names) as adapters,
         ):
             if once:
@@ -519,10 +519,13 @@ def serve(
     """Run the REST API (FastAPI; OpenAPI docs at /docs)."""
     import uvicorn
 
+    from database.session import wait_until_reachable
     from funding_rate_service.api.app import create_app
+    from perparb.runtime import database_url
 
     settings = _settings()
     configure_logging(settings)
+    asyncio.run(wait_until_reachable(database_url(settings), wait_seconds=settings.database_wait_seconds))
     uvicorn.run(
         create_app(settings.service_config()),
         host=host or settings.api_host,
@@ -804,7 +807,7 @@ def run(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            async with open_engine(settings) as engine:
+            async with open_engine(settings, wait_seconds=settings.database_wait_seconds) as engine:
                 return await run_strategy(
                     cfg,
                     account,
@@ -1000,7 +1003,13 @@ def status(
 
 
 def main() -> None:
-    app()
+    """Entry point of `perparb`: every error raised on purpose (`PerparbError`: settings, config files, the
+    database, the vault, a venue) ends the command with one line on stderr and exit code 2; anything else is a
+    bug and keeps its traceback."""
+    try:
+        app()
+    except PerparbError as exc:
+        die(" ".join(str(exc).split()))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from rich.logging import RichHandler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database import migrate
-from database.session import create_engine, resolve_database_url
+from database.session import create_engine, resolve_database_url, wait_until_reachable
 from exchange_clients.base.funding_adapter import BaseFundingAdapter
 from exchange_clients.registry import create_funding_adapter
 from perparb.settings import Settings
@@ -40,11 +40,20 @@ def database_url(settings: Settings) -> str:
 
 @asynccontextmanager
 async def open_engine(
-    settings: Settings, *, upgrade: bool = True, pre_ping: bool = True
+    settings: Settings, *, upgrade: bool = True, pre_ping: bool = True, wait_seconds: float = 0.0
 ) -> AsyncIterator[AsyncEngine]:
     """An engine on the configured database, migrated to head first unless `upgrade` is False.
-    `pre_ping=False` for the collector (see `database.session.create_engine`)."""
+
+    `pre_ping=False` for the collector (see `database.session.create_engine`). `wait_seconds`: long-running
+    commands (collect, run, serve) wait that long for a database that is down or restarting, retrying with
+    backoff, before giving up.
+
+    Raises:
+        DatabaseError: the database cannot be reached, refuses the login or the migration (one line naming
+            the target, password masked, and the cause). DatabaseConfigError: the embedded server cannot start.
+    """
     url = database_url(settings)
+    await wait_until_reachable(url, wait_seconds=wait_seconds)
     if upgrade:
         migrate.upgrade(url)
     engine = create_engine(url, pre_ping=pre_ping)

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         description="postgresql+asyncpg://... ; unset = embedded PostgreSQL (pgserver) in data_dir",
     )
     data_dir: Path = Field(default=Path("~/.local/share/perparb"), description="embedded PostgreSQL and keys")
+    database_wait_seconds: float = Field(
+        default=120.0,
+        ge=0,
+        description="long-running commands (collect, run, serve) wait this long for an unreachable database",
+    )
 
     master_key: SecretStr | None = Field(
         default=None, description="vault master key (base64url, 32 bytes); unset = the key file"

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from types import MappingProxyType
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -144,7 +143,7 @@ class RankingConfig(_Frozen):
 
     horizon_hours: float = Field(default=168.0, gt=0)
     slippage_bps: float = Field(default=0.0, ge=0)
-    fee_overrides: Mapping[tuple[str, FeeSide], Decimal] = Field(default_factory=lambda: MappingProxyType({}))
+    fee_overrides: Mapping[tuple[str, FeeSide], Decimal] = Field(default_factory=dict)
     max_data_age_seconds: float = Field(default=900.0, gt=0)
 
 
@@ -168,7 +167,7 @@ class TradingConfig(_Frozen):
         venue_timeout_seconds: budget of one venue's scan in one cycle (> 0).
     """
 
-    venues: Mapping[str, VenueConfig] = Field(default_factory=lambda: MappingProxyType({}))
+    venues: Mapping[str, VenueConfig] = Field(default_factory=dict)
     venue_timeout_seconds: float = Field(default=60.0, gt=0)
 
     def venue(self, name: str) -> VenueConfig:
@@ -185,4 +184,4 @@ class TradingConfig(_Frozen):
 
     def with_venues(self, venues: Mapping[str, VenueConfig]) -> TradingConfig:
         """A copy whose venue configs are replaced by `venues` (paper mode points them at the simulator)."""
-        return self.model_copy(update={"venues": MappingProxyType({**self.venues, **venues})})
+        return self.model_copy(update={"venues": {**self.venues, **venues}})

@@ -11,22 +11,27 @@ Binds 127.0.0.1 by default (`perparb serve`): it is a local tool with no authent
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database import migrate
-from database.session import create_engine, resolve_database_url
+from database.session import CONNECTION_ERRORS, create_engine, database_error, resolve_database_url
 from exchange_clients.registry import venue_names
 from funding_rate_service import repository
 from funding_rate_service.service import build_query, get_opportunities, get_rates
+from perparb_core.errors import DatabaseError
 from perparb_core.models import FundingKind, utcnow
 from perparb_core.settings import ServiceConfig
+
+log = logging.getLogger("perparb.api")
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -182,11 +187,46 @@ def create_app(config: ServiceConfig, *, engine: AsyncEngine | None = None) -> F
             ],
         }
 
-    @app.get("/api/v1/health", summary="Per-venue collection health and data age")
-    async def health(request: Request) -> dict[str, Any]:
+    @app.exception_handler(DatabaseError)
+    async def database_unavailable(request: Request, exc: DatabaseError) -> JSONResponse:
+        return JSONResponse({"error": "database_unavailable", "detail": str(exc)}, status_code=503)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, CONNECTION_ERRORS):
+            return JSONResponse(
+                {"error": "database_unavailable", "detail": str(database_error(exc, _url(request)))},
+                status_code=503,
+            )
+        log.exception("API error on %s %s", request.method, request.url.path)
+        return JSONResponse({"error": "internal_error", "detail": type(exc).__name__}, status_code=500)
+
+    def _url(request: Request) -> str:
+        engine = getattr(request.app.state, "engine", None)
+        return engine.url.render_as_string(hide_password=True) if engine is not None else "(not open)"
+
+    @app.get(
+        "/api/v1/health",
+        summary="Per-component health: the database, and each venue's collection and data age",
+        responses={503: {"description": "the database is unavailable (JSON, per-component status)"}},
+    )
+    async def health(request: Request) -> Any:
         now = utcnow()
-        async with _engine(request).connect() as conn:
-            rows = await repository.venue_health(conn, list(config.venues))
+        try:
+            async with _engine(request).connect() as conn:
+                rows = await repository.venue_health(conn, list(config.venues))
+        except CONNECTION_ERRORS as exc:
+            return JSONResponse(
+                {
+                    "status": "unavailable",
+                    "now": now.isoformat(),
+                    "components": {
+                        "database": {"ok": False, "error": str(database_error(exc, _url(request)))},
+                        "venues": {v: {"ok": None, "data_age_seconds": None} for v in config.venues},
+                    },
+                },
+                status_code=503,
+            )
         venues = {}
         for h in rows:
             age = None if h.newest_data_ts is None else (now - h.newest_data_ts).total_seconds()
@@ -200,6 +240,11 @@ def create_app(config: ServiceConfig, *, engine: AsyncEngine | None = None) -> F
                 "stale": age is None or age > config.ranking.max_data_age_seconds,
             }
         ok = all(not v["stale"] and v["last_status"] == "ok" for v in venues.values())
-        return {"status": "ok" if ok else "degraded", "now": now.isoformat(), "venues": venues}
+        return {
+            "status": "ok" if ok else "degraded",
+            "now": now.isoformat(),
+            "components": {"database": {"ok": True, "error": None}},
+            "venues": venues,
+        }
 
     return app

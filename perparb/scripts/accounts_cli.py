@@ -384,4 +384,7 @@ def remove_proxy_cmd(name: str = typer.Option(...), proxy_id: int = typer.Option
 
 def run_command(command: str) -> None:
     """Entry point of `python -m perparb.scripts.<name>`: the named command with this process's arguments."""
-    app([command, *sys.argv[1:]], prog_name=f"python -m perparb.scripts.{command.replace('-', '_')}")
+    try:
+        app([command, *sys.argv[1:]], prog_name=f"python -m perparb.scripts.{command.replace('-', '_')}")
+    except PerparbError as exc:
+        fail(" ".join(str(exc).split()))

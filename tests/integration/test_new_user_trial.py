@@ -1,0 +1,152 @@
+"""A new user's trial (issue #15): each defect and friction item found by trying perparb as a new user, reproduced
+through the CLI in a subprocess (or the API in process), and fixed.
+
+Every CLI failure here must be ONE line on stderr naming what is wrong, with exit code 2, and never a traceback
+or a password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from funding_rate_service.api.app import create_app
+from perparb_core.settings import DatabaseConfig, ServiceConfig
+
+pytestmark = pytest.mark.integration
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PERPARB_") and k != "DATABASE_URL"}
+    env["PYTHONPATH"] = str(PROJECT)
+    env.update(extra)
+    return env
+
+
+async def perparb(env: dict[str, str], *args: str, cwd: Path, timeout: float = 120) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "perparb",
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=timeout)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+def one_line_error(err: str) -> str:
+    """The error line of a failed command; asserts there is exactly one non-empty line and no traceback."""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert "Traceback" not in err and len(lines) == 1, err
+    assert lines[0].startswith("error: "), err
+    return lines[0]
+
+
+# ------------------------------------------------------------------------------ 1. unreachable database
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("rates",),
+        ("db", "upgrade"),
+        ("collect", "--once"),
+        ("opportunities",),
+        ("status",),
+        ("accounts", "list-accounts"),
+    ],
+    ids=lambda a: " ".join(a),
+)
+async def test_unreachable_database_is_one_line_naming_the_target(
+    args: tuple[str, ...], tmp_path: Path
+) -> None:
+    port = free_port()  # nothing listens there
+    env = clean_env(
+        DATABASE_URL=f"postgresql+asyncpg://u:s3cretpw@127.0.0.1:{port}/perparb",
+        PERPARB_DATABASE_WAIT_SECONDS="0",
+        PERPARB_DATA_DIR=str(tmp_path / "d"),
+    )
+    code, _out, err = await perparb(env, *args, cwd=tmp_path)
+    line = one_line_error(err)
+    assert code == 2
+    assert f"u@127.0.0.1:{port}/perparb" in line and "ConnectionRefusedError" in line, line
+    assert "s3cretpw" not in err
+
+
+async def test_collect_waits_for_the_database_then_gives_up(tmp_path: Path) -> None:
+    port = free_port()
+    env = clean_env(
+        DATABASE_URL=f"postgresql+asyncpg://u:pw@127.0.0.1:{port}/perparb",
+        PERPARB_DATABASE_WAIT_SECONDS="2",
+        PERPARB_DATA_DIR=str(tmp_path / "d"),
+    )
+    started = asyncio.get_running_loop().time()
+    code, _out, err = await perparb(env, "collect", "--once", cwd=tmp_path)
+    elapsed = asyncio.get_running_loop().time() - started
+    assert code == 2 and elapsed >= 2.0, (code, elapsed)
+    assert "retrying in" in err  # each failed attempt is logged (WARNING), then one error line
+    assert err.strip().splitlines()[-1].startswith("error: cannot use the database")
+
+
+async def test_too_long_data_dir_is_one_line(tmp_path: Path) -> None:
+    deep = tmp_path / ("x" * 60) / ("y" * 60)
+    env = clean_env(PERPARB_DATA_DIR=str(deep))
+    code, _out, err = await perparb(env, "rates", cwd=tmp_path)
+    line = one_line_error(err)
+    assert code == 2 and "PERPARB_DATA_DIR" in line and "longer than" in line
+
+
+# --------------------------------------------------------------------------------------- 4. API health
+
+
+async def test_health_is_a_json_503_while_the_database_is_down() -> None:
+    port = free_port()
+    url = f"postgresql+asyncpg://u:pw@127.0.0.1:{port}/perparb"
+    engine = create_async_engine(url)
+    app = create_app(
+        ServiceConfig(database=DatabaseConfig(url=url), venues=("lighter", "paradex")), engine=engine
+    )
+    try:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            health = await client.get("/api/v1/health")
+            rates = await client.get("/api/v1/funding-rates")
+    finally:
+        await engine.dispose()
+    assert health.status_code == 503 and health.headers["content-type"] == "application/json"
+    body = health.json()
+    assert body["status"] == "unavailable"
+    assert body["components"]["database"]["ok"] is False
+    assert f"127.0.0.1:{port}/perparb" in body["components"]["database"]["error"]
+    assert set(body["components"]["venues"]) == {"lighter", "paradex"}
+    assert "pw@" not in health.text
+    # every API error is JSON, a database outage a 503
+    assert rates.status_code == 503 and rates.json()["error"] == "database_unavailable"
+
+
+# ------------------------------------------------------------------------------ inputs accepted silently
+
+
+async def test_empty_venue_list_is_refused(tmp_path: Path) -> None:
+    env = clean_env(PERPARB_VENUES="", PERPARB_DATA_DIR=str(tmp_path / "d"))
+    code, _out, err = await perparb(env, "rates", cwd=tmp_path)
+    line = one_line_error(err)
+    assert code == 2 and "PERPARB_VENUES is empty" in line
