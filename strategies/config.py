@@ -12,11 +12,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from exchange_clients.registry import venue_names
 from perparb_core.errors import ConfigError
+from perparb_core.files import load_yaml_file
 
 Fraction = Annotated[Decimal, Field(ge=0, le=1)]
 PositiveUsd = Annotated[Decimal, Field(gt=0)]
@@ -273,15 +273,10 @@ def parse_config(data: Any, *, source: str = "config") -> Any:
 
 
 def load_config(path: Path) -> Any:
-    """Read and validate a YAML config. Raises ConfigError (missing file, YAML syntax, invalid fields)."""
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}: invalid YAML{where}") from None
-    return parse_config(data, source=str(path))
+    """Read and validate a YAML config.
+
+    Raises:
+        ConfigError: one line naming the file: missing, a directory, not UTF-8, YAML syntax or a duplicate key
+            (`perparb_core.files`), or invalid fields.
+    """
+    return parse_config(load_yaml_file(path, what="strategy config"), source=str(path))

@@ -38,7 +38,8 @@ from database.vault import (
 from exchange_clients import registry
 from exchange_clients.base.credentials import BaseCredentials
 from perparb.settings import Settings
-from perparb_core.errors import PerparbError
+from perparb_core.errors import ConfigError, PerparbError
+from perparb_core.files import read_text_file
 
 app = typer.Typer(
     help="Accounts, venue credentials and the vault.", no_args_is_help=True, add_completion=False
@@ -128,10 +129,13 @@ def read_credentials(
             fail(f"none of {', '.join(names.values())} is set")
     elif from_file is not None:
         try:
+            text = read_text_file(from_file, what="credentials file (a JSON object)")
             mode = from_file.stat().st_mode
-            data = json.loads(from_file.read_text())
-        except FileNotFoundError:
-            fail(f"--from-file: {from_file} does not exist")
+        except ConfigError as exc:
+            fail(f"--from-file: {exc}")
+            raise
+        try:
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
             fail(f"--from-file: {from_file} is not JSON (line {exc.lineno})")
         if not isinstance(data, dict):

@@ -150,3 +150,65 @@ async def test_empty_venue_list_is_refused(tmp_path: Path) -> None:
     code, _out, err = await perparb(env, "rates", cwd=tmp_path)
     line = one_line_error(err)
     assert code == 2 and "PERPARB_VENUES is empty" in line
+
+
+# ------------------------------------------------------------------- 2. unusable config and credential files
+
+
+def bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    """name -> (path, expected fragment of the one-line error)."""
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("strategy: funding_arbitrage\nname: caf\xe9\n".encode("latin-1"))
+    directory = tmp_path / "x.yaml"
+    directory.mkdir()
+    duplicate = tmp_path / "dup.yaml"
+    duplicate.write_text("strategy: funding_arbitrage\nname: a\nname: b\n")
+    return {
+        "non-utf8": (latin1, "is not UTF-8 text (byte 0xe9"),
+        "directory": (directory, "is a directory, not a strategy config"),
+        "duplicate-key": (duplicate, "duplicate key 'name' (first at line 2) at line 3"),
+        "missing": (tmp_path / "nope.yaml", "no such file"),
+    }
+
+
+@pytest.mark.parametrize("case", ["non-utf8", "directory", "duplicate-key", "missing"])
+@pytest.mark.parametrize(
+    "command",
+    [("config", "validate"), ("run",), ("backtest",)],
+    ids=lambda c: " ".join(c),
+)
+async def test_config_files_that_cannot_be_read_are_one_line(
+    case: str, command: tuple[str, ...], tmp_path: Path
+) -> None:
+    path, expected = bad_inputs(tmp_path)[case]
+    extra = {"run": ["--account", "alice"], "backtest": ["--history", str(tmp_path)]}.get(command[0], [])
+    env = clean_env(PERPARB_DATA_DIR=str(tmp_path / "d"))
+    code, _out, err = await perparb(env, *command, str(path), *extra, cwd=tmp_path)
+    line = one_line_error(err)
+    assert code == 2 and str(path) in line and expected in line, line
+
+
+@pytest.mark.parametrize("target", ["directory", "non-utf8", "missing"])
+async def test_credentials_file_that_cannot_be_read_is_one_line(target: str, tmp_path: Path) -> None:
+    paths = {
+        "directory": (tmp_path, "is a directory"),
+        "non-utf8": (tmp_path / "c.json", "is not UTF-8 text"),
+        "missing": (tmp_path / "none.json", "no such file"),
+    }
+    (tmp_path / "c.json").write_bytes(b'{"account_index": 1, "api_key_index": 3, "api_private_key": "\xff"}')
+    path, expected = paths[target]
+    env = clean_env(PERPARB_DATA_DIR=str(tmp_path / "d"), PERPARB_MASTER_KEY="A" * 43 + "=")
+    code, _out, err = await perparb(
+        env,
+        "accounts",
+        "add-account",
+        "--name",
+        "a",
+        "--venue",
+        "lighter",
+        "--from-file",
+        str(path),
+        cwd=tmp_path,
+    )
+    line = one_line_error(err)
+    assert code == 2 and "--from-file" in line and expected in line, line
