@@ -139,6 +139,20 @@ _DECIMAL_FIELDS = (
 )
 
 
+LIMITS: dict[str, tuple[Decimal, Decimal]] = {
+    "horizon_hours": (Decimal("0.01"), Decimal(87_600)),  # 36 s .. 10 years
+    "min_net_apr": (Decimal(-100), Decimal(100)),  # fractions: +-10,000 %
+    "slippage_bps": (Decimal(0), Decimal(1_000)),  # per fill: 10 %
+    "cross_spread_bps": (Decimal(0), Decimal(1_000)),
+    "min_volume_24h_usd": (Decimal(0), Decimal(10) ** 15),
+    "min_open_interest_usd": (Decimal(0), Decimal(10) ** 15),
+    "max_data_age_seconds": (Decimal(0), Decimal(10) ** 8),
+    "limit": (Decimal(1), Decimal(100_000)),
+}
+"""Sane ranges of the ranking options, shared by the CLI and the REST API (both build an `OpportunityQuery`):
+a value outside is a unit mistake (percent for a fraction, seconds for hours), refused naming the field."""
+
+
 class OpportunityQuery(BaseModel):
     """What to rank and how. Unknown keys are refused; every error names the field and the value.
 
@@ -173,24 +187,30 @@ class OpportunityQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    horizon_hours: Decimal = Field(default=Decimal(168), gt=0)
-    min_net_apr: Decimal | None = None
+    horizon_hours: Decimal = Field(
+        default=Decimal(168), ge=LIMITS["horizon_hours"][0], le=LIMITS["horizon_hours"][1]
+    )
+    min_net_apr: Decimal | None = Field(
+        default=None, ge=LIMITS["min_net_apr"][0], le=LIMITS["min_net_apr"][1]
+    )
     use_maker_fees: bool = False
     fee_overrides: dict[tuple[str, FeeSide], Decimal] = Field(default_factory=dict)
     venue_default_fees: dict[tuple[str, FeeSide], Decimal] = Field(default_factory=dict)
     default_taker_fee: Decimal = DEFAULT_TAKER_FEE
     default_maker_fee: Decimal = DEFAULT_MAKER_FEE
-    slippage_bps: Decimal = Field(default=Decimal(0), ge=0)
-    cross_spread_bps: Decimal = Field(default=Decimal(0), ge=0)
-    min_volume_24h_usd: Decimal | None = Field(default=None, ge=0)
-    min_open_interest_usd: Decimal | None = Field(default=None, ge=0)
+    slippage_bps: Decimal = Field(default=Decimal(0), ge=0, le=LIMITS["slippage_bps"][1])
+    cross_spread_bps: Decimal = Field(default=Decimal(0), ge=0, le=LIMITS["cross_spread_bps"][1])
+    min_volume_24h_usd: Decimal | None = Field(default=None, ge=0, le=LIMITS["min_volume_24h_usd"][1])
+    min_open_interest_usd: Decimal | None = Field(default=None, ge=0, le=LIMITS["min_open_interest_usd"][1])
     venues_include: frozenset[str] | None = None
     venues_exclude: frozenset[str] = frozenset()
     venues_required: frozenset[str] | None = None
     symbols: frozenset[str] | None = None
-    max_data_age_seconds: float = Field(default=900.0, gt=0, allow_inf_nan=False)
+    max_data_age_seconds: float = Field(
+        default=900.0, gt=0, le=float(LIMITS["max_data_age_seconds"][1]), allow_inf_nan=False
+    )
     now: datetime | None = None
-    limit: int | None = Field(default=None, ge=1)
+    limit: int | None = Field(default=None, ge=1, le=int(LIMITS["limit"][1]))
 
     @field_validator(*_DECIMAL_FIELDS, mode="before")
     @classmethod

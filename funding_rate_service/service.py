@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from exchange_clients.registry import venue_specs
@@ -25,6 +26,7 @@ from funding_rate_service.opportunity_finder import (
     OpportunityResult,
     find_opportunities,
 )
+from perparb_core.errors import ConfigError
 from perparb_core.models import utcnow
 from perparb_core.settings import FeeSide, RankingConfig
 
@@ -138,7 +140,7 @@ def build_query(
     """Build the finder's `OpportunityQuery` from CLI/API options and the ranking defaults (shared by both).
 
     Raises:
-        pydantic.ValidationError / ValueError: naming the bad option and value.
+        ConfigError: one line naming each bad option and value (ranges: `opportunity_finder.LIMITS`).
     """
     overrides = dict(ranking.fee_overrides)
     fields: dict[str, Any] = {
@@ -159,4 +161,11 @@ def build_query(
         "limit": limit,
     }
     # None means "not given": leave the finder's default (e.g. an empty exclusion set)
-    return OpportunityQuery(**{k: v for k, v in fields.items() if v is not None})
+    try:
+        return OpportunityQuery(**{k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'query'}={e.get('input')}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise ConfigError(f"invalid ranking option: {problems}") from None

@@ -20,17 +20,38 @@ from perparb.settings import Settings
 err_console = Console(stderr=True)
 
 
+THIRD_PARTY_LEVELS: dict[str, int] = {
+    "sqlalchemy": logging.WARNING,
+    "alembic": logging.WARNING,
+    "aiohttp.access": logging.WARNING,
+    "httpx": logging.WARNING,
+    "asyncio": logging.WARNING,
+    "uvicorn.access": logging.WARNING,
+    "urllib3": logging.WARNING,
+    "websockets": logging.WARNING,
+    "pgserver": logging.WARNING,  # ~80 INFO lines (initdb, pg_ctl) on the first start
+    "lighter": logging.WARNING,
+    "starknet_py": logging.WARNING,
+    "web3": logging.WARNING,
+    # paradex-py logs its SystemConfig at INFO and warns "HttpClient: Invalid JSON in response" for every
+    # answer without a body; perparb reads statuses through its own hooks (exchange_clients/paradex)
+    "paradex_py": logging.ERROR,
+}
+"""Third-party chatter is shown only at PERPARB_LOG_LEVEL=DEBUG."""
+
+
 def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
-    """Human logs on stderr (stdout stays clean for `--json`). `quiet` shows warnings and errors only."""
-    level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper(), logging.INFO)
+    """Human logs on stderr (stdout stays clean for `--json`). `quiet` shows warnings and errors only.
+    Third-party libraries log at `THIRD_PARTY_LEVELS` unless the level is DEBUG."""
+    level = logging.WARNING if quiet else logging.getLevelName(settings.log_level)
     root = logging.getLogger()
     root.handlers.clear()
     handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False, markup=False)
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("sqlalchemy", "alembic", "aiohttp.access", "httpx", "asyncio", "uvicorn.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name, third_party_level in THIRD_PARTY_LEVELS.items():
+        logging.getLogger(name).setLevel(logging.DEBUG if level == logging.DEBUG else third_party_level)
 
 
 def database_url(settings: Settings) -> str:

@@ -12,17 +12,21 @@ builds the venue's frozen `VenueConfig` from them and the shared HTTP settings.
 
 from __future__ import annotations
 
+import difflib
+import io
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from dotenv.parser import parse_stream
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from exchange_clients.registry import default_config, venue_names
+from exchange_clients.registry import default_config, venue_names, venue_specs
 from perparb_core.errors import ConfigError
+from perparb_core.files import read_text_file
 from perparb_core.settings import (
     DatabaseConfig,
     FeeSide,
@@ -34,6 +38,8 @@ from perparb_core.settings import (
     VaultConfig,
     VenueConfig,
 )
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def venue_env_prefix(venue: str) -> str:
@@ -102,13 +108,15 @@ class Settings(BaseSettings):
 
     api_host: str = Field(default="127.0.0.1")
     api_port: int = Field(default=8000, ge=1, le=65535)
-    log_level: str = Field(default="INFO")
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
 
     _env_file: Any = PrivateAttr(default=".env")
     _venue_urls: dict[str, tuple[str, str | None]] = PrivateAttr(default_factory=dict)
 
     def __init__(self, **values: Any) -> None:
         env_file = values.get("_env_file", ".env")
+        if env_file is not None:
+            check_env_file(Path(env_file))
         super().__init__(**values)
         self._env_file = env_file
 
@@ -119,6 +127,14 @@ class Settings(BaseSettings):
         copy._env_file = self._env_file
         copy._venue_urls = {**self._venue_urls, **urls}
         return copy
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"PERPARB_LOG_LEVEL {value!r} is not one of {', '.join(LOG_LEVELS)}")
+        return level
 
     @field_validator("data_dir")
     @classmethod
@@ -282,6 +298,48 @@ class Settings(BaseSettings):
             fee_overrides=self.fee_override_map(),
             max_data_age_seconds=self.max_data_age_seconds,
         )
+
+
+EXTRA_ENV_KEYS = frozenset({"DATABASE_URL", "PERPARB_PROXY_URL"})
+"""Variables read outside `Settings`: DATABASE_URL (also a field alias), `add-proxy --from-env`'s URL."""
+
+
+def known_env_keys() -> set[str]:
+    """Every variable perparb reads from the environment or `.env`: the settings, each installed venue's
+    `PERPARB_<VENUE>_*` settings and credential variables (`add-account --from-env`), and `EXTRA_ENV_KEYS`."""
+    keys = {f"PERPARB_{name.upper()}" for name in Settings.model_fields} | set(EXTRA_ENV_KEYS)
+    for venue, spec in venue_specs().items():
+        keys |= {venue_env_prefix(venue) + name.upper() for name in VenueSettings.model_fields}
+        keys |= set(spec.credentials_type.env_fields.values())
+    return keys
+
+
+def check_env_file(path: Path) -> None:
+    """Refuse a `.env` with a key perparb does not read (a typo would silently keep a default) or a key given
+    twice (the last one would silently win). A missing file is fine.
+
+    Raises:
+        ConfigError: naming the file, the line, the key and, for a typo, the closest known key.
+    """
+    if not path.is_file():
+        return
+    text = read_text_file(path, what=".env file")
+    known = known_env_keys()
+    seen: dict[str, int] = {}
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise ConfigError(f"{path}: line {binding.original.line}: not a KEY=value line")
+        key = binding.key
+        if key is None:
+            continue
+        line = binding.original.line
+        if key in seen:
+            raise ConfigError(f"{path}: line {line}: {key} is set twice (first at line {seen[key]})")
+        seen[key] = line
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else " (see .env.example)"
+            raise ConfigError(f"{path}: line {line}: unknown setting {key}{hint}")
 
 
 @lru_cache(maxsize=1)

@@ -212,3 +212,72 @@ async def test_credentials_file_that_cannot_be_read_is_one_line(target: str, tmp
     )
     line = one_line_error(err)
     assert code == 2 and "--from-file" in line and expected in line, line
+
+
+@pytest.mark.parametrize(
+    "env_text, expected",
+    [
+        (
+            "PERPARB_LOG_LEVEL=LOUD\n",
+            "PERPARB_LOG_LEVEL 'LOUD' is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+        ),
+        (
+            "PERPARB_HTTP_TIMEOUT_SECOND=3\n",
+            ".env: line 1: unknown setting PERPARB_HTTP_TIMEOUT_SECOND; did you mean PERPARB_HTTP_TIMEOUT_SECONDS?",
+        ),
+        (
+            "PERPARB_SLIPPAGE_BPS=1\nPERPARB_SLIPPAGE_BPS=2\n",
+            ".env: line 2: PERPARB_SLIPPAGE_BPS is set twice",
+        ),
+    ],
+    ids=["log-level", "unknown-key", "duplicate-key"],
+)
+async def test_bad_settings_are_refused_in_one_line(env_text: str, expected: str, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(env_text)
+    code, _out, err = await perparb(clean_env(), "venues", cwd=tmp_path)
+    line = one_line_error(err)
+    assert code == 2 and expected in line, line
+
+
+def test_the_example_env_file_is_accepted() -> None:
+    from perparb.settings import check_env_file
+
+    check_env_file(PROJECT / ".env.example")  # `cp .env.example .env` must work
+
+
+async def test_out_of_range_ranking_options_are_refused_by_the_cli_and_the_api(
+    tmp_path: Path, clean_engine: object
+) -> None:
+    env = clean_env(PERPARB_DATA_DIR=str(tmp_path / "d"))
+    code, _out, err = await perparb(env, "opportunities", "--slippage-bps", "1e308", cwd=tmp_path)
+    line = one_line_error(err)
+    assert code == 2 and "slippage_bps" in line, line
+
+    url = "postgresql+asyncpg://u:pw@127.0.0.1:9/perparb"  # never reached: the query is refused first
+    engine = create_async_engine(url)
+    app = create_app(ServiceConfig(database=DatabaseConfig(url=url)), engine=engine)
+    try:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            tiny = await client.get("/api/v1/opportunities", params={"horizon_hours": "1e-320"})
+            huge = await client.get("/api/v1/opportunities", params={"slippage_bps": "1e308"})
+    finally:
+        await engine.dispose()
+    for answer, field in ((tiny, "horizon_hours"), (huge, "slippage_bps")):
+        assert answer.status_code == 422 and field in answer.text, answer.text
+
+
+async def test_first_database_start_is_quiet(tmp_path: Path) -> None:
+    env = clean_env(PERPARB_DATA_DIR=str(Path("/tmp") / f"pq{os.getpid()}"))
+    try:
+        code, out, err = await perparb(env, "db", "upgrade", cwd=tmp_path, timeout=180)
+    finally:
+        import shutil
+
+        import pgserver
+
+        pgserver.get_server(Path(env["PERPARB_DATA_DIR"]) / "pgdata", cleanup_mode=None).cleanup()
+        shutil.rmtree(env["PERPARB_DATA_DIR"], ignore_errors=True)
+    assert code == 0, err
+    assert "pgserver" not in err and len(err.strip().splitlines()) <= 3, err
+    assert out.strip().startswith("database at revision")
