@@ -49,6 +49,18 @@ def _settings() -> Settings:
         raise  # unreachable
 
 
+def is_loopback(host: str) -> bool:
+    """True for a loopback bind address or name (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _split(value: str | None) -> list[str] | None:
     if not value:
         return None
@@ -515,8 +527,12 @@ def opportunities(
 def serve(
     host: str | None = typer.Option(None, help="bind address (default PERPARB_API_HOST, 127.0.0.1)"),
     port: int | None = typer.Option(None, help="port (default PERPARB_API_PORT, 8000)"),
+    insecure: bool = typer.Option(
+        False, "--insecure", help="bind beyond loopback without PERPARB_API_TOKEN (not recommended)"
+    ),
 ) -> None:
-    """Run the REST API (FastAPI; OpenAPI docs at /docs)."""
+    """Run the REST API (FastAPI; OpenAPI docs at /docs). Binding beyond loopback needs PERPARB_API_TOKEN (or
+    --insecure); only the Host names in PERPARB_API_ALLOWED_HOSTS (plus the bind address) are answered."""
     import uvicorn
 
     from database.session import wait_until_reachable
@@ -525,10 +541,16 @@ def serve(
 
     settings = _settings()
     configure_logging(settings)
+    bind = host or settings.api_host
+    if not is_loopback(bind) and settings.api_token is None and not insecure:
+        die(
+            f"refusing to serve on {bind}: the API would be reachable from other machines without a token; set "
+            "PERPARB_API_TOKEN (or pass --insecure)"
+        )
     asyncio.run(wait_until_reachable(database_url(settings), wait_seconds=settings.database_wait_seconds))
     uvicorn.run(
-        create_app(settings.service_config()),
-        host=host or settings.api_host,
+        create_app(settings.service_config(bind)),
+        host=bind,
         port=port or settings.api_port,
         log_level=settings.log_level.lower(),
     )

@@ -108,6 +108,14 @@ class Settings(BaseSettings):
 
     api_host: str = Field(default="127.0.0.1")
     api_port: int = Field(default=8000, ge=1, le=65535)
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token for the API's control actions; required to bind beyond loopback",
+    )
+    api_allowed_hosts: str = Field(
+        default="127.0.0.1,localhost,[::1]",
+        description="comma-separated Host header names the API answers (DNS-rebinding guard); * = any",
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
 
     _env_file: Any = PrivateAttr(default=".env")
@@ -284,10 +292,18 @@ class Settings(BaseSettings):
             venues=self.venue_configs(names), venue_timeout_seconds=self.venue_timeout_seconds
         )
 
-    def service_config(self) -> ServiceConfig:
-        """The REST API's config: database, ranking defaults, collected venues."""
+    def service_config(self, host: str | None = None) -> ServiceConfig:
+        """The REST API's config: database, ranking defaults, collected venues, the Host names it answers (the
+        configured ones plus `host`, the bind address, when it is a name or a specific address)."""
+        hosts = [h.strip() for h in self.api_allowed_hosts.split(",") if h.strip()]
+        bind = host or self.api_host
+        if bind not in ("0.0.0.0", "::", "") and bind not in hosts:
+            hosts.append(bind)
         return ServiceConfig(
-            database=self.database_config(), ranking=self.ranking_config(), venues=tuple(self.venue_list)
+            database=self.database_config(),
+            ranking=self.ranking_config(),
+            venues=tuple(self.venue_list),
+            allowed_hosts=tuple(hosts),
         )
 
     def ranking_config(self) -> RankingConfig:

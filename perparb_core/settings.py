@@ -151,12 +151,14 @@ class ServiceConfig(_Frozen):
     """What the funding-rate service's REST API needs (`funding_rate_service.api.app.create_app`).
 
     Attributes:
-        database: where the database is; ranking: the ranking defaults; venues: the collected venues (health).
+        database: where the database is; ranking: the ranking defaults; venues: the collected venues (health);
+        allowed_hosts: the `Host` header names the API answers ("*" = any), a DNS-rebinding guard.
     """
 
     database: DatabaseConfig
     ranking: RankingConfig = RankingConfig()
     venues: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ("*",)
 
 
 class TradingConfig(_Frozen):

@@ -21,6 +21,7 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from database import migrate
 from database.session import CONNECTION_ERRORS, create_engine, database_error, resolve_database_url
@@ -76,6 +77,9 @@ def create_app(config: ServiceConfig, *, engine: AsyncEngine | None = None) -> F
     )
     if engine is not None:
         app.state.engine = engine
+    if "*" not in config.allowed_hosts:
+        # a page on another site must not reach a local API through DNS rebinding: only our own names answer
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts))
 
     def _engine(request: Request) -> AsyncEngine:
         engine: AsyncEngine = request.app.state.engine

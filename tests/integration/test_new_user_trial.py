@@ -281,3 +281,26 @@ async def test_first_database_start_is_quiet(tmp_path: Path) -> None:
     assert code == 0, err
     assert "pgserver" not in err and len(err.strip().splitlines()) <= 3, err
     assert out.strip().startswith("database at revision")
+
+
+# ---------------------------------------------------------------------------------------------- serve
+
+
+async def test_serve_beyond_loopback_needs_a_token(tmp_path: Path) -> None:
+    env = clean_env(PERPARB_DATA_DIR=str(tmp_path / "d"))
+    code, _out, err = await perparb(env, "serve", "--host", "0.0.0.0", cwd=tmp_path)
+    line = one_line_error(err)
+    assert code == 2 and "refusing to serve on 0.0.0.0" in line and "PERPARB_API_TOKEN" in line
+
+
+async def test_the_api_answers_only_its_own_host_names(clean_engine: object, db_url: str) -> None:
+    from perparb.settings import Settings
+
+    settings = Settings(_env_file=None, database_url=db_url)  # type: ignore[call-arg]
+    app = create_app(settings.service_config("127.0.0.1"), engine=clean_engine)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
+        ours = await client.get("/api/v1/funding-rates")
+        rebound = await client.get("/api/v1/funding-rates", headers={"Host": "attacker.example"})
+    assert ours.status_code == 200
+    assert rebound.status_code == 400
