@@ -9,8 +9,12 @@ short (checked here with a clear error).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import warnings
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import asyncpg
@@ -187,3 +191,109 @@ async def wait_until_reachable(
             log.warning("%s; retrying in %.1f s", exc, pause)
             await asyncio.sleep(pause)
             delay *= 2
+
+
+# ----------------------------------------------------------------------------- the embedded server's lifecycle
+
+
+@dataclass(frozen=True)
+class EmbeddedStatus:
+    """The embedded PostgreSQL of a data directory, read from its files (nothing is started).
+
+    Attributes:
+        pgdata: the data directory. initialised: it holds a database cluster.
+        running: the postmaster named in `postmaster.pid` is alive. pid, port, socket_dir, started_at: from
+            that file (None when not running).
+        handles: process ids pgserver recorded as users of the server (`.handle_pids.json`); stale_handles: those
+            whose process is gone (left by a crash or `kill -9`; harmless, cleared by `stop`).
+    """
+
+    pgdata: Path
+    initialised: bool
+    running: bool
+    pid: int | None = None
+    port: int | None = None
+    socket_dir: str | None = None
+    started_at: datetime | None = None
+    handles: tuple[int, ...] = ()
+    stale_handles: tuple[int, ...] = ()
+
+
+def _handle_pids(pgdata: Path) -> list[int]:
+    path = pgdata / ".handle_pids.json"
+    try:
+        values = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    return [int(v) for v in values if isinstance(v, int)] if isinstance(values, list) else []
+
+
+def process_alive(pid: int) -> bool:
+    """True when process `pid` exists and is not a zombie (a stopped postmaster whose parent died stays a zombie
+    until init reaps it)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def embedded_status(pgdata: Path) -> EmbeddedStatus:
+    """What the embedded server of `pgdata` is doing, from `postmaster.pid` and pgserver's handle file.
+
+    Raises nothing for a missing or stopped server (it is reported); OSError for an unreadable directory."""
+
+    pgdata = pgdata.expanduser().resolve()
+    handles = _handle_pids(pgdata)
+    stale = tuple(p for p in handles if not process_alive(p))
+    base = {"pgdata": pgdata, "handles": tuple(handles), "stale_handles": stale}
+    if not (pgdata / "PG_VERSION").is_file():
+        return EmbeddedStatus(initialised=False, running=False, **base)  # type: ignore[arg-type]
+    lines = (
+        (pgdata / "postmaster.pid").read_text().splitlines() if (pgdata / "postmaster.pid").is_file() else []
+    )
+    if len(lines) < 5 or not lines[0].strip().isdigit() or not process_alive(int(lines[0])):
+        return EmbeddedStatus(initialised=True, running=False, **base)  # type: ignore[arg-type]
+    return EmbeddedStatus(
+        initialised=True,
+        running=True,
+        pid=int(lines[0]),
+        port=int(lines[3]) if lines[3].strip().isdigit() else None,
+        socket_dir=lines[4].strip() or None,
+        started_at=datetime.fromtimestamp(int(lines[2]), tz=timezone.utc)
+        if lines[2].strip().isdigit()
+        else None,
+        **base,  # type: ignore[arg-type]
+    )
+
+
+def stop_embedded(pgdata: Path, *, timeout_seconds: float = 30.0) -> bool:
+    """Stop the embedded server of `pgdata` (pg_ctl stop, fast mode: open transactions are rolled back) and clear
+    pgserver's handle file, whatever crashed before. Returns False when it was not running.
+
+    Raises:
+        DatabaseError: pg_ctl failed and the postmaster is still alive (its output in the message).
+    """
+    import subprocess
+
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on headless machines
+        from pgserver import _commands
+
+    status = embedded_status(pgdata)
+    if status.running:
+        user = (
+            "pgserver" if os.name == "posix" and os.geteuid() == 0 else None
+        )  # pgserver runs it as that user
+        pg_ctl = str(_commands.POSTGRES_BIN_PATH / "pg_ctl")
+        args = [pg_ctl, "-D", str(status.pgdata), "-w", "-m", "fast", "-t", str(int(timeout_seconds)), "stop"]
+        done = subprocess.run(args, user=user, capture_output=True, text=True, check=False)
+        if done.returncode != 0 and status.pid is not None and process_alive(status.pid):
+            detail = " ".join((done.stderr or done.stdout).split())[:200]
+            raise DatabaseError(f"cannot stop the embedded PostgreSQL in {status.pgdata}: {detail}")
+    handle_file = status.pgdata / ".handle_pids.json"
+    if handle_file.exists():
+        handle_file.write_text("[]")
+    return status.running

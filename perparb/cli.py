@@ -133,6 +133,71 @@ def db_current() -> None:
     console.print(str(migrate.current_revision(database_url(_settings()))))
 
 
+@db_app.command("status")
+def db_status(as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """Where the database is and whether it answers; for the embedded PostgreSQL, whether it runs (PID, port,
+    socket) and the handles a crash left behind. Starts nothing. Exit 1 when it is not reachable."""
+    from database.session import check_reachable, embedded_status, redact_url
+
+    settings = _settings()
+    data: dict[str, Any]
+    if settings.database_url:
+        data = {"kind": "external", "url": redact_url(settings.database_url)}
+        url = settings.database_url
+    else:
+        status = embedded_status(settings.database_config().pgdata)
+        data = {
+            "kind": "embedded",
+            "pgdata": str(status.pgdata),
+            "initialised": status.initialised,
+            "running": status.running,
+            "pid": status.pid,
+            "port": status.port,
+            "socket_dir": status.socket_dir,
+            "started_at": status.started_at.isoformat() if status.started_at else None,
+            "stale_handles": list(status.stale_handles),
+        }
+        url = ""
+        if status.running and status.socket_dir:
+            url = f"postgresql+asyncpg://postgres:@/postgres?host={status.socket_dir}&port={status.port or 5432}"
+    error: str | None = None
+    if url:
+        try:
+            asyncio.run(check_reachable(url))
+        except PerparbError as exc:
+            error = str(exc)
+    else:
+        error = "not running"
+    data["reachable"] = error is None
+    data["error"] = error
+    if as_json:
+        _print_json(data)
+    else:
+        for key, value in data.items():
+            if value not in (None, [], ""):
+                console.print(f"{key:14s} {value}", highlight=False)
+        if data.get("stale_handles"):
+            console.print(
+                "[dim]stale handles are left by processes that were killed; `perparb db stop` clears them[/]"
+            )
+    if error is not None:
+        raise typer.Exit(1)
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL of PERPARB_DATA_DIR (fast: open transactions roll back), also after a crash
+    left stale handles. Refused for an external DATABASE_URL (stop that server with its own tools)."""
+    from database.session import stop_embedded
+
+    settings = _settings()
+    if settings.database_url:
+        die("DATABASE_URL is set: that server is not perparb's to stop (use its own tools)")
+    pgdata = settings.database_config().pgdata
+    was_running = stop_embedded(pgdata)
+    console.print(f"embedded PostgreSQL in {pgdata} {'stopped' if was_running else 'was not running'}")
+
+
 @db_app.command("check")
 def db_check() -> None:
     """Fail (exit 1) when the models and the migrated schema differ."""

@@ -126,7 +126,9 @@ async def test_cli_and_api_agree(
 
     settings = Settings(_env_file=None, database_url=db_url)
     app = create_app(settings.service_config(), engine=clean_engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+    ) as client:
         api_rates = (await client.get("/api/v1/funding-rates")).json()
         assert _without_age(api_rates) == _without_age(cli_rates)
         api_opps = (await client.get("/api/v1/opportunities", params={"limit": 5})).json()

@@ -304,3 +304,66 @@ async def test_the_api_answers_only_its_own_host_names(clean_engine: object, db_
         rebound = await client.get("/api/v1/funding-rates", headers={"Host": "attacker.example"})
     assert ours.status_code == 200
     assert rebound.status_code == 400
+
+
+# ------------------------------------------------------------------- 5. the embedded PostgreSQL's lifecycle
+
+
+async def test_db_status_and_stop_work_after_a_crash(tmp_path: Path) -> None:
+    import json
+    import signal
+
+    from database.session import process_alive
+
+    data_dir = Path("/tmp") / f"pk{os.getpid()}"
+    env = clean_env(PERPARB_DATA_DIR=str(data_dir), PERPARB_DATABASE_WAIT_SECONDS="0")
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "perparb",
+        "serve",
+        "--port",
+        str(port),
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(200):  # the server answers once the embedded PostgreSQL is up and migrated
+                try:
+                    if (await client.get(f"http://127.0.0.1:{port}/api/v1/health")).status_code in (200, 503):
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.2)
+        proc.send_signal(signal.SIGKILL)  # a crash: pgserver's handle of this process is never released
+        await proc.wait()
+
+        code, out, err = await perparb(env, "db", "status", "--json", cwd=tmp_path)
+        status = json.loads(out)
+        assert code == 0, err
+        assert status["running"] is True and status["reachable"] is True
+        assert proc.pid in status["stale_handles"]
+        postmaster = status["pid"]
+
+        code, out, err = await perparb(env, "db", "stop", cwd=tmp_path)
+        assert code == 0 and "stopped" in out, err
+        assert not process_alive(postmaster)
+        code, out, _err = await perparb(env, "db", "status", "--json", cwd=tmp_path)
+        after = json.loads(out)
+        assert code == 1 and after["running"] is False and after["stale_handles"] == []
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await perparb(env, "db", "stop", cwd=tmp_path)
+        import shutil
+
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def test_db_stop_refuses_an_external_database(tmp_path: Path) -> None:
+    env = clean_env(DATABASE_URL="postgresql+asyncpg://u:pw@127.0.0.1:9/x")
+    code, _out, err = await perparb(env, "db", "stop", cwd=tmp_path)
+    assert code == 2 and "not perparb's to stop" in one_line_error(err)
