@@ -398,11 +398,16 @@ def rates(
     from funding_rate_service import repository
     from funding_rate_service.service import get_rates
 
+    stored = 0
+
     async def main() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        nonlocal stored
         async with open_engine(settings) as engine, engine.connect() as conn:
             rows = await get_rates(
                 conn, symbol=symbol, venues=names, max_age_seconds=settings.max_data_age_seconds
             )
+            if not rows and (symbol or names):
+                stored = len(await get_rates(conn, max_age_seconds=settings.max_data_age_seconds))
             refs = await repository.reference_rates_latest(conn, symbol=symbol) if reference else []
             return rows, refs
 
@@ -429,7 +434,19 @@ def rates(
             _print_json(rows)
         return
     if not rows:
-        err_console.print("no rates stored yet: run `perparb collect --once`")
+        if symbol or names:
+            wanted = " and ".join(
+                part
+                for part in (f"symbol {symbol.upper()}" if symbol else "", f"venues {names}" if names else "")
+                if part
+            )
+            err_console.print(
+                f"no rates for {wanted} ({stored} markets have rates: `perparb rates` lists them)"
+                if stored
+                else "no rates stored yet: run `perparb collect --once`"
+            )
+        else:
+            err_console.print("no rates stored yet: run `perparb collect --once`")
     table = Table(title="funding rates (+ = longs pay shorts)", box=box.SIMPLE_HEAD, pad_edge=False)
     for col, just in (
         ("symbol", "left"),

@@ -112,6 +112,9 @@ class VenueSpec:
     paper: PaperHooks | None = None
     simulator_protocol: str | None = None
     sdk_modules: tuple[str, ...] = ()
+    verify_side_effect: str = ""
+    """What `verify_credentials` changes at the venue, if anything (shown by `accounts verify-account`); empty
+    when the check is read-only."""
     docs: Mapping[str, str] = field(default_factory=dict)
 
     def default_config(self, **overrides: Any) -> VenueConfig:

@@ -74,4 +74,8 @@ SPEC = VenueSpec(
     paper=PaperHooks(prepare_account=_paper),
     simulator_protocol="simulator.paradex",
     sdk_modules=("paradex_py", "starknet_py", "starkware"),
+    verify_side_effect=(
+        "an L1-key account that Paradex does not know yet is onboarded (POST /onboarding), as paradex-py does on "
+        "its first authentication"
+    ),
 )

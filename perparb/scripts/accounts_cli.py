@@ -319,7 +319,8 @@ def verify_account_cmd(
     venue: str | None = typer.Option(None, help="only this venue"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Decrypt the credentials and call a read-only authenticated endpoint of each venue (exit 1 if one fails)."""
+    """Decrypt the credentials and authenticate at each venue (exit 1 if one fails). Read-only, except where a
+    venue's authentication itself changes something (e.g. onboarding a new account): the output says so."""
     if venue:
         _check_venue(venue)
     settings = _settings()
@@ -335,12 +336,26 @@ def verify_account_cmd(
     results = _run(settings, go)
     if as_json:
         sys.stdout.write(
-            json.dumps([{"venue": r.venue, "ok": r.ok, "detail": r.detail} for r in results]) + "\n"
+            json.dumps(
+                [
+                    {
+                        "venue": r.venue,
+                        "ok": r.ok,
+                        "detail": r.detail,
+                        "side_effect": registry.get_spec(r.venue).verify_side_effect or None,
+                    }
+                    for r in results
+                ]
+            )
+            + "\n"
         )
     else:
         for r in results:
             mark = "[green]ok[/]" if r.ok else "[red]failed[/]"
             console.print(f"{name} {r.venue}: {mark} {r.detail}", highlight=False)
+            effect = registry.get_spec(r.venue).verify_side_effect
+            if effect:
+                console.print(f"  [dim]note: not read-only on {r.venue}: {effect}[/]", highlight=False)
     if not all(r.ok for r in results):
         raise typer.Exit(1)
 

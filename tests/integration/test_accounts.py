@@ -482,6 +482,9 @@ async def test_verify_account_against_the_simulator(
         transcript.append(out + err)
         assert code == 0, out + err
         assert {(r["venue"], r["ok"]) for r in json.loads(out)} == {("lighter", True), ("paradex", True)}
+        # verification is read-only except where the venue's own authentication changes something: it says so
+        effects = {r["venue"]: r["side_effect"] for r in json.loads(out)}
+        assert effects["lighter"] is None and "onboarded" in effects["paradex"]
 
         other, _pub, _ = lighter.signer_client.create_api_key()  # a key Lighter does not know for that slot
         code, out, err = await run(
