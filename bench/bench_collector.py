@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.pgwire import CountingProxy, unix_socket_of
 from database import migrate
-from database.session import create_engine, embedded_server_url
+from database.session import create_engine, embedded_server_url, stop_embedded
 from exchange_clients.lighter.funding_adapter import fetchers as lf
 from exchange_clients.paradex.funding_adapter import fetchers as pf
 from funding_rate_service.collector import VenueFetch, store_fetches
@@ -176,9 +176,7 @@ async def main(n: int, cycles: int) -> None:
                 total_ms.append((t2 - t0) * 1000)
                 trips.append(proxy.round_trips - before)
         await engine.dispose()
-    import pgserver
-
-    pgserver.get_server(tmp / "pg", cleanup_mode=None).cleanup()
+    stop_embedded(tmp / "pg")  # get_server(cleanup_mode=None).cleanup() would leave it running
     shutil.rmtree(tmp, ignore_errors=True)
 
     def q(xs: list[float], p: float) -> float:

@@ -22,7 +22,6 @@ import statistics
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import select  # noqa: E402
 
 from database import migrate  # noqa: E402
-from database.session import create_engine, embedded_server_url  # noqa: E402
+from database.session import create_engine, embedded_server_url, stop_embedded  # noqa: E402
 from simulator.server import DEMO_SCENARIO, start_simulator  # noqa: E402
 from strategies import state  # noqa: E402
 from strategies.config import parse_config  # noqa: E402
@@ -150,11 +149,7 @@ async def main(entries: int) -> None:
             await task
     finally:
         await engine.dispose()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import pgserver
-
-            pgserver.get_server(tmp / "pg", cleanup_mode=None).cleanup()
+        stop_embedded(tmp / "pg")  # get_server(cleanup_mode=None).cleanup() would leave it running
         shutil.rmtree(tmp, ignore_errors=True)
     decision = [d["decision_ms"] for d in details]
     client_gap = [d["leg_gap_ms"] for d in details]

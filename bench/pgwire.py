@@ -1,7 +1,8 @@
 """A counting proxy for the PostgreSQL wire protocol, used by benchmarks to measure real round trips.
 
 It listens on 127.0.0.1 and forwards to the embedded server's Unix socket. A client round trip ends with a
-`Sync` ('S', extended protocol) or is a simple `Query` ('Q'); counting those messages from the client gives the
+`Sync` ('S', extended protocol), a `Flush` ('H': asyncpg prepares a statement with Parse/Describe/Flush and waits
+for the answer before it binds) or is a simple `Query` ('Q'); counting those messages from the client gives the
 number of request/response exchanges exactly, whatever the driver does (prepare, bind, begin, commit).
 
 Hand-written: no library offers a protocol-aware counting proxy; only message framing is parsed (type byte +
@@ -65,7 +66,7 @@ class CountingProxy:
                 if self.trace is not None:
                     text = body[:50].decode(errors="replace") if kind in (b"Q", b"P") else ""
                     self._current.append(kind.decode() + (":" + text if text else ""))
-                if kind in (b"S", b"Q"):
+                if kind in (b"S", b"Q", b"H"):
                     self.round_trips += 1
                     if self.trace is not None:
                         self.trace.append(self._current)

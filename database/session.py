@@ -277,7 +277,6 @@ def stop_embedded(pgdata: Path, *, timeout_seconds: float = 30.0) -> bool:
     """
     import subprocess
 
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on headless machines
         from pgserver import _commands

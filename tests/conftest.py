@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 import uuid
-import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from database import migrate
-from database.session import embedded_server_url
+from database.session import embedded_server_url, stop_embedded
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -31,11 +30,7 @@ def pg_url() -> Iterator[str]:
     tmp = Path(tempfile.mkdtemp(prefix="ppt", dir="/tmp"))
     url = embedded_server_url(tmp / "pg")
     yield url
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pgserver
-
-        pgserver.get_server(tmp / "pg", cleanup_mode=None).cleanup()
+    stop_embedded(tmp / "pg")  # get_server(cleanup_mode=None).cleanup() would leave it running
     shutil.rmtree(tmp, ignore_errors=True)
 
 

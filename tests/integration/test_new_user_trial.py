@@ -274,9 +274,9 @@ async def test_first_database_start_is_quiet(tmp_path: Path) -> None:
     finally:
         import shutil
 
-        import pgserver
+        from database.session import stop_embedded
 
-        pgserver.get_server(Path(env["PERPARB_DATA_DIR"]) / "pgdata", cleanup_mode=None).cleanup()
+        stop_embedded(Path(env["PERPARB_DATA_DIR"]) / "pgdata")
         shutil.rmtree(env["PERPARB_DATA_DIR"], ignore_errors=True)
     assert code == 0, err
     assert "pgserver" not in err and len(err.strip().splitlines()) <= 3, err
