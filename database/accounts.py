@@ -20,11 +20,12 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import SecretStr, ValidationError
-from sqlalchemy import and_, select, text
+from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from database.models import Position, StrategyRun
+from database.leases import lease_free
+from database.models import Position, StrategyOrder, StrategyRun, table_of
 from database.vault import Vault, VaultError
 from exchange_clients.base.credentials import BaseCredentials
 from exchange_clients.registry import UnknownVenueError, credentials_type
@@ -263,13 +264,77 @@ async def list_accounts(engine: AsyncEngine) -> list[AccountSummary]:
     return [AccountSummary(r[0], r[1], r[2], r[3], r[4], dict(r[5]), int(r[6])) for r in rows]
 
 
-_RUNS = StrategyRun.__table__
-_POSITIONS = Position.__table__
+_RUNS = table_of(StrategyRun)
+_POSITIONS = table_of(Position)
+_ORDERS = table_of(StrategyOrder)
 _LIVE_POSITION = ("opening", "open", "closing")
+_FINAL_ORDER = ("filled", "canceled", "rejected")
+
+
+async def settle_dead_runs(conn: AsyncConnection, account: str) -> tuple[list[int], int]:
+    """Runs of `account` still marked `running` whose process is gone (no session holds their lease: a crash or
+    `kill -9`) are marked `crashed`; the paper positions and orders of a dead paper run end with its in-process
+    simulator: positions `closed` with exit reason `paper_session_ended`, orders not final `canceled`. A run
+    whose lease is held is alive and left alone. Runs inside `conn`'s transaction (the leases checked stay taken
+    until it ends, so no run starts meanwhile).
+
+    Returns:
+        (ids of the runs marked crashed, paper positions closed).
+    """
+    running = (
+        await conn.execute(
+            select(_RUNS.c.id, _RUNS.c.mode, _RUNS.c.venues).where(
+                and_(_RUNS.c.account_name == account, _RUNS.c.status == "running")
+            )
+        )
+    ).all()
+    dead: list[int] = []
+    dead_paper = False
+    for run in running:
+        venues = [str(v) for v in (run.venues or [])]
+        if all([await lease_free(conn, run.mode, account, v) for v in venues]):
+            dead.append(run.id)
+            dead_paper = dead_paper or run.mode == "paper"
+    if dead:
+        await conn.execute(
+            update(_RUNS)
+            .where(_RUNS.c.id.in_(dead))
+            .values(status="crashed", stopped_at=func.now(), stop_reason="process gone (its lease was free)")
+        )
+    closed = 0
+    paper_alive = any(r.mode == "paper" and r.id not in dead for r in running)
+    if not paper_alive:
+        result = await conn.execute(
+            update(_POSITIONS)
+            .where(
+                and_(
+                    _POSITIONS.c.account_name == account,
+                    _POSITIONS.c.mode == "paper",
+                    _POSITIONS.c.status.in_(_LIVE_POSITION),
+                )
+            )
+            .values(
+                status="closed",
+                closed_at=func.now(),
+                exit_reason="paper_session_ended",
+                exit_detail="the simulator of the paper run that held it has stopped",
+                updated_at=func.now(),
+            )
+        )
+        closed = result.rowcount or 0
+        paper_runs = select(_RUNS.c.id).where(and_(_RUNS.c.account_name == account, _RUNS.c.mode == "paper"))
+        await conn.execute(
+            update(_ORDERS)
+            .where(and_(_ORDERS.c.run_id.in_(paper_runs), _ORDERS.c.status.not_in(_FINAL_ORDER)))
+            .values(status="canceled", error="paper session ended", updated_at=func.now())
+        )
+    return dead, closed
 
 
 async def account_has_live_state(conn: AsyncConnection, account: str) -> str | None:
-    """Why `account` must not be removed (a running run or a live position), or None."""
+    """Why `account` must not be removed (a run that is alive, or an open position on a real venue), or None.
+    Dead runs and the positions of dead paper runs are settled first (`settle_dead_runs`)."""
+    await settle_dead_runs(conn, account)
     run = (
         await conn.execute(
             select(_RUNS.c.id)

@@ -136,6 +136,22 @@ async def connect_clients(
     return clients
 
 
+async def _end_paper_session(engine: AsyncEngine, account: str, run_id: int) -> None:
+    """Record the end of a paper run's simulator: its positions `paper_session_ended`, orders canceled."""
+    try:
+        ended = await state.end_paper_session(engine, account)
+        if ended:
+            await state.record_event(
+                engine,
+                run_id,
+                "paper_session_ended",
+                f"{ended} paper position(s) ended with the run's simulator",
+                level="warn",
+            )
+    except Exception:  # a database outage at shutdown must not hide the run's own outcome; the next start ends it
+        log.exception("could not record the end of the paper session of run %s", run_id)
+
+
 async def run_strategy(
     config: StrategyConfig,
     account_name: str,
@@ -200,6 +216,9 @@ async def run_strategy(
                     speed=options.speed,
                     collateral_usd=options.paper_collateral_usd,
                 )
+                # the paper session ends with this run, whatever the stop path (normal, SIGTERM, an error): the
+                # simulator stops first, then the positions and orders it held are recorded as ended (LIFO)
+                stack.push_async_callback(_end_paper_session, engine, account_name, run.id)
                 stack.push_async_callback(paper.stop)
                 run_settings = paper.settings
                 clock = now or paper.now

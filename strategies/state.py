@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +31,7 @@ from sqlalchemy import and_, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from database.leases import LEASE_CLASS, lease_key
 from database.models import (
     FundingPayment,
     Position,
@@ -108,12 +108,8 @@ class LeaseHeldError(PerparbError):
     """Another run holds the lease of this account on a venue; the message names the holder."""
 
 
-_LEASE_CLASS = 0x70706172  # 'ppar'
-
-
-def _lease_key(mode: str, account: str, venue: str) -> int:
-    raw = zlib.crc32(f"{mode}:{account}:{venue}".encode())
-    return raw - (1 << 32) if raw >= (1 << 31) else raw
+_LEASE_CLASS = LEASE_CLASS
+_lease_key = lease_key
 
 
 def run_label(run_id: int | None) -> str:
