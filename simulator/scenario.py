@@ -8,16 +8,16 @@ assembled from recorded payloads, see `simulator.scenario_from_recordings`):
     DIR/lighter/funding-rates.json             GET /api/v1/funding-rates body
     DIR/lighter/fundings_<market_id>.json      GET /api/v1/fundings body (all rows; the server filters)
     DIR/lighter/orderBookOrders_<market_id>.json  GET /api/v1/orderBookOrders body (individual orders)
-    DIR/lighter/apikeys.json                   GET /api/v1/apikeys body: registered API keys (simulator.auth)
+    DIR/lighter/apikeys.json                   GET /api/v1/apikeys body: registered API keys (simulator.lighter.auth)
     DIR/paradex/system_config.json             GET /v1/system/config body
     DIR/paradex/markets.json                   GET /v1/markets body
     DIR/paradex/markets_summary.json           GET /v1/markets/summary?market=ALL body
     DIR/paradex/funding_data_<MARKET>.json     GET /v1/funding/data body (all rows; the server pages)
     DIR/paradex/orderbook_<MARKET>.json        GET /v1/orderbook/<MARKET> body
-    DIR/paradex/subkeys.json                   GET /v1/account/keys/subkeys body: registered subkeys (simulator.auth)
+    DIR/paradex/subkeys.json                   GET /v1/account/keys/subkeys body: registered subkeys (simulator.paradex.auth)
 
 Every file is optional; what is absent is answered the way the venue answers for an unknown resource
-(see `simulator.lighter_api` / `simulator.paradex_api`). Files are read once at start-up; a file that is not
+(see `simulator.lighter.api` / `simulator.paradex.api`). Files are read once at start-up; a file that is not
 valid JSON or lacks the envelope the server needs to filter it (e.g. a `fundings` row without an integer
 `timestamp`) raises `ScenarioError` naming the file. Row *values* are not validated: a recorded bad row
 (Lighter `direction: "???"`) is served as recorded, so adapters can be tested against it.
@@ -94,7 +94,7 @@ class _Settings(BaseModel):
 
 
 class LighterTradingSettings(_Settings):
-    """`trading.lighter`: overrides of `simulator.lighter_trading.LighterTradingConfig` (omitted = its default).
+    """`trading.lighter`: overrides of `simulator.lighter.trading.LighterTradingConfig` (omitted = its default).
 
     Attributes:
         sync_interval_seconds: real seconds between background syncs.
@@ -145,7 +145,7 @@ class LighterTradingSettings(_Settings):
 
 
 class ParadexTradingSettings(_Settings):
-    """`trading.paradex`: overrides of `simulator.paradex_trading.ParadexTradingConfig` (omitted = its default).
+    """`trading.paradex`: overrides of `simulator.paradex.trading.ParadexTradingConfig` (omitted = its default).
 
     Attributes:
         levels / spread_bps / level_step_bps / replenish_ms: the market maker's depth.

@@ -25,8 +25,8 @@ from aiohttp import web
 
 from simulator.engine.clock import ScaledClock
 from simulator.faults import FaultInjector
-from simulator.lighter_api import build_lighter_app, lighter_error_body
-from simulator.paradex_api import build_paradex_app, paradex_error_body
+from simulator.lighter.api import build_lighter_app, lighter_error_body
+from simulator.paradex.api import build_paradex_app, paradex_error_body
 from simulator.scenario import Scenario, SimClock, load_scenario
 
 DEMO_SCENARIO = Path(__file__).resolve().parent / "scenarios" / "demo"

@@ -29,7 +29,7 @@ from paradex_py.account.utils import private_to_stark_key, resolve_l2_keypair
 from paradex_py.api.api_client import ParadexApiClient
 from pydantic import SecretStr
 
-import simulator.auth
+import simulator.paradex.auth
 from exchange_clients.base.auth import VerifyResult, verify_credentials
 from exchange_clients.base.credentials import LighterCredentials, ParadexCredentials
 from perparb.settings import Settings
@@ -419,14 +419,14 @@ async def test_no_secret_reaches_results_logs_output_or_reprs(
     results, their reprs, the credentials' reprs, every log record at DEBUG (SDK loggers included) and the
     process's stdout/stderr (the Go signer writes there directly)."""
     issued: list[str] = []
-    original_jwt = simulator.auth.ParadexAuth._jwt
+    original_jwt = simulator.paradex.auth.ParadexAuth._jwt
 
-    def spy(self: simulator.auth.ParadexAuth, address: int, public_key: int) -> str:
+    def spy(self: simulator.paradex.auth.ParadexAuth, address: int, public_key: int) -> str:
         token = original_jwt(self, address, public_key)
         issued.append(token)
         return token
 
-    monkeypatch.setattr(simulator.auth.ParadexAuth, "_jwt", spy)
+    monkeypatch.setattr(simulator.paradex.auth.ParadexAuth, "_jwt", spy)
     caplog.set_level(logging.DEBUG)
     settings = settings_for(sim)
 

@@ -18,8 +18,8 @@ import pytest
 import pytest_asyncio
 
 from simulator.engine import Engine, Reason, Side, TimeInForce
-from simulator.lighter_api import LIGHTER_ENGINE
-from simulator.paradex_trading import PARADEX_ENGINE
+from simulator.lighter.api import LIGHTER_ENGINE
+from simulator.paradex.trading import PARADEX_ENGINE
 from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
 from tests.shared_data import shared_path
 

@@ -16,13 +16,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.auth import LighterApiKeys, ParadexAuth
 from simulator.engine import RandomWalkMid, SeriesMid
 from simulator.faults import FaultInjector
-from simulator.lighter_api import lighter_error_body
-from simulator.lighter_trading import LighterTrading, LighterTradingConfig, lighter_config_from_settings
-from simulator.paradex_api import paradex_error_body
-from simulator.paradex_trading import ParadexTrading, ParadexTradingConfig, paradex_config_from_settings
+from simulator.lighter.api import lighter_error_body
+from simulator.lighter.auth import LighterApiKeys
+from simulator.lighter.trading import LighterTrading, LighterTradingConfig, lighter_config_from_settings
+from simulator.paradex.api import paradex_error_body
+from simulator.paradex.auth import ParadexAuth
+from simulator.paradex.trading import ParadexTrading, ParadexTradingConfig, paradex_config_from_settings
 from simulator.scenario import (
     MarketFundingSettings,
     ScenarioError,

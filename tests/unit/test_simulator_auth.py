@@ -12,7 +12,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from simulator.auth import LighterApiKeys, ParadexAuth, SimAuthError
+from simulator.auth import SimAuthError
+from simulator.lighter.auth import LighterApiKeys
+from simulator.paradex.auth import ParadexAuth
 from simulator.scenario import ScenarioError, SimClock, load_scenario
 from simulator.server import DEMO_SCENARIO, start_simulator
 

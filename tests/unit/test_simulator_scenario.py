@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from simulator.faults import FaultInjector, FaultSpec
 from simulator.formats import aggregate_levels, fixed
-from simulator.lighter_api import InvalidParam, LighterMarketData, lighter_error_body
-from simulator.paradex_api import (
+from simulator.lighter.api import InvalidParam, LighterMarketData, lighter_error_body
+from simulator.paradex.api import (
     ParadexApiError,
     ParadexMarketData,
     decode_cursor,

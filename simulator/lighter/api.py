@@ -3,7 +3,7 @@
 Speaks the protocol of `../shared/reference/PROTOCOL_NOTES.md` §1.2 and §1.5 so that lighter-sdk 1.1.8
 (`lighter.ApiClient(lighter.Configuration(host=url))`, `SignerClient`, `WsClient`) talks to it as to the venue.
 Trading (`sendTx`, `sendTxBatch`, `account`, orders, trades, `positionFunding`, the engine's order book, the
-`account_all` channel, the trading admin API) lives in `simulator.lighter_trading`; this module serves the
+`account_all` channel, the trading admin API) lives in `simulator.lighter.trading`; this module serves the
 scenario's market data and mounts both.
 
 REST (bodies from the scenario's `lighter/` folder, see `simulator.scenario`):
@@ -28,11 +28,11 @@ market), 30003 (already subscribed), 21100 (unknown account), shapes as `venue-d
 Request channels use `/`, response channels `:`. `market_stats` frames are built by
 `LighterMarketData.market_stats` (units documented there) with the engine's prices laid over
 (`LighterTrading.overlay_market_stats`); `order_book` and `account_all` frames come from the trading engine
-(`simulator.lighter_trading.LighterStreamHub`); a market the engine does not trade answers a snapshot aggregated
+(`simulator.lighter.trading.LighterStreamHub`); a market the engine does not trade answers a snapshot aggregated
 from `orderBookOrders_<m>.json`, then empty `update/order_book` heartbeats whose `begin_nonce` chains to the
 previous `nonce`. Every frame of a connection goes through one queue, in the order it was built.
 
-Authentication (`GET /api/v1/apikeys`, `GET /api/v1/nextNonce`, admin `/_sim/lighter/apikeys`): `simulator.auth`.
+Authentication (`GET /api/v1/apikeys`, `GET /api/v1/nextNonce`, admin `/_sim/lighter/apikeys`): `simulator.lighter.auth`.
 """
 
 from __future__ import annotations
@@ -50,11 +50,11 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from simulator.auth import LighterApiKeys, add_lighter_auth_routes
 from simulator.engine import Engine
 from simulator.faults import FaultInjector, add_admin_routes, fault_middleware
 from simulator.formats import aggregate_levels, decimal_or_none, dumps, fixed, json_response
-from simulator.lighter_trading import (
+from simulator.lighter.auth import LighterApiKeys, add_lighter_auth_routes
+from simulator.lighter.trading import (
     LighterRequestError,
     LighterTrading,
     LighterTradingConfig,

@@ -5,7 +5,7 @@ scenario's Paradex files, maps Paradex account addresses onto engine accounts, t
 engine calls and engine state back into the venue's bodies (shapes: `reference/specs/paradex_openapi_prod.json`,
 `paradex-py 0.8.2` `api/generated/responses.py`, recorded `venue-data/paradex/rest_*.json` / `ws_*.json`), and feeds
 the private WebSocket channels and the order-book channel from engine events. `build_paradex_app`
-(`simulator.paradex_api`) mounts it; the admin API is here too.
+(`simulator.paradex.api`) mounts it; the admin API is here too.
 
 Engine set-up (`ParadexTrading.__init__`): every `asset_kind == "PERP"` row of `paradex/markets.json` becomes a
 market (`paradex_market_spec`: tick, step, min notional, IMF `imf_base`, MMF `imf_base x mmf_factor`, API fees,
@@ -55,7 +55,7 @@ Ids are decimal strings of the engine's sequences (orders, fills, funding paymen
 `<account>-<market>` as recorded. Money, prices and sizes are plain decimal strings of the engine's exact
 `Decimal`s (trailing zeros removed). `seq_no` is a process-wide increasing number (epoch ns or later).
 
-WebSocket (`simulator.paradex_api._ParadexSession` calls in here): private channels `orders.{M|ALL}`,
+WebSocket (`simulator.paradex.api._ParadexSession` calls in here): private channels `orders.{M|ALL}`,
 `fills.{M|ALL}`, `funding_payments.{M|ALL}`, `positions`, `account` need a session authenticated with a JWT issued
 here; they are pushed when the account's orders, fills or funding change (coalesced per event-loop turn: a new
 order pushes `NEW` then its state; not on every mark tick, and nothing is pushed at subscription). The public
@@ -100,7 +100,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from exchange_clients.base import units
 from exchange_clients.base.models import reject, reject_unit_error
-from simulator.auth import ParadexAuth, parse_felt
 from simulator.engine import (
     PARADEX_RULES,
     Account,
@@ -135,6 +134,7 @@ from simulator.engine import (
 from simulator.engine.market import DEFAULT_PARADEX_LIQUIDATION_FEE
 from simulator.faults import ADMIN_PREFIX, FaultInjector, FaultSpec, _is_loopback
 from simulator.formats import dumps, json_response
+from simulator.paradex.auth import ParadexAuth, parse_felt
 from simulator.scenario import ParadexTradingSettings, Scenario, SimClock
 
 log = logging.getLogger("perparb.simulator")

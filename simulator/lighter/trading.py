@@ -6,7 +6,7 @@ back into the venue's bodies, so that lighter-sdk 1.1.8 (`SignerClient`, `ApiCli
 it as against the venue. Shapes: `../shared/reference/PROTOCOL_NOTES.md` §1.2-1.5, the SDK's models
 (`lighter/models/*.py`, strictly validated by the tests), recorded `venue-data/lighter/rest_*.json`; error codes:
 Lighter's table (apidocs.lighter.xyz "Data Structures, Constants and Errors"). `build_lighter_app`
-(`simulator.lighter_api`) mounts it; the admin API is here too.
+(`simulator.lighter.api`) mounts it; the admin API is here too.
 
 Engine set-up (`LighterTrading.__init__`), per `orderBookDetails` perp row (`lighter_market_spec`: tick
 10^-price_decimals, step 10^-size_decimals, `min_base_amount`, `min_quote_amount`, margin fractions in 1e-4,
@@ -35,7 +35,7 @@ that leaves the nonce unchanged:
 |---|---|
 | tx_type other than 14 (create order), 15 (cancel), 16 (cancel all), 17 (modify), 20 (update leverage) | 21505 "unsupported tx type" |
 | tx_info not a JSON object / a field missing or not an integer | 21501 "invalid tx info" |
-| `AccountIndex` has no registered API key (`simulator.auth`) | 21100 "account not found" |
+| `AccountIndex` has no registered API key (`simulator.lighter.auth`) | 21100 "account not found" |
 | `ApiKeyIndex` not registered for the account | 21109 "api key not found" |
 | `Nonce` != the slot's next nonce (`GET /api/v1/nextNonce`) | 21104 "invalid nonce" (lighter-sdk then refetches its nonce) |
 | create: `MarketIndex` not traded / `BaseAmount` not in 1..2^48-1 / `Price` not in 1..2^32-1 | 21602 / 21701 / 21702 |
@@ -84,7 +84,7 @@ other price fixed (reproduces the recorded 2191.11). `positionFunding.change` is
 hourly fraction applied (PROTOCOL_NOTES §1.4: inferred from one real row), `position_size` unsigned with
 `position_side`. Trade `taker_fee` / `maker_fee` are the fee rates x 1e6 (omitted when 0, as recorded).
 
-WebSocket (`simulator.lighter_api` sessions subscribe here, `LighterStreamHub`): `order_book/{m}` answers a
+WebSocket (`simulator.lighter.api` sessions subscribe here, `LighterStreamHub`): `order_book/{m}` answers a
 `subscribed/order_book` snapshot of the engine's book (every level, `begin_nonce` 0), then `update/order_book`
 frames with the levels that changed (absolute sizes, "0.0000" = gone) as soon as the book changes (checked every
 `sync_interval_seconds`) and empty heartbeats every push interval; `nonce` = a per-process base + the engine book's
@@ -129,7 +129,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from exchange_clients.base import units
 from exchange_clients.base.errors import PerparbError
 from exchange_clients.base.models import reject, reject_unit_error
-from simulator.auth import LIGHTER_ACCOUNT_NOT_FOUND, LighterApiKey, LighterApiKeys
 from simulator.engine import (
     INSURANCE_ACCOUNT_ID,
     LIGHTER_RULES,
@@ -168,6 +167,7 @@ from simulator.engine import (
 from simulator.engine import accounts as margin
 from simulator.faults import ADMIN_PREFIX, FaultInjector, FaultSpec, _is_loopback
 from simulator.formats import decimal_or_none, fixed, json_response
+from simulator.lighter.auth import LIGHTER_ACCOUNT_NOT_FOUND, LighterApiKey, LighterApiKeys
 from simulator.scenario import LighterTradingSettings, Scenario, SimClock
 
 log = logging.getLogger("perparb.simulator")
@@ -534,7 +534,7 @@ class LighterTrading:
 
     Args:
         scenario: the loaded scenario (its `lighter/` bodies); clock: the simulator clock (shared);
-        api_keys: the API-key registry of `simulator.auth` (its slots' `nonce` is the transaction nonce);
+        api_keys: the API-key registry of `simulator.lighter.auth` (its slots' `nonce` is the transaction nonce);
         config: tunables.
 
     Not thread-safe: used from the server's event loop only.

@@ -1,5 +1,5 @@
 """Paradex-compatible server (REST under `/v1`, JSON-RPC WebSocket at `/v1`): market data here, trading in
-`simulator.paradex_trading` (mounted by `build_paradex_app`).
+`simulator.paradex.trading` (mounted by `build_paradex_app`).
 
 Speaks the protocol of `../shared/reference/PROTOCOL_NOTES.md` §2.2 and §2.5 and of the official OpenAPI /
 OpenRPC files (`reference/specs/`), so paradex-py 0.8.2 (`ParadexApiClient(env="prod", api_base_url=url)`,
@@ -42,10 +42,10 @@ token" (40300 "Permission denied — authentication required" when no `auth` was
 Pushed `funding_data` is the newest history row and `markets_summary` the summary row, both with `created_at`
 restamped to the clock (they describe the present). Trading channels (`orders.*`, `fills.*`,
 `funding_payments.*`, `positions`, `account`, `order_book.{M}.snapshot@15@{50ms|100ms}`): see
-`simulator.paradex_trading`; they are pushed on events through the session's outbox, in order.
+`simulator.paradex.trading`; they are pushed on events through the session's outbox, in order.
 
 Authentication (`POST /v1/onboarding`, `POST /v1/auth/{public_key}` -> JWT, admin `/_sim/paradex/subkeys`):
-`simulator.auth`.
+`simulator.paradex.auth`.
 """
 
 from __future__ import annotations
@@ -63,10 +63,10 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from simulator.auth import ParadexAuth, add_paradex_auth_routes
 from simulator.faults import FaultInjector, add_admin_routes, fault_middleware
 from simulator.formats import dumps, json_response
-from simulator.paradex_trading import (
+from simulator.paradex.auth import ParadexAuth, add_paradex_auth_routes
+from simulator.paradex.trading import (
     PARADEX_ENGINE,
     PARADEX_TRADING,
     PRIVATE_EXACT,
