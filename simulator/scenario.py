@@ -41,20 +41,18 @@ import copy
 import json
 import logging
 import re
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from exchange_clients.base import units
+from simulator.engine.clock import SimClock
+from simulator.engine.funding import ConstantRate, FundingHistoryReplay, RateProvider, SeriesRate
 from simulator.faults import FaultSpec
-
-if TYPE_CHECKING:  # simulator.engine imports this module (SimClock): import it lazily at run time
-    from simulator.engine.funding import RateProvider
 
 log = logging.getLogger("perparb.simulator")
 
@@ -346,36 +344,6 @@ class ScenarioSettings(BaseModel):
     trading: TradingSettings = Field(default_factory=TradingSettings)
     funding: FundingSettings = Field(default_factory=FundingSettings)
     faults: FaultSettings = Field(default_factory=FaultSettings)
-
-
-class SimClock:
-    """The simulator's clock. Real time by default; `frozen_ms` pins it (tests, replays).
-
-    The trading engine (a later issue) will share this clock so fills, funding and restamps agree.
-    """
-
-    def __init__(self, frozen_ms: int | None = None) -> None:
-        self._frozen_ms = frozen_ms
-
-    def now_ms(self) -> int:
-        """Epoch milliseconds."""
-        if self._frozen_ms is not None:
-            return self._frozen_ms
-        return time.time_ns() // 1_000_000
-
-    def now_us(self) -> int:
-        """Epoch microseconds (Lighter `last_updated_at`)."""
-        if self._frozen_ms is not None:
-            return self._frozen_ms * 1000
-        return time.time_ns() // 1000
-
-    def now_s(self) -> int:
-        """Epoch seconds (Lighter `GET /` timestamp)."""
-        return self.now_ms() // 1000
-
-    def freeze(self, at_ms: int | None) -> None:
-        """Pin the clock at `at_ms` (None = real time again)."""
-        self._frozen_ms = at_ms
 
 
 @dataclass
@@ -689,8 +657,6 @@ def build_funding_provider(
             units.UnitError (a ValueError): a history row's rate or interval is not a number.
         OSError: the replay file cannot be read.
     """
-    from simulator.engine.funding import ConstantRate, FundingHistoryReplay, SeriesRate
-
     if spec.constant_hourly is not None:
         return ConstantRate(spec.constant_hourly, label=f"scenario.json: constant {spec.constant_hourly}/h")
     if spec.series is not None:

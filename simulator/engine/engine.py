@@ -1,12 +1,13 @@
 """The venue-neutral trading engine of the simulator (issue #4 items 1, 2 and 5): books, accounts, matching,
 margin, liquidation, funding, synthetic liquidity and fault hooks, all in process and synchronous.
 
-No HTTP or protocol code lives here: the Lighter and Paradex adapters call `Engine.submit`, `Engine.cancel*`,
-read accounts/books/fills, and listen to `EngineEvent`s. One `Engine` serves one venue (`VenueRules`), any
-number of markets and accounts. Every timestamp comes from the engine's clock (a `SimClock`, usually a
-`ScaledClock` with a speed factor); every public call first `sync`s the engine to the clock, which settles
-Lighter funding at each hour boundary crossed, accrues Paradex funding indices, moves marks along the mid
-paths, refreshes the synthetic liquidity and liquidates accounts below maintenance. A background task
+No HTTP or protocol code lives here: the venue protocols (`simulator/<venue>/`) call `Engine.submit`,
+`Engine.cancel*`, read accounts/books/fills, and listen to `EngineEvent`s. One `Engine` serves one venue
+(`VenueRules`), any number of markets and accounts. Every timestamp comes from the engine's clock (a `SimClock`,
+usually a `ScaledClock` with a speed factor); every public call first `sync`s the engine to the clock, which
+settles `FundingMode.SETTLE_EVERY_INTERVAL` markets at each interval boundary crossed, accrues the funding indices
+of `FundingMode.CONTINUOUS_INDEX` markets, moves marks along the mid paths, refreshes the synthetic liquidity and
+liquidates accounts below maintenance. A background task
 (`Engine.run_forever`) keeps syncing when nobody calls.
 
 Matching (`Engine.submit`): price-time priority against the book; each fill at the resting order's price;
@@ -35,21 +36,21 @@ from exchange_clients.base.errors import PerparbError
 from simulator.engine import accounts as margin
 from simulator.engine.accounts import Account, Position
 from simulator.engine.book import OrderBook
-from simulator.engine.clock import ScaledClock
+from simulator.engine.clock import ScaledClock, SimClock
 from simulator.engine.faults import EngineFaults
 from simulator.engine.funding import (
-    HOUR_MS,
+    SETTLEMENT_INTERVAL_MS,
     ConstantRate,
     FundingPayment,
     RateProvider,
     accrue_index,
-    lighter_payment,
+    index_payment,
     money,
-    paradex_payment,
     rate_at,
+    settlement_payment,
 )
 from simulator.engine.liquidity import LiquidityConfig, MidPath, SeriesMid, SyntheticLiquidity, quotes
-from simulator.engine.market import FundingStyle, MarketSpec, MarketState
+from simulator.engine.market import FundingMode, MarketSpec, MarketState
 from simulator.engine.orders import (
     ZERO,
     ClientId,
@@ -68,11 +69,11 @@ from simulator.engine.orders import (
     TradeKind,
     VenueRules,
 )
-from simulator.scenario import SimClock
 
 log = logging.getLogger("perparb.simulator.engine")
 
-# Lighter's insurance fund account index (orderBookDetails market_config.insurance_fund_account_index).
+# The insurance fund's account id: 2^48 - 1, the index Lighter gives its insurance fund
+# (orderBookDetails market_config.insurance_fund_account_index).
 INSURANCE_ACCOUNT_ID = 281474976710655
 
 
@@ -163,8 +164,8 @@ EngineEvent = OrderEvent | TradeEvent | FundingEvent | LiquidationEvent | MarkEv
 Listener = Callable[[EngineEvent], None]
 
 
-def _floor_hour(ts_ms: int) -> int:
-    return ts_ms - ts_ms % HOUR_MS
+def _floor_interval(ts_ms: int) -> int:
+    return ts_ms - ts_ms % SETTLEMENT_INTERVAL_MS
 
 
 class Engine:
@@ -200,8 +201,8 @@ class Engine:
         self._payment_seq = 0
         now = self.clock.now_ms()
         self._now = now
-        self._last_hour_ms = _floor_hour(now)
-        self._hourly = False
+        self._last_settlement_ms = _floor_interval(now)
+        self._settles = False  # some market is in FundingMode.SETTLE_EVERY_INTERVAL
         self._liquidity: list[tuple[MarketState, SyntheticLiquidity]] = []
         self.insurance = self.create_account(insurance_account_id, exempt=True)
 
@@ -234,8 +235,8 @@ class Engine:
         )
         state.rate_hourly = rate_at(state.funding, spec.symbol, self._now)
         self.markets[spec.symbol] = state
-        if spec.funding_style is FundingStyle.HOURLY:
-            self._hourly = True
+        if spec.funding_mode is FundingMode.SETTLE_EVERY_INTERVAL:
+            self._settles = True
         return state
 
     def create_account(
@@ -468,29 +469,29 @@ class Engine:
     def sync(self, now_ms: int | None = None) -> None:
         """Bring the engine to the clock's time (or `now_ms`; never backwards).
 
-        In order: for each hour boundary H crossed (when a market settles hourly): marks move along the mid
-        paths to H, continuous funding accrues to H, Lighter-style funding is paid at H, holders below
+        In order: for each settlement boundary H crossed (when a market is in SETTLE_EVERY_INTERVAL mode): marks
+        move along the mid paths to H, continuous funding accrues to H, interval funding is paid at H, holders below
         maintenance are liquidated; then the same to now, plus liquidity refreshes.
         """
         now = self.clock.now_ms() if now_ms is None else now_ms
         if now <= self._now:
             return
-        if self._hourly:
-            boundary = self._last_hour_ms + HOUR_MS
+        if self._settles:
+            boundary = self._last_settlement_ms + SETTLEMENT_INTERVAL_MS
             while boundary <= now:
                 self._advance_to(boundary)
-                self._settle_hour(boundary)
-                self._last_hour_ms = boundary
-                boundary += HOUR_MS
+                self._settle(boundary)
+                self._last_settlement_ms = boundary
+                boundary += SETTLEMENT_INTERVAL_MS
         else:
-            self._last_hour_ms = _floor_hour(now)
+            self._last_settlement_ms = _floor_interval(now)
         self._advance_to(now)
 
     def _advance_to(self, t: int) -> None:
         # accrue first (at the marks in force until now), so fills below realise an up-to-date index
         self._now = max(self._now, t)
         for state in self.markets.values():
-            if state.spec.funding_style is FundingStyle.CONTINUOUS:
+            if state.spec.funding_mode is FundingMode.CONTINUOUS_INDEX:
                 self._accrue(state, t)
             state.rate_hourly = rate_at(state.funding, state.spec.symbol, t)
         for state, liq in self._liquidity:
@@ -517,16 +518,17 @@ class Engine:
     def _move_mark(self, state: MarketState, price: Decimal, t: int) -> None:
         if price == state.mark_price:
             return
-        if state.spec.funding_style is FundingStyle.CONTINUOUS:
+        if state.spec.funding_mode is FundingMode.CONTINUOUS_INDEX:
             self._accrue(state, t)
         state.mark_price = price
         if self.listeners:
             self._emit(MarkEvent(state.spec.symbol, price, t))
 
-    def _settle_hour(self, hour_ms: int) -> None:
-        """Lighter: every HOURLY market pays `-size x mark x rate` to each holder at `hour_ms`."""
+    def _settle(self, hour_ms: int) -> None:
+        """Every SETTLE_EVERY_INTERVAL market pays `-size x mark x rate` to each holder at `hour_ms` (the end of the
+        interval; the rate in force during it)."""
         for state in self.markets.values():
-            if state.spec.funding_style is not FundingStyle.HOURLY or not state.holders:
+            if state.spec.funding_mode is not FundingMode.SETTLE_EVERY_INTERVAL or not state.holders:
                 continue
             name = state.spec.symbol
             rate = rate_at(state.funding, name, hour_ms - 1)
@@ -536,7 +538,7 @@ class Engine:
             for account_id in sorted(state.holders):
                 account = self.accounts[account_id]
                 pos = account.positions[name]
-                amount = lighter_payment(pos.size, mark, rate)
+                amount = settlement_payment(pos.size, mark, rate)
                 self._pay_funding(
                     account, pos, amount, ts_ms=hour_ms, rate=rate, mark=mark, index=None, fill_id=None
                 )
@@ -899,9 +901,9 @@ class Engine:
         self._fill_seq += 1
         fill_id = self._fill_seq
         realized_funding = ZERO
-        if state.spec.funding_style is FundingStyle.CONTINUOUS:
+        if state.spec.funding_mode is FundingMode.CONTINUOUS_INDEX:
             if before:
-                realized_funding = paradex_payment(before, state.funding_index, pos.funding_index)
+                realized_funding = index_payment(before, state.funding_index, pos.funding_index)
                 if realized_funding:
                     self._pay_funding(
                         account,

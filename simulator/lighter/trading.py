@@ -131,7 +131,6 @@ from exchange_clients.base.errors import PerparbError
 from exchange_clients.base.models import reject, reject_unit_error
 from simulator.engine import (
     INSURANCE_ACCOUNT_ID,
-    LIGHTER_RULES,
     Account,
     ConstantRate,
     Engine,
@@ -161,13 +160,13 @@ from simulator.engine import (
     TimeInForce,
     TradeEvent,
     TradeKind,
-    lighter_market_spec,
-    lighter_status,
 )
 from simulator.engine import accounts as margin
 from simulator.faults import ADMIN_PREFIX, FaultInjector, FaultSpec, _is_loopback
 from simulator.formats import decimal_or_none, fixed, json_response
 from simulator.lighter.auth import LIGHTER_ACCOUNT_NOT_FOUND, LighterApiKey, LighterApiKeys
+from simulator.lighter.markets import LIGHTER_RULES, lighter_market_spec
+from simulator.lighter.wire import lighter_status
 from simulator.scenario import LighterTradingSettings, Scenario, SimClock
 
 log = logging.getLogger("perparb.simulator")

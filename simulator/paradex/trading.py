@@ -45,7 +45,7 @@ Rejections: malformed body or unsupported feature (other order types, RPI, trigg
 MARKET + POST_ONLY) -> 400 `VALIDATION_ERROR`; unknown market -> 400 `MARKET_NOT_FOUND`; price off the tick or
 size off the step -> 400 `INVALID_REQUEST_PARAMETER` (a guess: not recorded); a client id already used by the
 account -> 400 `DUPLICATED_CLIENT_ID`. Everything the venue decides after accepting the order is an order that is
-created and then `CLOSED` with `engine.paradex_cancel_reason`: `NOT_ENOUGH_MARGIN` and `ORDER_SIZE_BELOW_MIN`
+created and then `CLOSED` with `wire.paradex_cancel_reason`: `NOT_ENOUGH_MARGIN` and `ORDER_SIZE_BELOW_MIN`
 (recorded), `POST_ONLY_WOULD_CROSS`, `REDUCE_ONLY_WOULD_INCREASE`, `IOC_REMAINDER`, `FAULT_INJECTED`, ... (the
 engine's reason names, not recorded). A fully filled order is `CLOSED` with `cancel_reason: ""`.
 Unknown / foreign order id -> 400 `ORDER_ID_NOT_FOUND`, unknown client id -> 400 `CLIENT_ORDER_ID_NOT_FOUND`,
@@ -101,7 +101,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from exchange_clients.base import units
 from exchange_clients.base.models import reject, reject_unit_error
 from simulator.engine import (
-    PARADEX_RULES,
     Account,
     CallableRate,
     ConstantRate,
@@ -128,13 +127,12 @@ from simulator.engine import (
     TimeInForce,
     TradeEvent,
     TradeKind,
-    paradex_cancel_reason,
-    paradex_market_spec,
 )
-from simulator.engine.market import DEFAULT_PARADEX_LIQUIDATION_FEE
 from simulator.faults import ADMIN_PREFIX, FaultInjector, FaultSpec, _is_loopback
 from simulator.formats import dumps, json_response
 from simulator.paradex.auth import ParadexAuth, parse_felt
+from simulator.paradex.markets import DEFAULT_PARADEX_LIQUIDATION_FEE, PARADEX_RULES, paradex_market_spec
+from simulator.paradex.wire import paradex_cancel_reason
 from simulator.scenario import ParadexTradingSettings, Scenario, SimClock
 
 log = logging.getLogger("perparb.simulator")
