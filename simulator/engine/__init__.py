@@ -5,7 +5,14 @@ choose the rules (`VenueRules`), each market's `FundingMode` and the wire spelli
 
 | module         | role                                                                 |
 |----------------|----------------------------------------------------------------------|
-| `engine.py`    | `Engine`: submit / cancel / sync, matching, margin checks, liquidation, events |
+| `engine.py`    | `Engine`: set-up and time (`sync`), assembled from one mixin per concern:  |
+| `state.py`     | `EngineState`: the attributes the concerns share, lookups                 |
+| `matching.py`  | order checks, matching, trades and fills (`submit`, `place`)              |
+| `cancels.py`   | cancels, modify, reduce-only upkeep                                       |
+| `risk.py`      | margin queries, leverage, withdrawals, liquidation                        |
+| `settlement.py`| the two `FundingMode`s: interval settlement, index accrual                |
+| `market_maker.py` | the synthetic market maker's quotes                                    |
+| `errors.py` / `events.py` | `EngineError` and subclasses / `EngineEvent`s                      |
 | `book.py`      | `OrderBook`: price-time priority book (bisect + deques), seq, depth, deltas |
 | `orders.py`    | order/fill/trade models, `OrderStatus`, `Reason`, `VenueRules`                 |
 | `market.py`    | `MarketSpec`, `MarketState`, `FundingMode`                           |
@@ -27,23 +34,24 @@ Quick use:
 from simulator.engine.accounts import Account, Position
 from simulator.engine.book import BookSnapshot, Match, OrderBook
 from simulator.engine.clock import ScaledClock, SimClock
-from simulator.engine.engine import (
-    INSURANCE_ACCOUNT_ID,
-    Engine,
+from simulator.engine.engine import Engine
+from simulator.engine.errors import (
     EngineError,
-    EngineEvent,
-    FundingEvent,
     InsufficientMarginError,
     InvalidModifyError,
     LeverageError,
+    OrderNotFoundError,
+    OrderNotOpenError,
+    UnknownAccountError,
+    UnknownMarketError,
+)
+from simulator.engine.events import (
+    EngineEvent,
+    FundingEvent,
     LiquidationEvent,
     MarkEvent,
     OrderEvent,
-    OrderNotFoundError,
-    OrderNotOpenError,
     TradeEvent,
-    UnknownAccountError,
-    UnknownMarketError,
 )
 from simulator.engine.faults import EngineFaults
 from simulator.engine.funding import (
@@ -72,6 +80,7 @@ from simulator.engine.orders import (
     TradeKind,
     VenueRules,
 )
+from simulator.engine.state import INSURANCE_ACCOUNT_ID
 
 __all__ = [
     "INSURANCE_ACCOUNT_ID",
