@@ -50,6 +50,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from exchange_clients.base import units
+from simulator.admin import EngineFaultSpec
 from simulator.engine.clock import SimClock
 from simulator.engine.funding import ConstantRate, FundingHistoryReplay, RateProvider, SeriesRate
 from simulator.faults import FaultSpec
@@ -267,40 +268,17 @@ class FundingSettings(_Settings):
     paradex: dict[str, MarketFundingSettings] = Field(default_factory=dict)
 
 
-class EngineFaultSettings(_Settings):
-    """Initial engine faults: the body of `POST /_sim/engine/faults` without `clear`."""
-
-    reject_next: int | None = Field(default=None, ge=0)
-    fill_fraction: Decimal | None = None
-    fill_fraction_count: int | None = Field(default=None, ge=1)
-
-    @field_validator("fill_fraction", mode="before")
-    @classmethod
-    def _fraction(cls, value: Any) -> Decimal | None:
-        out = _decimal_setting(value, "fill_fraction")
-        if out is not None and not 0 <= out < 1:
-            raise ValueError("must be in [0, 1)")
-        return out
-
-    @model_validator(mode="after")
-    def _something(self) -> EngineFaultSettings:
-        if self.reject_next is None and self.fill_fraction is None:
-            raise ValueError("give 'reject_next' and/or 'fill_fraction'")
-        if self.fill_fraction_count is not None and self.fill_fraction is None:
-            raise ValueError("'fill_fraction_count' needs 'fill_fraction'")
-        return self
-
-
 class VenueFaultSettings(_Settings):
-    """`faults.<venue>`: `http` = a `POST /_sim/faults` body (`simulator.faults.FaultSpec`, not `clear`),
-    `engine` = a `POST /_sim/engine/faults` body (`EngineFaultSettings`)."""
+    """`faults.<venue>`: `http` = a `POST /_sim/faults` body (`simulator.faults.FaultSpec`), `engine` = a
+    `POST /_sim/engine/faults` body (`simulator.admin.EngineFaultSpec`, the same model the admin API uses); neither
+    may be `clear`."""
 
     http: FaultSpec | None = None
-    engine: EngineFaultSettings | None = None
+    engine: EngineFaultSpec | None = None
 
-    @field_validator("http")
+    @field_validator("http", "engine")
     @classmethod
-    def _no_clear(cls, value: FaultSpec | None) -> FaultSpec | None:
+    def _no_clear(cls, value: FaultSpec | EngineFaultSpec | None) -> FaultSpec | EngineFaultSpec | None:
         if value is not None and value.clear:
             raise ValueError("'clear' has no meaning at start-up; give a fault")
         return value

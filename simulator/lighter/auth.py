@@ -38,8 +38,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from simulator.auth import SimAuthError, admin_body, local_only
-from simulator.faults import ADMIN_PREFIX
+from simulator.admin import ADMIN_PREFIX, admin_spec, local_only
+from simulator.auth import SimAuthError
 from simulator.formats import json_response
 from simulator.scenario import SimClock
 
@@ -205,9 +205,7 @@ def add_lighter_auth_routes(app: web.Application, keys: LighterApiKeys) -> None:
         return json_response(body)
 
     async def post_key(request: web.Request) -> web.Response:
-        spec = await admin_body(request, LighterApiKeySpec)
-        if isinstance(spec, web.Response):
-            return spec
+        spec = await admin_spec(request, LighterApiKeySpec)
         entry = keys.register(spec.account_index, spec.api_key_index, spec.public_key, nonce=spec.nonce)
         return json_response({"api_key": asdict(entry)})
 

@@ -119,16 +119,26 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from itertools import pairwise
 from typing import Any, ClassVar, Protocol
 
 from aiohttp import WSCloseCode, web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field
 
 from exchange_clients.base import units
 from exchange_clients.base.errors import PerparbError
 from exchange_clients.base.models import reject, reject_unit_error
+from simulator.admin import (
+    ADMIN_PREFIX,
+    DepositSpec,
+    FundingSpec,
+    MarkSpec,
+    WsFaultSpec,
+    add_engine_fault_routes,
+    admin_spec,
+    local_only,
+)
 from simulator.engine import (
     INSURANCE_ACCOUNT_ID,
     Account,
@@ -162,7 +172,7 @@ from simulator.engine import (
     TradeKind,
 )
 from simulator.engine import accounts as margin
-from simulator.faults import ADMIN_PREFIX, FaultInjector, FaultSpec, _is_loopback
+from simulator.faults import FaultInjector, FaultSpec
 from simulator.formats import decimal_or_none, fixed, json_response
 from simulator.lighter.auth import LIGHTER_ACCOUNT_NOT_FOUND, LighterApiKey, LighterApiKeys
 from simulator.lighter.markets import LIGHTER_RULES, lighter_market_spec
@@ -715,10 +725,7 @@ class LighterTrading:
         spec = self.scenario.settings.faults.lighter.engine
         if spec is None:
             return
-        if spec.reject_next is not None:
-            self.engine.faults.reject_next(spec.reject_next)
-        if spec.fill_fraction is not None:
-            self.engine.faults.fill_fraction(spec.fill_fraction, spec.fill_fraction_count)
+        spec.apply(self.engine.faults)
         log.info("lighter engine faults from scenario.json: %s", self.engine.faults.snapshot())
 
     def apply_http_faults(self, faults: FaultInjector) -> None:
@@ -2208,160 +2215,21 @@ def add_trading_routes(app: web.Application, trading: LighterTrading) -> None:
 # ----------------------------------------------------------------------------------------------- admin
 
 
-class _AdminModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-def _decimal_text(value: Any, name: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValueError(f"{name} must be a decimal number (text or number)")
-    try:
-        out = Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"{name} must be a decimal number, got {value!r}") from None
-    if not out.is_finite():
-        raise ValueError(f"{name} must be finite")
-    return out
-
-
-class AccountSpec(_AdminModel):
-    """Body of `POST /_sim/accounts`: `collateral` USDC (created with it, or added to an existing account)."""
+class AccountSpec(DepositSpec):
+    """Body of `POST /_sim/accounts`: `collateral` USDC (created with it, or added to an existing account) of the
+    account `account_index`; `l1_address` (optional) is what `GET /api/v1/account` answers for it."""
 
     account_index: int = Field(ge=0)
-    collateral: Any = "0"
     l1_address: str | None = None
 
-    @field_validator("collateral")
-    @classmethod
-    def _collateral(cls, value: Any) -> Decimal:
-        out = _decimal_text(value, "collateral")
-        if out < 0:
-            raise ValueError("collateral must be >= 0")
-        return out
 
-
-class RandomWalkSpec(_AdminModel):
-    vol_bps: Any = "5"
-    step_ms: int = Field(default=1000, ge=1)
-    seed: int = 7
-
-    @field_validator("vol_bps")
-    @classmethod
-    def _vol(cls, value: Any) -> Decimal:
-        out = _decimal_text(value, "vol_bps")
-        if out < 0:
-            raise ValueError("vol_bps must be >= 0")
-        return out
-
-
-class MarkSpec(_AdminModel):
-    """Body of `POST /_sim/markets/{m}/mark`: exactly one of `price` (USD) or `random_walk`."""
-
-    price: Any = None
-    random_walk: RandomWalkSpec | None = None
-
-    @field_validator("price")
-    @classmethod
-    def _price(cls, value: Any) -> Decimal | None:
-        if value is None:
-            return None
-        out = _decimal_text(value, "price")
-        if out <= 0:
-            raise ValueError("price must be > 0")
-        return out
-
-    @model_validator(mode="after")
-    def _one(self) -> MarkSpec:
-        if (self.price is None) == (self.random_walk is None):
-            raise ValueError("give exactly one of 'price' or 'random_walk'")
-        return self
-
-
-class FundingSpec(_AdminModel):
-    """Body of `POST /_sim/markets/{m}/funding`: `rate_hourly`, signed fraction per hour (longs pay when > 0)."""
-
-    rate_hourly: Any
-
-    @field_validator("rate_hourly")
-    @classmethod
-    def _rate(cls, value: Any) -> Decimal:
-        return _decimal_text(value, "rate_hourly")
-
-
-class EngineFaultSpec(_AdminModel):
-    """Body of `POST /_sim/engine/faults`: `reject_next` orders, `fill_fraction` (0 <= f < 1) for
-    `fill_fraction_count` orders (None = until cleared), or `clear`."""
-
-    reject_next: int | None = Field(default=None, ge=0)
-    fill_fraction: Any = None
-    fill_fraction_count: int | None = Field(default=None, ge=1)
-    clear: bool = False
-
-    @field_validator("fill_fraction")
-    @classmethod
-    def _fraction(cls, value: Any) -> Decimal | None:
-        if value is None:
-            return None
-        out = _decimal_text(value, "fill_fraction")
-        if not 0 <= out < 1:
-            raise ValueError("fill_fraction must be in [0, 1)")
-        return out
-
-    @model_validator(mode="after")
-    def _something(self) -> EngineFaultSpec:
-        if not self.clear and self.reject_next is None and self.fill_fraction is None:
-            raise ValueError("give 'reject_next', 'fill_fraction' or 'clear': true")
-        return self
-
-
-class WsFaultSpec(_AdminModel):
+class LighterWsFaultSpec(WsFaultSpec):
     """Body of `POST /_sim/ws/faults`: `drop_connections` now, and/or `skip_nonce` of `market_id` (None = all)."""
 
-    drop_connections: bool = False
+    ACTIONS: ClassVar[tuple[str, ...]] = ("drop_connections", "skip_nonce")
+
     skip_nonce: bool = False
     market_id: int | None = None
-
-    @model_validator(mode="after")
-    def _something(self) -> WsFaultSpec:
-        if not self.drop_connections and not self.skip_nonce:
-            raise ValueError("give 'drop_connections' and/or 'skip_nonce'")
-        return self
-
-
-def _validation_reasons(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or '<body>'}: {e['msg']}" for e in exc.errors())
-
-
-AdminHandler = Callable[[web.Request], Awaitable[web.Response]]
-
-
-def _admin(handler: AdminHandler) -> AdminHandler:
-    async def wrapped(request: web.Request) -> web.Response:
-        if not _is_loopback(request):
-            return web.json_response({"error": "admin API is local-only"}, status=403)
-        return await handler(request)
-
-    return wrapped
-
-
-async def _body(request: web.Request) -> Any:
-    if not request.can_read_body:
-        return {}
-    try:
-        return await request.json()
-    except json.JSONDecodeError as exc:
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": f"body is not JSON: {exc.msg}"}), content_type="application/json"
-        ) from None
-
-
-def _parse(model: type[BaseModel], raw: Any) -> Any:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": _validation_reasons(exc)}), content_type="application/json"
-        ) from None
 
 
 SocketCloser = Callable[[], Awaitable[int]]
@@ -2380,7 +2248,7 @@ def add_trading_admin_routes(
     trading.apply_http_faults(faults)
 
     async def post_account(request: web.Request) -> web.Response:
-        spec: AccountSpec = _parse(AccountSpec, await _body(request))
+        spec = await admin_spec(request, AccountSpec)
         try:
             body = trading.admin_fund(spec.account_index, spec.collateral, spec.l1_address)
         except (ValueError, EngineError) as exc:
@@ -2407,7 +2275,7 @@ def add_trading_admin_routes(
 
     async def post_mark(request: web.Request) -> web.Response:
         market = _market(request)
-        spec: MarkSpec = _parse(MarkSpec, await _body(request))
+        spec = await admin_spec(request, MarkSpec)
         walk = None
         if spec.random_walk is not None:
             state = trading.engine.market(market.symbol)
@@ -2426,14 +2294,12 @@ def add_trading_admin_routes(
 
     async def post_funding(request: web.Request) -> web.Response:
         market = _market(request)
-        spec: FundingSpec = _parse(FundingSpec, await _body(request))
-        trading.admin_funding(market, spec.rate_hourly)
+        spec = await admin_spec(request, FundingSpec)
+        rate_hourly = spec.hourly(market.spec.funding_period_hours)
+        trading.admin_funding(market, rate_hourly)
         return web.json_response(
-            {"market_id": market.market_id, "symbol": market.symbol, "rate_hourly": str(spec.rate_hourly)}
+            {"market_id": market.market_id, "symbol": market.symbol, "rate_hourly": str(rate_hourly)}
         )
-
-    async def get_engine_faults(request: web.Request) -> web.Response:
-        return web.json_response({"faults": trading.engine.faults.snapshot()})
 
     async def get_markets(request: web.Request) -> web.Response:
         rows = [trading.admin_market(m) for m in sorted(trading.markets.values(), key=lambda m: m.market_id)]
@@ -2442,20 +2308,8 @@ def add_trading_admin_routes(
     async def get_market(request: web.Request) -> web.Response:
         return web.json_response(trading.admin_market(_market(request)))
 
-    async def post_engine_faults(request: web.Request) -> web.Response:
-        spec: EngineFaultSpec = _parse(EngineFaultSpec, await _body(request))
-        engine_faults = trading.engine.faults
-        if spec.clear:
-            engine_faults.clear()
-        if spec.reject_next is not None:
-            engine_faults.reject_next(spec.reject_next)
-        if spec.fill_fraction is not None:
-            engine_faults.fill_fraction(spec.fill_fraction, spec.fill_fraction_count)
-        log.info("lighter engine faults: %s", engine_faults.snapshot())
-        return web.json_response({"faults": engine_faults.snapshot()})
-
     async def post_ws_faults(request: web.Request) -> web.Response:
-        spec: WsFaultSpec = _parse(WsFaultSpec, await _body(request))
+        spec = await admin_spec(request, LighterWsFaultSpec)
         out: dict[str, Any] = {}
         if spec.skip_nonce:
             if spec.market_id is not None and spec.market_id not in trading.markets:
@@ -2478,17 +2332,16 @@ def add_trading_admin_routes(
             faults.status_fault = None
         return web.json_response({"venue": "up", "faults": faults.snapshot()})
 
-    app.router.add_post(ADMIN_PREFIX + "accounts", _admin(post_account))
-    app.router.add_get(ADMIN_PREFIX + "accounts/{index}", _admin(get_account))
-    app.router.add_get(ADMIN_PREFIX + "markets", _admin(get_markets))
-    app.router.add_get(ADMIN_PREFIX + "markets/{market}", _admin(get_market))
-    app.router.add_post(ADMIN_PREFIX + "markets/{market}/mark", _admin(post_mark))
-    app.router.add_post(ADMIN_PREFIX + "markets/{market}/funding", _admin(post_funding))
-    app.router.add_get(ADMIN_PREFIX + "engine/faults", _admin(get_engine_faults))
-    app.router.add_post(ADMIN_PREFIX + "engine/faults", _admin(post_engine_faults))
-    app.router.add_post(ADMIN_PREFIX + "ws/faults", _admin(post_ws_faults))
-    app.router.add_post(ADMIN_PREFIX + "venue/down", _admin(venue_down))
-    app.router.add_post(ADMIN_PREFIX + "venue/up", _admin(venue_up))
+    app.router.add_post(ADMIN_PREFIX + "accounts", local_only(post_account))
+    app.router.add_get(ADMIN_PREFIX + "accounts/{index}", local_only(get_account))
+    app.router.add_get(ADMIN_PREFIX + "markets", local_only(get_markets))
+    app.router.add_get(ADMIN_PREFIX + "markets/{market}", local_only(get_market))
+    app.router.add_post(ADMIN_PREFIX + "markets/{market}/mark", local_only(post_mark))
+    app.router.add_post(ADMIN_PREFIX + "markets/{market}/funding", local_only(post_funding))
+    app.router.add_post(ADMIN_PREFIX + "ws/faults", local_only(post_ws_faults))
+    app.router.add_post(ADMIN_PREFIX + "venue/down", local_only(venue_down))
+    app.router.add_post(ADMIN_PREFIX + "venue/up", local_only(venue_up))
+    add_engine_fault_routes(app, trading.engine, venue="lighter", response_key="faults")
 
 
 async def close_all(sockets: Iterable[web.WebSocketResponse]) -> int:

@@ -46,8 +46,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from simulator.auth import SimAuthError, admin_body, local_only
-from simulator.faults import ADMIN_PREFIX
+from simulator.admin import ADMIN_PREFIX, admin_spec, local_only
+from simulator.auth import SimAuthError
 from simulator.formats import dumps, json_response
 from simulator.scenario import SimClock
 
@@ -301,9 +301,7 @@ def add_paradex_auth_routes(app: web.Application, auth: ParadexAuth) -> None:
         return json_response(body)
 
     async def post_subkey(request: web.Request) -> web.Response:
-        spec = await admin_body(request, ParadexSubkeySpec)
-        if isinstance(spec, web.Response):
-            return spec
+        spec = await admin_spec(request, ParadexSubkeySpec)
         entry = auth.register_subkey(
             parse_felt(spec.l2_address, "l2_address"),
             parse_felt(spec.public_key, "public_key"),

@@ -93,13 +93,24 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import field_validator
 
 from exchange_clients.base import units
 from exchange_clients.base.models import reject, reject_unit_error
+from simulator.admin import (
+    ADMIN_PREFIX,
+    DepositSpec,
+    FundingSpec,
+    MarkSpec,
+    RandomWalkSpec,
+    WsFaultSpec,
+    add_engine_fault_routes,
+    admin_spec,
+    local_only,
+)
 from simulator.engine import (
     Account,
     CallableRate,
@@ -128,7 +139,7 @@ from simulator.engine import (
     TradeEvent,
     TradeKind,
 )
-from simulator.faults import ADMIN_PREFIX, FaultInjector, FaultSpec, _is_loopback
+from simulator.faults import FaultInjector, FaultSpec
 from simulator.formats import dumps, json_response
 from simulator.paradex.auth import ParadexAuth, parse_felt
 from simulator.paradex.markets import DEFAULT_PARADEX_LIQUIDATION_FEE, PARADEX_RULES, paradex_market_spec
@@ -448,10 +459,7 @@ class ParadexTrading:
         spec = self.scenario.settings.faults.paradex.engine
         if spec is None:
             return
-        if spec.reject_next is not None:
-            self.engine.faults.reject_next(spec.reject_next)
-        if spec.fill_fraction is not None:
-            self.engine.faults.fill_fraction(spec.fill_fraction, spec.fill_fraction_count)
+        spec.apply(self.engine.faults)
         log.info("paradex engine faults from scenario.json: %s", self.engine.faults.snapshot())
 
     def apply_http_faults(self, faults: FaultInjector) -> None:
@@ -1003,6 +1011,26 @@ class ParadexTrading:
         except EngineError as exc:
             raise ParadexApiError(400, "INVALID_REQUEST_PARAMETER", str(exc)) from None
 
+    def set_mid_walk(self, market: str, walk: RandomWalkSpec) -> None:
+        """Let `market`'s mid (and mark) follow a seeded random walk from the current mark
+        (`Engine.set_mid_path`).
+
+        Raises:
+            ParadexApiError: 404 NOT_FOUND for a market the engine does not trade.
+        """
+        state = self.engine.markets.get(market)
+        if state is None:
+            raise ParadexApiError(404, "NOT_FOUND", f"market {market} is not traded by the simulator")
+        self.engine.sync()
+        path = RandomWalkMid(
+            state.mark_price,
+            start_ms=self.engine.now_ms(),
+            seed=walk.seed,
+            step_ms=walk.step_ms,
+            vol_bps=walk.vol_bps,
+        )
+        self.engine.set_mid_path(market, path)
+
     def set_funding(self, market: str, rate_hourly: Decimal) -> None:
         """Hold `market`'s funding rate at `rate_hourly` (fraction per hour) from now on; the index is accrued at
         the previous rate up to now first.
@@ -1293,13 +1321,10 @@ PARADEX_ENGINE = web.AppKey("paradex_engine", Engine)
 DropSockets = Callable[[], Awaitable[int]]
 
 
-class AccountSpec(BaseModel):
+class AccountSpec(DepositSpec):
     """Body of `POST /_sim/accounts`: a Paradex account address and the USDC to deposit (0 = create only)."""
 
-    model_config = ConfigDict(extra="forbid")
-
     address: str
-    collateral: Decimal = Field(default=Decimal(0), ge=0)
 
     @field_validator("address")
     @classmethod
@@ -1308,90 +1333,16 @@ class AccountSpec(BaseModel):
         return value
 
 
-class MarkSpec(BaseModel):
-    """Body of `POST /_sim/markets/{m}/mark`: the new mark (USD)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    price: Decimal = Field(gt=0)
-
-
-class FundingSpec(BaseModel):
-    """Body of `POST /_sim/markets/{m}/funding`: exactly one of `rate_hourly` (fraction per hour) or
-    `funding_rate` (fraction per the market's `funding_period_hours`, as `markets/summary` quotes it)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    rate_hourly: Decimal | None = None
-    funding_rate: Decimal | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> FundingSpec:
-        if (self.rate_hourly is None) == (self.funding_rate is None):
-            raise ValueError("give exactly one of rate_hourly or funding_rate")
-        return self
-
-
-class EngineFaultSpec(BaseModel):
-    """Body of `POST /_sim/engine/faults`: `reject_next` orders, and/or cap the next `fill_fraction_count`
-    orders (omitted = until cleared) at `fill_fraction` of their size; or `clear: true`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    reject_next: int | None = Field(default=None, ge=0)
-    fill_fraction: Decimal | None = Field(default=None, ge=0, lt=1)
-    fill_fraction_count: int | None = Field(default=None, ge=1)
-    clear: bool = False
-
-    @model_validator(mode="after")
-    def _kind(self) -> EngineFaultSpec:
-        has = self.reject_next is not None or self.fill_fraction is not None
-        if self.clear == has:
-            raise ValueError("give reject_next and/or fill_fraction, or clear: true")
-        if self.fill_fraction_count is not None and self.fill_fraction is None:
-            raise ValueError("fill_fraction_count needs fill_fraction")
-        return self
-
-
-class WsFaultSpec(BaseModel):
+class ParadexWsFaultSpec(WsFaultSpec):
     """Body of `POST /_sim/ws/faults`: `drop_connections` closes every `/v1` WebSocket now;
     `skip_order_book_seq_no` makes the next order-book push skip one `seq_no`."""
 
-    model_config = ConfigDict(extra="forbid")
+    ACTIONS: ClassVar[tuple[str, ...]] = ("drop_connections", "skip_order_book_seq_no")
 
-    drop_connections: bool = False
     skip_order_book_seq_no: bool = False
-
-    @model_validator(mode="after")
-    def _some(self) -> WsFaultSpec:
-        if not (self.drop_connections or self.skip_order_book_seq_no):
-            raise ValueError("give drop_connections and/or skip_order_book_seq_no")
-        return self
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _local_only(handler: Handler) -> Handler:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        if not _is_loopback(request):
-            return web.json_response({"error": "admin API is local-only"}, status=403)
-        return await handler(request)
-
-    return wrapped
-
-
-async def _admin_body(request: web.Request, model: type[BaseModel]) -> Any:
-    """The validated admin body, or an HTTP 400 `{"error": reason}` response."""
-    try:
-        raw = await request.json()
-    except json.JSONDecodeError as exc:
-        return web.json_response({"error": f"body is not JSON: {exc.msg}"}, status=400)
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or '<body>'}: {e['msg']}" for e in exc.errors())
-        return web.json_response({"error": reasons}, status=400)
 
 
 def add_paradex_trading_routes(
@@ -1501,12 +1452,10 @@ def _add_admin_routes(
             except ParadexApiError as exc:
                 return web.json_response(exc.body, status=exc.status)
 
-        return _local_only(handler)
+        return local_only(handler)
 
     async def post_account(request: web.Request) -> web.StreamResponse:
-        spec = await _admin_body(request, AccountSpec)
-        if isinstance(spec, web.Response):
-            return spec
+        spec = await admin_spec(request, AccountSpec)
         address = parse_felt(spec.address, "address")
         trading.fund(address, spec.collateral)
         return json_response(trading.account_view(address))
@@ -1523,23 +1472,23 @@ def _add_admin_routes(
         return json_response(trading.account_view(address))
 
     async def post_mark(request: web.Request) -> web.StreamResponse:
-        spec = await _admin_body(request, MarkSpec)
-        if isinstance(spec, web.Response):
-            return spec
+        spec = await admin_spec(request, MarkSpec)
         market = request.match_info["market"]
-        trading.set_mark(market, spec.price)
+        if spec.random_walk is not None:
+            trading.set_mid_walk(market, spec.random_walk)
+        else:
+            assert spec.price is not None  # MarkSpec: exactly one of price / random_walk
+            trading.set_mark(market, spec.price)
         return json_response({"market": market, "mark_price": dec_text(engine.markets[market].mark_price)})
 
     async def post_funding(request: web.Request) -> web.StreamResponse:
-        spec = await _admin_body(request, FundingSpec)
-        if isinstance(spec, web.Response):
-            return spec
+        spec = await admin_spec(request, FundingSpec)
         market = request.match_info["market"]
         state = engine.markets.get(market)
         if state is None:
             raise ParadexApiError(404, "NOT_FOUND", f"market {market} is not traded by the simulator")
         period = state.spec.funding_period_hours
-        hourly = spec.rate_hourly if spec.rate_hourly is not None else spec.funding_rate / period  # type: ignore[operator]
+        hourly = spec.hourly(period)
         trading.set_funding(market, hourly)
         return json_response(
             {
@@ -1550,32 +1499,14 @@ def _add_admin_routes(
             }
         )
 
-    async def get_engine_faults(request: web.Request) -> web.StreamResponse:
-        return json_response({"engine_faults": engine.faults.snapshot()})
-
     async def get_markets(request: web.Request) -> web.StreamResponse:
         return json_response({"markets": [trading.market_view(m) for m in engine.markets]})
 
     async def get_market(request: web.Request) -> web.StreamResponse:
         return json_response(trading.market_view(request.match_info["market"]))
 
-    async def post_engine_faults(request: web.Request) -> web.StreamResponse:
-        spec = await _admin_body(request, EngineFaultSpec)
-        if isinstance(spec, web.Response):
-            return spec
-        if spec.clear:
-            engine.faults.clear()
-        if spec.reject_next is not None:
-            engine.faults.reject_next(spec.reject_next)
-        if spec.fill_fraction is not None:
-            engine.faults.fill_fraction(spec.fill_fraction, spec.fill_fraction_count)
-        log.info("paradex engine faults: %s", engine.faults.snapshot())
-        return json_response({"engine_faults": engine.faults.snapshot()})
-
     async def post_ws_faults(request: web.Request) -> web.StreamResponse:
-        spec = await _admin_body(request, WsFaultSpec)
-        if isinstance(spec, web.Response):
-            return spec
+        spec = await admin_spec(request, ParadexWsFaultSpec)
         dropped = await drop_sockets() if spec.drop_connections else 0
         if spec.skip_order_book_seq_no:
             trading.books.skip_pending += 1
@@ -1600,8 +1531,7 @@ def _add_admin_routes(
     r.add_get(ADMIN_PREFIX + "markets/{market}", guarded(get_market))
     r.add_post(ADMIN_PREFIX + "markets/{market}/mark", guarded(post_mark))
     r.add_post(ADMIN_PREFIX + "markets/{market}/funding", guarded(post_funding))
-    r.add_get(ADMIN_PREFIX + "engine/faults", guarded(get_engine_faults))
-    r.add_post(ADMIN_PREFIX + "engine/faults", guarded(post_engine_faults))
     r.add_post(ADMIN_PREFIX + "ws/faults", guarded(post_ws_faults))
     r.add_post(ADMIN_PREFIX + "venue/down", guarded(venue_down))
     r.add_post(ADMIN_PREFIX + "venue/up", guarded(venue_up))
+    add_engine_fault_routes(app, engine, venue="paradex", response_key="engine_faults")

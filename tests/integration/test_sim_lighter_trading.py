@@ -814,6 +814,9 @@ async def test_engine_faults_venue_down_mark_and_funding_admin(
         assert [r.rate for r in rates.funding_rates if r.exchange == "lighter" and r.market_id == 3] == [
             0.0008
         ]
+        # the shared FundingSpec: `funding_rate` per the market's period (1 h on Lighter) is accepted too
+        answer = await admin(http, "POST", base + "markets/3/funding", {"funding_rate": "0.0001"})
+        assert answer == {"market_id": 3, "symbol": "DOGE", "rate_hourly": "0.0001"}
         for url, body in (
             (base + "markets/999/mark", {"price": "1"}),
             (base + "markets/3/mark", {"price": "1", "random_walk": {}}),

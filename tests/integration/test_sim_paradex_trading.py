@@ -621,6 +621,24 @@ async def test_ws_drop_fault_closes_connections(sim: SimulatorHandle) -> None:
 # ------------------------------------------------------------------------------------------------ admin
 
 
+async def test_admin_mark_random_walk_moves_the_mid(sim: SimulatorHandle) -> None:
+    # the shared MarkSpec (simulator/admin.py): `random_walk` instead of `price`, as on every venue
+    await admin_ok(sim, "/_sim/markets/HYPE-USD-PERP/mark", {"price": "30"})
+    await admin_ok(
+        sim, "/_sim/markets/HYPE-USD-PERP/mark", {"random_walk": {"vol_bps": "50", "step_ms": 1, "seed": 3}}
+    )
+    marks = set()
+    for _ in range(20):
+        await asyncio.sleep(0.05)
+        marks.add((await admin_ok(sim, "/_sim/markets/HYPE-USD-PERP", method="GET"))["mark_price"])
+    assert len(marks) > 1
+    await admin_ok(sim, "/_sim/markets/HYPE-USD-PERP/mark", {"price": "30"})
+    status, body = await admin(
+        sim, "POST", "/_sim/markets/HYPE-USD-PERP/mark", {"price": "1", "random_walk": {}}
+    )
+    assert status == 400 and "exactly one of 'price' or 'random_walk'" in body["error"]
+
+
 async def test_admin_moves_mark_and_funding_into_market_data(sim: SimulatorHandle) -> None:
     await admin_ok(sim, "/_sim/markets/HYPE-USD-PERP/mark", {"price": "30"})
     answer = await admin_ok(sim, "/_sim/markets/HYPE-USD-PERP/funding", {"funding_rate": "0.0002"})
