@@ -35,13 +35,13 @@ async def run_demo(days: float) -> int:
     t0 = time.perf_counter()
     async with await start_simulator(DEMO_SCENARIO) as sim:
         console.print(
-            f"simulator ready: lighter={sim.lighter_url} paradex={sim.paradex_url}  [dim](synthetic "
+            f"simulator ready: lighter={sim.url('lighter')} paradex={sim.url('paradex')}  [dim](synthetic "
             "demo scenario, no network)[/]"
         )
         settings = base.model_copy(
             update={
-                "lighter_url": sim.lighter_url,
-                "paradex_url": sim.paradex_url,
+                "lighter_url": sim.url("lighter"),
+                "paradex_url": sim.url("paradex"),
                 "data_dir": base.data_dir / "demo",
                 "database_url": None,
             }

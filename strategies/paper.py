@@ -68,7 +68,7 @@ class PaperVenues:
     Attributes:
         settings: a copy of the caller's settings whose `lighter_url`, `paradex_url`, `lighter_ws_url` and
             `paradex_ws_url` point at the in-process simulator (everything else unchanged).
-        sim: the simulator handle (admin: `sim.lighter_url + "/_sim/..."`, `sim.clock`, fault injectors).
+        sim: the simulator handle (admin: `sim.url("lighter") + "/_sim/..."`, `sim.clock`, fault injectors).
         accounts: per venue, the simulator account funded: {"lighter": {"account_index": int},
             "paradex": {"address": "0x..."}}.
     """
@@ -90,16 +90,16 @@ def paper_settings(settings: Settings, sim: SimulatorHandle) -> Settings:
     """`settings` with the four venue URLs replaced by the simulator's (no other field changes)."""
     return settings.model_copy(
         update={
-            "lighter_url": sim.lighter_url,
-            "paradex_url": sim.paradex_url,
-            "lighter_ws_url": sim.lighter_ws_url,
-            "paradex_ws_url": sim.paradex_ws_url,
+            "lighter_url": sim.url("lighter"),
+            "paradex_url": sim.url("paradex"),
+            "lighter_ws_url": sim.ws_url("lighter"),
+            "paradex_ws_url": sim.ws_url("paradex"),
         }
     )
 
 
 def _paradex_root(sim: SimulatorHandle) -> str:
-    return sim.paradex_url.removesuffix("/v1")
+    return sim.url("paradex").removesuffix("/v1")
 
 
 async def _admin(http: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> Any:
@@ -137,7 +137,7 @@ async def lighter_public_key(
         return known
     await _admin(
         http,
-        sim.lighter_url + "/_sim/lighter/apikeys",
+        sim.url("lighter") + "/_sim/lighter/apikeys",
         {
             "account_index": creds.account_index,
             "api_key_index": creds.api_key_index,
@@ -150,7 +150,7 @@ async def lighter_public_key(
     async with _loop_lock():
         try:
             signer = lighter.SignerClient(
-                url=sim.lighter_url,
+                url=sim.url("lighter"),
                 account_index=creds.account_index,
                 api_private_keys={creds.api_key_index: creds.api_private_key.get_secret_value()},
             )
@@ -179,7 +179,7 @@ async def _prepare_lighter(
     public_key = await lighter_public_key(creds, sim, http)
     await _admin(
         http,
-        sim.lighter_url + "/_sim/lighter/apikeys",
+        sim.url("lighter") + "/_sim/lighter/apikeys",
         {
             "account_index": creds.account_index,
             "api_key_index": creds.api_key_index,
@@ -188,7 +188,7 @@ async def _prepare_lighter(
     )
     await _admin(
         http,
-        sim.lighter_url + "/_sim/accounts",
+        sim.url("lighter") + "/_sim/accounts",
         {"account_index": creds.account_index, "collateral": str(collateral)},
     )
     return {"account_index": creds.account_index}

@@ -50,10 +50,10 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from simulator.engine import Engine
 from simulator.faults import FaultInjector, add_admin_routes, fault_middleware
 from simulator.formats import aggregate_levels, decimal_or_none, dumps, fixed, json_response
 from simulator.lighter.auth import LighterApiKeys, add_lighter_auth_routes
+from simulator.lighter.scenario import NETWORK_ID_SETTING, lighter_data
 from simulator.lighter.trading import (
     LighterRequestError,
     LighterTrading,
@@ -62,6 +62,7 @@ from simulator.lighter.trading import (
     add_trading_routes,
     close_all,
 )
+from simulator.protocol import ENGINE_KEY
 from simulator.scenario import HOUR_MS, Scenario, SimClock
 
 log = logging.getLogger("perparb.simulator")
@@ -132,7 +133,7 @@ class LighterMarketData:
 
     def __init__(self, scenario: Scenario, clock: SimClock) -> None:
         self.scenario = scenario
-        self.data = scenario.lighter
+        self.data = lighter_data(scenario)
         self.clock = clock
 
     # ------------------------------------------------------------------------------------------ REST
@@ -141,7 +142,7 @@ class LighterMarketData:
         """`GET /` body: `{status, network_id, timestamp}` (timestamp in seconds, from the clock)."""
         return {
             "status": 200,
-            "network_id": self.scenario.settings.lighter_network_id,
+            "network_id": self.scenario.settings.venue_setting(NETWORK_ID_SETTING, 1),
             "timestamp": self.clock.now_s(),
         }
 
@@ -553,7 +554,6 @@ class _LighterSession:
 LIGHTER_MARKET_DATA = web.AppKey("lighter_market_data", LighterMarketData)
 LIGHTER_API_KEYS = web.AppKey("lighter_api_keys", LighterApiKeys)
 LIGHTER_TRADING = web.AppKey("lighter_trading", LighterTrading)
-LIGHTER_ENGINE = web.AppKey("lighter_engine", Engine)
 
 
 def build_lighter_app(
@@ -572,7 +572,7 @@ def build_lighter_app(
         trading_config: engine tunables (`LighterTradingConfig`; default documented in `simulator/README.md`).
 
     The engine runs in the background between `on_startup` and `on_cleanup`; `app[LIGHTER_TRADING]` /
-    `app[LIGHTER_ENGINE]` reach it.
+    `app[ENGINE_KEY]` reach it.
 
     A scenario row the engine cannot trade never raises: it is skipped with a logged reason and keeps its
     market-data-only behaviour.
@@ -582,13 +582,14 @@ def build_lighter_app(
     sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
     app[LIGHTER_MARKET_DATA] = md
     api_keys = LighterApiKeys(clock)
-    if scenario.lighter.api_keys is not None:
-        api_keys.load_body(scenario.lighter.api_keys)
+    data = lighter_data(scenario)
+    if data.api_keys is not None:
+        api_keys.load_body(data.api_keys)
     app[LIGHTER_API_KEYS] = api_keys
     trading = LighterTrading(scenario, clock, api_keys, trading_config)
     trading.hub.push_interval = push_interval_seconds
     app[LIGHTER_TRADING] = trading
-    app[LIGHTER_ENGINE] = trading.engine
+    app[ENGINE_KEY] = trading.engine
 
     def details(request: web.Request) -> dict[str, Any]:
         return md.order_book_details(_opt_int(request.query, "market_id"), request.query.get("filter"))
@@ -655,7 +656,7 @@ def build_lighter_app(
             "scenario": str(scenario.path),
             "description": scenario.settings.description,
             "synthetic": scenario.settings.synthetic,
-            "markets": len(scenario.lighter.perp_details()),
+            "markets": len(data.perp_details()),
             "traded_markets": len(trading.markets),
         },
     )

@@ -176,8 +176,9 @@ from simulator.faults import FaultInjector, FaultSpec
 from simulator.formats import decimal_or_none, fixed, json_response
 from simulator.lighter.auth import LIGHTER_ACCOUNT_NOT_FOUND, LighterApiKey, LighterApiKeys
 from simulator.lighter.markets import LIGHTER_RULES, lighter_market_spec
+from simulator.lighter.scenario import VENUE, LighterTradingSettings, lighter_data
 from simulator.lighter.wire import lighter_status
-from simulator.scenario import LighterTradingSettings, Scenario, SimClock
+from simulator.scenario import Scenario, SimClock
 
 log = logging.getLogger("perparb.simulator")
 
@@ -559,7 +560,7 @@ class LighterTrading:
         self.scenario = scenario
         self.clock = clock
         self.api_keys = api_keys
-        settings = scenario.settings.trading.lighter
+        settings = scenario.settings.venue_trading(VENUE) or LighterTradingSettings()
         self.config = config or lighter_config_from_settings(settings)
         self.random_walk_recorded = settings.random_walk
         self.engine = Engine(LIGHTER_RULES, clock=clock)
@@ -585,7 +586,7 @@ class LighterTrading:
     # ------------------------------------------------------------------------------------------ set-up
 
     def _lighter_rates(self) -> dict[int, Decimal]:
-        body = self.scenario.lighter.funding_rates or {}
+        body = lighter_data(self.scenario).funding_rates or {}
         out: dict[int, Decimal] = {}
         for row in body.get("funding_rates") or []:
             if not isinstance(row, dict) or row.get("exchange") != "lighter":
@@ -601,7 +602,7 @@ class LighterTrading:
 
     def _build_markets(self) -> None:
         rates = self._lighter_rates()
-        for row in self.scenario.lighter.perp_details():
+        for row in lighter_data(self.scenario).perp_details():
             market_id = row["market_id"]
             symbol = str(row["symbol"])
             try:
@@ -654,7 +655,7 @@ class LighterTrading:
             self._add_liquidity(market)
 
     def _recorded_quotes(self, market: LighterMarket) -> list[RecordedQuote] | None:
-        body = self.scenario.lighter.order_book_orders.get(market.market_id)
+        body = lighter_data(self.scenario).order_book_orders.get(market.market_id)
         if body is None:
             return None
         quotes: list[RecordedQuote] = []
@@ -722,7 +723,7 @@ class LighterTrading:
 
     def _apply_engine_faults(self) -> None:
         """`scenario.json` `faults.lighter.engine`, active from start-up (after the recorded books are seeded)."""
-        spec = self.scenario.settings.faults.lighter.engine
+        spec = self.scenario.settings.venue_faults(VENUE).engine
         if spec is None:
             return
         spec.apply(self.engine.faults)
@@ -730,7 +731,7 @@ class LighterTrading:
 
     def apply_http_faults(self, faults: FaultInjector) -> None:
         """`scenario.json` `faults.lighter.http` (a `POST /_sim/faults` body) applied to this venue's injector."""
-        spec = self.scenario.settings.faults.lighter.http
+        spec = self.scenario.settings.venue_faults(VENUE).http
         if spec is not None:
             faults.configure(spec)
 
@@ -1607,7 +1608,7 @@ class LighterTrading:
         out["mid_price"] = fixed((ask + bid) / 2, places)
         if state.trades:
             out["last_trade_price"] = fixed(state.trades[-1].price, places)
-        detail = self.scenario.lighter.detail(market.market_id) or {}
+        detail = lighter_data(self.scenario).detail(market.market_id) or {}
         oi = decimal_or_none(
             detail.get("open_interest"), "open_interest", context=f"orderBookDetails {market.symbol}"
         )

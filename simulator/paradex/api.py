@@ -66,8 +66,8 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from simulator.faults import FaultInjector, add_admin_routes, fault_middleware
 from simulator.formats import dumps, json_response
 from simulator.paradex.auth import ParadexAuth, add_paradex_auth_routes
+from simulator.paradex.scenario import paradex_data
 from simulator.paradex.trading import (
-    PARADEX_ENGINE,
     PARADEX_TRADING,
     PRIVATE_EXACT,
     PRIVATE_PREFIXES,
@@ -77,6 +77,7 @@ from simulator.paradex.trading import (
     add_paradex_trading_routes,
     auth_clock_for,
 )
+from simulator.protocol import ENGINE_KEY
 from simulator.scenario import Scenario, SimClock
 
 log = logging.getLogger("perparb.simulator")
@@ -151,7 +152,7 @@ class ParadexMarketData:
 
     def __init__(self, scenario: Scenario, clock: SimClock, trading: ParadexTrading | None = None) -> None:
         self.scenario = scenario
-        self.data = scenario.paradex
+        self.data = paradex_data(scenario)
         self.clock = clock
         self.restamp = scenario.settings.restamp
         self.trading = trading
@@ -510,7 +511,7 @@ def build_paradex_app(
     """The Paradex aiohttp application (REST `/v1/...`, WebSocket `/v1`, trading, `/_sim/` admin).
 
     The trading engine is built here from the scenario (`ParadexTrading`) and reachable as
-    `app[PARADEX_ENGINE]` / `app[PARADEX_TRADING]`; `on_startup` starts its background sync, `on_cleanup` stops it.
+    `app[ENGINE_KEY]` / `app[PARADEX_TRADING]`; `on_startup` starts its background sync, `on_cleanup` stops it.
 
     Args:
         scenario: loaded scenario; clock: simulator clock (shared with the engine); faults: this venue's
@@ -519,12 +520,13 @@ def build_paradex_app(
     """
     app = web.Application(middlewares=[fault_middleware(faults)])
     auth = ParadexAuth(auth_clock_for(clock))
-    if scenario.paradex.subkeys is not None:
-        auth.load_body(scenario.paradex.subkeys)
+    data = paradex_data(scenario)
+    if data.subkeys is not None:
+        auth.load_body(data.subkeys)
     app[PARADEX_AUTH] = auth
     trading = ParadexTrading(scenario, clock, auth, trading_config)
     app[PARADEX_TRADING] = trading
-    app[PARADEX_ENGINE] = trading.engine
+    app[ENGINE_KEY] = trading.engine
     md = ParadexMarketData(scenario, clock, trading)
     app[PARADEX_MARKET_DATA] = md
     sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
@@ -613,7 +615,7 @@ def build_paradex_app(
             "scenario": str(scenario.path),
             "description": scenario.settings.description,
             "synthetic": scenario.settings.synthetic,
-            "markets": len(scenario.paradex.known_markets()),
+            "markets": len(data.known_markets()),
         },
     )
     r.add_route("*", "/{tail:.*}", not_found)

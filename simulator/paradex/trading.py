@@ -143,8 +143,9 @@ from simulator.faults import FaultInjector, FaultSpec
 from simulator.formats import dumps, json_response
 from simulator.paradex.auth import ParadexAuth, parse_felt
 from simulator.paradex.markets import DEFAULT_PARADEX_LIQUIDATION_FEE, PARADEX_RULES, paradex_market_spec
+from simulator.paradex.scenario import ParadexTradingSettings, paradex_data
 from simulator.paradex.wire import paradex_cancel_reason
-from simulator.scenario import ParadexTradingSettings, Scenario, SimClock
+from simulator.scenario import Scenario, SimClock
 
 log = logging.getLogger("perparb.simulator")
 
@@ -357,7 +358,9 @@ class ParadexTrading:
         config: ParadexTradingConfig | None = None,
     ) -> None:
         self.scenario = scenario
-        self.config = config or paradex_config_from_settings(scenario.settings.trading.paradex)
+        self.config = config or paradex_config_from_settings(
+            scenario.settings.venue_trading(VENUE) or ParadexTradingSettings()
+        )
         self.clock = clock
         self.auth = auth
         self.engine = Engine(PARADEX_RULES, clock=clock)
@@ -382,7 +385,7 @@ class ParadexTrading:
     # ------------------------------------------------------------------------------------------ set-up
 
     def _build_markets(self, scenario: Scenario) -> None:
-        data = scenario.paradex
+        data = paradex_data(scenario)
         config = data.system_config or {}
         liquidation_fee = DEFAULT_PARADEX_LIQUIDATION_FEE
         try:
@@ -456,7 +459,7 @@ class ParadexTrading:
 
     def _apply_engine_faults(self) -> None:
         """`scenario.json` `faults.paradex.engine`, active from start-up."""
-        spec = self.scenario.settings.faults.paradex.engine
+        spec = self.scenario.settings.venue_faults(VENUE).engine
         if spec is None:
             return
         spec.apply(self.engine.faults)
@@ -464,7 +467,7 @@ class ParadexTrading:
 
     def apply_http_faults(self, faults: FaultInjector) -> None:
         """`scenario.json` `faults.paradex.http` (a `POST /_sim/faults` body) applied to this venue's injector."""
-        spec = self.scenario.settings.faults.paradex.http
+        spec = self.scenario.settings.venue_faults(VENUE).http
         if spec is not None:
             faults.configure(spec)
 
@@ -1316,7 +1319,6 @@ class BookFeeds:
 # ----------------------------------------------------------------------------------------------- HTTP
 
 PARADEX_TRADING = web.AppKey("paradex_trading", ParadexTrading)
-PARADEX_ENGINE = web.AppKey("paradex_engine", Engine)
 
 DropSockets = Callable[[], Awaitable[int]]
 

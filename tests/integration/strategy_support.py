@@ -45,8 +45,8 @@ def master_key_text(vault: Vault) -> str:
 
 def sim_settings(sim: SimulatorHandle, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "lighter_url": sim.lighter_url,
-        "paradex_url": sim.paradex_url,
+        "lighter_url": sim.url("lighter"),
+        "paradex_url": sim.url("paradex"),
         "http_timeout_seconds": 5,
         "http_retries": 1,
         "http_backoff_seconds": 0.05,
@@ -57,12 +57,12 @@ def sim_settings(sim: SimulatorHandle, **overrides: Any) -> Settings:
 
 
 def paradex_root(sim: SimulatorHandle) -> str:
-    return sim.paradex_url.removesuffix("/v1")
+    return sim.url("paradex").removesuffix("/v1")
 
 
 async def admin(sim: SimulatorHandle, venue: str, path: str, body: Any = None, method: str = "POST") -> Any:
     """Call the simulator's admin API (`/_sim/...`) of `venue`; asserts HTTP 200."""
-    root = sim.lighter_url if venue == "lighter" else paradex_root(sim)
+    root = sim.url("lighter") if venue == "lighter" else paradex_root(sim)
     async with aiohttp.ClientSession() as http, http.request(method, root + path, json=body) as resp:
         text = await resp.text()
         assert resp.status == 200, (path, resp.status, text)

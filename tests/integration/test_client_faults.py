@@ -139,11 +139,11 @@ async def sim() -> AsyncIterator[SimulatorHandle]:
 
 
 def lighter_root(sim: SimulatorHandle) -> str:
-    return sim.lighter_url.rstrip("/")
+    return sim.url("lighter").rstrip("/")
 
 
 def paradex_root(sim: SimulatorHandle) -> str:
-    return sim.paradex_url.removesuffix("/v1")
+    return sim.url("paradex").removesuffix("/v1")
 
 
 async def admin(url: str, body: Any = None, method: str = "POST") -> Any:
@@ -155,8 +155,8 @@ async def admin(url: str, body: Any = None, method: str = "POST") -> Any:
 
 def settings_for(sim: SimulatorHandle, retries: int = 1) -> Settings:
     return Settings(
-        lighter_url=sim.lighter_url,
-        paradex_url=sim.paradex_url,
+        lighter_url=sim.url("lighter"),
+        paradex_url=sim.url("paradex"),
         http_timeout_seconds=5,
         http_retries=retries,
         http_backoff_seconds=0.05,

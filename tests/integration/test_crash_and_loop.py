@@ -68,7 +68,7 @@ async def test_sigkill_before_commit_leaves_nothing(clean_engine: AsyncEngine, d
 
 async def test_collect_loop_runs_until_stopped(clean_engine: AsyncEngine) -> None:
     async with await start_simulator(DEMO_SCENARIO) as sim:
-        settings = Settings(_env_file=None, lighter_url=sim.lighter_url, paradex_url=sim.paradex_url)
+        settings = Settings(_env_file=None, lighter_url=sim.url("lighter"), paradex_url=sim.url("paradex"))
         stop = asyncio.Event()
         seen: list[CycleSummary] = []
 

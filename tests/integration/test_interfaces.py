@@ -63,8 +63,8 @@ def cli_env(db_url: str, sim: SimulatorHandle) -> dict[str, str]:
     env.update(
         {
             "DATABASE_URL": db_url,
-            "PERPARB_LIGHTER_URL": sim.lighter_url,
-            "PERPARB_PARADEX_URL": sim.paradex_url,
+            "PERPARB_LIGHTER_URL": sim.url("lighter"),
+            "PERPARB_PARADEX_URL": sim.url("paradex"),
             "PERPARB_HTTP_RETRIES": "1",
             "PERPARB_HTTP_BACKOFF_SECONDS": "0.01",
             "PYTHONPATH": str(PROJECT),

@@ -65,10 +65,10 @@ async def test_both_venues_connect_see_the_collateral_and_fill_orders() -> None:
     try:
         s = paper.settings
         assert (s.lighter_url, s.paradex_url, s.lighter_ws_url, s.paradex_ws_url) == (
-            paper.sim.lighter_url,
-            paper.sim.paradex_url,
-            paper.sim.lighter_ws_url,
-            paper.sim.paradex_ws_url,
+            paper.sim.url("lighter"),
+            paper.sim.url("paradex"),
+            paper.sim.ws_url("lighter"),
+            paper.sim.ws_url("paradex"),
         )
         for url in (s.lighter_url, s.paradex_url, s.lighter_ws_url, s.paradex_ws_url):
             assert url.split("//", 1)[1].startswith("127.0.0.1:"), url
@@ -99,7 +99,7 @@ async def test_both_venues_connect_see_the_collateral_and_fill_orders() -> None:
     # stopped: nothing listens any more
     async with aiohttp.ClientSession() as http:
         with pytest.raises(aiohttp.ClientConnectionError):
-            await http.get(paper.sim.lighter_url + "/_sim/health")
+            await http.get(paper.sim.url("lighter") + "/_sim/health")
 
 
 async def test_clock_runs_at_speed() -> None:

@@ -36,7 +36,7 @@ ETH = "ETH-USD-PERP"
 
 
 def root(sim: SimulatorHandle) -> str:
-    return sim.paradex_url.removesuffix("/v1")
+    return sim.url("paradex").removesuffix("/v1")
 
 
 async def admin(sim: SimulatorHandle, path: str, body: Any = None, method: str = "POST") -> Any:
@@ -54,7 +54,7 @@ async def pin(sim: SimulatorHandle, mark: str = "3600", rate_hourly: str = "0") 
 
 def settings_for(sim: SimulatorHandle) -> Settings:
     return Settings(
-        paradex_url=sim.paradex_url, http_retries=1, http_backoff_seconds=0.05, http_timeout_seconds=5
+        paradex_url=sim.url("paradex"), http_retries=1, http_backoff_seconds=0.05, http_timeout_seconds=5
     )
 
 
@@ -288,14 +288,14 @@ async def test_set_leverage_round_trip_and_margin_effect(sim: SimulatorHandle, c
     ):
         async with aiohttp.ClientSession() as http:
             async with http.post(
-                f"{sim.paradex_url}/account/margin/{market}",
+                f"{sim.url('paradex')}/account/margin/{market}",
                 json=body,
                 headers={"Authorization": f"Bearer {client.session.jwt}"},
             ) as resp:
                 assert resp.status == 400
                 assert (await resp.json())["error"] == code
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{sim.paradex_url}/account/margin/{ETH}", json={"leverage": 5}) as resp:
+        async with http.post(f"{sim.url('paradex')}/account/margin/{ETH}", json={"leverage": 5}) as resp:
             assert resp.status == 401
     assert await client.get_leverage_info("ETH") == (D("10"), D("50"))
 

@@ -27,10 +27,10 @@ from simulator.paradex.trading import ParadexTrading, ParadexTradingConfig, para
 from simulator.scenario import (
     MarketFundingSettings,
     ScenarioError,
-    ScenarioSettings,
     SimClock,
     build_funding_provider,
     load_scenario,
+    settings_model,
 )
 from simulator.server import DEMO_SCENARIO
 from tests.shared_data import shared_path
@@ -69,7 +69,7 @@ def engines(folder: Path, **kwargs: Any) -> tuple[LighterTrading, ParadexTrading
 
 
 def test_defaults_are_unchanged_without_the_new_keys() -> None:
-    settings_ = ScenarioSettings()
+    settings_ = settings_model()()
     assert lighter_config_from_settings(settings_.trading.lighter) == LighterTradingConfig()
     assert paradex_config_from_settings(settings_.trading.paradex) == ParadexTradingConfig()
     assert settings_.trading.lighter.random_walk is False
