@@ -56,6 +56,28 @@ from simulator.faults import FaultSpec
 if TYPE_CHECKING:
     from simulator.protocol import SimVenueProtocol, VenueScenarioData
 
+__all__ = [
+    "HOUR_MS",
+    "HOUR_S",
+    "MarketFundingSettings",
+    "ReplaySettings",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioSettings",
+    "SettingsModel",
+    "SimClock",
+    "VenueFaultSettings",
+    "build_funding_provider",
+    "decimal_setting",
+    "json_object",
+    "list_of_objects",
+    "load_scenario",
+    "read_json",
+    "require_int",
+    "require_str",
+    "settings_model",
+]
+
 log = logging.getLogger("perparb.simulator")
 
 HOUR_MS = 3_600_000

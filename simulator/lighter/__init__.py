@@ -2,22 +2,33 @@
 Lighter trading protocol on the venue-neutral engine. lighter-sdk talks to it as to the venue (`simulator/README.md`,
 "Lighter", "Trading: Lighter").
 
-| module            | role                                                                                   |
-|-------------------|----------------------------------------------------------------------------------------|
-| `api.py`          | the aiohttp app (`build_lighter_app`): market-data REST, `/stream`, mounting the rest  |
-| `trading.py`      | `LighterTrading`: engine set-up, transactions, bodies, stream hub, trading admin       |
-| `auth.py`         | API keys (`apikeys`, `nextNonce`) and `/_sim/lighter/apikeys`                          |
-| `markets.py`      | orderBookDetails row -> `MarketSpec`, `LIGHTER_RULES`                                  |
-| `wire.py`         | Lighter's spellings of engine values (order status words)                              |
-| `scenario.py`     | `DIR/lighter/` reader (`LighterData`), `trading.lighter` settings                      |
-| `recordings.py`   | `DIR/lighter/` from `../shared/venue-data/lighter/`                                    |
+| module             | role                                                                                   |
+|--------------------|----------------------------------------------------------------------------------------|
+| `app.py`           | the aiohttp application (`build_lighter_app`): REST, `/stream`, trading, admin         |
+| `market_data.py`   | `LighterMarketData`: market-data bodies from the scenario's files                      |
+| `stream.py`        | `/stream` WebSocket sessions (`StreamSession`)                                          |
+| `trading.py`       | `LighterTrading`: engine set-up from the scenario, time, engine events -> venue rows   |
+| `state.py`         | `LighterState`: what the trading concerns share, account and order lookups            |
+| `transactions.py`  | `sendTx` / `sendTxBatch`: tx decoding, checks and execution (`TransactionsMixin`)     |
+| `accounts.py`      | account, position, order, trade and funding bodies (`AccountBodiesMixin`)             |
+| `stream_hub.py`    | `order_book` and `account_all` feeds of the engine (`LighterStreamHub`)               |
+| `routes.py`        | trading REST routes and auth-token checks                                              |
+| `admin.py`         | trading admin API (`AdminMixin`, `add_trading_admin_routes`)                           |
+| `recorded_book.py` | recorded order books kept in the engine (`RecordedBookMaker`)                          |
+| `auth.py`          | API keys (`apikeys`, `nextNonce`) and `/_sim/lighter/apikeys`                          |
+| `errors.py`        | Lighter's error codes, `LighterRequestError`, fault bodies (`lighter_error_body`)     |
+| `markets.py`       | orderBookDetails row -> `MarketSpec`, `LIGHTER_RULES`, `LighterMarket`                 |
+| `wire.py`          | Lighter's spellings of engine values (status words), number formats, `OrderMeta`      |
+| `scenario.py`      | `DIR/lighter/` reader (`LighterData`), `trading.lighter` settings                      |
+| `recordings.py`    | `DIR/lighter/` from `../shared/venue-data/lighter/`                                    |
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from simulator.lighter.api import build_lighter_app, lighter_error_body
+from simulator.lighter.app import build_lighter_app
+from simulator.lighter.errors import lighter_error_body
 from simulator.lighter.recordings import write_lighter_recordings
 from simulator.lighter.scenario import NETWORK_ID_SETTING, VENUE, LighterTradingSettings, read_lighter_folder
 from simulator.protocol import SimVenueProtocol, VenueContext

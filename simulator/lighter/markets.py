@@ -1,5 +1,5 @@
 """Lighter markets in the simulator's engine: the orderBookDetails row read into a `MarketSpec`, and the venue's
-order-entry rules (`LIGHTER_RULES`).
+order-entry rules (`LIGHTER_RULES`), and `LighterMarket` (a traded market's ids and decimals).
 
 Lighter `GET /api/v1/orderBookDetails` row (PROTOCOL_NOTES §1.2, payloads `rest_orderBookDetails_market0.json`
 and the demo scenario's `lighter/orderBookDetails.json`):
@@ -20,11 +20,13 @@ Funding: `FundingMode.SETTLE_EVERY_INTERVAL` (Lighter pays every hour on the hou
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from exchange_clients.base import units
 from simulator.engine import FundingMode, MarketSpec, NotionalBasis, ReduceOnlyPolicy, VenueRules
+from simulator.formats import fixed
 
 LIGHTER_MARGIN_TICK = Decimal(10_000)  # lighter-go MarginFractionTick, PROTOCOL_NOTES §1.2
 
@@ -75,3 +77,42 @@ def lighter_market_spec(row: dict[str, Any]) -> MarketSpec:
         mark_price=mark if mark else None,
         min_initial_margin_fraction=min_imf / LIGHTER_MARGIN_TICK if min_imf else None,
     )
+
+
+MAKER_ACCOUNT_BASE = (
+    281_474_976_700_000  # + market id: the simulator's market makers (below the insurance fund)
+)
+
+
+@dataclass
+class LighterMarket:
+    """One traded market: the venue's id and decimals, the engine key, the recorded reference prices.
+
+    Attributes:
+        market_id: Lighter market index; symbol: engine market key (orderBookDetails `symbol`).
+        size_decimals / price_decimals: scaling of `BaseAmount` / `Price` integers and of every text amount.
+        mark0 / index0: the recorded mark and index price (USD); the served index moves with the mark.
+        funding_overridden: the admin API or `scenario.json` `funding` replaced the recorded funding rate (then
+            `funding-rates` and `market_stats` show the engine's rate).
+    """
+
+    market_id: int
+    symbol: str
+    size_decimals: int
+    price_decimals: int
+    spec: MarketSpec
+    mark0: Decimal
+    index0: Decimal
+    funding_overridden: bool = False
+
+    def size_text(self, value: Decimal) -> str:
+        return fixed(value, self.size_decimals)
+
+    def price_text(self, value: Decimal) -> str:
+        return fixed(value, self.price_decimals)
+
+    def scaled_size(self, value: Decimal) -> int:
+        return int(value.scaleb(self.size_decimals).to_integral_value())
+
+    def scaled_price(self, value: Decimal) -> int:
+        return int(value.scaleb(self.price_decimals).to_integral_value())

@@ -2,22 +2,33 @@
 and JWTs, admin routes and the Paradex trading protocol on the venue-neutral engine. paradex-py talks to it as to the
 venue (`simulator/README.md`, "Paradex", "Trading: Paradex").
 
-| module            | role                                                                                   |
-|-------------------|----------------------------------------------------------------------------------------|
-| `api.py`          | the aiohttp app (`build_paradex_app`): market-data REST, `/v1` WebSocket, mounting     |
-| `trading.py`      | `ParadexTrading`: engine set-up, orders, account bodies, private feeds, trading admin  |
-| `auth.py`         | onboarding, `/auth` JWTs, subkeys and `/_sim/paradex/...`                              |
-| `markets.py`      | `/markets` row -> `MarketSpec`, `PARADEX_RULES`                                        |
-| `wire.py`         | Paradex's spellings of engine values (cancel reasons)                                  |
-| `scenario.py`     | `DIR/paradex/` reader (`ParadexData`), `trading.paradex` settings                      |
-| `recordings.py`   | `DIR/paradex/` from `../shared/venue-data/paradex/`                                    |
+| module             | role                                                                                   |
+|--------------------|----------------------------------------------------------------------------------------|
+| `app.py`           | the aiohttp application (`build_paradex_app`): REST, `/v1` WebSocket, trading, admin   |
+| `market_data.py`   | `ParadexMarketData`: market-data bodies from the scenario's files, funding cursors     |
+| `stream.py`        | `/v1` JSON-RPC WebSocket sessions (`StreamSession`)                                    |
+| `trading.py`       | `ParadexTrading`: engine set-up from the scenario, background sync                     |
+| `state.py`         | `ParadexState`: what the trading concerns share, accounts by address                  |
+| `orders.py`        | order entry, cancels, `OrderResp` bodies (`OrdersMixin`)                               |
+| `account.py`       | positions, margin, account, balance, fills, funding payments (`AccountMixin`)         |
+| `books.py`         | the engine's books in market-data bodies, `order_book.*` channels (`BookFeeds`)       |
+| `feeds.py`         | private WebSocket channels: engine events -> coalesced pushes (`FeedsMixin`)          |
+| `routes.py`        | private REST routes behind the JWT                                                     |
+| `admin.py`         | trading admin API (`AdminMixin`, `add_trading_admin_routes`)                           |
+| `auth.py`          | onboarding, `/auth` JWTs (`auth_clock_for`), subkeys and `/_sim/paradex/...`           |
+| `errors.py`        | `ParadexApiError`, fault bodies (`paradex_error_body`)                                 |
+| `markets.py`       | `/markets` row -> `MarketSpec`, `PARADEX_RULES`                                        |
+| `wire.py`          | Paradex's spellings of engine values (cancel reasons), decimal text, paging            |
+| `scenario.py`      | `DIR/paradex/` reader (`ParadexData`), `trading.paradex` settings                      |
+| `recordings.py`    | `DIR/paradex/` from `../shared/venue-data/paradex/`                                    |
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from simulator.paradex.api import build_paradex_app, paradex_error_body
+from simulator.paradex.app import build_paradex_app
+from simulator.paradex.errors import paradex_error_body
 from simulator.paradex.recordings import write_paradex_recordings
 from simulator.paradex.scenario import VENUE, ParadexTradingSettings, read_paradex_folder
 from simulator.protocol import SimVenueProtocol, VenueContext

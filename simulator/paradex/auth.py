@@ -48,6 +48,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from simulator.admin import ADMIN_PREFIX, admin_spec, local_only
 from simulator.auth import SimAuthError
+from simulator.engine import ScaledClock
 from simulator.formats import dumps, json_response
 from simulator.scenario import SimClock
 
@@ -328,3 +329,16 @@ def add_paradex_auth_routes(app: web.Application, auth: ParadexAuth) -> None:
     app.router.add_post(ADMIN_PREFIX + "paradex/subkeys", local_only(post_subkey))
     app.router.add_get(ADMIN_PREFIX + "paradex/subkeys", local_only(get_subkeys))
     app.router.add_get(ADMIN_PREFIX + "paradex/accounts", local_only(get_accounts))
+
+
+def auth_clock_for(clock: SimClock) -> SimClock:
+    """The clock JWTs are issued and checked with: `clock` itself, unless it is a running `ScaledClock` faster
+    than real time, then a real-time `SimClock`.
+
+    paradex-py refreshes its JWT 30 s before `exp` measured with `time.time()`; a JWT stamped on a 3600x clock
+    would expire (on that clock) 83 ms after issue while the SDK keeps sending it, so every private call would
+    fail with 401.
+    """
+    if isinstance(clock, ScaledClock) and clock.speed > 1:
+        return SimClock()
+    return clock

@@ -27,7 +27,8 @@ import pytest
 import pytest_asyncio
 from lighter.signer_client import create_api_key
 
-from simulator.lighter.trading import MAKER_ACCOUNT_BASE, ORDER_INDEX_BASE
+from simulator.lighter.markets import MAKER_ACCOUNT_BASE
+from simulator.lighter.wire import ORDER_INDEX_BASE
 from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
 from tests.shared_data import load_payload
 

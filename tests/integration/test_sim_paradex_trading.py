@@ -57,7 +57,7 @@ from paradex_py.common.order import Order, OrderSide, OrderType
 from pydantic import BaseModel
 
 from exchange_clients.paradex.auth import ParadexBaseUrlTransport, sdk_base_url
-from simulator.paradex.trading import dec_text
+from simulator.paradex.wire import dec_text
 from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
 from tests.shared_data import load_payload
 

@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 
 from simulator.engine import RandomWalkMid, SeriesMid
 from simulator.faults import FaultInjector
-from simulator.lighter.api import lighter_error_body
 from simulator.lighter.auth import LighterApiKeys
+from simulator.lighter.errors import lighter_error_body
 from simulator.lighter.trading import LighterTrading, LighterTradingConfig, lighter_config_from_settings
-from simulator.paradex.api import paradex_error_body
 from simulator.paradex.auth import ParadexAuth
+from simulator.paradex.errors import paradex_error_body
 from simulator.paradex.trading import ParadexTrading, ParadexTradingConfig, paradex_config_from_settings
 from simulator.scenario import (
     MarketFundingSettings,

@@ -19,8 +19,8 @@ from simulator.admin import (
     validation_reasons,
 )
 from simulator.engine import EngineFaults
-from simulator.lighter.trading import LighterWsFaultSpec
-from simulator.paradex.trading import ParadexWsFaultSpec
+from simulator.lighter.admin import LighterWsFaultSpec
+from simulator.paradex.admin import ParadexWsFaultSpec
 
 D = Decimal
 

@@ -13,15 +13,11 @@ from hypothesis import strategies as st
 
 from simulator.faults import FaultInjector, FaultSpec
 from simulator.formats import aggregate_levels, fixed
-from simulator.lighter.api import InvalidParam, LighterMarketData, lighter_error_body
+from simulator.lighter.errors import InvalidParam, lighter_error_body
+from simulator.lighter.market_data import LighterMarketData
 from simulator.lighter.scenario import LighterData
-from simulator.paradex.api import (
-    ParadexApiError,
-    ParadexMarketData,
-    decode_cursor,
-    encode_cursor,
-    paradex_error_body,
-)
+from simulator.paradex.errors import ParadexApiError, paradex_error_body
+from simulator.paradex.market_data import ParadexMarketData, decode_cursor, encode_cursor
 from simulator.paradex.scenario import ParadexData
 from simulator.scenario import (
     Scenario,
