@@ -416,7 +416,8 @@ class AccountBodiesMixin(LighterState):
             return body
         rows = []
         for row in body.get("funding_rates") or []:
-            market = changed.get(row.get("market_id")) if isinstance(row, dict) else None
+            market_id = row.get("market_id") if isinstance(row, dict) else None
+            market = changed.get(market_id) if isinstance(market_id, int) else None
             if market is not None and row.get("exchange") == "lighter":
                 rate = self.engine.market(market.symbol).rate_hourly * 8
                 row = {**row, "rate": float(rate)}

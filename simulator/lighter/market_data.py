@@ -203,7 +203,8 @@ class LighterMarketData:
         if detail is None:
             return None
         ctx = f"orderBookDetails market {market_id}"
-        places = detail.get("price_decimals") if isinstance(detail.get("price_decimals"), int) else 2
+        raw_places = detail.get("price_decimals")
+        places = raw_places if isinstance(raw_places, int) else 2
         last = decimal_or_none(detail.get("last_trade_price"), "last_trade_price", context=ctx)
         mark = decimal_or_none(detail.get("mark_price"), "mark_price", context=ctx) or last
         if mark is None:

@@ -70,7 +70,8 @@ class ParadexData:
             return None
         for row in self.markets.get("results", []):
             if row.get("symbol") == symbol:
-                return row
+                found: dict[str, Any] = row
+                return found
         return None
 
     # ---- VenueScenarioData (simulator.protocol)

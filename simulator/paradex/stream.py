@@ -133,7 +133,8 @@ class StreamSession:
             await self.reply(None, us_in, error={"code": -32600, "message": "Invalid request"})
             return
         req_id = msg.get("id")
-        params = msg.get("params") if isinstance(msg.get("params"), dict) else {}
+        raw_params = msg.get("params")
+        params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
         method = msg["method"]
         if method == "auth":
             bearer = params.get("bearer")
