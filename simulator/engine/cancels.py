@@ -6,14 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from simulator.engine.accounts import Account
-from simulator.engine.errors import (
-    InvalidModifyError,
-    OrderNotFoundError,
-    OrderNotOpenError,
-)
-from simulator.engine.events import (
-    OrderEvent,
-)
+from simulator.engine.errors import InvalidModifyError, OrderNotFoundError, OrderNotOpenError
+from simulator.engine.events import OrderEvent
 from simulator.engine.orders import (
     ZERO,
     ClientId,

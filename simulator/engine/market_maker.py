@@ -5,19 +5,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from simulator.engine.errors import (
-    EngineError,
-)
+from simulator.engine.errors import EngineError
 from simulator.engine.liquidity import LiquidityConfig, MidPath, SyntheticLiquidity, quotes
 from simulator.engine.market import MarketState
-from simulator.engine.orders import (
-    ZERO,
-    Order,
-    OrderType,
-    Reason,
-    Side,
-    TimeInForce,
-)
+from simulator.engine.orders import ZERO, Order, OrderType, Reason, Side, TimeInForce
 from simulator.engine.state import EngineState
 
 

@@ -14,14 +14,8 @@ from decimal import ROUND_FLOOR, Decimal
 
 from simulator.engine import accounts as margin
 from simulator.engine.accounts import Account
-from simulator.engine.events import (
-    OrderEvent,
-    TradeEvent,
-)
-from simulator.engine.funding import (
-    index_payment,
-    money,
-)
+from simulator.engine.events import OrderEvent, TradeEvent
+from simulator.engine.funding import index_payment, money
 from simulator.engine.market import FundingMode, MarketState
 from simulator.engine.orders import (
     ZERO,

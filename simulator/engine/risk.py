@@ -13,27 +13,11 @@ from decimal import Decimal
 
 from simulator.engine import accounts as margin
 from simulator.engine.accounts import Account
-from simulator.engine.errors import (
-    EngineError,
-    InsufficientMarginError,
-    LeverageError,
-)
-from simulator.engine.events import (
-    LiquidationEvent,
-    TradeEvent,
-)
-from simulator.engine.funding import (
-    money,
-)
+from simulator.engine.errors import EngineError, InsufficientMarginError, LeverageError
+from simulator.engine.events import LiquidationEvent, TradeEvent
+from simulator.engine.funding import money
 from simulator.engine.market import MarketState
-from simulator.engine.orders import (
-    Fill,
-    Liquidity,
-    Reason,
-    Side,
-    Trade,
-    TradeKind,
-)
+from simulator.engine.orders import Fill, Liquidity, Reason, Side, Trade, TradeKind
 from simulator.engine.state import EngineState, log
 
 

@@ -12,15 +12,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from simulator.engine.accounts import Account, Position
-from simulator.engine.events import (
-    FundingEvent,
-)
-from simulator.engine.funding import (
-    FundingPayment,
-    accrue_index,
-    rate_at,
-    settlement_payment,
-)
+from simulator.engine.events import FundingEvent
+from simulator.engine.funding import FundingPayment, accrue_index, rate_at, settlement_payment
 from simulator.engine.market import FundingMode, MarketState
 from simulator.engine.state import EngineState
 

@@ -29,13 +29,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from simulator.engine import (
-    Account,
-    MarketState,
-    Order,
-    OrderType,
-    Side,
-)
+from simulator.engine import Account, MarketState, Order, OrderType, Side
 from simulator.engine import accounts as margin
 from simulator.formats import decimal_or_none, fixed
 from simulator.lighter.errors import ACCOUNT_NOT_FOUND, INVALID_PARAM, LighterRequestError

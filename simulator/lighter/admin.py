@@ -30,13 +30,7 @@ from simulator.admin import (
     admin_spec,
     local_only,
 )
-from simulator.engine import (
-    INSURANCE_ACCOUNT_ID,
-    ConstantRate,
-    EngineError,
-    RandomWalkMid,
-    SeriesMid,
-)
+from simulator.engine import INSURANCE_ACCOUNT_ID, ConstantRate, EngineError, RandomWalkMid, SeriesMid
 from simulator.engine import accounts as margin
 from simulator.faults import FaultInjector, FaultSpec
 from simulator.lighter.markets import MAKER_ACCOUNT_BASE, LighterMarket

@@ -15,13 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
 
-from simulator.engine import (
-    MidPath,
-    Order,
-    OrderStatus,
-    SeriesMid,
-    Side,
-)
+from simulator.engine import MidPath, Order, OrderStatus, SeriesMid, Side
 from simulator.lighter.markets import LighterMarket
 from simulator.lighter.wire import ORDER_INDEX_BASE, OrderMeta
 

@@ -13,11 +13,7 @@ from collections import deque
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from simulator.engine import (
-    Account,
-    Engine,
-    Order,
-)
+from simulator.engine import Account, Engine, Order
 from simulator.lighter.auth import LighterApiKey, LighterApiKeys
 from simulator.lighter.errors import ACCOUNT_NOT_FOUND, API_KEY_NOT_FOUND, LighterRequestError
 from simulator.lighter.markets import MAKER_ACCOUNT_BASE, LighterMarket

@@ -18,10 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
-from simulator.engine import (
-    Account,
-    Order,
-)
+from simulator.engine import Account, Order
 from simulator.lighter.markets import LighterMarket
 
 if TYPE_CHECKING:

@@ -27,15 +27,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from simulator.engine import (
-    Account,
-    Fill,
-    FundingPayment,
-    LeverageError,
-    Position,
-    Side,
-    TradeKind,
-)
+from simulator.engine import Account, Fill, FundingPayment, LeverageError, Position, Side, TradeKind
 from simulator.paradex.errors import ParadexApiError
 from simulator.paradex.state import ParadexState, PositionMeta
 from simulator.paradex.wire import SETTLEMENT_ASSET, dec_text, paged

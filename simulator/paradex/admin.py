@@ -30,11 +30,7 @@ from simulator.admin import (
     admin_spec,
     local_only,
 )
-from simulator.engine import (
-    ConstantRate,
-    EngineError,
-    RandomWalkMid,
-)
+from simulator.engine import ConstantRate, EngineError, RandomWalkMid
 from simulator.faults import FaultInjector, FaultSpec
 from simulator.formats import json_response
 from simulator.paradex.auth import parse_felt

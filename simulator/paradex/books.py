@@ -12,9 +12,7 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
-from simulator.engine import (
-    Side,
-)
+from simulator.engine import Side
 from simulator.paradex.state import FrameSink, ParadexState
 from simulator.paradex.wire import dec_text, subscription_frame
 

@@ -18,13 +18,7 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
-from simulator.engine import (
-    EngineEvent,
-    Fill,
-    FundingEvent,
-    OrderEvent,
-    TradeEvent,
-)
+from simulator.engine import EngineEvent, Fill, FundingEvent, OrderEvent, TradeEvent
 from simulator.paradex.state import FrameSink, ParadexState, Pending, PositionMeta
 from simulator.paradex.wire import PRIVATE_EXACT, PRIVATE_PREFIXES, subscription_frame
 

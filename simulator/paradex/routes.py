@@ -12,9 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from simulator.engine import (
-    Account,
-)
+from simulator.engine import Account
 from simulator.faults import FaultInjector
 from simulator.formats import json_response
 from simulator.paradex.admin import DropSockets, Handler, add_trading_admin_routes

@@ -19,14 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
-from simulator.engine import (
-    Account,
-    Engine,
-    Fill,
-    FundingPayment,
-    Order,
-    Position,
-)
+from simulator.engine import Account, Engine, Fill, FundingPayment, Order, Position
 from simulator.paradex.auth import ParadexAuth
 from simulator.paradex.errors import ParadexApiError
 from simulator.scenario import Scenario, SimClock

@@ -38,14 +38,7 @@ from aiohttp import web
 
 from exchange_clients.base import units
 from exchange_clients.base.models import reject, reject_unit_error
-from simulator.engine import (
-    CallableRate,
-    ConstantRate,
-    Engine,
-    LiquidityConfig,
-    RandomWalkMid,
-    RateProvider,
-)
+from simulator.engine import CallableRate, ConstantRate, Engine, LiquidityConfig, RandomWalkMid, RateProvider
 from simulator.faults import FaultInjector
 from simulator.paradex.account import AccountMixin
 from simulator.paradex.admin import AdminMixin
