@@ -26,11 +26,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from simulator.engine import (
-    LIGHTER_RULES,
-    PARADEX_RULES,
     ConstantRate,
     Engine,
-    FundingStyle,
+    FundingMode,
     LiquidityConfig,
     MarketSpec,
     OrderRequest,
@@ -41,6 +39,8 @@ from simulator.engine import (
     TimeInForce,
     VenueRules,
 )
+from simulator.lighter.markets import LIGHTER_RULES
+from simulator.paradex.markets import PARADEX_RULES
 
 TARGET_PER_SECOND = 20_000
 START_MS = 1_800_000_000_000
@@ -54,7 +54,7 @@ Op = tuple[str, object]
 def build(rules: VenueRules) -> tuple[Engine, ScaledClock, list[int]]:
     clock = ScaledClock(frozen_ms=START_MS)
     engine = Engine(rules, clock=clock)
-    style = FundingStyle.HOURLY if rules is LIGHTER_RULES else FundingStyle.CONTINUOUS
+    style = FundingMode.SETTLE_EVERY_INTERVAL if rules is LIGHTER_RULES else FundingMode.CONTINUOUS_INDEX
     spec = MarketSpec(
         "ETH",
         tick_size=TICK,
@@ -66,7 +66,7 @@ def build(rules: VenueRules) -> tuple[Engine, ScaledClock, list[int]]:
         maker_fee=Decimal("0.00004"),
         taker_fee=Decimal("0.00028"),
         liquidation_fee=Decimal("0.01"),
-        funding_style=style,
+        funding_mode=style,
         mark_price=MID,
     )
     engine.add_market(spec, funding=ConstantRate(Decimal("0.0000125")))

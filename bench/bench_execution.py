@@ -106,7 +106,7 @@ async def main(entries: int) -> None:
             ):
                 await set_market(sim, venue, market, mark="3636")
                 await set_market(sim, venue, market, mark="3600")
-                faults = sim.lighter_faults if venue == "lighter" else sim.paradex_faults
+                faults = sim.faults("lighter") if venue == "lighter" else sim.faults("paradex")
                 original = faults.take
 
                 def hook(

@@ -641,24 +641,31 @@ def serve(
 @app.command()
 def sim(
     scenario: Path = typer.Option(..., exists=True, file_okay=False, help="scenario folder"),
-    lighter_port: int = typer.Option(0, "--lighter-port", help="0 = a free port"),
-    paradex_port: int = typer.Option(0, "--paradex-port", help="0 = a free port"),
+    port: list[str] = typer.Option(
+        [], "--port", metavar="VENUE=PORT", help="a venue's port (repeatable; default: a free port each)"
+    ),
+    venue: list[str] = typer.Option(
+        [], "--venue", help="simulate only this venue (repeatable; default: all)"
+    ),
     host: str = typer.Option("127.0.0.1", help="bind address"),
     speed: float = typer.Option(
         1.0, min=0.001, help="simulated seconds per real second (3600: an hour per second)"
     ),
 ) -> None:
-    """Run the local Lighter- and Paradex-compatible simulator in the foreground (trading, funding, faults).
+    """Run the local venue simulator in the foreground (market data, trading, funding, faults).
 
-    Prints one line `ready lighter=http://... paradex=http://.../v1` when both listen.
+    Prints one line `ready <venue>=<url> ...` (e.g. `ready lighter=http://... paradex=http://.../v1`) when every
+    venue listens.
     """
     from simulator.scenario import ScenarioError
-    from simulator.server import serve_forever
+    from simulator.server import parse_ports, serve_forever
 
     try:
-        serve_forever(scenario, host=host, lighter_port=lighter_port, paradex_port=paradex_port, speed=speed)
+        serve_forever(scenario, host=host, ports=parse_ports(port), venues=venue or None, speed=speed)
     except ScenarioError as exc:
         die(f"bad scenario: {exc}")
+    except ValueError as exc:
+        die(str(exc))
     except OSError as exc:
         die(f"cannot listen: {exc}")
 

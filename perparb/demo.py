@@ -35,11 +35,12 @@ async def run_demo(days: float) -> int:
     configure_logging(base, quiet=True)
     t0 = time.perf_counter()
     async with await start_simulator(DEMO_SCENARIO) as sim:
-        urls = {v: simulated_venue_urls(sim, v)[:2] for v in base.venue_list}
+        # the demo collects the venues the simulator serves (a venue without a simulator protocol is live only)
+        urls = {v: simulated_venue_urls(sim, v)[:2] for v in base.venue_list if v in sim.venues}
         served = " ".join(f"{v}={rest}" for v, (rest, _ws) in urls.items())
         console.print(f"simulator ready: {served}  [dim](synthetic demo scenario, no network)[/]")
         settings = base.with_venue_urls(urls, data_dir=base.data_dir / "demo", database_url=None)
-        async with open_engine(settings) as engine, open_adapters(settings) as adapters:
+        async with open_engine(settings) as engine, open_adapters(settings, list(urls)) as adapters:
             console.print(
                 f"database: embedded PostgreSQL in {settings.data_dir / 'pgdata'} (migrated to head)"
             )

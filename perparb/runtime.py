@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from database import migrate
 from database.session import create_engine, resolve_database_url, wait_until_reachable
 from exchange_clients.base.funding_adapter import BaseFundingAdapter
-from exchange_clients.registry import create_funding_adapter
+from exchange_clients.registry import create_funding_adapter, venue_specs
 from perparb.settings import Settings
 
 err_console = Console(stderr=True)
@@ -30,14 +30,19 @@ THIRD_PARTY_LEVELS: dict[str, int] = {
     "urllib3": logging.WARNING,
     "websockets": logging.WARNING,
     "pgserver": logging.WARNING,  # ~80 INFO lines (initdb, pg_ctl) on the first start
-    "lighter": logging.WARNING,
-    "starknet_py": logging.WARNING,
     "web3": logging.WARNING,
-    # paradex-py logs its SystemConfig at INFO and warns "HttpClient: Invalid JSON in response" for every
-    # answer without a body; perparb reads statuses through its own hooks (exchange_clients/paradex)
-    "paradex_py": logging.ERROR,
 }
-"""Third-party chatter is shown only at PERPARB_LOG_LEVEL=DEBUG."""
+"""Third-party chatter is shown only at PERPARB_LOG_LEVEL=DEBUG; the venue SDKs' loggers come from each
+`VenueSpec.sdk_log_levels` (the SDK modules at WARNING unless the venue says otherwise)."""
+
+
+def third_party_levels() -> dict[str, int]:
+    """`THIRD_PARTY_LEVELS` plus every installed venue's SDK loggers."""
+    levels = dict(THIRD_PARTY_LEVELS)
+    for spec in venue_specs().values():
+        levels.update({module: logging.WARNING for module in spec.sdk_modules})
+        levels.update(spec.sdk_log_levels)
+    return levels
 
 
 def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
@@ -50,7 +55,7 @@ def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(level)
-    for name, third_party_level in THIRD_PARTY_LEVELS.items():
+    for name, third_party_level in third_party_levels().items():
         logging.getLogger(name).setLevel(logging.DEBUG if level == logging.DEBUG else third_party_level)
 
 

@@ -1,6 +1,6 @@
 """Fault injection and the local admin API (`/_sim/...`) of each simulated venue.
 
-Admin API (served by both the Lighter and the Paradex server, answered only to loopback clients):
+Admin API (served by every venue's server, answered only to loopback clients):
 
     POST /_sim/faults  {"http_status": 500, "count": 3}
         the next 3 non-admin requests (REST calls and WebSocket handshakes) are answered with HTTP 500 and the
@@ -24,7 +24,6 @@ The full fault injection of a later issue (dropped WebSocket frames, stale data,
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -34,9 +33,9 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-log = logging.getLogger("perparb.simulator")
+from simulator.admin import ADMIN_PREFIX, local_only, validation_reasons
 
-ADMIN_PREFIX = "/_sim/"
+log = logging.getLogger("perparb.simulator")
 
 ErrorBody = Callable[[int], Any]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -111,7 +110,7 @@ class FaultInjector:
     """The faults of one venue server. Not thread-safe: used from the server's event loop only.
 
     Args:
-        venue: "lighter" or "paradex" (shown by the admin API).
+        venue: the venue's name (`SimVenueProtocol.name`; shown by the admin API and the log).
         error_body: venue-shaped error body for an HTTP status (Lighter `{"code","message"}`, Paradex
             `{"error","message","data"}`).
     """
@@ -209,16 +208,6 @@ def fault_middleware(injector: FaultInjector) -> Callable[..., Awaitable[web.Str
     return middleware
 
 
-def _is_loopback(request: web.Request) -> bool:
-    remote = request.remote
-    if remote is None:
-        return False
-    try:
-        return ipaddress.ip_address(remote).is_loopback
-    except ValueError:
-        return False
-
-
 def add_admin_routes(
     app: web.Application, injector: FaultInjector, health: Callable[[], dict[str, Any]]
 ) -> None:
@@ -228,8 +217,6 @@ def add_admin_routes(
     """
 
     async def post_faults(request: web.Request) -> web.Response:
-        if not _is_loopback(request):
-            return web.json_response({"error": "admin API is local-only"}, status=403)
         try:
             raw = await request.json()
         except json.JSONDecodeError as exc:
@@ -237,25 +224,18 @@ def add_admin_routes(
         try:
             spec = FaultSpec.model_validate(raw)
         except ValidationError as exc:
-            reasons = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or '<body>'}: {e['msg']}" for e in exc.errors()
-            )
-            return web.json_response({"error": reasons}, status=400)
+            return web.json_response({"error": validation_reasons(exc)}, status=400)
         injector.configure(spec)
         return web.json_response({"faults": injector.snapshot()})
 
     async def get_faults(request: web.Request) -> web.Response:
-        if not _is_loopback(request):
-            return web.json_response({"error": "admin API is local-only"}, status=403)
         return web.json_response({"faults": injector.snapshot()})
 
     async def get_health(request: web.Request) -> web.Response:
-        if not _is_loopback(request):
-            return web.json_response({"error": "admin API is local-only"}, status=403)
         return web.json_response(
             {"status": "ok", "venue": injector.venue, **health(), "faults": injector.snapshot()}
         )
 
-    app.router.add_post(ADMIN_PREFIX + "faults", post_faults)
-    app.router.add_get(ADMIN_PREFIX + "faults", get_faults)
-    app.router.add_get(ADMIN_PREFIX + "health", get_health)
+    app.router.add_post(ADMIN_PREFIX + "faults", local_only(post_faults))
+    app.router.add_get(ADMIN_PREFIX + "faults", local_only(get_faults))
+    app.router.add_get(ADMIN_PREFIX + "health", local_only(get_health))

@@ -1,32 +1,22 @@
-"""Scenario folders: the venue response bodies the simulator serves, loaded and checked at start-up.
+"""Scenario folders: the venue response bodies the simulator serves, loaded and checked at start-up (venue-neutral).
 
-A scenario is a folder of JSON files, each holding one venue response body VERBATIM (so a scenario can be
-assembled from recorded payloads, see `simulator.scenario_from_recordings`):
-
-    DIR/scenario.json                          optional settings (`ScenarioSettings`)
-    DIR/lighter/orderBookDetails.json          GET /api/v1/orderBookDetails body
-    DIR/lighter/funding-rates.json             GET /api/v1/funding-rates body
-    DIR/lighter/fundings_<market_id>.json      GET /api/v1/fundings body (all rows; the server filters)
-    DIR/lighter/orderBookOrders_<market_id>.json  GET /api/v1/orderBookOrders body (individual orders)
-    DIR/lighter/apikeys.json                   GET /api/v1/apikeys body: registered API keys (simulator.auth)
-    DIR/paradex/system_config.json             GET /v1/system/config body
-    DIR/paradex/markets.json                   GET /v1/markets body
-    DIR/paradex/markets_summary.json           GET /v1/markets/summary?market=ALL body
-    DIR/paradex/funding_data_<MARKET>.json     GET /v1/funding/data body (all rows; the server pages)
-    DIR/paradex/orderbook_<MARKET>.json        GET /v1/orderbook/<MARKET> body
-    DIR/paradex/subkeys.json                   GET /v1/account/keys/subkeys body: registered subkeys (simulator.auth)
-
-Every file is optional; what is absent is answered the way the venue answers for an unknown resource
-(see `simulator.lighter_api` / `simulator.paradex_api`). Files are read once at start-up; a file that is not
-valid JSON or lacks the envelope the server needs to filter it (e.g. a `fundings` row without an integer
-`timestamp`) raises `ScenarioError` naming the file. Row *values* are not validated: a recorded bad row
-(Lighter `direction: "???"`) is served as recorded, so adapters can be tested against it.
+A scenario is a folder holding an optional `scenario.json` (settings, `ScenarioSettings`) and one folder per venue
+(`DIR/<venue>/`) of JSON files, each holding one venue response body VERBATIM (so a scenario can be assembled from
+recorded payloads, see `simulator.scenario_from_recordings`). Each installed venue protocol
+(`simulator.protocol.SimVenueProtocol`) reads its own folder (`read_folder`: the layout and checks are in
+`simulator/<venue>/scenario.py`); an absent folder reads as empty. A folder of JSON files named after no installed
+venue stops start-up with `ScenarioError` naming it (folders without JSON, e.g. replay parquet files, are left
+alone). Files are read once at start-up; a file that is not valid JSON or lacks the envelope the server needs to
+filter it raises `ScenarioError` naming the file. Row *values* are not validated: a recorded bad row is served as
+recorded, so adapters can be tested against it.
 
 `scenario.json` also sets the trading engines (`simulator/README.md`, "Scenario settings (scenario.json)"):
-`trading` (liquidity per venue, `LighterTradingSettings` / `ParadexTradingSettings`), `funding` (per venue and
-market: `constant_hourly`, `series` or a labelled `replay` of a `../shared/funding-history` parquet; the
-providers are built at load time into `Scenario.funding_providers`) and `faults` (HTTP and engine faults active
-from start-up). Unknown keys are refused at every level; errors name the file and the field.
+`trading.<venue>` (liquidity: the venue protocol's `trading_settings` model), `funding.<venue>.<market>`
+(`constant_hourly`, `series` or a labelled `replay` of a `../shared/funding-history` parquet; the providers are built
+at load time into `Scenario.funding_providers`) and `faults.<venue>` (HTTP and engine faults active from start-up),
+plus the top-level keys a venue protocol adds (`SimVenueProtocol.settings_fields`). The model is built from the
+installed protocols (`settings_model`); unknown keys, venues included, are refused at every level; errors name the
+file and the field.
 
 Time: `SimClock` is the simulator's clock (epoch ms). Current-state bodies are restamped to it when served
 (`ScenarioSettings.restamp`); historical bodies are served as recorded, unless
@@ -37,35 +27,62 @@ goes stale; hourly rows stay on the hour).
 
 from __future__ import annotations
 
-import copy
+import functools
 import json
 import logging
-import re
-import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from perparb_core import units
 from perparb_core.errors import DataError
+from simulator.admin import EngineFaultSpec
+from simulator.engine.clock import SimClock
+from simulator.engine.funding import ConstantRate, FundingHistoryReplay, RateProvider, SeriesRate
 from simulator.faults import FaultSpec
 
-if TYPE_CHECKING:  # simulator.engine imports this module (SimClock): import it lazily at run time
-    from simulator.engine.funding import RateProvider
+if TYPE_CHECKING:
+    from simulator.protocol import SimVenueProtocol, VenueScenarioData
+
+__all__ = [
+    "HOUR_MS",
+    "HOUR_S",
+    "MarketFundingSettings",
+    "ReplaySettings",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioSettings",
+    "SettingsModel",
+    "SimClock",
+    "VenueFaultSettings",
+    "build_funding_provider",
+    "decimal_setting",
+    "json_object",
+    "list_of_objects",
+    "load_scenario",
+    "read_json",
+    "require_int",
+    "require_str",
+    "settings_model",
+]
 
 log = logging.getLogger("perparb.simulator")
 
 HOUR_MS = 3_600_000
 HOUR_S = 3_600
-
-_LIGHTER_FUNDINGS = re.compile(r"^fundings_(\d+)\.json$")
-_LIGHTER_BOOK = re.compile(r"^orderBookOrders_(\d+)\.json$")
-_PARADEX_FUNDING = re.compile(r"^funding_data_(.+)\.json$")
-_PARADEX_BOOK = re.compile(r"^orderbook_(.+)\.json$")
 
 
 class ScenarioError(DataError):
@@ -77,7 +94,7 @@ class ScenarioError(DataError):
         super().__init__(f"scenario file {path}: {problem}")
 
 
-def _decimal_setting(value: Any, name: str) -> Decimal | None:
+def decimal_setting(value: Any, name: str) -> Decimal | None:
     """A `scenario.json` number (JSON number or decimal text) as a Decimal; floats are read as 15-significant-digit
     decimals (`units.to_decimal`, DESIGN.md "Units"), so 0.00001 is exactly Decimal("0.00001")."""
     if value is None:
@@ -90,113 +107,13 @@ def _decimal_setting(value: Any, name: str) -> Decimal | None:
         raise ValueError(f"must be a decimal number (JSON number or text), got {value!r}") from exc
 
 
-class _Settings(BaseModel):
+class SettingsModel(BaseModel):
+    """Base of every `scenario.json` settings model (the venues' `trading_settings` too): unknown keys refused."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class LighterTradingSettings(_Settings):
-    """`trading.lighter`: overrides of `simulator.lighter_trading.LighterTradingConfig` (omitted = its default).
-
-    Attributes:
-        sync_interval_seconds: real seconds between background syncs.
-        replenish_ms: simulated ms before a hit market maker puts its orders back.
-        levels / spread_bps / level_step_bps / level_notional: synthetic depth of markets WITHOUT a recorded book
-            (levels a side, best bid-ask distance and level spacing in bps of the mid, USD per level).
-        walk_vol_bps / walk_step_ms / seed: the random walk of synthetic mids (and of recorded books when
-            `random_walk` is true); market id is added to the seed.
-        volume_quota_remaining: `RespSendTx.volume_quota_remaining`.
-        random_walk: markets WITH a recorded book (`orderBookOrders_<id>.json`) move the whole recorded shape
-            along that random walk from start-up instead of holding the recorded mark. Default False.
-    """
-
-    sync_interval_seconds: float | None = Field(default=None, gt=0, le=60)
-    replenish_ms: int | None = Field(default=None, ge=0)
-    levels: int | None = Field(default=None, ge=1, le=200)
-    spread_bps: Decimal | None = None
-    level_step_bps: Decimal | None = None
-    level_notional: Decimal | None = None
-    walk_vol_bps: Decimal | None = None
-    walk_step_ms: int | None = Field(default=None, ge=1)
-    seed: int | None = None
-    volume_quota_remaining: int | None = Field(default=None, ge=0)
-    random_walk: bool = False
-
-    @field_validator("spread_bps", "level_step_bps", "level_notional", "walk_vol_bps", mode="before")
-    @classmethod
-    def _decimal(cls, value: Any) -> Decimal | None:
-        return _decimal_setting(value, "value")
-
-    @field_validator("spread_bps", "level_step_bps", "level_notional")
-    @classmethod
-    def _positive(cls, value: Decimal | None) -> Decimal | None:
-        if value is not None and value <= 0:
-            raise ValueError("must be > 0")
-        return value
-
-    @field_validator("walk_vol_bps")
-    @classmethod
-    def _not_negative(cls, value: Decimal | None) -> Decimal | None:
-        if value is not None and value < 0:
-            raise ValueError("must be >= 0")
-        return value
-
-    def config_overrides(self) -> dict[str, Any]:
-        """The `LighterTradingConfig` fields given here (for `dataclasses.replace`)."""
-        return self.model_dump(exclude_none=True, exclude={"random_walk"})
-
-
-class ParadexTradingSettings(_Settings):
-    """`trading.paradex`: overrides of `simulator.paradex_trading.ParadexTradingConfig` (omitted = its default).
-
-    Attributes:
-        levels / spread_bps / level_step_bps / replenish_ms: the market maker's depth.
-        notional_per_level: USD per level (size = notional / initial mark, floored to the step).
-        vol_bps / walk_step_ms / seed: each mid's random walk (market i of markets.json uses seed + i).
-        sync_interval_seconds: real seconds between background engine syncs.
-    """
-
-    levels: int | None = Field(default=None, ge=1, le=200)
-    spread_bps: Decimal | None = None
-    level_step_bps: Decimal | None = None
-    replenish_ms: int | None = Field(default=None, ge=0)
-    notional_per_level: Decimal | None = None
-    vol_bps: Decimal | None = None
-    walk_step_ms: int | None = Field(default=None, ge=1)
-    seed: int | None = None
-    sync_interval_seconds: float | None = Field(default=None, gt=0, le=60)
-
-    @field_validator("spread_bps", "level_step_bps", "notional_per_level", "vol_bps", mode="before")
-    @classmethod
-    def _decimal(cls, value: Any) -> Decimal | None:
-        return _decimal_setting(value, "value")
-
-    @field_validator("spread_bps", "level_step_bps", "notional_per_level")
-    @classmethod
-    def _positive(cls, value: Decimal | None) -> Decimal | None:
-        if value is not None and value <= 0:
-            raise ValueError("must be > 0")
-        return value
-
-    @field_validator("vol_bps")
-    @classmethod
-    def _not_negative(cls, value: Decimal | None) -> Decimal | None:
-        if value is not None and value < 0:
-            raise ValueError("must be >= 0")
-        return value
-
-    def config_overrides(self) -> dict[str, Any]:
-        """The `ParadexTradingConfig` fields given here (for `dataclasses.replace`)."""
-        return self.model_dump(exclude_none=True)
-
-
-class TradingSettings(_Settings):
-    """`trading`: per-venue liquidity settings."""
-
-    lighter: LighterTradingSettings = Field(default_factory=LighterTradingSettings)
-    paradex: ParadexTradingSettings = Field(default_factory=ParadexTradingSettings)
-
-
-class ReplaySettings(_Settings):
+class ReplaySettings(SettingsModel):
     """`{"replay": {...}}`: one symbol of a `../shared/funding-history` parquet replayed under this venue's rules.
 
     Attributes:
@@ -211,7 +128,7 @@ class ReplaySettings(_Settings):
     start_at_ms: int | None = Field(default=None, ge=0)
 
 
-class MarketFundingSettings(_Settings):
+class MarketFundingSettings(SettingsModel):
     """How one market's funding rate is set: exactly one of the three keys.
 
     Attributes:
@@ -228,7 +145,7 @@ class MarketFundingSettings(_Settings):
     @field_validator("constant_hourly", mode="before")
     @classmethod
     def _rate(cls, value: Any) -> Decimal | None:
-        return _decimal_setting(value, "constant_hourly")
+        return decimal_setting(value, "constant_hourly")
 
     @field_validator("series", mode="before")
     @classmethod
@@ -244,7 +161,7 @@ class MarketFundingSettings(_Settings):
             ts, rate = point
             if not isinstance(ts, int) or isinstance(ts, bool) or ts < 0:
                 raise ValueError(f"point {i}: ts_ms must be a non-negative integer (epoch ms), got {ts!r}")
-            decimal = _decimal_setting(rate, "rate_hourly")
+            decimal = decimal_setting(rate, "rate_hourly")
             assert decimal is not None
             out.append((ts, decimal))
         for i, ((a, _), (b, _)) in enumerate(pairwise(out)):
@@ -262,204 +179,135 @@ class MarketFundingSettings(_Settings):
         return self
 
 
-class FundingSettings(_Settings):
-    """`funding`: per venue, market key -> `MarketFundingSettings`. Keys: Lighter symbol ("ETH") or market id
-    ("0"); Paradex symbol ("BTC-USD-PERP"); "*" = every other market of the venue."""
-
-    lighter: dict[str, MarketFundingSettings] = Field(default_factory=dict)
-    paradex: dict[str, MarketFundingSettings] = Field(default_factory=dict)
-
-
-class EngineFaultSettings(_Settings):
-    """Initial engine faults: the body of `POST /_sim/engine/faults` without `clear`."""
-
-    reject_next: int | None = Field(default=None, ge=0)
-    fill_fraction: Decimal | None = None
-    fill_fraction_count: int | None = Field(default=None, ge=1)
-
-    @field_validator("fill_fraction", mode="before")
-    @classmethod
-    def _fraction(cls, value: Any) -> Decimal | None:
-        out = _decimal_setting(value, "fill_fraction")
-        if out is not None and not 0 <= out < 1:
-            raise ValueError("must be in [0, 1)")
-        return out
-
-    @model_validator(mode="after")
-    def _something(self) -> EngineFaultSettings:
-        if self.reject_next is None and self.fill_fraction is None:
-            raise ValueError("give 'reject_next' and/or 'fill_fraction'")
-        if self.fill_fraction_count is not None and self.fill_fraction is None:
-            raise ValueError("'fill_fraction_count' needs 'fill_fraction'")
-        return self
-
-
-class VenueFaultSettings(_Settings):
-    """`faults.<venue>`: `http` = a `POST /_sim/faults` body (`simulator.faults.FaultSpec`, not `clear`),
-    `engine` = a `POST /_sim/engine/faults` body (`EngineFaultSettings`)."""
+class VenueFaultSettings(SettingsModel):
+    """`faults.<venue>`: `http` = a `POST /_sim/faults` body (`simulator.faults.FaultSpec`), `engine` = a
+    `POST /_sim/engine/faults` body (`simulator.admin.EngineFaultSpec`, the same model the admin API uses); neither
+    may be `clear`."""
 
     http: FaultSpec | None = None
-    engine: EngineFaultSettings | None = None
+    engine: EngineFaultSpec | None = None
 
-    @field_validator("http")
+    @field_validator("http", "engine")
     @classmethod
-    def _no_clear(cls, value: FaultSpec | None) -> FaultSpec | None:
+    def _no_clear(cls, value: FaultSpec | EngineFaultSpec | None) -> FaultSpec | EngineFaultSpec | None:
         if value is not None and value.clear:
             raise ValueError("'clear' has no meaning at start-up; give a fault")
         return value
 
 
-class FaultSettings(_Settings):
-    """`faults`: faults active from start-up, per venue."""
-
-    lighter: VenueFaultSettings = Field(default_factory=VenueFaultSettings)
-    paradex: VenueFaultSettings = Field(default_factory=VenueFaultSettings)
-
-
-class ScenarioSettings(BaseModel):
+class ScenarioSettings(SettingsModel):
     """`DIR/scenario.json` (every key optional; unknown keys are an error at every level).
+
+    This class holds the venue-neutral keys; `settings_model()` builds the model actually used, with one entry per
+    installed venue under `trading`, `funding` and `faults` and the venues' own top-level keys. Read the venue parts
+    through `venue_trading`, `venue_funding`, `venue_faults` and `venue_setting`.
 
     Attributes:
         description: free text shown by `/_sim/health`.
         synthetic: True when the data is made up (the demo), False for recordings.
-        restamp: restamp current-state bodies (Paradex `markets/summary.created_at`, `orderbook.last_updated_at`,
-            Lighter `GET /` timestamp, WS pushes) to the simulator clock when served. Default True.
-        shift_history_to_now: shift every historical timestamp (Lighter `fundings[].timestamp` in s, Paradex
-            `funding_data.results[].created_at` in ms) by whole hours so the newest row lies in the hour
-            before start-up. Default False (history served as recorded).
-        push_interval_seconds: period of WebSocket pushes (Lighter `update/*`, Paradex `subscription`).
-        lighter_network_id: `network_id` of Lighter `GET /` (1 = mainnet in the recording).
-        trading: liquidity of the trading engines (`TradingSettings`); an explicit `trading_config` passed to
-            `build_lighter_app` / `build_paradex_app` wins over it.
-        funding: funding-rate sources per venue and market (`FundingSettings`); default = the scenario's
-            recorded current rate.
-        faults: faults active from start-up (`FaultSettings`).
+        restamp: restamp current-state bodies (summaries, order books, status timestamps, WebSocket pushes) to the
+            simulator clock when served. Default True.
+        shift_history_to_now: shift every historical timestamp (each venue says which rows are history) by whole
+            hours so the newest row lies in the hour before start-up. Default False (history served as recorded).
+        push_interval_seconds: period of the polled WebSocket pushes.
+        trading: per venue, its liquidity settings (the protocol's `trading_settings`); an explicit trading config
+            passed to a venue's app builder wins over it.
+        funding: per venue, market key -> `MarketFundingSettings` ("*" = every other market of the venue); default
+            = the scenario's recorded current rate.
+        faults: per venue, faults active from start-up (`VenueFaultSettings`).
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     description: str = ""
     synthetic: bool = False
     restamp: bool = True
     shift_history_to_now: bool = False
     push_interval_seconds: float = Field(default=1.0, gt=0, le=3600)
-    lighter_network_id: int = 1
-    trading: TradingSettings = Field(default_factory=TradingSettings)
-    funding: FundingSettings = Field(default_factory=FundingSettings)
-    faults: FaultSettings = Field(default_factory=FaultSettings)
+    trading: SettingsModel = Field(default_factory=SettingsModel)
+    funding: SettingsModel = Field(default_factory=SettingsModel)
+    faults: SettingsModel = Field(default_factory=SettingsModel)
+
+    def venue_trading(self, venue: str) -> Any:
+        """`trading.<venue>` (an instance of the venue's `trading_settings` model), None when not in the model."""
+        return getattr(self.trading, venue, None)
+
+    def venue_funding(self, venue: str) -> dict[str, MarketFundingSettings]:
+        """`funding.<venue>`: market key -> settings ({} when none)."""
+        entries: dict[str, MarketFundingSettings] = getattr(self.funding, venue, None) or {}
+        return entries
+
+    def venue_faults(self, venue: str) -> VenueFaultSettings:
+        """`faults.<venue>` (no fault when none)."""
+        faults = getattr(self.faults, venue, None)
+        return faults if isinstance(faults, VenueFaultSettings) else VenueFaultSettings()
+
+    def venue_setting(self, name: str, default: Any) -> Any:
+        """A top-level key a venue protocol added (`SimVenueProtocol.settings_fields`), `default` when absent."""
+        return getattr(self, name, default)
 
 
-class SimClock:
-    """The simulator's clock. Real time by default; `frozen_ms` pins it (tests, replays).
+def settings_model(protocols: Mapping[str, SimVenueProtocol] | None = None) -> type[ScenarioSettings]:
+    """The `scenario.json` model of the installed venue protocols (default: `simulator.protocol.installed_protocols`):
+    `ScenarioSettings` plus `trading.<venue>` (the venue's `trading_settings`), `funding.<venue>`,
+    `faults.<venue>` and the venues' `settings_fields`, every level refusing unknown keys. Built once per set of
+    protocols."""
+    if protocols is None:
+        from simulator.protocol import installed_protocols
 
-    The trading engine (a later issue) will share this clock so fills, funding and restamps agree.
-    """
-
-    def __init__(self, frozen_ms: int | None = None) -> None:
-        self._frozen_ms = frozen_ms
-
-    def now_ms(self) -> int:
-        """Epoch milliseconds."""
-        if self._frozen_ms is not None:
-            return self._frozen_ms
-        return time.time_ns() // 1_000_000
-
-    def now_us(self) -> int:
-        """Epoch microseconds (Lighter `last_updated_at`)."""
-        if self._frozen_ms is not None:
-            return self._frozen_ms * 1000
-        return time.time_ns() // 1000
-
-    def now_s(self) -> int:
-        """Epoch seconds (Lighter `GET /` timestamp)."""
-        return self.now_ms() // 1000
-
-    def freeze(self, at_ms: int | None) -> None:
-        """Pin the clock at `at_ms` (None = real time again)."""
-        self._frozen_ms = at_ms
+        protocols = installed_protocols()
+    return _settings_model(tuple(protocols[name] for name in sorted(protocols)))
 
 
-@dataclass
-class LighterData:
-    """Lighter bodies of a scenario (None / missing key = file absent)."""
+@functools.cache
+def _settings_model(protocols: tuple[SimVenueProtocol, ...]) -> type[ScenarioSettings]:
+    def model(name: str, fields: dict[str, Any]) -> type[SettingsModel]:
+        return create_model(name, __base__=SettingsModel, **fields)
 
-    order_book_details: dict[str, Any] | None = None
-    funding_rates: dict[str, Any] | None = None
-    fundings: dict[int, dict[str, Any]] = field(default_factory=dict)
-    order_book_orders: dict[int, dict[str, Any]] = field(default_factory=dict)
-    api_keys: dict[str, Any] | None = None
-
-    def perp_details(self) -> list[dict[str, Any]]:
-        """The `order_book_details` rows (perps), [] when the file is absent."""
-        if self.order_book_details is None:
-            return []
-        return list(self.order_book_details.get("order_book_details", []))
-
-    def detail(self, market_id: int) -> dict[str, Any] | None:
-        """The `order_book_details` row of `market_id`, or None."""
-        for row in self.perp_details():
-            if row.get("market_id") == market_id:
-                return row
-        return None
-
-    def known_market_ids(self) -> set[int]:
-        """Market ids listed in orderBookDetails (perps and spot)."""
-        ids: set[int] = set()
-        if self.order_book_details is not None:
-            for key in ("order_book_details", "spot_order_book_details"):
-                for row in self.order_book_details.get(key, []) or []:
-                    ids.add(row["market_id"])
-        return ids
-
-
-@dataclass
-class ParadexData:
-    """Paradex bodies of a scenario (None / missing key = file absent)."""
-
-    system_config: dict[str, Any] | None = None
-    markets: dict[str, Any] | None = None
-    markets_summary: dict[str, Any] | None = None
-    funding_data: dict[str, dict[str, Any]] = field(default_factory=dict)
-    orderbooks: dict[str, dict[str, Any]] = field(default_factory=dict)
-    subkeys: dict[str, Any] | None = None
-
-    def known_markets(self) -> set[str]:
-        """Every market symbol the scenario mentions (markets, summary, funding data, order books)."""
-        names: set[str] = set(self.funding_data) | set(self.orderbooks)
-        for body in (self.markets, self.markets_summary):
-            if body is not None:
-                names.update(row["symbol"] for row in body.get("results", []))
-        return names
-
-    def market(self, symbol: str) -> dict[str, Any] | None:
-        """The `/markets` row of `symbol`, or None."""
-        if self.markets is None:
-            return None
-        for row in self.markets.get("results", []):
-            if row.get("symbol") == symbol:
-                return row
-        return None
+    trading = model(
+        "TradingSettings",
+        {p.name: (p.trading_settings, Field(default_factory=p.trading_settings)) for p in protocols},
+    )
+    funding = model(
+        "FundingSettings",
+        {p.name: (dict[str, MarketFundingSettings], Field(default_factory=dict)) for p in protocols},
+    )
+    faults = model(
+        "FaultSettings",
+        {p.name: (VenueFaultSettings, Field(default_factory=VenueFaultSettings)) for p in protocols},
+    )
+    extra: dict[str, Any] = {}
+    for p in protocols:
+        extra.update(p.settings_fields)
+    return create_model(
+        "InstalledScenarioSettings",
+        __base__=ScenarioSettings,
+        trading=(trading, Field(default_factory=trading)),
+        funding=(funding, Field(default_factory=funding)),
+        faults=(faults, Field(default_factory=faults)),
+        **extra,
+    )
 
 
 @dataclass
 class Scenario:
     """A loaded scenario. `history_shift_ms` is the shift applied by `shift_history_to_now` (0 otherwise).
 
-    `funding_providers[venue][key]` holds the rate provider built from `settings.funding` for each key given there
-    ("*", a symbol, or a Lighter market id as text); empty when `scenario.json` sets no funding.
+    Attributes:
+        path: the folder; settings: `scenario.json` (an instance of `settings_model()`).
+        venues: venue name -> what its protocol read from `DIR/<venue>/` (`VenueScenarioData`; every installed
+            venue has an entry, empty when its folder is absent).
+        funding_providers: `[venue][key]` -> the rate provider built from `settings.funding` for each key given
+            there ("*", a symbol, a market id as text); empty when `scenario.json` sets no funding.
     """
 
     path: Path
     settings: ScenarioSettings
-    lighter: LighterData
-    paradex: ParadexData
+    venues: dict[str, VenueScenarioData] = field(default_factory=dict)
     history_shift_ms: int = 0
     funding_providers: dict[str, dict[str, RateProvider]] = field(default_factory=dict)
 
     def funding_provider(self, venue: str, *keys: str) -> RateProvider | None:
-        """The `scenario.json` rate provider of a market of `venue` ("lighter" / "paradex"): the first of `keys`
-        (e.g. symbol, then market id) given in `funding.<venue>`, else its "*" entry, else None (= the
-        scenario's recorded current rate)."""
+        """The `scenario.json` rate provider of a market of `venue`: the first of `keys` (e.g. symbol, then market
+        id) given in `funding.<venue>`, else its "*" entry, else None (= the scenario's recorded current rate)."""
         table = self.funding_providers.get(venue, {})
         for key in (*keys, "*"):
             if key in table:
@@ -470,7 +318,8 @@ class Scenario:
 # --------------------------------------------------------------------------------------------- loading
 
 
-def _read_json(path: Path) -> Any:
+def read_json(path: Path) -> Any:
+    """The JSON content of a scenario file. Raises `ScenarioError` (unreadable, not UTF-8, not JSON)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -485,13 +334,15 @@ def _read_json(path: Path) -> Any:
         ) from exc
 
 
-def _object(path: Path, body: Any) -> dict[str, Any]:
+def json_object(path: Path, body: Any) -> dict[str, Any]:
+    """`body` when it is a JSON object. Raises `ScenarioError` otherwise."""
     if not isinstance(body, dict):
         raise ScenarioError(path, f"must hold a JSON object (the response body), got {type(body).__name__}")
     return body
 
 
-def _list_of_objects(path: Path, body: dict[str, Any], key: str, *, required: bool = True) -> list[Any]:
+def list_of_objects(path: Path, body: dict[str, Any], key: str, *, required: bool = True) -> list[Any]:
+    """`body[key]` when it is a list of objects ([] when absent and not `required`). Raises `ScenarioError`."""
     if key not in body:
         if required:
             raise ScenarioError(path, f"lacks the {key!r} list of the venue's response body")
@@ -507,170 +358,21 @@ def _list_of_objects(path: Path, body: dict[str, Any], key: str, *, required: bo
     return rows
 
 
-def _require_int(path: Path, where: str, value: Any) -> None:
+def require_int(path: Path, where: str, value: Any) -> None:
+    """Raise `ScenarioError` naming `where` unless `value` is an integer (not a bool)."""
     if not isinstance(value, int) or isinstance(value, bool):
         raise ScenarioError(path, f"{where} must be an integer, got {value!r}")
 
 
-def _require_str(path: Path, where: str, value: Any) -> None:
+def require_str(path: Path, where: str, value: Any) -> None:
+    """Raise `ScenarioError` naming `where` unless `value` is a non-empty string."""
     if not isinstance(value, str) or not value:
         raise ScenarioError(path, f"{where} must be a non-empty string, got {value!r}")
-
-
-_HEX_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{80}$")
-_FELT = re.compile(r"^0x[0-9a-fA-F]{1,64}$")
-
-
-def _check_api_keys(path: Path, body: dict[str, Any]) -> dict[str, Any]:
-    """`lighter/apikeys.json`: `api_keys[]` rows with int `account_index`, int `api_key_index` (0..254) and a
-    40-byte hex `public_key` (the venue sends it without 0x; with 0x is accepted)."""
-    for i, row in enumerate(_list_of_objects(path, body, "api_keys")):
-        _require_int(path, f"api_keys[{i}].account_index", row.get("account_index"))
-        _require_int(path, f"api_keys[{i}].api_key_index", row.get("api_key_index"))
-        if not 0 <= row["api_key_index"] <= 254:
-            raise ScenarioError(
-                path, f"api_keys[{i}].api_key_index must be 0..254, got {row['api_key_index']}"
-            )
-        key = row.get("public_key")
-        if not isinstance(key, str) or not _HEX_KEY.match(key):
-            raise ScenarioError(path, f"api_keys[{i}].public_key must be 80 hex digits, got {key!r}")
-        if "nonce" in row:
-            _require_int(path, f"api_keys[{i}].nonce", row["nonce"])
-    return body
-
-
-def _check_subkeys(path: Path, body: dict[str, Any]) -> dict[str, Any]:
-    """`paradex/subkeys.json`: `results[]` rows with `account_id` (main account) and `public_key` as `0x` felts,
-    optional `state` (str) and `revoked_at` (int)."""
-    for i, row in enumerate(_list_of_objects(path, body, "results")):
-        for key in ("account_id", "public_key"):
-            value = row.get(key)
-            if not isinstance(value, str) or not _FELT.match(value):
-                raise ScenarioError(
-                    path, f"results[{i}].{key} must be 0x followed by 1-64 hex digits, got {value!r}"
-                )
-        if "state" in row:
-            _require_str(path, f"results[{i}].state", row["state"])
-        if "revoked_at" in row:
-            _require_int(path, f"results[{i}].revoked_at", row["revoked_at"])
-    return body
-
-
-def _load_lighter(folder: Path) -> LighterData:
-    data = LighterData()
-    if not folder.is_dir():
-        return data
-    for path in sorted(folder.glob("*.json")):
-        name = path.name
-        if name == "orderBookDetails.json":
-            body = _object(path, _read_json(path))
-            for key in ("order_book_details", "spot_order_book_details"):
-                rows = _list_of_objects(path, body, key, required=key == "order_book_details")
-                for i, row in enumerate(rows):
-                    _require_int(path, f"{key}[{i}].market_id", row.get("market_id"))
-                    _require_str(path, f"{key}[{i}].symbol", row.get("symbol"))
-            data.order_book_details = body
-        elif name == "funding-rates.json":
-            body = _object(path, _read_json(path))
-            _list_of_objects(path, body, "funding_rates")
-            data.funding_rates = body
-        elif m := _LIGHTER_FUNDINGS.match(name):
-            body = _object(path, _read_json(path))
-            for i, row in enumerate(_list_of_objects(path, body, "fundings")):
-                _require_int(path, f"fundings[{i}].timestamp", row.get("timestamp"))
-            data.fundings[int(m.group(1))] = body
-        elif m := _LIGHTER_BOOK.match(name):
-            body = _object(path, _read_json(path))
-            _list_of_objects(path, body, "asks")
-            _list_of_objects(path, body, "bids")
-            data.order_book_orders[int(m.group(1))] = body
-        elif name == "apikeys.json":
-            data.api_keys = _check_api_keys(path, _object(path, _read_json(path)))
-        else:
-            raise ScenarioError(
-                path, "unexpected file name in lighter/ (see simulator/README.md for the layout)"
-            )
-    return data
-
-
-def _load_paradex(folder: Path) -> ParadexData:
-    data = ParadexData()
-    if not folder.is_dir():
-        return data
-    for path in sorted(folder.glob("*.json")):
-        name = path.name
-        if name == "system_config.json":
-            data.system_config = _object(path, _read_json(path))
-        elif name in ("markets.json", "markets_summary.json"):
-            body = _object(path, _read_json(path))
-            for i, row in enumerate(_list_of_objects(path, body, "results")):
-                _require_str(path, f"results[{i}].symbol", row.get("symbol"))
-            if name == "markets.json":
-                data.markets = body
-            else:
-                data.markets_summary = body
-        elif m := _PARADEX_FUNDING.match(name):
-            body = _object(path, _read_json(path))
-            for i, row in enumerate(_list_of_objects(path, body, "results")):
-                _require_int(path, f"results[{i}].created_at", row.get("created_at"))
-            data.funding_data[m.group(1)] = body
-        elif m := _PARADEX_BOOK.match(name):
-            body = _object(path, _read_json(path))
-            for key in ("asks", "bids"):
-                if not isinstance(body.get(key), list):
-                    raise ScenarioError(path, f"lacks the {key!r} list of [price, size] pairs")
-            data.orderbooks[m.group(1)] = body
-        elif name == "subkeys.json":
-            data.subkeys = _check_subkeys(path, _object(path, _read_json(path)))
-        else:
-            raise ScenarioError(
-                path, "unexpected file name in paradex/ (see simulator/README.md for the layout)"
-            )
-    return data
-
-
-def _newest_history_ms(lighter: LighterData, paradex: ParadexData) -> int | None:
-    stamps: list[int] = []
-    for body in lighter.fundings.values():
-        stamps.extend(row["timestamp"] * 1000 for row in body["fundings"])
-    for body in paradex.funding_data.values():
-        stamps.extend(row["created_at"] for row in body["results"])
-    return max(stamps) if stamps else None
-
-
-def _shift_history(lighter: LighterData, paradex: ParadexData, now_ms: int) -> int:
-    """Shift history by the largest whole number of hours that keeps its newest row at or before `now_ms`,
-    so the newest row lies in (now - 1 h, now]. Returns the shift (ms, may be negative)."""
-    newest = _newest_history_ms(lighter, paradex)
-    if newest is None:
-        return 0
-    shift_ms = (now_ms - newest) // HOUR_MS * HOUR_MS
-    for mid, body in lighter.fundings.items():
-        shifted = copy.deepcopy(body)
-        for row in shifted["fundings"]:
-            row["timestamp"] += shift_ms // 1000
-        lighter.fundings[mid] = shifted
-    for market, body in paradex.funding_data.items():
-        shifted = copy.deepcopy(body)
-        for row in shifted["results"]:
-            row["created_at"] += shift_ms
-        paradex.funding_data[market] = shifted
-    return shift_ms
 
 
 def _funding_label_venue(label: str) -> str:
     """The history's venue, first word of `FundingHistoryReplay.from_parquet`'s label ("binance BTCUSDT ...")."""
     return label.split(" ", 1)[0]
-
-
-def _market_keys(venue: str, lighter: LighterData, paradex: ParadexData) -> tuple[set[str], str]:
-    if venue == "lighter":
-        keys: set[str] = set()
-        for row in lighter.perp_details():
-            keys.update((str(row["symbol"]), str(row["market_id"])))
-        return keys, "lighter/orderBookDetails.json order_book_details"
-    symbols = {str(row["symbol"]) for row in (paradex.markets or {}).get("results", [])}
-    return symbols, "paradex/markets.json"
 
 
 def build_funding_provider(
@@ -690,8 +392,6 @@ def build_funding_provider(
             units.UnitError (a ValueError): a history row's rate or interval is not a number.
         OSError: the replay file cannot be read.
     """
-    from simulator.engine.funding import ConstantRate, FundingHistoryReplay, SeriesRate
-
     if spec.constant_hourly is not None:
         return ConstantRate(spec.constant_hourly, label=f"scenario.json: constant {spec.constant_hourly}/h")
     if spec.series is not None:
@@ -717,21 +417,20 @@ def _build_funding(
     settings_path: Path,
     root: Path,
     settings: ScenarioSettings,
-    lighter: LighterData,
-    paradex: ParadexData,
+    venues: Mapping[str, VenueScenarioData],
     now_ms: int,
 ) -> dict[str, dict[str, RateProvider]]:
-    """Check the market keys of `settings.funding` against the loaded files and build every provider.
+    """Check the market keys of `settings.funding` against the loaded folders and build every provider.
 
     Raises:
         ScenarioError: naming `scenario.json` and the field (`funding.<venue>.<key>[.replay.file]`).
     """
     out: dict[str, dict[str, RateProvider]] = {}
-    for venue in ("lighter", "paradex"):
-        entries: dict[str, MarketFundingSettings] = getattr(settings.funding, venue)
+    for venue in sorted(venues):
+        entries = settings.venue_funding(venue)
         if not entries:
             continue
-        known, source = _market_keys(venue, lighter, paradex)
+        known, source = venues[venue].funding_keys()
         table: dict[str, RateProvider] = {}
         for key, spec in entries.items():
             where = f"funding.{venue}.{key}"
@@ -749,48 +448,84 @@ def _build_funding(
     return out
 
 
-def load_scenario(scenario_dir: Path, *, clock: SimClock | None = None) -> Scenario:
+def _shift_history(venues: Mapping[str, VenueScenarioData], now_ms: int) -> int:
+    """Shift every venue's history by the largest whole number of hours that keeps its newest row at or before
+    `now_ms`, so the newest row lies in (now - 1 h, now]. Returns the shift (ms, may be negative)."""
+    stamps = [ts for data in venues.values() for ts in data.history_times_ms()]
+    if not stamps:
+        return 0
+    shift_ms = (now_ms - max(stamps)) // HOUR_MS * HOUR_MS
+    for data in venues.values():
+        data.shift_history(shift_ms)
+    return shift_ms
+
+
+def _check_venue_folders(root: Path, known: Mapping[str, SimVenueProtocol]) -> None:
+    """Refuse a sub-folder holding JSON files that no installed venue protocol reads."""
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        if folder.name in known or not any(folder.glob("*.json")):
+            continue
+        raise ScenarioError(
+            folder,
+            f"folder of an unknown venue {folder.name!r}: the simulator has protocols for "
+            f"{', '.join(sorted(known)) or 'no venue'} (a venue is a simulator/<venue>/ package defining PROTOCOL)",
+        )
+
+
+def load_scenario(
+    scenario_dir: Path,
+    *,
+    clock: SimClock | None = None,
+    protocols: Mapping[str, SimVenueProtocol] | None = None,
+) -> Scenario:
     """Read and check a scenario folder.
 
     Args:
         scenario_dir: the folder (layout in this module's docstring).
         clock: used for `shift_history_to_now` and as the default `replay.start_at_ms` (default: real time).
+        protocols: the venue protocols whose folders are read (default: every installed one,
+            `simulator.protocol.installed_protocols`).
 
     Returns:
         The `Scenario`, bodies kept verbatim (except the optional history shift).
 
     Raises:
-        ScenarioError: the folder does not exist, or a file is not valid JSON, has an unexpected name, lacks
-            the list the server filters, or `scenario.json` holds an unknown key / bad value / a `funding` key
-            naming no market / an unusable replay file. The message names the file and the field.
+        ScenarioError: the folder does not exist, or holds a folder of JSON files of an unknown venue, or a file is
+            not valid JSON, has an unexpected name, lacks the list the server filters, or `scenario.json` holds an
+            unknown key / bad value / a `funding` key naming no market / an unusable replay file. The message
+            names the file and the field.
     """
+    if protocols is None:
+        from simulator.protocol import installed_protocols
+
+        protocols = installed_protocols()
     root = Path(scenario_dir)
     if not root.is_dir():
         raise ScenarioError(root, "scenario folder does not exist")
+    model = settings_model(protocols)
     settings_path = root / "scenario.json"
-    settings = ScenarioSettings()
+    settings = model()
     if settings_path.exists():
-        raw = _object(settings_path, _read_json(settings_path))
+        raw = json_object(settings_path, read_json(settings_path))
         try:
-            settings = ScenarioSettings.model_validate(raw)
+            settings = model.model_validate(raw)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors()
             )
             raise ScenarioError(settings_path, f"invalid settings: {problems}") from None
-    lighter = _load_lighter(root / "lighter")
-    paradex = _load_paradex(root / "paradex")
+    _check_venue_folders(root, protocols)
+    venues = {name: protocols[name].read_folder(root / name) for name in sorted(protocols)}
     clock = clock or SimClock()
     shift_ms = 0
     if settings.shift_history_to_now:
-        shift_ms = _shift_history(lighter, paradex, clock.now_ms())
-    providers = _build_funding(settings_path, root, settings, lighter, paradex, clock.now_ms())
-    scenario = Scenario(root, settings, lighter, paradex, shift_ms, providers)
+        shift_ms = _shift_history(venues, clock.now_ms())
+    providers = _build_funding(settings_path, root, settings, venues, clock.now_ms())
+    scenario = Scenario(root, settings, venues, shift_ms, providers)
     log.info(
-        "scenario %s: lighter %d markets, paradex %d markets, history shift %d h",
+        "scenario %s: %s, history shift %d h",
         root,
-        len(lighter.perp_details()),
-        len(paradex.known_markets()),
+        ", ".join(f"{name} {data.market_count()} markets" for name, data in venues.items()),
         shift_ms // HOUR_MS,
     )
     return scenario

@@ -86,24 +86,15 @@ class SimAdmin:
 
 
 def simulated_venue_urls(sim: SimulatorHandle, venue: str) -> tuple[str, str, str]:
-    """(REST base the SDK uses, WebSocket URL, server root) of `venue` on the simulator.
+    """(REST base the SDK uses, WebSocket URL, server root where `/_sim/` lives) of `venue` on the simulator.
 
     Raises:
         PaperError: the simulator does not serve `venue`.
     """
-    served = getattr(sim, "venues", None)
-    if isinstance(served, Mapping):
-        if venue not in served:
-            raise PaperError(f"the simulator does not serve {venue!r} (it serves {sorted(served)})")
-        handle = served[venue]
-        rest, ws = handle.url, handle.ws_url
-    else:  # the handle of a simulator with named attributes per venue
-        try:
-            rest, ws = getattr(sim, f"{venue}_url"), getattr(sim, f"{venue}_ws_url")
-        except AttributeError:
-            raise PaperError(f"the simulator does not serve {venue!r}") from None
-    root = rest.split("://", 1)[0] + "://" + rest.split("://", 1)[1].split("/", 1)[0]
-    return rest, ws, root
+    served = sim.venues.get(venue)
+    if served is None:
+        raise PaperError(f"the simulator does not serve {venue!r} (it serves {sorted(sim.venues)})")
+    return served.url, served.ws_url, served.root_url
 
 
 def paper_configs(base: TradingConfig, venues: list[str], sim: SimulatorHandle) -> TradingConfig:

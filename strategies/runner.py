@@ -148,7 +148,9 @@ async def _end_paper_session(engine: AsyncEngine, account: str, run_id: int) -> 
                 f"{ended} paper position(s) ended with the run's simulator",
                 level="warn",
             )
-    except Exception:  # a database outage at shutdown must not hide the run's own outcome; the next start ends it
+    except (
+        Exception
+    ):  # a database outage at shutdown must not hide the run's own outcome; the next start ends it
         log.exception("could not record the end of the paper session of run %s", run_id)
 
 

@@ -112,6 +112,8 @@ class VenueSpec:
     paper: PaperHooks | None = None
     simulator_protocol: str | None = None
     sdk_modules: tuple[str, ...] = ()
+    sdk_log_levels: Mapping[str, int] = field(default_factory=dict)
+    """Log levels of the SDK's loggers below DEBUG (default: each of `sdk_modules` at WARNING)."""
     verify_side_effect: str = ""
     """What `verify_credentials` changes at the venue, if anything (shown by `accounts verify-account`); empty
     when the check is read-only."""

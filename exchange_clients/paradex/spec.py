@@ -8,6 +8,7 @@ buckets of `GET /funding/data` (and of its WebSocket channel).
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -74,6 +75,9 @@ SPEC = VenueSpec(
     paper=PaperHooks(prepare_account=_paper),
     simulator_protocol="simulator.paradex",
     sdk_modules=("paradex_py", "starknet_py", "starkware"),
+    # paradex-py logs its SystemConfig at INFO and warns "HttpClient: Invalid JSON in response" for every answer
+    # without a body; perparb reads statuses through its own httpx hooks, so only its errors are worth showing
+    sdk_log_levels={"paradex_py": logging.ERROR},
     verify_side_effect=(
         "an L1-key account that Paradex does not know yet is onboarded (POST /onboarding), as paradex-py does on "
         "its first authentication"

@@ -1,23 +1,31 @@
 """Venue-neutral trading engine of the simulator: order books, matching, accounts, margin, liquidation,
-funding (Lighter hourly settlement, Paradex continuous index), synthetic liquidity, fault hooks and a clock
-with a speed factor. Pure and in process; the Lighter/Paradex protocol adapters sit on top.
+funding (two modes: settlement at every interval, a continuous index), synthetic liquidity, fault hooks and a clock
+with a speed factor. Pure, in process and venue-neutral: the venue protocols (`simulator/<venue>/`) sit on top and
+choose the rules (`VenueRules`), each market's `FundingMode` and the wire spellings of its enums.
 
 | module         | role                                                                 |
 |----------------|----------------------------------------------------------------------|
-| `engine.py`    | `Engine`: submit / cancel / sync, matching, margin checks, liquidation, events |
+| `engine.py`    | `Engine`: set-up and time (`sync`), assembled from one mixin per concern:  |
+| `state.py`     | `EngineState`: the attributes the concerns share, lookups                 |
+| `matching.py`  | order checks, matching, trades and fills (`submit`, `place`)              |
+| `cancels.py`   | cancels, modify, reduce-only upkeep                                       |
+| `risk.py`      | margin queries, leverage, withdrawals, liquidation                        |
+| `settlement.py`| the two `FundingMode`s: interval settlement, index accrual                |
+| `market_maker.py` | the synthetic market maker's quotes                                    |
+| `errors.py` / `events.py` | `EngineError` and subclasses / `EngineEvent`s                      |
 | `book.py`      | `OrderBook`: price-time priority book (bisect + deques), seq, depth, deltas |
-| `orders.py`    | order/fill/trade models, `Reason`, venue rules (`LIGHTER_RULES`, `PARADEX_RULES`) |
-| `market.py`    | `MarketSpec` and its builders from Lighter / Paradex market payloads |
+| `orders.py`    | order/fill/trade models, `OrderStatus`, `Reason`, `VenueRules`                 |
+| `market.py`    | `MarketSpec`, `MarketState`, `FundingMode`                           |
 | `accounts.py`  | `Account`, `Position`, equity and margin requirements                |
 | `funding.py`   | rate providers (constant, series, history replay), payment formulas  |
 | `liquidity.py` | mid paths (series, seeded random walk) and the market maker's quotes  |
 | `faults.py`    | `EngineFaults`: reject next N orders, fill only a fraction            |
-| `clock.py`     | `ScaledClock`: a `SimClock` with a speed factor                       |
+| `clock.py`     | `SimClock`, and `ScaledClock`: a `SimClock` with a speed factor       |
 
 Quick use:
 
-    engine = Engine(LIGHTER_RULES, clock=ScaledClock(speed=3600))
-    engine.add_market(lighter_market_spec(order_book_details_row))
+    engine = Engine(rules, clock=ScaledClock(speed=3600))   # rules: a venue's `VenueRules`
+    engine.add_market(MarketSpec("ETH", tick_size=Decimal("0.01"), size_step=Decimal("0.001"), min_size=...))
     engine.add_liquidity("ETH", RandomWalkMid(Decimal(3000), start_ms=engine.now_ms(), seed=7))
     trader = engine.create_account(collateral=Decimal(10_000))
     order = engine.place(trader.account_id, "ETH", Side.BUY, Decimal("0.5"), type=OrderType.MARKET)
@@ -25,24 +33,25 @@ Quick use:
 
 from simulator.engine.accounts import Account, Position
 from simulator.engine.book import BookSnapshot, Match, OrderBook
-from simulator.engine.clock import ScaledClock
-from simulator.engine.engine import (
-    INSURANCE_ACCOUNT_ID,
-    Engine,
+from simulator.engine.clock import ScaledClock, SimClock
+from simulator.engine.engine import Engine
+from simulator.engine.errors import (
     EngineError,
-    EngineEvent,
-    FundingEvent,
     InsufficientMarginError,
     InvalidModifyError,
     LeverageError,
+    OrderNotFoundError,
+    OrderNotOpenError,
+    UnknownAccountError,
+    UnknownMarketError,
+)
+from simulator.engine.events import (
+    EngineEvent,
+    FundingEvent,
     LiquidationEvent,
     MarkEvent,
     OrderEvent,
-    OrderNotFoundError,
-    OrderNotOpenError,
     TradeEvent,
-    UnknownAccountError,
-    UnknownMarketError,
 )
 from simulator.engine.faults import EngineFaults
 from simulator.engine.funding import (
@@ -54,16 +63,8 @@ from simulator.engine.funding import (
     SeriesRate,
 )
 from simulator.engine.liquidity import LiquidityConfig, MidPath, RandomWalkMid, SeriesMid, SyntheticLiquidity
-from simulator.engine.market import (
-    FundingStyle,
-    MarketSpec,
-    MarketState,
-    lighter_market_spec,
-    paradex_market_spec,
-)
+from simulator.engine.market import FundingMode, MarketSpec, MarketState
 from simulator.engine.orders import (
-    LIGHTER_RULES,
-    PARADEX_RULES,
     Fill,
     Liquidity,
     NotionalBasis,
@@ -78,14 +79,11 @@ from simulator.engine.orders import (
     Trade,
     TradeKind,
     VenueRules,
-    lighter_status,
-    paradex_cancel_reason,
 )
+from simulator.engine.state import INSURANCE_ACCOUNT_ID
 
 __all__ = [
     "INSURANCE_ACCOUNT_ID",
-    "LIGHTER_RULES",
-    "PARADEX_RULES",
     "Account",
     "BookSnapshot",
     "CallableRate",
@@ -97,8 +95,8 @@ __all__ = [
     "Fill",
     "FundingEvent",
     "FundingHistoryReplay",
+    "FundingMode",
     "FundingPayment",
-    "FundingStyle",
     "InsufficientMarginError",
     "InvalidModifyError",
     "LeverageError",
@@ -128,6 +126,7 @@ __all__ = [
     "SeriesMid",
     "SeriesRate",
     "Side",
+    "SimClock",
     "SyntheticLiquidity",
     "TimeInForce",
     "Trade",
@@ -136,8 +135,4 @@ __all__ = [
     "UnknownAccountError",
     "UnknownMarketError",
     "VenueRules",
-    "lighter_market_spec",
-    "lighter_status",
-    "paradex_cancel_reason",
-    "paradex_market_spec",
 ]

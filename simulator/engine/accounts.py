@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from simulator.engine.funding import FundingPayment
-from simulator.engine.market import FundingStyle, MarketState
+from simulator.engine.market import FundingMode, MarketState
 from simulator.engine.orders import ZERO, ClientId, Fill, Order
 
 
@@ -45,7 +45,7 @@ class Position:
         entry_price: average entry price (USD) of the current position; 0 when flat.
         realized_pnl: USDC realised in this market over the account's life.
         funding: USDC of funding realised in this market (negative = paid) over the account's life.
-        funding_index: CONTINUOUS markets: the market's funding index when funding was last realised.
+        funding_index: CONTINUOUS_INDEX markets: the market's funding index when funding was last realised.
         open_buy / open_sell: remaining size of resting non-reduce-only orders (base units).
         reduce_only_orders: number of resting reduce-only orders.
     """
@@ -69,8 +69,9 @@ class Position:
         return max(abs(self.size + self.open_buy), abs(self.size - self.open_sell))
 
     def unrealized_funding(self, market: MarketState) -> Decimal:
-        """CONTINUOUS markets: `-size x (index - funding_index)` not yet realised (USDC); 0 for HOURLY."""
-        if not self.size or market.spec.funding_style is not FundingStyle.CONTINUOUS:
+        """CONTINUOUS_INDEX markets: `-size x (index - funding_index)` not yet realised (USDC); 0 for
+        SETTLE_EVERY_INTERVAL markets."""
+        if not self.size or market.spec.funding_mode is not FundingMode.CONTINUOUS_INDEX:
             return ZERO
         return -self.size * (market.funding_index - self.funding_index)
 

@@ -1,6 +1,7 @@
-"""A `SimClock` with a speed factor (issue #4 item 5).
+"""The simulator's clocks: `SimClock` (real time, or frozen) and `ScaledClock`, a `SimClock` with a speed factor
+(issue #4 item 5).
 
-`ScaledClock` is a drop-in `simulator.scenario.SimClock` (the market-data servers accept it unchanged), so
+`ScaledClock` is a drop-in `SimClock` (the market-data servers accept it unchanged), so
 matching, funding and every restamped timestamp read the same time. Simulated time runs `speed` times faster
 than real time from an anchor: `now = start_ms + elapsed_real x speed`. With `speed=3600` one funding hour
 passes per real second. `freeze` pins it (tests, replays); `advance` jumps it forward.
@@ -11,7 +12,35 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from simulator.scenario import SimClock
+
+class SimClock:
+    """The simulator's clock. Real time by default; `frozen_ms` pins it (tests, replays).
+
+    Shared by the market-data servers and the trading engines, so fills, funding and restamps agree.
+    """
+
+    def __init__(self, frozen_ms: int | None = None) -> None:
+        self._frozen_ms = frozen_ms
+
+    def now_ms(self) -> int:
+        """Epoch milliseconds."""
+        if self._frozen_ms is not None:
+            return self._frozen_ms
+        return time.time_ns() // 1_000_000
+
+    def now_us(self) -> int:
+        """Epoch microseconds (Lighter `last_updated_at`)."""
+        if self._frozen_ms is not None:
+            return self._frozen_ms * 1000
+        return time.time_ns() // 1000
+
+    def now_s(self) -> int:
+        """Epoch seconds (Lighter `GET /` timestamp)."""
+        return self.now_ms() // 1000
+
+    def freeze(self, at_ms: int | None) -> None:
+        """Pin the clock at `at_ms` (None = real time again)."""
+        self._frozen_ms = at_ms
 
 
 class ScaledClock(SimClock):

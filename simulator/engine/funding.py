@@ -1,19 +1,21 @@
-"""Funding in the simulator's trading engine: rate providers and the two venues' settlement mechanics.
+"""Funding in the simulator's trading engine: rate providers and the two funding modes (`FundingMode`).
 
 Rates are always the canonical signed **fraction per hour** (`rate_hourly`, DESIGN.md "Units"), positive when
 longs pay shorts. A rate provider is any callable `provider(market, ts_ms) -> Decimal | None` (None = no rate
 known: treated as 0); the ones here also expose `change_points` so continuous accrual can integrate a step
 function exactly, and a `label` saying where the numbers come from.
 
-Lighter (PROTOCOL_NOTES §1.4, docs.lighter.xyz "Funding"): settled every hour on the hour, peer to peer.
-At each HH:00 the engine pays, for every open position,
+`FundingMode.SETTLE_EVERY_INTERVAL` (Lighter's mechanics, PROTOCOL_NOTES §1.4, docs.lighter.xyz "Funding"):
+settled at the end of every interval (`SETTLEMENT_INTERVAL_MS`: every hour on the hour), peer to peer. At each
+HH:00 the engine pays, for every open position,
 
     payment = -size x mark x rate_hourly            (size signed: longs pay when the rate is positive)
 
 with `rate_hourly` the rate in force during the hour that ends at HH:00 (`provider(market, HH:00 - 1 ms)`)
-and `mark` the mark price at settlement. `lighter_payment` computes it.
+and `mark` the mark price at settlement. `settlement_payment` computes it.
 
-Paradex (PROTOCOL_NOTES §2.4, docs "Funding Mechanism"): a funding index per market accrues continuously,
+`FundingMode.CONTINUOUS_INDEX` (Paradex's mechanics, PROTOCOL_NOTES §2.4, docs "Funding Mechanism"): a funding
+index per market accrues continuously,
 
     index += mark x rate_per_period x dt / period  (= mark x rate_hourly x dt_hours)
 
@@ -40,6 +42,7 @@ from perparb_core import units
 from simulator.engine.orders import ZERO
 
 HOUR_MS = 3_600_000
+SETTLEMENT_INTERVAL_MS = HOUR_MS  # SETTLE_EVERY_INTERVAL markets settle every hour on the hour
 MONEY_QUANTUM = Decimal("1e-12")
 _HOUR_MS_DEC = Decimal(HOUR_MS)
 
@@ -230,8 +233,8 @@ def change_points(provider: RateProvider, market: str, start_ms: int, end_ms: in
     return fn(market, start_ms, end_ms) if fn is not None else []
 
 
-def lighter_payment(size: Decimal, mark: Decimal, rate_hourly: Decimal) -> Decimal:
-    """Lighter hourly funding of one position: `-size x mark x rate_hourly` (USDC, rounded to 1e-12).
+def settlement_payment(size: Decimal, mark: Decimal, rate_hourly: Decimal) -> Decimal:
+    """Funding of one position at an hourly settlement (Lighter's formula): `-size x mark x rate_hourly` (USDC, rounded to 1e-12).
 
     Example: long 2 ETH, mark 3000, rate 0.0001/h -> -0.6 (the long pays 0.6 USDC).
     """
@@ -241,7 +244,7 @@ def lighter_payment(size: Decimal, mark: Decimal, rate_hourly: Decimal) -> Decim
 def accrue_index(
     index: Decimal, provider: RateProvider, market: str, mark: Decimal, start_ms: int, end_ms: int
 ) -> Decimal:
-    """Paradex funding index after accruing over [start_ms, end_ms) at a constant `mark`.
+    """Funding index (Paradex's `funding_index`) after accruing over [start_ms, end_ms) at a constant `mark`.
 
     `index + sum over rate steps of mark x rate_hourly x dt_hours`, the steps taken at the provider's change
     points. Returns `index` unchanged when `end_ms <= start_ms`.
@@ -263,8 +266,8 @@ def accrue_index(
     return index + mark * acc / _HOUR_MS_DEC
 
 
-def paradex_payment(size: Decimal, index_now: Decimal, index_then: Decimal) -> Decimal:
-    """Paradex funding of a position between two index values: `-size x (index_now - index_then)` (USDC)."""
+def index_payment(size: Decimal, index_now: Decimal, index_then: Decimal) -> Decimal:
+    """Funding of a position between two funding-index values (Paradex's formula): `-size x (index_now - index_then)` (USDC)."""
     return money(-size * (index_now - index_then))
 
 
@@ -275,10 +278,11 @@ class FundingPayment:
     Attributes:
         amount: USDC added to collateral (negative = paid).
         position_size: signed position the payment was computed on (base units).
-        rate_hourly: the rate applied (HOURLY); for CONTINUOUS the rate in force at realisation (reporting).
-        mark_price: the mark used (HOURLY); None for CONTINUOUS.
-        index: the market's funding index at realisation (CONTINUOUS); None for HOURLY.
-        fill_id: the fill that triggered the realisation (CONTINUOUS), None otherwise.
+        rate_hourly: the rate applied (SETTLE_EVERY_INTERVAL); for CONTINUOUS_INDEX the rate in force at
+            realisation (reporting).
+        mark_price: the mark used (SETTLE_EVERY_INTERVAL); None for CONTINUOUS_INDEX.
+        index: the market's funding index at realisation (CONTINUOUS_INDEX); None for SETTLE_EVERY_INTERVAL.
+        fill_id: the fill that triggered the realisation (CONTINUOUS_INDEX), None otherwise.
     """
 
     payment_id: int

@@ -1,37 +1,9 @@
-"""Market parameters of the trading engine, and their reading from the venues' own market payloads.
+"""Market parameters of the trading engine (venue-neutral).
 
 `MarketSpec` is venue-neutral: fractions are fractions (0.05 = 5 %), prices in quote per base, sizes in base
-units, notional in USD. The two builders read one market row as the venue publishes it:
-
-Lighter `GET /api/v1/orderBookDetails` row (PROTOCOL_NOTES §1.2, payloads `rest_orderBookDetails_market0.json`
-and the demo scenario's `lighter/orderBookDetails.json`):
-
-| field                                   | unit                                   | engine                          |
-|-----------------------------------------|----------------------------------------|---------------------------------|
-| `price_decimals` / `size_decimals`      | decimals                               | tick = 10^-pd, step = 10^-sd    |
-| `min_base_amount` / `min_quote_amount`  | base / USDC                            | min_size / min_notional         |
-| `default_initial_margin_fraction`       | 1e-4 units (500 = 5 %)                 | initial_margin_fraction         |
-| `maintenance_margin_fraction`           | 1e-4 units (120 = 1.2 %)               | maintenance_margin_fraction     |
-| `min_initial_margin_fraction` (optional) | 1e-4 units (200 = 2 % -> 50x)         | min_initial_margin_fraction     |
-| `maker_fee` / `taker_fee`               | PERCENT ("0.0280" = 0.00028), inferred | fractions                       |
-| `liquidation_fee`                       | PERCENT ("1.0000" = 1 %), inferred     | fraction of closed notional     |
-| `mark_price`, else `last_trade_price`   | USD                                    | initial mark                    |
-
-Paradex `GET /v1/markets` row (PROTOCOL_NOTES §2.2, docs.paradex.trade "Cross Margin Requirement" and
-"Liquidations"; payloads `rest_markets_btc.json`, the demo's `paradex/markets.json`):
-
-| field                                         | unit                   | engine                                 |
-|-----------------------------------------------|------------------------|----------------------------------------|
-| `price_tick_size` / `order_size_increment`    | quote / base           | tick / step (min_size = one step)      |
-| `min_notional`, `max_order_size`              | USD / base             | min_notional / max_size                |
-| `delta1_cross_margin_params.imf_base`         | fraction               | initial_margin_fraction (see below)    |
-| `delta1_cross_margin_params.mmf_factor`       | fraction of the IMF    | maintenance = imf_base x mmf_factor    |
-| `fee_config.api_fee.{maker,taker}_fee.fee`    | fraction               | maker_fee / taker_fee                  |
-| `funding_period_hours`                        | hours                  | funding_period_hours                   |
-| system config `liquidation_fee`               | fraction of the MMR    | liquidation_fee = it x maintenance fraction |
-
-`imf_factor` / `imf_shift` (a size-dependent initial margin; the API reference says "always 0", but the recorded
-BTC market has 0.00007 / 180000) are not modelled: the IMF is `imf_base` at every size.
+units, notional in USD. Each venue package reads its own market payloads into one (`simulator/<venue>/markets.py`,
+e.g. `lighter_market_spec` from an orderBookDetails row, `paradex_market_spec` from a `/markets` row) and chooses
+the market's `FundingMode`.
 """
 
 from __future__ import annotations
@@ -40,9 +12,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from perparb_core import units
 from simulator.engine.book import OrderBook
 from simulator.engine.orders import ZERO, Trade
 
@@ -50,16 +21,22 @@ if TYPE_CHECKING:
     from simulator.engine.funding import RateProvider
     from simulator.engine.liquidity import SyntheticLiquidity
 
-LIGHTER_MARGIN_TICK = Decimal(10_000)  # lighter-go MarginFractionTick, PROTOCOL_NOTES §1.2
-DEFAULT_PARADEX_LIQUIDATION_FEE = Decimal("0.7")  # docs.paradex.trade "Liquidations": "set to 70%" of the MMR
 TRADES_KEPT = 1000
 
 
-class FundingStyle(str, Enum):
-    """HOURLY: Lighter, paid every hour on the hour. CONTINUOUS: Paradex, a funding index realised on change."""
+class FundingMode(str, Enum):
+    """How a market's funding reaches the accounts (each venue package chooses per market).
 
-    HOURLY = "hourly"
-    CONTINUOUS = "continuous"
+    SETTLE_EVERY_INTERVAL: every holder is paid `-size x mark x rate_hourly` at the end of every settlement interval
+    (`simulator.engine.funding.SETTLEMENT_INTERVAL_MS`, one hour, on the hour); Lighter's mechanics
+    (docs.lighter.xyz "Funding").
+    CONTINUOUS_INDEX: a funding index accrues continuously and a position realises
+    `-size x (index - index at its last realisation)` when it changes (a fill, a liquidation); Paradex's mechanics
+    (docs.paradex.trade "Funding Mechanism").
+    """
+
+    SETTLE_EVERY_INTERVAL = "settle_every_interval"
+    CONTINUOUS_INDEX = "continuous_index"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +54,7 @@ class MarketSpec:
             None = `initial_margin_fraction` (Paradex: the maximum leverage is 1 / `imf_base`).
         maker_fee / taker_fee: fractions of notional (negative = rebate).
         liquidation_fee: fraction of the notional closed by a liquidation, charged to the liquidated account.
-        funding_style: see `FundingStyle`; funding_period_hours: the period the venue quotes rates for (Lighter 1,
+        funding_mode: see `FundingMode`; funding_period_hours: the period the venue quotes rates for (Lighter 1,
             Paradex usually 8) – the engine works with hourly rates throughout and uses it only to report.
         market_id: the venue's integer id when it has one (Lighter), else None.
         mark_price: initial mark price (USD), None when the payload gives none.
@@ -94,7 +71,7 @@ class MarketSpec:
     taker_fee: Decimal = ZERO
     liquidation_fee: Decimal = ZERO
     max_size: Decimal | None = None
-    funding_style: FundingStyle = FundingStyle.HOURLY
+    funding_mode: FundingMode = FundingMode.SETTLE_EVERY_INTERVAL
     funding_period_hours: Decimal = Decimal(1)
     market_id: int | None = None
     mark_price: Decimal | None = None
@@ -138,7 +115,7 @@ class MarketState:
     Attributes:
         mark_price: USD; set by `Engine.set_mark_price` or the liquidity model's mid path.
         funding: the rate provider (`simulator.engine.funding.RateProvider`), fraction per hour.
-        funding_index: CONTINUOUS markets: cumulative funding per unit of base (USD), Paradex `funding_index`.
+        funding_index: CONTINUOUS_INDEX markets: cumulative funding per unit of base (USD), Paradex `funding_index`.
         funding_index_ms: clock time the index was last accrued to.
         rate_hourly: the rate in force at the last sync (reporting).
         holders: ids of accounts with a non-zero position.
@@ -155,92 +132,3 @@ class MarketState:
     holders: set[int] = field(default_factory=set)
     trades: deque[Trade] = field(default_factory=lambda: deque(maxlen=TRADES_KEPT))
     liquidity: SyntheticLiquidity | None = None
-
-
-def _dec(row: dict[str, Any], key: str, *, allow_zero: bool = True) -> Decimal:
-    return units.to_decimal(row.get(key), key, allow_negative=False, allow_zero=allow_zero)
-
-
-def lighter_market_spec(row: dict[str, Any]) -> MarketSpec:
-    """`MarketSpec` of one Lighter `orderBookDetails` row (table in the module docstring).
-
-    Raises:
-        units.UnitError: a required field is missing or not a number (`field` names it).
-    """
-    price_decimals = row.get("price_decimals")
-    size_decimals = row.get("size_decimals")
-    if not isinstance(price_decimals, int) or isinstance(price_decimals, bool) or price_decimals < 0:
-        raise units.UnitError("price_decimals", price_decimals, "expected a non-negative integer")
-    if not isinstance(size_decimals, int) or isinstance(size_decimals, bool) or size_decimals < 0:
-        raise units.UnitError("size_decimals", size_decimals, "expected a non-negative integer")
-    imf = _dec(row, "default_initial_margin_fraction", allow_zero=False) / LIGHTER_MARGIN_TICK
-    mmf = _dec(row, "maintenance_margin_fraction", allow_zero=False) / LIGHTER_MARGIN_TICK
-    min_imf = units.optional_decimal(
-        row.get("min_initial_margin_fraction"), "min_initial_margin_fraction", allow_negative=False
-    )
-    mark = units.optional_decimal(row.get("mark_price"), "mark_price", allow_negative=False)
-    if mark is None or mark == 0:
-        mark = units.optional_decimal(row.get("last_trade_price"), "last_trade_price", allow_negative=False)
-    market_id = row.get("market_id")
-    return MarketSpec(
-        symbol=str(row.get("symbol")),
-        tick_size=Decimal(1).scaleb(-price_decimals),
-        size_step=Decimal(1).scaleb(-size_decimals),
-        min_size=_dec(row, "min_base_amount"),
-        min_notional=_dec(row, "min_quote_amount"),
-        initial_margin_fraction=imf,
-        maintenance_margin_fraction=mmf,
-        maker_fee=units.to_decimal(row.get("maker_fee"), "maker_fee") / units.PERCENT,
-        taker_fee=units.to_decimal(row.get("taker_fee"), "taker_fee") / units.PERCENT,
-        liquidation_fee=_dec(row, "liquidation_fee") / units.PERCENT,
-        funding_style=FundingStyle.HOURLY,
-        funding_period_hours=Decimal(1),
-        market_id=market_id if isinstance(market_id, int) and not isinstance(market_id, bool) else None,
-        mark_price=mark if mark else None,
-        min_initial_margin_fraction=min_imf / LIGHTER_MARGIN_TICK if min_imf else None,
-    )
-
-
-def paradex_market_spec(
-    row: dict[str, Any],
-    *,
-    liquidation_fee: Decimal = DEFAULT_PARADEX_LIQUIDATION_FEE,
-    mark_price: Decimal | None = None,
-) -> MarketSpec:
-    """`MarketSpec` of one Paradex `/markets` row (table in the module docstring).
-
-    Args:
-        row: the `/markets` `results[]` element.
-        liquidation_fee: system config `liquidation_fee` (fraction of the maintenance requirement; docs say 70 %).
-        mark_price: initial mark (e.g. `markets/summary.mark_price`); `/markets` carries none.
-
-    Raises:
-        units.UnitError: a required field is missing or not a number (`field` names it).
-    """
-    params = row.get("delta1_cross_margin_params") or {}
-    imf = _dec(params, "imf_base", allow_zero=False)
-    mmf = imf * _dec(params, "mmf_factor", allow_zero=False)
-    fees = ((row.get("fee_config") or {}).get("api_fee")) or {}
-    maker = units.optional_decimal((fees.get("maker_fee") or {}).get("fee"), "maker_fee.fee")
-    taker = units.optional_decimal((fees.get("taker_fee") or {}).get("fee"), "taker_fee.fee")
-    step = _dec(row, "order_size_increment", allow_zero=False)
-    max_size = units.optional_decimal(row.get("max_order_size"), "max_order_size", allow_negative=False)
-    period = units.optional_decimal(
-        row.get("funding_period_hours"), "funding_period_hours", allow_negative=False
-    )
-    return MarketSpec(
-        symbol=str(row.get("symbol")),
-        tick_size=_dec(row, "price_tick_size", allow_zero=False),
-        size_step=step,
-        min_size=step,
-        min_notional=_dec(row, "min_notional"),
-        max_size=max_size if max_size else None,
-        initial_margin_fraction=imf,
-        maintenance_margin_fraction=mmf,
-        maker_fee=maker if maker is not None else ZERO,
-        taker_fee=taker if taker is not None else ZERO,
-        liquidation_fee=liquidation_fee * mmf,
-        funding_style=FundingStyle.CONTINUOUS,
-        funding_period_hours=period if period else Decimal(8),
-        mark_price=mark_price,
-    )

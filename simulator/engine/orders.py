@@ -21,8 +21,9 @@ trade at (each fill, not the average: a simplification of Lighter's average-pric
 
 States: `OPEN` (resting, nothing filled), `PARTIALLY_FILLED` (resting or finished with some fills),
 `FILLED`, `CANCELLED` (accepted, then removed; `reason` says why, the fills stay), `REJECTED` (refused
-before touching the book; `reason` says why). Lighter status words and Paradex cancel reasons for each
-`Reason` are in `LIGHTER_STATUS` / `PARADEX_CANCEL_REASON`.
+before touching the book; `reason` says why). This is the ONE internal spelling: each venue's wire layer maps it
+to the venue's own words (`simulator/<venue>/wire.py`: Lighter's "canceled-post-only" status words, Paradex's
+"USER_CANCELED" cancel reasons).
 """
 
 from __future__ import annotations
@@ -115,47 +116,6 @@ class Reason(str, Enum):
     LIQUIDITY_REFRESH = "liquidity_refresh"  # market maker quotes replaced
 
 
-# Lighter `Order.status` per reason (enum of lighter-sdk 1.1.8 `lighter/models/order.py`). Rejections that
-# Lighter answers at `sendTx` (bad tick, size...) are the adapter's business; they map to plain "canceled".
-LIGHTER_STATUS: dict[Reason, str] = {
-    Reason.POST_ONLY_WOULD_CROSS: "canceled-post-only",
-    Reason.REDUCE_ONLY_WOULD_INCREASE: "canceled-reduce-only",
-    Reason.REDUCE_ONLY_EXCEEDS_POSITION: "canceled-reduce-only",
-    Reason.REDUCE_ONLY_POSITION_CHANGED: "canceled-reduce-only",
-    Reason.INSUFFICIENT_MARGIN: "canceled-margin-not-allowed",
-    Reason.PRICE_BOUND: "canceled-too-much-slippage",
-    Reason.NO_LIQUIDITY: "canceled-not-enough-liquidity",
-    Reason.SELF_TRADE: "canceled-self-trade",
-    Reason.LIQUIDATION: "canceled-liquidation",
-}
-
-# Paradex `cancel_reason` per reason. Recorded: USER_CANCELED (rest_order_closed_user_canceled.json),
-# NOT_ENOUGH_MARGIN (rest_order_create_docexample.json), ORDER_SIZE_BELOW_MIN (rest_orders-history_sol.json).
-# The others are not recorded: the adapter falls back to the reason's name in upper case.
-PARADEX_CANCEL_REASON: dict[Reason, str] = {
-    Reason.USER_CANCELLED: "USER_CANCELED",
-    Reason.INSUFFICIENT_MARGIN: "NOT_ENOUGH_MARGIN",
-    Reason.MIN_NOTIONAL: "ORDER_SIZE_BELOW_MIN",
-    Reason.MIN_SIZE: "ORDER_SIZE_BELOW_MIN",
-}
-
-
-def lighter_status(order: Order) -> str:
-    """Lighter `status` word of an order ("open", "filled", "canceled-post-only", ...)."""
-    if order.status is OrderStatus.OPEN or order.status is OrderStatus.PARTIALLY_FILLED:
-        return "open" if order.resting else "filled"
-    if order.status is OrderStatus.FILLED:
-        return "filled"
-    return LIGHTER_STATUS.get(order.reason, "canceled") if order.reason is not None else "canceled"
-
-
-def paradex_cancel_reason(reason: Reason | None) -> str:
-    """Paradex `cancel_reason` text for `reason` ("" when None)."""
-    if reason is None:
-        return ""
-    return PARADEX_CANCEL_REASON.get(reason, reason.name)
-
-
 class ReduceOnlyPolicy(str, Enum):
     """What a reduce-only order larger than the position does.
 
@@ -191,7 +151,7 @@ class VenueRules:
     """Order-entry rules that differ between venues.
 
     Attributes:
-        venue: "lighter" | "paradex" | a test name.
+        venue: the venue's name (`SimVenueProtocol.name`) or a test name; each venue package defines its rules.
         reduce_only: see `ReduceOnlyPolicy`.
         min_notional_basis: see `NotionalBasis`. Lighter's `min_quote_amount` basis is not documented; the order
             price is assumed.
@@ -204,9 +164,6 @@ class VenueRules:
     min_notional_basis: NotionalBasis
     reduce_only_close_exempt_from_min_notional: bool
 
-
-LIGHTER_RULES = VenueRules("lighter", ReduceOnlyPolicy.CLAMP, NotionalBasis.ORDER_PRICE, False)
-PARADEX_RULES = VenueRules("paradex", ReduceOnlyPolicy.REJECT, NotionalBasis.MARK_PRICE, True)
 
 ClientId = str | int
 

@@ -130,15 +130,15 @@ LIGHTER_DETAIL_FIELDS = sdk_fields(
 async def test_lighter_rest_shapes(
     demo: SimulatorHandle, http: aiohttp.ClientSession, recording: str, path: str, extra_ok: set[str]
 ) -> None:
-    served = await get(http, demo.lighter_url + path)
+    served = await get(http, demo.url("lighter") + path)
     assert shape_problems(load_payload("lighter", recording), served, extra_ok=extra_ok) == []
 
 
 async def test_lighter_error_bodies(demo: SimulatorHandle, http: aiohttp.ClientSession) -> None:
     empty_book, invalid_param = load_payload("lighter", "rest_orderBookOrders_errors")
-    served = await get(http, demo.lighter_url + "/api/v1/orderBookOrders?market_id=0&limit=0", 400)
+    served = await get(http, demo.url("lighter") + "/api/v1/orderBookOrders?market_id=0&limit=0", 400)
     assert served == invalid_param  # same body, not just the same shape
-    served = await get(http, demo.lighter_url + "/api/v1/orderBookOrders?market_id=4000&limit=5")
+    served = await get(http, demo.url("lighter") + "/api/v1/orderBookOrders?market_id=4000&limit=5")
     assert served == empty_book
 
 
@@ -148,7 +148,7 @@ async def test_lighter_error_bodies(demo: SimulatorHandle, http: aiohttp.ClientS
 async def lighter_frames(demo: SimulatorHandle, requests: list[dict[str, Any]], count: int) -> list[Any]:
     """Connect, send `requests`, return the first `count` frames (the `connected` frame first)."""
     frames: list[Any] = []
-    async with aiohttp.ClientSession() as http, http.ws_connect(demo.lighter_ws_url) as ws:
+    async with aiohttp.ClientSession() as http, http.ws_connect(demo.ws_url("lighter")) as ws:
         frames.append(json.loads(await asyncio.wait_for(ws.receive_str(), 3)))
         for request in requests:
             await ws.send_json(request)
@@ -245,7 +245,7 @@ async def test_paradex_rest_shapes(
     demo: SimulatorHandle, http: aiohttp.ClientSession, recording: str, path: str, schemas: tuple[str, ...]
 ) -> None:
     recorded = load_payload("paradex", recording)
-    served = await get(http, demo.paradex_url + path)
+    served = await get(http, demo.url("paradex") + path)
     allowed = openapi_fields(*schemas) if schemas else set()
     if recording == "rest_markets_fee_config":  # a subset recording: only symbol + fee_config
         allowed |= set(served["results"][0])
@@ -256,16 +256,16 @@ async def test_paradex_rest_shapes(
 
 
 async def test_paradex_funding_data_shape(demo: SimulatorHandle, http: aiohttp.ClientSession) -> None:
-    first = await get(http, demo.paradex_url + "/funding/data?market=BTC-USD-PERP&page_size=2")
+    first = await get(http, demo.url("paradex") + "/funding/data?market=BTC-USD-PERP&page_size=2")
     second = await get(
-        http, demo.paradex_url + f"/funding/data?market=BTC-USD-PERP&page_size=2&cursor={first['next']}"
+        http, demo.url("paradex") + f"/funding/data?market=BTC-USD-PERP&page_size=2&cursor={first['next']}"
     )
     recorded = load_payload("paradex", "rest_funding_data_btc_ccxt")
     assert shape_problems(recorded, second, extra_ok=openapi_fields("FundingDataResult")) == []
 
 
 async def test_paradex_error_shape(demo: SimulatorHandle, http: aiohttp.ClientSession) -> None:
-    served = await get(http, demo.paradex_url + "/funding/data?market=NOPE-USD-PERP", 400)
+    served = await get(http, demo.url("paradex") + "/funding/data?market=NOPE-USD-PERP", 400)
     assert shape_problems(load_payload("paradex", "rest_error_not_onboarded"), served) == []
     assert (
         served["error"]
@@ -279,7 +279,7 @@ async def test_paradex_error_shape(demo: SimulatorHandle, http: aiohttp.ClientSe
 
 
 async def test_paradex_ws_shapes(demo: SimulatorHandle) -> None:
-    async with aiohttp.ClientSession() as http, http.ws_connect(demo.paradex_ws_url) as ws:
+    async with aiohttp.ClientSession() as http, http.ws_connect(demo.ws_url("paradex")) as ws:
 
         async def call(req_id: int, method: str, params: dict[str, Any]) -> Any:
             await ws.send_json({"jsonrpc": "2.0", "id": req_id, "method": method, "params": params})

@@ -52,12 +52,12 @@ def sim_settings(sim: SimulatorHandle, **overrides: Any) -> TradingConfig:
 
 
 def paradex_root(sim: SimulatorHandle) -> str:
-    return sim.paradex_url.removesuffix("/v1")
+    return sim.url("paradex").removesuffix("/v1")
 
 
 async def admin(sim: SimulatorHandle, venue: str, path: str, body: Any = None, method: str = "POST") -> Any:
     """Call the simulator's admin API (`/_sim/...`) of `venue`; asserts HTTP 200."""
-    root = sim.lighter_url if venue == "lighter" else paradex_root(sim)
+    root = sim.url("lighter") if venue == "lighter" else paradex_root(sim)
     async with aiohttp.ClientSession() as http, http.request(method, root + path, json=body) as resp:
         text = await resp.text()
         assert resp.status == 200, (path, resp.status, text)

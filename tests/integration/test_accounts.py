@@ -438,15 +438,15 @@ async def test_verify_account_against_the_simulator(
     async with await start_simulator(DEMO_SCENARIO) as sim:
         async with httpx.AsyncClient() as client:
             r = await client.post(
-                f"{sim.lighter_url}/_sim/lighter/apikeys",
+                f"{sim.url('lighter')}/_sim/lighter/apikeys",
                 json={"account_index": 77, "api_key_index": 3, "public_key": public},
             )
             assert r.status_code in (200, 201), r.text
         env = cli_env(
             db_url,
             tmp_path,
-            PERPARB_LIGHTER_URL=sim.lighter_url,
-            PERPARB_PARADEX_URL=sim.paradex_url,
+            PERPARB_LIGHTER_URL=sim.url("lighter"),
+            PERPARB_PARADEX_URL=sim.url("paradex"),
             PERPARB_MASTER_KEY=__import__("database.vault").vault.encode_key(new_key()),
         )
         transcript = []

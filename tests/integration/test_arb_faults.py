@@ -239,8 +239,8 @@ async def test_sigkill_between_the_legs_then_restart_recovers(
         **os.environ,
         "DATABASE_URL": db_url,
         "PERPARB_MASTER_KEY": master_key_text(vault),
-        "PERPARB_LIGHTER_URL": sim.lighter_url,
-        "PERPARB_PARADEX_URL": sim.paradex_url,
+        "PERPARB_LIGHTER_URL": sim.url("lighter"),
+        "PERPARB_PARADEX_URL": sim.url("paradex"),
         "PERPARB_HTTP_TIMEOUT_SECONDS": "10",
     }
     log_path = tmp_path / "child.log"

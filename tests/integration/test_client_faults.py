@@ -141,11 +141,11 @@ async def sim() -> AsyncIterator[SimulatorHandle]:
 
 
 def lighter_root(sim: SimulatorHandle) -> str:
-    return sim.lighter_url.rstrip("/")
+    return sim.url("lighter").rstrip("/")
 
 
 def paradex_root(sim: SimulatorHandle) -> str:
-    return sim.paradex_url.removesuffix("/v1")
+    return sim.url("paradex").removesuffix("/v1")
 
 
 async def admin(url: str, body: Any = None, method: str = "POST") -> Any:

@@ -61,7 +61,7 @@ async def verify_credentials(creds: BaseCredentials, configs: Mapping[str, Venue
 
 
 def paradex_root(handle: SimulatorHandle) -> str:
-    return handle.paradex_url.removesuffix("/v1")
+    return handle.url("paradex").removesuffix("/v1")
 
 
 async def admin(method: str, url: str, body: dict[str, Any] | None = None) -> Any:
@@ -72,7 +72,7 @@ async def admin(method: str, url: str, body: dict[str, Any] | None = None) -> An
 
 async def register_lighter_key(handle: SimulatorHandle, account: int, slot: int, public_key: str) -> None:
     body = {"account_index": account, "api_key_index": slot, "public_key": public_key}
-    await admin("POST", handle.lighter_url + "/_sim/lighter/apikeys", body)
+    await admin("POST", handle.url("lighter") + "/_sim/lighter/apikeys", body)
 
 
 async def register_subkey(handle: SimulatorHandle, main_account: str, public_key: int) -> None:
@@ -109,7 +109,7 @@ async def test_lighter_registered_key_is_accepted(sim: SimulatorHandle) -> None:
     assert result == VerifyResult(
         "lighter",
         True,
-        f"API key 3 of account 7001 matches the public key registered on Lighter ({sim.lighter_url})",
+        f"API key 3 of account 7001 matches the public key registered on Lighter ({sim.url('lighter')})",
     )
 
 
@@ -153,7 +153,7 @@ async def test_lighter_empty_slot_of_a_known_account_is_rejected(sim: SimulatorH
 async def test_lighter_simulator_down_is_reported_unavailable() -> None:
     handle = await start_simulator(DEMO_SCENARIO)
     settings = settings_for(handle)
-    port = handle.lighter_url.rsplit(":", 1)[1]
+    port = handle.url("lighter").rsplit(":", 1)[1]
     await handle.stop()
     private_key, _ = new_lighter_key()
 
@@ -162,19 +162,19 @@ async def test_lighter_simulator_down_is_reported_unavailable() -> None:
     assert result == VerifyResult(
         "lighter",
         False,
-        f"Lighter unavailable at {handle.lighter_url}: dial tcp 127.0.0.1:{port}: connect: connection refused",
+        f"Lighter unavailable at {handle.url('lighter')}: dial tcp 127.0.0.1:{port}: connect: connection refused",
     )
 
 
 async def test_lighter_server_error_is_reported_unavailable(sim: SimulatorHandle) -> None:
     private_key, public_key = new_lighter_key()
     await register_lighter_key(sim, 7006, SLOT, public_key)
-    await admin("POST", sim.lighter_url + "/_sim/faults", {"http_status": 503, "count": 1})
+    await admin("POST", sim.url("lighter") + "/_sim/faults", {"http_status": 503, "count": 1})
 
     result = await verify_credentials(lighter_creds(7006, private_key), settings_for(sim))
 
     assert result == VerifyResult(
-        "lighter", False, f"Lighter unavailable at {sim.lighter_url}: code 503: Service Unavailable"
+        "lighter", False, f"Lighter unavailable at {sim.url('lighter')}: code 503: Service Unavailable"
     )
     # the fault was used up: the same key now passes
     assert (await verify_credentials(lighter_creds(7006, private_key), settings_for(sim))).ok
@@ -183,14 +183,14 @@ async def test_lighter_server_error_is_reported_unavailable(sim: SimulatorHandle
 async def test_lighter_rate_limit_is_reported(sim: SimulatorHandle) -> None:
     private_key, public_key = new_lighter_key()
     await register_lighter_key(sim, 7007, SLOT, public_key)
-    await admin("POST", sim.lighter_url + "/_sim/faults", {"http_status": 429, "count": 1})
+    await admin("POST", sim.url("lighter") + "/_sim/faults", {"http_status": 429, "count": 1})
 
     result = await verify_credentials(lighter_creds(7007, private_key), settings_for(sim))
 
     assert result == VerifyResult(
         "lighter",
         False,
-        f"Lighter rate-limited the check of API key 3 of account 7007 at {sim.lighter_url}: "
+        f"Lighter rate-limited the check of API key 3 of account 7007 at {sim.url('lighter')}: "
         "code 23000: Too Many Requests!",
     )
 
@@ -198,12 +198,12 @@ async def test_lighter_rate_limit_is_reported(sim: SimulatorHandle) -> None:
 async def test_lighter_slow_venue_times_out(sim: SimulatorHandle) -> None:
     private_key, public_key = new_lighter_key()
     await register_lighter_key(sim, 7008, SLOT, public_key)
-    await admin("POST", sim.lighter_url + "/_sim/faults", {"latency_seconds": 1.5, "count": 1})
+    await admin("POST", sim.url("lighter") + "/_sim/faults", {"latency_seconds": 1.5, "count": 1})
 
     result = await verify_credentials(lighter_creds(7008, private_key), settings_for(sim, timeout=0.3))
 
     assert result == VerifyResult(
-        "lighter", False, f"Lighter unavailable at {sim.lighter_url}: no answer within 0.3 s"
+        "lighter", False, f"Lighter unavailable at {sim.url('lighter')}: no answer within 0.3 s"
     )
 
 
@@ -216,7 +216,7 @@ async def test_lighter_sdk_remembers_a_successful_check_for_the_process(sim: Sim
     assert (await verify_credentials(lighter_creds(7009, private_key), settings_for(sim))).ok
 
     await register_lighter_key(sim, 7009, SLOT, replacement)
-    served = await admin("GET", f"{sim.lighter_url}/api/v1/apikeys?account_index=7009")
+    served = await admin("GET", f"{sim.url('lighter')}/api/v1/apikeys?account_index=7009")
     assert served["api_keys"][0]["public_key"] == replacement[2:]
 
     again = await verify_credentials(lighter_creds(7009, private_key), settings_for(sim))
@@ -328,7 +328,7 @@ async def test_paradex_simulator_down_is_reported_unavailable() -> None:
     assert result == VerifyResult(
         "paradex",
         False,
-        f"Paradex unavailable at {handle.paradex_url}: ConnectError: [Errno 111] Connection refused",
+        f"Paradex unavailable at {handle.url('paradex')}: ConnectError: [Errno 111] Connection refused",
     )
 
 
@@ -342,7 +342,7 @@ async def test_paradex_server_error_is_reported_unavailable(sim: SimulatorHandle
     assert result == VerifyResult(
         "paradex",
         False,
-        f"Paradex unavailable at {sim.paradex_url}: HTTP 503 SERVICE_UNAVAILABLE: simulated fault: HTTP 503",
+        f"Paradex unavailable at {sim.url('paradex')}: HTTP 503 SERVICE_UNAVAILABLE: simulated fault: HTTP 503",
     )
 
 
@@ -396,7 +396,7 @@ async def test_keys_registered_by_scenario_files_are_accepted(tmp_path: Path) ->
     async with await start_simulator(folder) as handle:
         settings = settings_for(handle)
         nonce = await admin(
-            "GET", f"{handle.lighter_url}/api/v1/nextNonce?account_index=7100&api_key_index=3"
+            "GET", f"{handle.url('lighter')}/api/v1/nextNonce?account_index=7100&api_key_index=3"
         )
         assert nonce == {"code": 200, "nonce": 41}
         assert (await verify_credentials(lighter_creds(7100, lighter_private), settings)).ok is True
@@ -424,14 +424,14 @@ async def test_no_secret_reaches_results_logs_output_or_reprs(
     results, their reprs, the credentials' reprs, every log record at DEBUG (SDK loggers included) and the
     process's stdout/stderr (the Go signer writes there directly)."""
     issued: list[str] = []
-    original_jwt = simulator.auth.ParadexAuth._jwt
+    original_jwt = simulator.paradex.auth.ParadexAuth._jwt
 
-    def spy(self: simulator.auth.ParadexAuth, address: int, public_key: int) -> str:
+    def spy(self: simulator.paradex.auth.ParadexAuth, address: int, public_key: int) -> str:
         token = original_jwt(self, address, public_key)
         issued.append(token)
         return token
 
-    monkeypatch.setattr(simulator.auth.ParadexAuth, "_jwt", spy)
+    monkeypatch.setattr(simulator.paradex.auth.ParadexAuth, "_jwt", spy)
     caplog.set_level(logging.DEBUG)
     settings = settings_for(sim)
 
@@ -455,7 +455,7 @@ async def test_no_secret_reaches_results_logs_output_or_reprs(
     assert len(issued) == 2  # the L1 account and the registered subkey
     # blocking SDK call: off the loop, which serves the simulator
     config = await asyncio.to_thread(
-        ParadexApiClient(env="prod", api_base_url=sim.paradex_url).fetch_system_config
+        ParadexApiClient(env="prod", api_base_url=sim.url("paradex")).fetch_system_config
     )
     derived_l2 = resolve_l2_keypair(
         config=config, l1_address=eth.address, l1_private_key=eth.key.hex()

@@ -63,8 +63,8 @@ def cli_env(db_url: str, sim: SimulatorHandle) -> dict[str, str]:
     env.update(
         {
             "DATABASE_URL": db_url,
-            "PERPARB_LIGHTER_URL": sim.lighter_url,
-            "PERPARB_PARADEX_URL": sim.paradex_url,
+            "PERPARB_LIGHTER_URL": sim.url("lighter"),
+            "PERPARB_PARADEX_URL": sim.url("paradex"),
             "PERPARB_HTTP_RETRIES": "1",
             "PERPARB_HTTP_BACKOFF_SECONDS": "0.01",
             "PYTHONPATH": str(PROJECT),
@@ -204,6 +204,49 @@ def test_perparb_sim_prints_ready_line(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+def test_perparb_sim_port_and_venue_options(tmp_path: Path, unused_tcp_port: int) -> None:
+    """`--venue` chooses the venues, `--port VENUE=PORT` their ports; an unknown venue is refused (exit 2)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PERPARB_")}
+    env["PYTHONPATH"] = str(PROJECT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "perparb",
+            "sim",
+            "--scenario",
+            str(DEMO_SCENARIO),
+            "--venue",
+            "paradex",
+            "--port",
+            f"paradex={unused_tcp_port}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == f"ready paradex=http://127.0.0.1:{unused_tcp_port}/v1\n"
+        body = httpx.get(f"http://127.0.0.1:{unused_tcp_port}/v1/system/time", timeout=5).json()
+        assert int(body["server_time"]) > 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    refused = subprocess.run(
+        [sys.executable, "-m", "perparb", "sim", "--scenario", str(DEMO_SCENARIO), "--port", "kraken=1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert "no simulator for venue(s) ['kraken']; installed: ['lighter', 'paradex']" in refused.stderr
 
 
 def test_perparb_sim_refuses_a_bad_scenario(tmp_path: Path) -> None:

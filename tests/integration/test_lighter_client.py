@@ -70,11 +70,14 @@ async def funded_client(
     await admin(
         http,
         "POST",
-        sim.lighter_url + "/_sim/lighter/apikeys",
+        sim.url("lighter") + "/_sim/lighter/apikeys",
         {"account_index": account, "api_key_index": KEY, "public_key": public_key},
     )
     await admin(
-        http, "POST", sim.lighter_url + "/_sim/accounts", {"account_index": account, "collateral": collateral}
+        http,
+        "POST",
+        sim.url("lighter") + "/_sim/accounts",
+        {"account_index": account, "collateral": collateral},
     )
     creds = LighterCredentials(account_index=account, api_key_index=KEY, api_private_key=private_key)
     client = create_lighter_client(creds, settings_for(sim), markets=["ETH"], **options)
@@ -89,7 +92,7 @@ async def test_connect_market_data_and_contract_attributes(
     client = await funded_client(sim, http, 8001)
     try:
         assert client.get_exchange_name() == "lighter"
-        assert client.ws_url == sim.lighter_ws_url
+        assert client.ws_url == sim.ws_url("lighter")
         attrs = await client.get_contract_attributes("eth")
         assert (attrs.venue_market_id, attrs.tick_size, attrs.size_step) == ("0", D("0.01"), D("0.0001"))
         assert (attrs.min_size, attrs.min_notional, attrs.max_leverage) == (
@@ -119,7 +122,7 @@ async def test_wrong_key_is_a_clear_auth_error(sim: SimulatorHandle, http: aioht
     await admin(
         http,
         "POST",
-        sim.lighter_url + "/_sim/lighter/apikeys",
+        sim.url("lighter") + "/_sim/lighter/apikeys",
         {"account_index": 8002, "api_key_index": KEY, "public_key": public_key},
     )
     creds = LighterCredentials(account_index=8002, api_key_index=KEY, api_private_key=other_private)
@@ -302,7 +305,7 @@ async def test_5xx_during_placement_never_doubles(
     try:
         first = await client.place_limit_order("ETH", Side.BUY, D("0.01"), D("3400"), client_order_id="x-0")
         assert first.status is OrderStatus.OPEN  # the SDK has its nonce now: the fault below hits sendTx
-        await admin(http, "POST", sim.lighter_url + "/_sim/faults", {"http_status": 500, "count": 1})
+        await admin(http, "POST", sim.url("lighter") + "/_sim/faults", {"http_status": 500, "count": 1})
         order = await client.place_limit_order("ETH", Side.BUY, D("0.01"), D("3500"), client_order_id="x-1")
         assert order.status is OrderStatus.OPEN
         active = await client.get_active_orders("ETH")
@@ -311,7 +314,7 @@ async def test_5xx_during_placement_never_doubles(
         faulted = [r.getMessage() for r in caplog.records if "fault:" in r.getMessage()]
         assert faulted == ["lighter fault: POST /api/v1/sendTx -> HTTP 500"]
     finally:
-        await admin(http, "POST", sim.lighter_url + "/_sim/faults", {"clear": True})
+        await admin(http, "POST", sim.url("lighter") + "/_sim/faults", {"clear": True})
         await client.disconnect()
 
 
@@ -321,7 +324,7 @@ async def test_market_order_refused_without_a_fresh_book(
     client = await funded_client(sim, http, 8008)
     try:
         assert await client.fetch_bbo_prices("ETH") == (D("3599.53"), D("3600.97"))
-        await admin(http, "POST", sim.lighter_url + "/_sim/venue/down")
+        await admin(http, "POST", sim.url("lighter") + "/_sim/venue/down")
 
         async def stale() -> bool:
             try:
@@ -335,7 +338,7 @@ async def test_market_order_refused_without_a_fresh_book(
             await client.place_market_order(
                 "ETH", Side.BUY, D("0.1"), max_slippage_bps=D(50), client_order_id="blind"
             )
-        await admin(http, "POST", sim.lighter_url + "/_sim/venue/up")
+        await admin(http, "POST", sim.url("lighter") + "/_sim/venue/up")
 
         async def fresh() -> bool:
             try:
@@ -347,7 +350,7 @@ async def test_market_order_refused_without_a_fresh_book(
         assert await client.get_order_info("ETH", client_order_id="blind") is None
         assert client._orders is not None and client._orders.sent == 0
     finally:
-        await admin(http, "POST", sim.lighter_url + "/_sim/venue/up")
+        await admin(http, "POST", sim.url("lighter") + "/_sim/venue/up")
         await client.disconnect()
 
 
@@ -387,7 +390,7 @@ async def test_leverage_tx_refusals(sim: SimulatorHandle, http: aiohttp.ClientSe
     try:
         signer = client.signer
         assert signer is not None
-        nonce_url = sim.lighter_url + "/api/v1/nextNonce?account_index=8010&api_key_index=" + str(KEY)
+        nonce_url = sim.url("lighter") + "/api/v1/nextNonce?account_index=8010&api_key_index=" + str(KEY)
         nonce = (await admin(http, "GET", nonce_url))["nonce"]
         for market_index, imf, mode, code in ((0, 199, 0, 20001), (0, 1000, 1, 20001), (77, 1000, 0, 21602)):
             tx_type, tx_info, _hash, error = signer.sign_update_leverage(
@@ -395,7 +398,7 @@ async def test_leverage_tx_refusals(sim: SimulatorHandle, http: aiohttp.ClientSe
             )
             assert error is None and tx_type == 20
             form = {"tx_type": str(tx_type), "tx_info": tx_info}
-            async with http.post(sim.lighter_url + "/api/v1/sendTx", data=form) as resp:
+            async with http.post(sim.url("lighter") + "/api/v1/sendTx", data=form) as resp:
                 assert resp.status == 400
                 assert (await resp.json())["code"] == code
         assert (await admin(http, "GET", nonce_url))["nonce"] == nonce

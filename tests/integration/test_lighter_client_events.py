@@ -56,10 +56,12 @@ async def funded_client(
     assert err is None
     await admin(
         http,
-        sim.lighter_url + "/_sim/lighter/apikeys",
+        sim.url("lighter") + "/_sim/lighter/apikeys",
         {"account_index": account, "api_key_index": KEY, "public_key": public_key},
     )
-    await admin(http, sim.lighter_url + "/_sim/accounts", {"account_index": account, "collateral": "10000"})
+    await admin(
+        http, sim.url("lighter") + "/_sim/accounts", {"account_index": account, "collateral": "10000"}
+    )
     creds = LighterCredentials(account_index=account, api_key_index=KEY, api_private_key=private_key)
     config = sim_config(sim, "lighter")
     assert isinstance(config, LighterConfig)
@@ -141,7 +143,7 @@ async def test_order_fill_position_events_and_resubscribe(
         # the socket is dropped: the stream reconnects and resubscribes; the snapshot re-sends the fill, which is
         # not reported twice, and later changes arrive on the new connection
         connects = stream.ws.connects
-        await admin(http, sim.lighter_url + "/_sim/ws/faults", {"drop_connections": True})
+        await admin(http, sim.url("lighter") + "/_sim/ws/faults", {"drop_connections": True})
 
         async def resubscribed() -> None:
             while stream.decoder.snapshots < 2:  # noqa: ASYNC110 - counts snapshots, no event to await

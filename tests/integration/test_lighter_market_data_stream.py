@@ -30,9 +30,9 @@ async def wait_for(cond, timeout: float = 10.0) -> None:  # type: ignore[no-unty
 
 async def test_books_survive_a_venue_restart() -> None:
     port = free_port()
-    sim = await start_simulator(DEMO_SCENARIO, lighter_port=port)
+    sim = await start_simulator(DEMO_SCENARIO, ports={"lighter": port})
     stream = LighterMarketDataStream(
-        sim.lighter_ws_url, [0, 1], backoff_initial_seconds=0.05, backoff_max_seconds=0.4
+        sim.ws_url("lighter"), [0, 1], backoff_initial_seconds=0.05, backoff_max_seconds=0.4
     )
     await stream.start()
     try:
@@ -45,7 +45,7 @@ async def test_books_survive_a_venue_restart() -> None:
         await wait_for(lambda: not stream.ws.connected.is_set())
         assert stream.book(0).best_bid() is None and stream.book(1).best_ask() is None  # nothing stale served
         await asyncio.sleep(0.5)  # several refused reconnect attempts, backing off
-        sim = await start_simulator(DEMO_SCENARIO, lighter_port=port)
+        sim = await start_simulator(DEMO_SCENARIO, ports={"lighter": port})
         await wait_for(lambda: stream.book(0).is_synced and stream.book(1).is_synced)
         assert stream.ws.connects == 2
         assert stream.book(0).best_bid() == bid0 and stream.book(0).best_ask() == ask0
@@ -56,7 +56,7 @@ async def test_books_survive_a_venue_restart() -> None:
 
 async def test_invalid_market_reports_the_venue_error() -> None:
     async with await start_simulator(DEMO_SCENARIO) as sim:
-        stream = LighterMarketDataStream(sim.lighter_ws_url, [0, 9999])
+        stream = LighterMarketDataStream(sim.ws_url("lighter"), [0, 9999])
         await stream.start()
         try:
             await wait_for(lambda: stream.book(0).is_synced and stream.errors)

@@ -99,7 +99,7 @@ async def test_both_venues_connect_see_the_collateral_and_fill_orders() -> None:
     # stopped: nothing listens any more
     async with aiohttp.ClientSession() as http:
         with pytest.raises(aiohttp.ClientConnectionError):
-            await http.get(paper.sim.lighter_url + "/_sim/health")
+            await http.get(paper.sim.url("lighter") + "/_sim/health")
 
 
 async def test_clock_runs_at_speed() -> None:

@@ -37,7 +37,7 @@ ETH = "ETH-USD-PERP"
 
 
 def root(sim: SimulatorHandle) -> str:
-    return sim.paradex_url.removesuffix("/v1")
+    return sim.url("paradex").removesuffix("/v1")
 
 
 async def admin(sim: SimulatorHandle, path: str, body: Any = None, method: str = "POST") -> Any:
@@ -287,14 +287,14 @@ async def test_set_leverage_round_trip_and_margin_effect(sim: SimulatorHandle, c
     ):
         async with aiohttp.ClientSession() as http:
             async with http.post(
-                f"{sim.paradex_url}/account/margin/{market}",
+                f"{sim.url('paradex')}/account/margin/{market}",
                 json=body,
                 headers={"Authorization": f"Bearer {client.session.jwt}"},
             ) as resp:
                 assert resp.status == 400
                 assert (await resp.json())["error"] == code
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{sim.paradex_url}/account/margin/{ETH}", json={"leverage": 5}) as resp:
+        async with http.post(f"{sim.url('paradex')}/account/margin/{ETH}", json={"leverage": 5}) as resp:
             assert resp.status == 401
     assert await client.get_leverage_info("ETH") == (D("10"), D("50"))
 

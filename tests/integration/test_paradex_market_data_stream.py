@@ -25,10 +25,10 @@ async def wait_for(cond, timeout: float = 10.0) -> None:  # type: ignore[no-unty
 async def test_gap_and_drop_recovery() -> None:
     async with await start_simulator(DEMO_SCENARIO, push_interval_seconds=0.05, speed=200) as sim:
         stream = ParadexMarketDataStream(
-            sim.paradex_ws_url, ["BTC-USD-PERP", "ETH-USD-PERP"], backoff_initial_seconds=0.05
+            sim.ws_url("paradex"), ["BTC-USD-PERP", "ETH-USD-PERP"], backoff_initial_seconds=0.05
         )
         await stream.start()
-        admin = sim.paradex_url.rsplit("/v1", 1)[0] + "/_sim/ws/faults"
+        admin = sim.url("paradex").rsplit("/v1", 1)[0] + "/_sim/ws/faults"
         try:
             btc, eth = stream.book("BTC-USD-PERP"), stream.book("ETH-USD-PERP")
             await wait_for(lambda: btc.is_synced and eth.is_synced)

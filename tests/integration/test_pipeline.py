@@ -140,7 +140,7 @@ async def test_demo_cycle_and_ranking(clean_engine: AsyncEngine, demo_sim: Simul
 async def test_one_venue_failing_never_blocks_the_other(
     clean_engine: AsyncEngine, demo_sim: SimulatorHandle, fault: FaultSpec, caplog: pytest.LogCaptureFixture
 ) -> None:
-    demo_sim.paradex_faults.configure(fault)
+    demo_sim.faults("paradex").configure(fault)
     settings = sim_settings(demo_sim, http_timeout_seconds=0.5, venue_timeout_seconds=3)
     with caplog.at_level(logging.ERROR, logger="perparb.collector"):
         async with open_adapters(settings) as adapters:
@@ -164,7 +164,7 @@ async def test_one_venue_failing_never_blocks_the_other(
         == 0
     )
     # the venue recovers: the next cycle stores it
-    demo_sim.paradex_faults.clear()
+    demo_sim.faults("paradex").clear()
     async with open_adapters(sim_settings(demo_sim)) as adapters:
         summary = await run_cycle(clean_engine, adapters, venue_timeout_seconds=10)
     assert summary.to_json_dict()["failed_venues"] == []

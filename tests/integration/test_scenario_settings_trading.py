@@ -18,8 +18,6 @@ import pytest
 import pytest_asyncio
 
 from simulator.engine import Engine, Reason, Side, TimeInForce
-from simulator.lighter_api import LIGHTER_ENGINE
-from simulator.paradex_trading import PARADEX_ENGINE
 from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
 from tests.shared_data import shared_path
 
@@ -67,8 +65,7 @@ async def sim(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[S
 
 
 def engines(handle: SimulatorHandle) -> tuple[Engine, Engine]:
-    paradex_runner, lighter_runner = handle._runners
-    return lighter_runner.app[LIGHTER_ENGINE], paradex_runner.app[PARADEX_ENGINE]
+    return handle.venues["lighter"].engine, handle.venues["paradex"].engine
 
 
 async def get(http: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
@@ -80,14 +77,14 @@ async def test_initial_faults_are_active_at_start(sim: tuple[SimulatorHandle, in
     handle, _ = sim
     lighter, paradex = engines(handle)
     async with aiohttp.ClientSession() as http:
-        status, body = await get(http, handle.lighter_url + "/_sim/faults")
+        status, body = await get(http, handle.url("lighter") + "/_sim/faults")
         assert status == 200
         assert body["faults"]["status"] == {"http_status": 503, "remaining": 1, "retry_after_seconds": 1}
-        status, body = await get(http, handle.lighter_url + "/api/v1/orderBookDetails")
+        status, body = await get(http, handle.url("lighter") + "/api/v1/orderBookDetails")
         assert status == 503
-        status, body = await get(http, handle.lighter_url + "/api/v1/orderBookDetails")
+        status, body = await get(http, handle.url("lighter") + "/api/v1/orderBookDetails")
         assert status == 200 and body["order_book_details"]
-        status, body = await get(http, handle.paradex_url.removesuffix("/v1") + "/_sim/engine/faults")
+        status, body = await get(http, handle.url("paradex").removesuffix("/v1") + "/_sim/engine/faults")
         assert status == 200
         assert body["engine_faults"]["reject_next"] == 1
     assert lighter.faults.snapshot()["reject_next"] == 0
@@ -106,23 +103,25 @@ async def test_paradex_replay_is_labelled_and_followed(sim: tuple[SimulatorHandl
     rate = paradex.funding_rate("BTC-USD-PERP")
     assert handle.clock.now_ms() < boundary, "simulator start-up took more than 2 real seconds"
     assert rate == REPLAY_ROW1
-    admin = handle.paradex_url.removesuffix("/v1") + "/_sim/markets/BTC-USD-PERP"
+    admin = handle.url("paradex").removesuffix("/v1") + "/_sim/markets/BTC-USD-PERP"
     async with aiohttp.ClientSession() as http:
         status, view = await get(http, admin)
         assert status == 200
         assert view["funding_source"] == "replay of binance BTCUSDT history under paradex's protocol"
         assert view["funding_from_settings"] is True
-        status, summary = await get(http, handle.paradex_url + "/markets/summary?market=BTC-USD-PERP")
+        status, summary = await get(http, handle.url("paradex") + "/markets/summary?market=BTC-USD-PERP")
         assert status == 200
         assert Decimal(summary["results"][0]["funding_rate"]) == Decimal("0.00007757")  # per 8 h
         # 3600x: 1 simulated ms = 1/3600 real ms; wait until one simulated minute past the boundary
         await asyncio.sleep((boundary + 60_000 - handle.clock.now_ms()) / 3_600_000)
         assert handle.clock.now_ms() >= boundary + 60_000
         assert paradex.funding_rate("BTC-USD-PERP") == REPLAY_ROW2
-        status, summary = await get(http, handle.paradex_url + "/markets/summary?market=BTC-USD-PERP")
+        status, summary = await get(http, handle.url("paradex") + "/markets/summary?market=BTC-USD-PERP")
         assert Decimal(summary["results"][0]["funding_rate"]) == Decimal("0.00007414")
         # other markets keep the scenario's recorded rate
-        status, eth = await get(http, handle.paradex_url.removesuffix("/v1") + "/_sim/markets/ETH-USD-PERP")
+        status, eth = await get(
+            http, handle.url("paradex").removesuffix("/v1") + "/_sim/markets/ETH-USD-PERP"
+        )
         assert eth["funding_source"].startswith("markets_summary funding_rate ")
 
 
@@ -132,7 +131,7 @@ async def test_lighter_constant_rate_settles_hourly(sim: tuple[SimulatorHandle, 
     assert lighter.funding_rate("ETH") == ETH_RATE
     assert lighter.funding_rate("BTC") == Decimal("0.000096") / 8  # recorded funding-rates row, unchanged
     async with aiohttp.ClientSession() as http:
-        status, view = await get(http, handle.lighter_url + "/_sim/markets/ETH")
+        status, view = await get(http, handle.url("lighter") + "/_sim/markets/ETH")
         assert status == 200
         assert view["funding_source"] == "scenario.json: constant 0.00002/h"
         assert view["rate_hourly"] == "0.00002"

@@ -27,7 +27,8 @@ import pytest
 import pytest_asyncio
 from lighter.signer_client import create_api_key
 
-from simulator.lighter_trading import MAKER_ACCOUNT_BASE, ORDER_INDEX_BASE
+from simulator.lighter.markets import MAKER_ACCOUNT_BASE
+from simulator.lighter.wire import ORDER_INDEX_BASE
 from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
 from tests.shared_data import load_payload
 
@@ -68,9 +69,9 @@ class Trader:
         self.account = account
         self.private_key = private_key
         self.signer = lighter.SignerClient(
-            url=sim.lighter_url, account_index=account, api_private_keys={KEY: private_key}
+            url=sim.url("lighter"), account_index=account, api_private_keys={KEY: private_key}
         )
-        self.api = lighter.ApiClient(lighter.Configuration(host=sim.lighter_url))
+        self.api = lighter.ApiClient(lighter.Configuration(host=sim.url("lighter")))
 
     def token(self) -> str:
         token, err = self.signer.create_auth_token_with_expiry(api_key_index=KEY)
@@ -99,11 +100,14 @@ async def trader(sim: SimulatorHandle, http: aiohttp.ClientSession, account: int
     await admin(
         http,
         "POST",
-        sim.lighter_url + "/_sim/lighter/apikeys",
+        sim.url("lighter") + "/_sim/lighter/apikeys",
         {"account_index": account, "api_key_index": KEY, "public_key": public_key},
     )
     funded = await admin(
-        http, "POST", sim.lighter_url + "/_sim/accounts", {"account_index": account, "collateral": collateral}
+        http,
+        "POST",
+        sim.url("lighter") + "/_sim/accounts",
+        {"account_index": account, "collateral": collateral},
     )
     assert Decimal(funded["collateral"]) == Decimal(collateral)
     return Trader(sim, account, private_key)
@@ -122,14 +126,14 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 5.0) 
 
 
 async def account_body(http: aiohttp.ClientSession, sim: SimulatorHandle, account: int) -> dict[str, Any]:
-    status, body = await get(http, f"{sim.lighter_url}/api/v1/account?by=index&value={account}")
+    status, body = await get(http, f"{sim.url('lighter')}/api/v1/account?by=index&value={account}")
     assert status == 200, body
     lighter.DetailedAccounts.model_validate(body)
     return dict(body["accounts"][0])
 
 
 async def orders_body(http: aiohttp.ClientSession, t: Trader, path: str) -> list[dict[str, Any]]:
-    status, body = await get(http, f"{t.sim.lighter_url}/api/v1/{path}&auth={t.token()}")
+    status, body = await get(http, f"{t.sim.url('lighter')}/api/v1/{path}&auth={t.token()}")
     assert status == 200, body
     lighter.Orders.model_validate(body)
     return list(body["orders"])
@@ -148,7 +152,7 @@ async def send_raw(
         form["tx_type"] = str(tx_type)
     if tx_info is not None:
         form["tx_info"] = tx_info if isinstance(tx_info, str) else json.dumps(tx_info)
-    async with http.post(sim.lighter_url + "/api/v1/sendTx", data=form) as resp:
+    async with http.post(sim.url("lighter") + "/api/v1/sendTx", data=form) as resp:
         return resp.status, await resp.json()
 
 
@@ -314,11 +318,11 @@ async def test_ioc_fill_position_trades_and_reduce_only(
         )
         status, raw = await get(
             http,
-            f"{sim.lighter_url}/api/v1/trades?sort_by=trade_id&limit=10&account_index=7102&auth={t.token()}",
+            f"{sim.url('lighter')}/api/v1/trades?sort_by=trade_id&limit=10&account_index=7102&auth={t.token()}",
         )
         assert status == 200
         lighter.Trades.model_validate(raw)
-        status, recent = await get(http, f"{sim.lighter_url}/api/v1/recentTrades?market_id=2&limit=5")
+        status, recent = await get(http, f"{sim.url('lighter')}/api/v1/recentTrades?market_id=2&limit=5")
         lighter.Trades.model_validate(recent)
         assert recent["trades"][0]["trade_id"] == trade.trade_id
 
@@ -576,7 +580,7 @@ async def test_send_tx_batch(sim: SimulatorHandle, http: aiohttp.ClientSession) 
             "message": "batch transaction nonce is not increasing",
         }
         form = {"tx_types": "[14]", "tx_infos": json.dumps(gap)}
-        async with http.post(sim.lighter_url + "/api/v1/sendTxBatch", data=form) as raw:
+        async with http.post(sim.url("lighter") + "/api/v1/sendTxBatch", data=form) as raw:
             assert (raw.status, await raw.json()) == (
                 400,
                 {"code": 21513, "message": "TxInfos and TxTypes should have the same length"},
@@ -599,7 +603,7 @@ async def test_ws_client_receives_book_and_account_updates(
     ws_client = lighter.WsClient(
         order_book_ids=[7],
         account_ids=[7108],
-        ws_url=sim.lighter_ws_url,
+        ws_url=sim.ws_url("lighter"),
         on_order_book_update=lambda market, state: books.put_nowait(json.loads(json.dumps(state))),
         on_account_update=lambda account, state: accounts.put_nowait(state),
     )
@@ -669,7 +673,7 @@ async def test_ws_nonce_chain_account_all_and_ws_faults(
     t = await trader(sim, http, 7109, "5000")
     s = t.signer
     try:
-        async with http.ws_connect(sim.lighter_ws_url) as ws:
+        async with http.ws_connect(sim.ws_url("lighter")) as ws:
             assert (await recv(ws, lambda f: True))["type"] == "connected"
             await ws.send_json({"type": "subscribe", "channel": "account_all/999999"})
             assert await recv(ws, lambda f: "error" in f) == {
@@ -724,7 +728,7 @@ async def test_ws_nonce_chain_account_all_and_ws_faults(
 
             # fault: one order-book frame "lost"; the next frame does not chain
             await admin(
-                http, "POST", sim.lighter_url + "/_sim/ws/faults", {"skip_nonce": True, "market_id": 8}
+                http, "POST", sim.url("lighter") + "/_sim/ws/faults", {"skip_nonce": True, "market_id": 8}
             )
             gap = await recv(ws, lambda f: f.get("type") == "update/order_book")
             assert gap["order_book"]["begin_nonce"] != nonce
@@ -733,14 +737,14 @@ async def test_ws_nonce_chain_account_all_and_ws_faults(
             await ws.send_json({"type": "ping"})
             assert await recv(ws, lambda f: f.get("type") == "pong") == {"type": "pong"}
             dropped = await admin(
-                http, "POST", sim.lighter_url + "/_sim/ws/faults", {"drop_connections": True}
+                http, "POST", sim.url("lighter") + "/_sim/ws/faults", {"drop_connections": True}
             )
             assert dropped["dropped_connections"] >= 1
             while True:
                 msg = await asyncio.wait_for(ws.receive(), 5)
                 if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING):
                     break
-        async with http.post(sim.lighter_url + "/_sim/ws/faults", json={}) as resp:
+        async with http.post(sim.url("lighter") + "/_sim/ws/faults", json={}) as resp:
             assert resp.status == 400
     finally:
         await t.close()
@@ -755,7 +759,7 @@ async def test_engine_faults_venue_down_mark_and_funding_admin(
     t = await trader(sim, http, 7110, "1000")
     s = t.signer
     ioc = s.ORDER_TIME_IN_FORCE_IMMEDIATE_OR_CANCEL
-    base = sim.lighter_url + "/_sim/"
+    base = sim.url("lighter") + "/_sim/"
     try:
         faults = await admin(http, "POST", base + "engine/faults", {"reject_next": 1})
         assert faults["faults"]["reject_next"] == 1
@@ -799,7 +803,7 @@ async def test_engine_faults_venue_down_mark_and_funding_admin(
         state = await admin(http, "GET", base + "accounts/7110")
         [pos] = state["positions"]
         assert Decimal(pos["unrealized_pnl"]) == 50 * (Decimal("0.4") - Decimal("0.381321"))
-        async with http.ws_connect(sim.lighter_ws_url) as ws:
+        async with http.ws_connect(sim.ws_url("lighter")) as ws:
             await ws.send_json({"type": "subscribe", "channel": "market_stats/3"})
             stats = (await recv(ws, lambda f: f.get("type") == "subscribed/market_stats"))["market_stats"]
         assert (stats["mark_price"], stats["best_ask_price"], stats["best_bid_price"]) == (
@@ -814,6 +818,9 @@ async def test_engine_faults_venue_down_mark_and_funding_admin(
         assert [r.rate for r in rates.funding_rates if r.exchange == "lighter" and r.market_id == 3] == [
             0.0008
         ]
+        # the shared FundingSpec: `funding_rate` per the market's period (1 h on Lighter) is accepted too
+        answer = await admin(http, "POST", base + "markets/3/funding", {"funding_rate": "0.0001"})
+        assert answer == {"market_id": 3, "symbol": "DOGE", "rate_hourly": "0.0001"}
         for url, body in (
             (base + "markets/999/mark", {"price": "1"}),
             (base + "markets/3/mark", {"price": "1", "random_walk": {}}),
@@ -850,8 +857,8 @@ async def test_liquidation_after_a_mark_move(sim: SimulatorHandle, http: aiohttp
         )
         accepted(resp, err)
         # mark 91000: equity 200 + 0.03 x (91000 - 97031.8) = 19.046 < maintenance 0.03 x 91000 x 1.2 % = 32.76
-        await admin(http, "POST", sim.lighter_url + "/_sim/markets/1/mark", {"price": "91000"})
-        state = await admin(http, "GET", sim.lighter_url + "/_sim/accounts/7701")
+        await admin(http, "POST", sim.url("lighter") + "/_sim/markets/1/mark", {"price": "91000"})
+        state = await admin(http, "GET", sim.url("lighter") + "/_sim/accounts/7701")
         realized, penalty = (
             Decimal("0.03") * (91000 - Decimal("97031.8")),
             Decimal("0.03") * 91000 * Decimal("0.01"),
@@ -924,17 +931,19 @@ async def test_hourly_funding_at_speed_3600(fast: SimulatorHandle, http: aiohttp
             assert row["timestamp"] % HOUR_S == 0  # settled on the hour
         stamps = [r["timestamp"] for r in rows]
         assert all(a - b == HOUR_S for a, b in pairwise(stamps))  # newest first, one per hour
-        status, raw = await get(http, f"{fast.lighter_url}/api/v1/positionFunding?account_index=7201&limit=2")
+        status, raw = await get(
+            http, f"{fast.url('lighter')}/api/v1/positionFunding?account_index=7201&limit=2"
+        )
         assert status == 200
         lighter.PositionFundings.model_validate(raw)
         assert [r["funding_id"] for r in raw["position_fundings"]] == [r["funding_id"] for r in rows[:2]]
         status, page2 = await get(
             http,
-            f"{fast.lighter_url}/api/v1/positionFunding?account_index=7201&limit=2&cursor={raw['next_cursor']}",
+            f"{fast.url('lighter')}/api/v1/positionFunding?account_index=7201&limit=2&cursor={raw['next_cursor']}",
         )
         assert [r["funding_id"] for r in page2["position_fundings"]] == [r["funding_id"] for r in rows[2:4]]
 
-        state = await admin(http, "GET", fast.lighter_url + "/_sim/accounts/7201")
+        state = await admin(http, "GET", fast.url("lighter") + "/_sim/accounts/7201")
         amounts = [Decimal(p["amount"]) for p in state["funding_payments"]]
         assert amounts and all(a == -expected for a in amounts)
         assert all(Decimal(p["mark_price"]) == Decimal("3600.25") for p in state["funding_payments"])
@@ -989,7 +998,7 @@ async def test_synthetic_liquidity_random_walk_and_fees(tmp_path: Path, http: ai
                 40,
                 MAKER_ACCOUNT_BASE + 1,
             )
-            state = await admin(http, "GET", sim.lighter_url + "/_sim/accounts/7401")
+            state = await admin(http, "GET", sim.url("lighter") + "/_sim/accounts/7401")
             fill_price = Decimal(trade.price)
             fee = Decimal("0.01") * fill_price * Decimal("0.00028")
             assert Decimal(state["fees_paid"]) == fee
@@ -998,11 +1007,13 @@ async def test_synthetic_liquidity_random_walk_and_fees(tmp_path: Path, http: ai
             first_mark = Decimal(state["positions"][0]["mark_price"])
 
             async def walked() -> bool:
-                now = await admin(http, "GET", sim.lighter_url + "/_sim/accounts/7401")
+                now = await admin(http, "GET", sim.url("lighter") + "/_sim/accounts/7401")
                 return Decimal(now["positions"][0]["mark_price"]) != first_mark
 
             await eventually(walked)  # the seeded random walk moves the mid (and the maker's quotes)
-            pinned = await admin(http, "POST", sim.lighter_url + "/_sim/markets/1/mark", {"price": "90000"})
+            pinned = await admin(
+                http, "POST", sim.url("lighter") + "/_sim/markets/1/mark", {"price": "90000"}
+            )
             assert pinned["mark_price"] == "90000"
             book = await lighter.OrderApi(t.api).order_book_orders(1, 1)
             assert Decimal(book.bids[0].price) < 90000 < Decimal(book.asks[0].price)
@@ -1039,7 +1050,8 @@ async def test_bodies_conform_to_recorded_payloads(
 
         async def funded() -> Any:
             status, body = await get(
-                http, f"{fast.lighter_url}/api/v1/positionFunding?account_index=7501&limit=1&auth={t.token()}"
+                http,
+                f"{fast.url('lighter')}/api/v1/positionFunding?account_index=7501&limit=1&auth={t.token()}",
             )
             return body if status == 200 and body["next_cursor"] else None  # two rows or more
 
@@ -1048,7 +1060,7 @@ async def test_bodies_conform_to_recorded_payloads(
         account = await account_body(http, fast, 7501)
         recorded_account = load_payload("lighter", "rest_account_with_eth_position")
         conforms(account, recorded_account["accounts"][0])
-        status, accounts = await get(http, f"{fast.lighter_url}/api/v1/account?by=index&value=7501")
+        status, accounts = await get(http, f"{fast.url('lighter')}/api/v1/account?by=index&value=7501")
         assert status == 200
         conforms(accounts, {k: v for k, v in recorded_account.items() if k != "accounts"})
         active = await orders_body(http, t, "accountActiveOrders?account_index=7501")
@@ -1057,11 +1069,11 @@ async def test_bodies_conform_to_recorded_payloads(
         conforms({"code": 200, "orders": inactive}, load_payload("lighter", "rest_accountInactiveOrders"))
         status, trades = await get(
             http,
-            f"{fast.lighter_url}/api/v1/trades?sort_by=timestamp&limit=5&account_index=7501&auth={t.token()}",
+            f"{fast.url('lighter')}/api/v1/trades?sort_by=timestamp&limit=5&account_index=7501&auth={t.token()}",
         )
         assert status == 200
         conforms(trades, load_payload("lighter", "rest_trades_account"))
-        status, book = await get(http, f"{fast.lighter_url}/api/v1/orderBookOrders?market_id=24&limit=1")
+        status, book = await get(http, f"{fast.url('lighter')}/api/v1/orderBookOrders?market_id=24&limit=1")
         assert status == 200
         conforms(book, load_payload("lighter", "rest_orderBookOrders_market0_limit1"))
     finally:
@@ -1075,7 +1087,7 @@ async def test_private_endpoints_need_an_auth_token_of_the_account(
     other = await trader(sim, http, 7602, "10")
     try:
         invalid = {"code": 20001, "message": "invalid param "}
-        base = f"{sim.lighter_url}/api/v1/"
+        base = f"{sim.url('lighter')}/api/v1/"
         assert await get(http, base + "accountActiveOrders?account_index=7601") == (400, invalid)
         assert await get(http, base + f"accountActiveOrders?account_index=7601&auth={other.token()}") == (
             400,

@@ -57,7 +57,7 @@ from paradex_py.common.order import Order, OrderSide, OrderType
 from pydantic import BaseModel
 
 from exchange_clients.paradex.auth import ParadexBaseUrlTransport, sdk_base_url
-from simulator.paradex_trading import dec_text
+from simulator.paradex.wire import dec_text
 from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
 from tests.shared_data import load_payload
 
@@ -78,7 +78,7 @@ def strict(model: type[BaseModel], body: Any) -> BaseModel:
 
 
 def root(sim: SimulatorHandle) -> str:
-    return sim.paradex_url.removesuffix("/v1")
+    return sim.url("paradex").removesuffix("/v1")
 
 
 async def admin(sim: SimulatorHandle, method: str, path: str, body: Any = None) -> tuple[int, Any]:
@@ -102,8 +102,8 @@ async def make_trader(sim: SimulatorHandle, collateral: str = "100000", **kwargs
             env="prod",
             l1_address=eth.address,
             l1_private_key=eth.key.hex(),
-            api_base_url=sim.paradex_url,
-            ws_url_override=sim.paradex_ws_url,
+            api_base_url=sim.url("paradex"),
+            ws_url_override=sim.ws_url("paradex"),
             retry_strategy=None,
             **kwargs,
         )
@@ -176,7 +176,7 @@ async def sim() -> AsyncIterator[SimulatorHandle]:
 @pytest_asyncio.fixture(autouse=True)
 async def _clear_faults(sim: SimulatorHandle) -> AsyncIterator[None]:
     yield
-    sim.paradex_faults.clear()
+    sim.faults("paradex").clear()
     await admin_ok(sim, "/_sim/engine/faults", {"clear": True})
 
 
@@ -393,13 +393,13 @@ async def test_requests_the_venue_refuses_are_paradex_errors(sim: SimulatorHandl
             ({"Authorization": "Bearer not.a.jwt"}, "invalid or expired bearer token"),
         ]:
             for path in ("/positions", "/account", "/orders", "/fills", "/balance"):
-                async with http.get(sim.paradex_url + path, headers=headers) as resp:
+                async with http.get(sim.url("paradex") + path, headers=headers) as resp:
                     body = await resp.json()
                     assert resp.status == 401, path
                     strict(ErrorResponse, body)
                     assert body == {"error": "UNAUTHORIZED_ERROR", "message": message, "data": None}
         order = {"market": ETH, "side": "BUY", "type": "LIMIT", "size": "1", "price": "1"}
-        async with http.post(sim.paradex_url + "/orders", json=order) as resp:
+        async with http.post(sim.url("paradex") + "/orders", json=order) as resp:
             assert resp.status == 401
 
 
@@ -412,7 +412,7 @@ async def test_subkey_trades_for_its_main_account(sim: SimulatorHandle) -> None:
         "/_sim/paradex/subkeys",
         {"l2_address": address(main), "public_key": hex(private_to_stark_key(int(private_key, 16)))},
     )
-    http = httpx.Client(transport=ParadexBaseUrlTransport(sdk_base_url("prod"), sim.paradex_url))
+    http = httpx.Client(transport=ParadexBaseUrlTransport(sdk_base_url("prod"), sim.url("paradex")))
     try:
         sub = await call(
             lambda: ParadexSubkey(
@@ -474,13 +474,13 @@ async def test_engine_faults_reject_next_and_fill_only_a_fraction(sim: Simulator
 async def test_venue_down_answers_503_until_up(sim: SimulatorHandle) -> None:
     trader = await make_trader(sim)
     async with aiohttp.ClientSession() as http:
-        async with http.ws_connect(sim.paradex_ws_url) as ws:
+        async with http.ws_connect(sim.ws_url("paradex")) as ws:
             answer = await admin_ok(sim, "/_sim/venue/down")
             assert (answer["venue"], answer["dropped"]) == ("down", 1)
             frame = await asyncio.wait_for(ws.receive(), 5)
             assert frame.type == aiohttp.WSMsgType.CLOSE
         with pytest.raises(aiohttp.WSServerHandshakeError) as handshake:
-            await http.ws_connect(sim.paradex_ws_url)
+            await http.ws_connect(sim.ws_url("paradex"))
         assert handshake.value.status == 503
     with pytest.raises(ValueError) as exc:
         await call(trader.api_client.fetch_positions)
@@ -556,7 +556,7 @@ async def test_private_channels_through_the_sdk_websocket(sim: SimulatorHandle) 
 
 
 async def test_private_channels_need_a_valid_auth(sim: SimulatorHandle) -> None:
-    async with aiohttp.ClientSession() as http, http.ws_connect(sim.paradex_ws_url) as ws:
+    async with aiohttp.ClientSession() as http, http.ws_connect(sim.ws_url("paradex")) as ws:
         await ws.send_json(
             {"jsonrpc": "2.0", "id": 1, "method": "subscribe", "params": {"channel": "orders.ALL"}}
         )
@@ -573,7 +573,7 @@ async def test_private_channels_need_a_valid_auth(sim: SimulatorHandle) -> None:
 
 async def test_order_book_snapshot_feed_seq_no_and_skip_fault(sim: SimulatorHandle) -> None:
     await pin_market(sim, SOL, "200")
-    client = ParadexWebsocketClient(env="prod", ws_url_override=sim.paradex_ws_url, disable_reconnect=True)
+    client = ParadexWebsocketClient(env="prod", ws_url_override=sim.ws_url("paradex"), disable_reconnect=True)
     frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     async def on_message(channel: ParadexWebsocketChannel, message: dict[str, Any]) -> None:
@@ -606,19 +606,37 @@ async def test_order_book_snapshot_feed_seq_no_and_skip_fault(sim: SimulatorHand
 
 async def test_ws_drop_fault_closes_connections(sim: SimulatorHandle) -> None:
     async with aiohttp.ClientSession() as http:
-        sockets = [await http.ws_connect(sim.paradex_ws_url) for _ in range(2)]
+        sockets = [await http.ws_connect(sim.ws_url("paradex")) for _ in range(2)]
         answer = await admin_ok(sim, "/_sim/ws/faults", {"drop_connections": True})
         assert answer["dropped"] == 2
         for ws in sockets:
             frame = await asyncio.wait_for(ws.receive(), 5)
             assert frame.type == aiohttp.WSMsgType.CLOSE
             await ws.close()
-        async with http.ws_connect(sim.paradex_ws_url) as ws:  # new connections are accepted
+        async with http.ws_connect(sim.ws_url("paradex")) as ws:  # new connections are accepted
             await ws.send_json({"jsonrpc": "2.0", "id": 7, "method": "auth", "params": {"bearer": "x"}})
             assert (await ws.receive_json())["id"] == 7
 
 
 # ------------------------------------------------------------------------------------------------ admin
+
+
+async def test_admin_mark_random_walk_moves_the_mid(sim: SimulatorHandle) -> None:
+    # the shared MarkSpec (simulator/admin.py): `random_walk` instead of `price`, as on every venue
+    await admin_ok(sim, "/_sim/markets/HYPE-USD-PERP/mark", {"price": "30"})
+    await admin_ok(
+        sim, "/_sim/markets/HYPE-USD-PERP/mark", {"random_walk": {"vol_bps": "50", "step_ms": 1, "seed": 3}}
+    )
+    marks = set()
+    for _ in range(20):
+        await asyncio.sleep(0.05)
+        marks.add((await admin_ok(sim, "/_sim/markets/HYPE-USD-PERP", method="GET"))["mark_price"])
+    assert len(marks) > 1
+    await admin_ok(sim, "/_sim/markets/HYPE-USD-PERP/mark", {"price": "30"})
+    status, body = await admin(
+        sim, "POST", "/_sim/markets/HYPE-USD-PERP/mark", {"price": "1", "random_walk": {}}
+    )
+    assert status == 400 and "exactly one of 'price' or 'random_walk'" in body["error"]
 
 
 async def test_admin_moves_mark_and_funding_into_market_data(sim: SimulatorHandle) -> None:
@@ -632,7 +650,7 @@ async def test_admin_moves_mark_and_funding_into_market_data(sim: SimulatorHandl
     }
     answer = await admin_ok(sim, f"/_sim/markets/{ETH}/funding", {"funding_rate": "0.0008"})
     assert (answer["rate_hourly"], answer["funding_period_hours"]) == ("0.0001", "8")
-    client = ParadexApiClient(env="prod", api_base_url=sim.paradex_url)
+    client = ParadexApiClient(env="prod", api_base_url=sim.url("paradex"))
     summary = await call(client.fetch_markets_summary, {"market": "HYPE-USD-PERP"})
     (row,) = summary["results"]
     assert (row["mark_price"], row["funding_rate"]) == ("30", "0.0002")

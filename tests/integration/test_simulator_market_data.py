@@ -86,8 +86,8 @@ def _no_leftover_faults(request: pytest.FixtureRequest) -> Any:
     yield
     if "demo" in request.fixturenames:
         handle: SimulatorHandle = request.getfixturevalue("demo")
-        handle.lighter_faults.clear()
-        handle.paradex_faults.clear()
+        handle.faults("lighter").clear()
+        handle.faults("paradex").clear()
 
 
 @pytest_asyncio.fixture
@@ -97,11 +97,11 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 def lighter_client(handle: SimulatorHandle) -> lighter.ApiClient:
-    return lighter.ApiClient(lighter.Configuration(host=handle.lighter_url))
+    return lighter.ApiClient(lighter.Configuration(host=handle.url("lighter")))
 
 
 def paradex_client(handle: SimulatorHandle) -> ParadexApiClient:
-    return ParadexApiClient(env="prod", api_base_url=handle.paradex_url)
+    return ParadexApiClient(env="prod", api_base_url=handle.url("paradex"))
 
 
 async def get_json(http: aiohttp.ClientSession, url: str) -> tuple[int, Any, Any]:
@@ -117,7 +117,7 @@ async def post_fault(http: aiohttp.ClientSession, base: str, spec: dict[str, Any
 
 def root(handle: SimulatorHandle) -> str:
     """Paradex server root (without /v1), where /_sim/ lives."""
-    return handle.paradex_url.removesuffix("/v1")
+    return handle.url("paradex").removesuffix("/v1")
 
 
 # ---------------------------------------------------------------------------------- Lighter REST (demo)
@@ -154,7 +154,7 @@ async def test_lighter_order_book_details_through_sdk(
     )
     assert [d.symbol for d in one.order_book_details] == ["HYPE"]
     # the SDK's from_dict does not validate; the strict pydantic models must accept every demo row as well
-    _, raw, _ = await get_json(http, demo.lighter_url + "/api/v1/orderBookDetails")
+    _, raw, _ = await get_json(http, demo.url("lighter") + "/api/v1/orderBookDetails")
     for row in raw["order_book_details"]:
         model = lighter.PerpsOrderBookDetail.model_validate(row)
         assert model.market_config is not None and model.market_config.insurance_fund_account_index > 0
@@ -175,7 +175,7 @@ async def test_lighter_funding_rates_through_sdk(demo: SimulatorHandle) -> None:
 
 
 async def test_lighter_fundings_window_and_count_back_through_sdk(demo: SimulatorHandle) -> None:
-    newest = max(r["timestamp"] for r in demo.scenario.lighter.fundings[0]["fundings"])
+    newest = max(r["timestamp"] for r in demo.scenario.venues["lighter"].fundings[0]["fundings"])
     now_s = time.time()
     assert now_s - 3600 < newest <= now_s  # the demo's history was shifted to end within the last hour
     assert demo.scenario.history_shift_ms % 3_600_000 == 0
@@ -227,7 +227,7 @@ async def test_lighter_order_book_orders_limit_through_sdk(demo: SimulatorHandle
 async def test_lighter_invalid_params_answer_20001(
     demo: SimulatorHandle, http: aiohttp.ClientSession
 ) -> None:
-    base = demo.lighter_url + "/api/v1/"
+    base = demo.url("lighter") + "/api/v1/"
     for path in (
         "orderBookOrders?market_id=0&limit=0",
         "orderBookOrders?market_id=0",
@@ -249,7 +249,7 @@ async def test_lighter_invalid_params_answer_20001(
 
 async def test_lighter_status_is_restamped(demo: SimulatorHandle, http: aiohttp.ClientSession) -> None:
     before = int(time.time()) - 1  # clock slack
-    status, body, _ = await get_json(http, demo.lighter_url + "/")
+    status, body, _ = await get_json(http, demo.url("lighter") + "/")
     assert status == 200
     assert body["status"] == 200 and body["network_id"] == 1
     assert before <= body["timestamp"] <= int(time.time()) + 1
@@ -340,7 +340,7 @@ async def test_paradex_system_endpoints_through_sdk(demo: SimulatorHandle) -> No
 
 
 async def test_paradex_errors_are_venue_shaped(demo: SimulatorHandle, http: aiohttp.ClientSession) -> None:
-    base = demo.paradex_url
+    base = demo.url("paradex")
     cases = {
         "/markets/summary": (400, "VALIDATION_ERROR"),
         "/markets/summary?market=NOPE-USD-PERP": (400, "MARKET_NOT_FOUND"),
@@ -380,16 +380,16 @@ async def test_missing_scenario_files_answer_like_the_venue(
             "/api/v1/funding-rates": (200, {"code": 200, "funding_rates": []}),
         }
         for path, expected in lighter_cases.items():
-            status, body, _ = await get_json(http, sim.lighter_url + path)
+            status, body, _ = await get_json(http, sim.url("lighter") + path)
             assert (status, body) == expected, path
-        status, body, _ = await get_json(http, sim.paradex_url + "/system/config")
+        status, body, _ = await get_json(http, sim.url("paradex") + "/system/config")
         assert (status, body["error"], body["data"]) == (404, "NOT_FOUND", None)
-        status, body, _ = await get_json(http, sim.paradex_url + "/funding/data?market=ETH-USD-PERP")
+        status, body, _ = await get_json(http, sim.url("paradex") + "/funding/data?market=ETH-USD-PERP")
         assert (status, body["error"]) == (400, "MARKET_NOT_FOUND")
         # a listed market without history or book answers empty, as a quiet venue market would
-        status, body, _ = await get_json(http, sim.paradex_url + "/funding/data?market=BTC-USD-PERP")
+        status, body, _ = await get_json(http, sim.url("paradex") + "/funding/data?market=BTC-USD-PERP")
         assert (status, body) == (200, {"next": None, "prev": None, "results": []})
-        status, body, _ = await get_json(http, sim.paradex_url + "/orderbook/BTC-USD-PERP")
+        status, body, _ = await get_json(http, sim.url("paradex") + "/orderbook/BTC-USD-PERP")
         assert (status, body["asks"], body["bids"]) == (200, [], [])
         client = paradex_client(sim)
         with pytest.raises(ValueError, match="NOT_FOUND"):
@@ -440,7 +440,7 @@ async def test_recorded_scenario_through_both_sdks(recorded: SimulatorHandle) ->
 async def test_fault_500_for_n_requests_then_recovery(
     demo: SimulatorHandle, http: aiohttp.ClientSession
 ) -> None:
-    answer = await post_fault(http, demo.lighter_url, {"http_status": 500, "count": 2})
+    answer = await post_fault(http, demo.url("lighter"), {"http_status": 500, "count": 2})
     assert answer["faults"]["status"] == {"http_status": 500, "remaining": 2, "retry_after_seconds": 1}
     async with lighter_client(demo) as api:
         for _ in range(2):
@@ -459,37 +459,37 @@ async def test_fault_500_for_n_requests_then_recovery(
 
 
 async def test_fault_429_carries_retry_after(demo: SimulatorHandle, http: aiohttp.ClientSession) -> None:
-    await post_fault(http, demo.lighter_url, {"http_status": 429, "count": 1, "retry_after_seconds": 3})
-    status, body, headers = await get_json(http, demo.lighter_url + "/api/v1/funding-rates")
+    await post_fault(http, demo.url("lighter"), {"http_status": 429, "count": 1, "retry_after_seconds": 3})
+    status, body, headers = await get_json(http, demo.url("lighter") + "/api/v1/funding-rates")
     assert (status, body, headers["Retry-After"]) == (
         429,
         {"code": 23000, "message": "Too Many Requests!"},
         "3",
     )
-    status, _, _ = await get_json(http, demo.lighter_url + "/api/v1/funding-rates")
+    status, _, _ = await get_json(http, demo.url("lighter") + "/api/v1/funding-rates")
     assert status == 200
     await post_fault(http, root(demo), {"http_status": 429, "count": 1})
     client = paradex_client(demo)
     with pytest.raises(ValueError, match="Rate limit exceeded"):
         await asyncio.to_thread(client.fetch_system_state)
     await post_fault(http, root(demo), {"http_status": 429, "count": 1})
-    status, body, headers = await get_json(http, demo.paradex_url + "/system/state")
+    status, body, headers = await get_json(http, demo.url("paradex") + "/system/state")
     assert (status, body["error"], headers["Retry-After"]) == (429, "TOO_MANY_REQUESTS", "1")
 
 
 async def test_fault_latency_then_clear(demo: SimulatorHandle, http: aiohttp.ClientSession) -> None:
-    await post_fault(http, demo.lighter_url, {"latency_seconds": 0.4, "count": 1})
+    await post_fault(http, demo.url("lighter"), {"latency_seconds": 0.4, "count": 1})
     t0 = time.monotonic()
-    status, _, _ = await get_json(http, demo.lighter_url + "/")
+    status, _, _ = await get_json(http, demo.url("lighter") + "/")
     slow = time.monotonic() - t0
     t0 = time.monotonic()
-    await get_json(http, demo.lighter_url + "/")
+    await get_json(http, demo.url("lighter") + "/")
     fast = time.monotonic() - t0
     assert status == 200 and slow >= 0.4 and fast < 0.3
     # a fault until cleared; admin calls are never faulted
     await post_fault(http, root(demo), {"http_status": 500})
     for _ in range(3):
-        status, body, _ = await get_json(http, demo.paradex_url + "/system/state")
+        status, body, _ = await get_json(http, demo.url("paradex") + "/system/state")
         assert (status, body["error"]) == (500, "INTERNAL_ERROR")
     status, health, _ = await get_json(http, root(demo) + "/_sim/health")
     assert (status, health["status"], health["venue"], health["synthetic"]) == (200, "ok", "paradex", True)
@@ -498,16 +498,16 @@ async def test_fault_latency_then_clear(demo: SimulatorHandle, http: aiohttp.Cli
         "status": None,
         "latency": None,
     }
-    status, _, _ = await get_json(http, demo.paradex_url + "/system/state")
+    status, _, _ = await get_json(http, demo.url("paradex") + "/system/state")
     assert status == 200
 
 
 async def test_fault_spec_is_validated(demo: SimulatorHandle, http: aiohttp.ClientSession) -> None:
     for spec in ({"http_status": 200}, {"count": 2}, {"clear": True, "http_status": 500}, {"latency": 1}):
-        async with http.post(demo.lighter_url + "/_sim/faults", json=spec) as resp:
+        async with http.post(demo.url("lighter") + "/_sim/faults", json=spec) as resp:
             assert resp.status == 400, spec
             assert "error" in await resp.json()
-    assert demo.lighter_faults.snapshot() == {"status": None, "latency": None}
+    assert demo.faults("lighter").snapshot() == {"status": None, "latency": None}
 
 
 # ---------------------------------------------------------------------------------- WebSockets
@@ -526,7 +526,7 @@ async def recv_until(ws: aiohttp.ClientWebSocketResponse, predicate: Any, timeou
 
 
 async def test_lighter_ws_market_stats_all(demo: SimulatorHandle, http: aiohttp.ClientSession) -> None:
-    async with http.ws_connect(demo.lighter_ws_url) as ws:
+    async with http.ws_connect(demo.ws_url("lighter")) as ws:
         hello = await recv_json(ws)
         assert hello["type"] == "connected" and isinstance(hello["session_id"], str)
         await ws.send_json({"type": "subscribe", "channel": "market_stats/all"})
@@ -556,7 +556,7 @@ async def test_lighter_ws_market_stats_all(demo: SimulatorHandle, http: aiohttp.
 async def test_lighter_ws_ping_errors_and_order_book(
     demo: SimulatorHandle, http: aiohttp.ClientSession
 ) -> None:
-    async with http.ws_connect(demo.lighter_ws_url) as ws:
+    async with http.ws_connect(demo.ws_url("lighter")) as ws:
         await recv_json(ws)
         await ws.send_json({"type": "ping"})
         assert await recv_json(ws) == {"type": "pong"}
@@ -594,7 +594,9 @@ async def test_lighter_ws_ping_errors_and_order_book(
 
 
 async def test_paradex_ws_subscribe_echo_and_funding_push_through_sdk(demo: SimulatorHandle) -> None:
-    client = ParadexWebsocketClient(env="prod", ws_url_override=demo.paradex_ws_url, disable_reconnect=True)
+    client = ParadexWebsocketClient(
+        env="prod", ws_url_override=demo.ws_url("paradex"), disable_reconnect=True
+    )
     received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     async def on_message(channel: ParadexWebsocketChannel, message: dict[str, Any]) -> None:
@@ -627,7 +629,7 @@ async def test_paradex_ws_subscribe_echo_and_funding_push_through_sdk(demo: Simu
 
 
 async def test_paradex_ws_raw_protocol(demo: SimulatorHandle, http: aiohttp.ClientSession) -> None:
-    async with http.ws_connect(demo.paradex_ws_url) as ws:
+    async with http.ws_connect(demo.ws_url("paradex")) as ws:
         await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": "auth", "params": {"bearer": "any"}})
         auth = await recv_json(ws)
         await ws.send_json(
@@ -679,7 +681,7 @@ async def test_paradex_ws_raw_protocol(demo: SimulatorHandle, http: aiohttp.Clie
 def test_serve_forever_prints_ready_line_and_exits_zero_on_sigterm() -> None:
     code = (
         "from pathlib import Path; from simulator.server import serve_forever; "
-        f"serve_forever(Path({str(DEMO_SCENARIO)!r}), host='127.0.0.1', lighter_port=0, paradex_port=0)"
+        f"serve_forever(Path({str(DEMO_SCENARIO)!r}), host='127.0.0.1')"
     )
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
     proc = subprocess.Popen(

@@ -8,15 +8,13 @@ from decimal import Decimal as D
 import pytest
 
 from simulator.engine import (
-    LIGHTER_RULES,
-    PARADEX_RULES,
     CallableRate,
     ConstantRate,
     Engine,
     EngineEvent,
     FundingEvent,
     FundingHistoryReplay,
-    FundingStyle,
+    FundingMode,
     MarketSpec,
     OrderStatus,
     RateProvider,
@@ -26,7 +24,9 @@ from simulator.engine import (
     TimeInForce,
     VenueRules,
 )
-from simulator.engine.funding import accrue_index, lighter_payment, paradex_payment
+from simulator.engine.funding import accrue_index, index_payment, settlement_payment
+from simulator.lighter.markets import LIGHTER_RULES
+from simulator.paradex.markets import PARADEX_RULES
 from tests.shared_data import shared_path
 
 HOUR = 3_600_000
@@ -37,7 +37,7 @@ BUY, SELL = Side.BUY, Side.SELL
 def make_engine(
     rules: VenueRules, funding: RateProvider, *, start_ms: int = NOW_MS, **overrides: object
 ) -> tuple[Engine, ScaledClock]:
-    style = FundingStyle.HOURLY if rules is LIGHTER_RULES else FundingStyle.CONTINUOUS
+    style = FundingMode.SETTLE_EVERY_INTERVAL if rules is LIGHTER_RULES else FundingMode.CONTINUOUS_INDEX
     fields: dict[str, object] = {
         "symbol": "ETH",
         "tick_size": D("0.01"),
@@ -48,8 +48,8 @@ def make_engine(
         "maintenance_margin_fraction": D("0.012"),
         "liquidation_fee": D("0.01"),
         "mark_price": D(3000),
-        "funding_style": style,
-        "funding_period_hours": D(1) if style is FundingStyle.HOURLY else D(8),
+        "funding_mode": style,
+        "funding_period_hours": D(1) if style is FundingMode.SETTLE_EVERY_INTERVAL else D(8),
     }
     fields.update(overrides)
     clock = ScaledClock(frozen_ms=start_ms)
@@ -73,11 +73,11 @@ def at(clock: ScaledClock, engine: Engine, ms: int) -> None:
 
 
 def test_payment_formulas() -> None:
-    assert lighter_payment(D(2), D(3000), D("0.0001")) == D("-0.6")  # long pays
-    assert lighter_payment(D(-2), D(3000), D("0.0001")) == D("0.6")  # short receives
-    assert lighter_payment(D(2), D(3000), D("-0.0001")) == D("0.6")
-    assert paradex_payment(D(2), D("0.305"), D(0)) == D("-0.61")
-    assert paradex_payment(D(-1), D("0.615"), D("0.305")) == D("0.31")
+    assert settlement_payment(D(2), D(3000), D("0.0001")) == D("-0.6")  # long pays
+    assert settlement_payment(D(-2), D(3000), D("0.0001")) == D("0.6")  # short receives
+    assert settlement_payment(D(2), D(3000), D("-0.0001")) == D("0.6")
+    assert index_payment(D(2), D("0.305"), D(0)) == D("-0.61")
+    assert index_payment(D(-1), D("0.615"), D("0.305")) == D("0.31")
     # index over 30 min at mark 3000, 0.01 %/h: 3000 x 0.0001 x 0.5 = 0.15
     assert accrue_index(D(0), ConstantRate(D("0.0001")), "ETH", D(3000), 0, HOUR // 2) == D("0.15")
     assert accrue_index(D(1), ConstantRate(D("0.0001")), "ETH", D(3000), 5, 5) == D(1)

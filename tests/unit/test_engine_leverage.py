@@ -8,7 +8,6 @@ from decimal import Decimal as D
 import pytest
 
 from simulator.engine import (
-    LIGHTER_RULES,
     Engine,
     LeverageError,
     MarketSpec,
@@ -18,8 +17,8 @@ from simulator.engine import (
     Side,
     UnknownAccountError,
     UnknownMarketError,
-    lighter_market_spec,
 )
+from simulator.lighter.markets import LIGHTER_RULES, lighter_market_spec
 from tests.shared_data import load_payload
 
 NOW_MS = 1_800_000_000_000

@@ -9,7 +9,6 @@ from decimal import Decimal as D
 import pytest
 
 from simulator.engine import (
-    LIGHTER_RULES,
     ConstantRate,
     Engine,
     LiquidityConfig,
@@ -22,6 +21,7 @@ from simulator.engine import (
     Side,
 )
 from simulator.engine.liquidity import quotes
+from simulator.lighter.markets import LIGHTER_RULES
 from simulator.scenario import SimClock
 
 HOUR = 3_600_000

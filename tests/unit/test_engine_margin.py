@@ -9,8 +9,6 @@ import pytest
 
 from simulator.engine import (
     INSURANCE_ACCOUNT_ID,
-    LIGHTER_RULES,
-    PARADEX_RULES,
     Engine,
     EngineError,
     EngineEvent,
@@ -25,9 +23,11 @@ from simulator.engine import (
     TimeInForce,
     TradeKind,
     VenueRules,
-    lighter_status,
-    paradex_cancel_reason,
 )
+from simulator.lighter.markets import LIGHTER_RULES
+from simulator.lighter.wire import lighter_status
+from simulator.paradex.markets import PARADEX_RULES
+from simulator.paradex.wire import paradex_cancel_reason
 
 NOW_MS = 1_800_000_000_000
 BUY, SELL = Side.BUY, Side.SELL

@@ -10,18 +10,16 @@ import pytest
 
 from perparb_core.units import UnitError
 from simulator.engine import (
-    LIGHTER_RULES,
-    PARADEX_RULES,
     Engine,
-    FundingStyle,
+    FundingMode,
     MarketSpec,
     OrderStatus,
     Reason,
     ScaledClock,
     Side,
-    lighter_market_spec,
-    paradex_market_spec,
 )
+from simulator.lighter.markets import LIGHTER_RULES, lighter_market_spec
+from simulator.paradex.markets import PARADEX_RULES, paradex_market_spec
 from tests.shared_data import load_payload
 
 DEMO = Path(__file__).resolve().parents[2] / "simulator" / "scenarios" / "demo"
@@ -42,7 +40,7 @@ def test_lighter_spec_from_demo_order_book_details() -> None:
         maker_fee=D(0),
         taker_fee=D(0),
         liquidation_fee=D("0.01"),  # "1.0000" percent
-        funding_style=FundingStyle.HOURLY,
+        funding_mode=FundingMode.SETTLE_EVERY_INTERVAL,
         funding_period_hours=D(1),
         market_id=0,
         mark_price=D("3600.25"),
@@ -87,7 +85,7 @@ def test_paradex_spec_from_demo_markets() -> None:
         maker_fee=D("0.00003"),
         taker_fee=D("0.0002"),
         liquidation_fee=D("0.007"),  # 70 % of the 1 % MMR
-        funding_style=FundingStyle.CONTINUOUS,
+        funding_mode=FundingMode.CONTINUOUS_INDEX,
         funding_period_hours=D(8),
         mark_price=D(3600),
     )
@@ -128,7 +126,7 @@ def test_specs_from_payloads_drive_an_engine() -> None:
     )
     pdx = Engine(PARADEX_RULES, clock=ScaledClock(frozen_ms=1_800_000_000_000))
     pdx.add_market(paradex_market_spec(paradex_row, mark_price=D(3600)))
-    assert pdx.market("ETH-USD-PERP").spec.funding_style is FundingStyle.CONTINUOUS
+    assert pdx.market("ETH-USD-PERP").spec.funding_mode is FundingMode.CONTINUOUS_INDEX
 
 
 def test_market_spec_validates_its_parameters() -> None:

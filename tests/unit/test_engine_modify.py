@@ -7,7 +7,6 @@ from decimal import Decimal as D
 import pytest
 
 from simulator.engine import (
-    LIGHTER_RULES,
     Engine,
     InvalidModifyError,
     OrderNotOpenError,
@@ -17,7 +16,8 @@ from simulator.engine import (
     Side,
     TimeInForce,
 )
-from simulator.engine.market import FundingStyle, MarketSpec
+from simulator.engine.market import FundingMode, MarketSpec
+from simulator.lighter.markets import LIGHTER_RULES
 
 
 def engine() -> Engine:
@@ -31,7 +31,7 @@ def engine() -> Engine:
         initial_margin_fraction=D("0.05"),
         maintenance_margin_fraction=D("0.03"),
         liquidation_fee=D("0.01"),
-        funding_style=FundingStyle.HOURLY,
+        funding_mode=FundingMode.SETTLE_EVERY_INTERVAL,
         market_id=0,
     )
     e.add_market(spec, mark_price=D(3000))

@@ -8,8 +8,6 @@ from decimal import Decimal as D
 import pytest
 
 from simulator.engine import (
-    LIGHTER_RULES,
-    PARADEX_RULES,
     Engine,
     EngineEvent,
     MarketSpec,
@@ -25,10 +23,12 @@ from simulator.engine import (
     TradeEvent,
     UnknownAccountError,
     VenueRules,
-    lighter_status,
-    paradex_cancel_reason,
 )
-from simulator.engine.market import FundingStyle
+from simulator.engine.market import FundingMode
+from simulator.lighter.markets import LIGHTER_RULES
+from simulator.lighter.wire import lighter_status
+from simulator.paradex.markets import PARADEX_RULES
+from simulator.paradex.wire import paradex_cancel_reason
 
 NOW_MS = 1_800_000_000_000
 BUY, SELL = Side.BUY, Side.SELL
@@ -45,7 +45,9 @@ def make_engine(rules: VenueRules = LIGHTER_RULES, **overrides: object) -> Engin
         "maintenance_margin_fraction": D("0.012"),
         "max_size": D(100),
         "mark_price": D(3000),
-        "funding_style": FundingStyle.HOURLY if rules is LIGHTER_RULES else FundingStyle.CONTINUOUS,
+        "funding_mode": FundingMode.SETTLE_EVERY_INTERVAL
+        if rules is LIGHTER_RULES
+        else FundingMode.CONTINUOUS_INDEX,
     }
     fields.update(overrides)
     engine = Engine(rules, clock=ScaledClock(frozen_ms=NOW_MS))

@@ -19,11 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator.engine import (
-    LIGHTER_RULES,
-    PARADEX_RULES,
     ConstantRate,
     Engine,
-    FundingStyle,
+    FundingMode,
     LiquidityConfig,
     MarketSpec,
     OrderType,
@@ -35,6 +33,8 @@ from simulator.engine import (
     VenueRules,
 )
 from simulator.engine.orders import ZERO
+from simulator.lighter.markets import LIGHTER_RULES
+from simulator.paradex.markets import PARADEX_RULES
 
 NOW_MS = 1_800_000_000_000
 TRADERS = 4
@@ -65,7 +65,7 @@ ops = st.lists(
 def build(rules: VenueRules) -> tuple[Engine, ScaledClock, list[int]]:
     clock = ScaledClock(frozen_ms=NOW_MS + 7 * 60_000)
     engine = Engine(rules, clock=clock)
-    style = FundingStyle.HOURLY if rules is LIGHTER_RULES else FundingStyle.CONTINUOUS
+    style = FundingMode.SETTLE_EVERY_INTERVAL if rules is LIGHTER_RULES else FundingMode.CONTINUOUS_INDEX
     spec = MarketSpec(
         "ETH",
         tick_size=D(1),
@@ -77,7 +77,7 @@ def build(rules: VenueRules) -> tuple[Engine, ScaledClock, list[int]]:
         maker_fee=D("-0.0001"),
         taker_fee=D("0.0005"),
         liquidation_fee=D("0.01"),
-        funding_style=style,
+        funding_mode=style,
         mark_price=D(1000),
     )
     engine.add_market(spec, funding=ConstantRate(D("0.0007")))

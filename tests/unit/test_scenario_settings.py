@@ -16,20 +16,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.auth import LighterApiKeys, ParadexAuth
 from simulator.engine import RandomWalkMid, SeriesMid
 from simulator.faults import FaultInjector
-from simulator.lighter_api import lighter_error_body
-from simulator.lighter_trading import LighterTrading, LighterTradingConfig, lighter_config_from_settings
-from simulator.paradex_api import paradex_error_body
-from simulator.paradex_trading import ParadexTrading, ParadexTradingConfig, paradex_config_from_settings
+from simulator.lighter.auth import LighterApiKeys
+from simulator.lighter.errors import lighter_error_body
+from simulator.lighter.trading import LighterTrading, LighterTradingConfig, lighter_config_from_settings
+from simulator.paradex.auth import ParadexAuth
+from simulator.paradex.errors import paradex_error_body
+from simulator.paradex.trading import ParadexTrading, ParadexTradingConfig, paradex_config_from_settings
 from simulator.scenario import (
     MarketFundingSettings,
     ScenarioError,
-    ScenarioSettings,
     SimClock,
     build_funding_provider,
     load_scenario,
+    settings_model,
 )
 from simulator.server import DEMO_SCENARIO
 from tests.shared_data import shared_path
@@ -68,7 +69,7 @@ def engines(folder: Path, **kwargs: Any) -> tuple[LighterTrading, ParadexTrading
 
 
 def test_defaults_are_unchanged_without_the_new_keys() -> None:
-    settings_ = ScenarioSettings()
+    settings_ = settings_model()()
     assert lighter_config_from_settings(settings_.trading.lighter) == LighterTradingConfig()
     assert paradex_config_from_settings(settings_.trading.paradex) == ParadexTradingConfig()
     assert settings_.trading.lighter.random_walk is False

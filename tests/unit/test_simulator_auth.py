@@ -12,7 +12,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from simulator.auth import LighterApiKeys, ParadexAuth, SimAuthError
+from simulator.auth import SimAuthError
+from simulator.lighter.auth import LighterApiKeys
+from simulator.paradex.auth import ParadexAuth
 from simulator.scenario import ScenarioError, SimClock, load_scenario
 from simulator.server import DEMO_SCENARIO, start_simulator
 
@@ -244,26 +246,28 @@ def test_bad_auth_scenario_files_stop_loading(tmp_path: Path, relative: str, bod
 
 async def test_http_errors_and_admin_validation() -> None:
     async with await start_simulator(DEMO_SCENARIO) as sim, aiohttp.ClientSession() as http:
-        root = sim.paradex_url.removesuffix("/v1")
+        root = sim.url("paradex").removesuffix("/v1")
 
         async def call(method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
             async with http.request(method, url, **kwargs) as resp:
                 text = await resp.text()
                 return resp.status, json.loads(text) if text else None
 
-        assert await call("GET", sim.lighter_url + "/api/v1/apikeys") == (
+        assert await call("GET", sim.url("lighter") + "/api/v1/apikeys") == (
             400,
             {"code": 20001, "message": "invalid param "},
         )
-        assert await call("GET", sim.lighter_url + "/api/v1/nextNonce?account_index=1&api_key_index=x") == (
+        assert await call(
+            "GET", sim.url("lighter") + "/api/v1/nextNonce?account_index=1&api_key_index=x"
+        ) == (
             400,
             {"code": 20001, "message": "invalid param "},
         )
-        status, body = await call("POST", sim.lighter_url + "/_sim/lighter/apikeys", data=b"{")
+        status, body = await call("POST", sim.url("lighter") + "/_sim/lighter/apikeys", data=b"{")
         assert status == 400 and body["error"].startswith("body is not JSON")
         status, body = await call(
             "POST",
-            sim.lighter_url + "/_sim/lighter/apikeys",
+            sim.url("lighter") + "/_sim/lighter/apikeys",
             json={"account_index": 1, "api_key_index": 300, "public_key": KEY_A, "extra": 1},
         )
         assert status == 400
@@ -282,12 +286,12 @@ async def test_http_errors_and_admin_validation() -> None:
             {"results": [{"account_id": "0x5ab1", "public_key": "0x2", "state": "active", "revoked_at": 0}]},
         )
         status, body = await call(
-            "POST", sim.paradex_url + "/onboarding", headers=ONBOARD_HEADERS, data=b"nope"
+            "POST", sim.url("paradex") + "/onboarding", headers=ONBOARD_HEADERS, data=b"nope"
         )
         assert (status, body["error"]) == (400, "VALIDATION_ERROR")
         status, body = await call(
             "POST",
-            sim.paradex_url + "/onboarding",
+            sim.url("paradex") + "/onboarding",
             headers=ONBOARD_HEADERS,
             json={"public_key": hex(MAIN_KEY)},
         )
@@ -306,7 +310,7 @@ async def test_http_errors_and_admin_validation() -> None:
         )
         # faults apply to the auth endpoints like to any venue endpoint
         assert (await call("POST", root + "/_sim/faults", json={"http_status": 500, "count": 1}))[0] == 200
-        status, body = await call("POST", sim.paradex_url + f"/auth/{hex(MAIN_KEY)}", headers=AUTH_HEADERS)
+        status, body = await call("POST", sim.url("paradex") + f"/auth/{hex(MAIN_KEY)}", headers=AUTH_HEADERS)
         assert (status, body["error"]) == (500, "INTERNAL_ERROR")
-        status, body = await call("POST", sim.paradex_url + f"/auth/{hex(MAIN_KEY)}", headers=AUTH_HEADERS)
+        status, body = await call("POST", sim.url("paradex") + f"/auth/{hex(MAIN_KEY)}", headers=AUTH_HEADERS)
         assert status == 200 and set(body) == {"jwt_token"}

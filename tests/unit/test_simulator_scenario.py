@@ -13,17 +13,13 @@ from hypothesis import strategies as st
 
 from simulator.faults import FaultInjector, FaultSpec
 from simulator.formats import aggregate_levels, fixed
-from simulator.lighter_api import InvalidParam, LighterMarketData, lighter_error_body
-from simulator.paradex_api import (
-    ParadexApiError,
-    ParadexMarketData,
-    decode_cursor,
-    encode_cursor,
-    paradex_error_body,
-)
+from simulator.lighter.errors import InvalidParam, lighter_error_body
+from simulator.lighter.market_data import LighterMarketData
+from simulator.lighter.scenario import LighterData
+from simulator.paradex.errors import ParadexApiError, paradex_error_body
+from simulator.paradex.market_data import ParadexMarketData, decode_cursor, encode_cursor
+from simulator.paradex.scenario import ParadexData
 from simulator.scenario import (
-    LighterData,
-    ParadexData,
     Scenario,
     ScenarioError,
     ScenarioSettings,
@@ -119,11 +115,11 @@ def test_history_shift_moves_every_row_by_whole_hours(tmp_path: Path) -> None:
     scenario = load_scenario(tmp_path, clock=clock)
     shift = NOW_MS - newest_s * 1000
     assert scenario.history_shift_ms == shift and shift % 3_600_000 == 0
-    assert [r["timestamp"] for r in scenario.lighter.fundings[0]["fundings"]] == [
+    assert [r["timestamp"] for r in scenario.venues["lighter"].fundings[0]["fundings"]] == [
         NOW_MS // 1000 - 3600,
         NOW_MS // 1000,
     ]
-    assert scenario.paradex.funding_data["X"]["results"][0]["created_at"] == NOW_MS - 1234
+    assert scenario.venues["paradex"].funding_data["X"]["results"][0]["created_at"] == NOW_MS - 1234
     assert scenario.settings.synthetic is False and scenario.settings.restamp is True
 
 
@@ -131,7 +127,7 @@ def test_history_is_served_as_recorded_by_default(tmp_path: Path) -> None:
     write(tmp_path, "lighter/fundings_0.json", {"fundings": [{"timestamp": 1_790_672_400}]})
     scenario = load_scenario(tmp_path, clock=SimClock(frozen_ms=NOW_MS))
     assert scenario.history_shift_ms == 0
-    assert scenario.lighter.fundings[0]["fundings"][0]["timestamp"] == 1_790_672_400
+    assert scenario.venues["lighter"].fundings[0]["fundings"][0]["timestamp"] == 1_790_672_400
 
 
 # ------------------------------------------------------------------------------------------ formats
@@ -169,7 +165,9 @@ def test_aggregate_levels_sums_orders_per_price_and_skips_bad_rows() -> None:
 
 
 def lighter_scenario(**lighter: Any) -> Scenario:
-    return Scenario(Path("."), ScenarioSettings(), LighterData(**lighter), ParadexData())
+    return Scenario(
+        Path("."), ScenarioSettings(), {"lighter": LighterData(**lighter), "paradex": ParadexData()}
+    )
 
 
 DETAIL = {
@@ -273,7 +271,9 @@ def test_lighter_params_refused_like_the_venue() -> None:
 def paradex_md(stamps: list[int]) -> ParadexMarketData:
     rows = [{"market": "BTC-USD-PERP", "funding_rate": "0.0001", "created_at": t} for t in stamps]
     data = ParadexData(funding_data={"BTC-USD-PERP": {"next": None, "prev": None, "results": rows}})
-    return ParadexMarketData(Scenario(Path("."), ScenarioSettings(), LighterData(), data), SimClock(NOW_MS))
+    return ParadexMarketData(
+        Scenario(Path("."), ScenarioSettings(), {"lighter": LighterData(), "paradex": data}), SimClock(NOW_MS)
+    )
 
 
 @settings(max_examples=150, deadline=None)
