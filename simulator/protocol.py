@@ -13,7 +13,8 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
-from collections.abc import Callable, Mapping
+import random
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -93,6 +94,9 @@ class SimVenueProtocol:
             `ScenarioSettings.venue_setting`.
         write_recordings: writes `OUT/<name>/` from the recorded payloads of `../shared/venue-data`
             (`simulator.scenario_from_recordings`); None = the venue has no recordings.
+        write_demo: `(folder, assets, rng) -> {path: body}`: the venue's files of the SYNTHETIC demo scenario
+            from the venue-neutral `simulator.scenarios.demo_tools.DemoAsset`s, drawing from `rng`
+            (`simulator/scenarios/make_demo.py`); None = the venue is not in the demo.
     """
 
     name: str
@@ -104,6 +108,7 @@ class SimVenueProtocol:
     trading_settings: type[BaseModel] = NoTradingSettings
     settings_fields: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
     write_recordings: Callable[[Path, Path], None] | None = None
+    write_demo: Callable[[Path, Sequence[Any], random.Random], dict[Path, Any]] | None = None
 
 
 @functools.cache

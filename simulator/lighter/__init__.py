@@ -28,6 +28,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from simulator.lighter.app import build_lighter_app
+from simulator.lighter.demo import write_demo
 from simulator.lighter.errors import lighter_error_body
 from simulator.lighter.recordings import write_lighter_recordings
 from simulator.lighter.scenario import NETWORK_ID_SETTING, VENUE, LighterTradingSettings, read_lighter_folder
@@ -50,4 +51,5 @@ PROTOCOL = SimVenueProtocol(
     trading_settings=LighterTradingSettings,
     settings_fields={NETWORK_ID_SETTING: (int, 1)},
     write_recordings=write_lighter_recordings,
+    write_demo=write_demo,
 )

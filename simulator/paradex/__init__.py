@@ -28,6 +28,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from simulator.paradex.app import build_paradex_app
+from simulator.paradex.demo import write_demo
 from simulator.paradex.errors import paradex_error_body
 from simulator.paradex.recordings import write_paradex_recordings
 from simulator.paradex.scenario import VENUE, ParadexTradingSettings, read_paradex_folder
@@ -49,4 +50,5 @@ PROTOCOL = SimVenueProtocol(
     read_folder=read_paradex_folder,
     trading_settings=ParadexTradingSettings,
     write_recordings=write_paradex_recordings,
+    write_demo=write_demo,
 )
