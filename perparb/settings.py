@@ -24,10 +24,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from dotenv import dotenv_values
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from dotenv import dotenv_values
 
 from exchange_clients.registry import default_config, enable_sub_venues, get_spec, venue_names, venue_specs
 from perparb_core.errors import ConfigError

@@ -163,7 +163,9 @@ class HyperliquidFundingAdapter(BaseFundingAdapter):
             for sample in page.samples:
                 if start <= sample.ts < end:
                     by_ts.setdefault(sample.ts, sample)
-            times = [r.get("time") for r in body if isinstance(r, dict) and isinstance(r.get("time"), int)]
+            times: list[int] = [
+                r["time"] for r in body if isinstance(r, dict) and isinstance(r.get("time"), int)
+            ]
             if len(body) < FUNDING_HISTORY_PAGE_ROWS or not times:
                 break
             last = max(times)

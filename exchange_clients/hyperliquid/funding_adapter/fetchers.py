@@ -539,7 +539,7 @@ def parse_active_asset_ctx(frame: Any, market: MarketInfo, now: datetime) -> Fun
     venue, src = market.venue, SOURCE_WS_ACTIVE_ASSET_CTX
     data = frame.get("data") if isinstance(frame, dict) and frame.get("channel") == "activeAssetCtx" else None
     ctx = data.get("ctx") if isinstance(data, dict) else None
-    if not isinstance(ctx, dict):
+    if not isinstance(data, dict) or not isinstance(ctx, dict):
         raise HyperliquidDataError(f"{src}: not an activeAssetCtx frame with data.ctx", venue=venue)
     result = FundingRatesResult()
     if data.get("coin") != market.venue_symbol:

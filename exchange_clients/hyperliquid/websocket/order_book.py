@@ -73,7 +73,7 @@ def apply_l2book(
     """
     if frame.get("channel") != "l2Book":
         return None
-    data = frame.get("data")
+    data: Any = frame.get("data")
     try:
         coin = data["coin"]
         ts = int(data["time"])

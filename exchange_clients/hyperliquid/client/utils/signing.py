@@ -163,7 +163,7 @@ def order_wire(
         "cloid": Cloid.from_str(cloid) if cloid else None,
     }
     try:
-        wire: dict[str, Any] = order_request_to_order_wire(request, asset)  # type: ignore[arg-type]
+        wire: dict[str, Any] = order_request_to_order_wire(request, asset)
     except ValueError as exc:  # float_to_wire: "float_to_wire causes rounding"
         raise SigningError(f"{VENUE}: {price} / {size} cannot be sent exactly: {exc}") from None
     for key, value in (("p", price), ("s", size)):
@@ -174,7 +174,7 @@ def order_wire(
 
 def order_action(wires: list[dict[str, Any]]) -> dict[str, Any]:
     """`{"type":"order","orders":wires,"grouping":"na"}` (SDK `order_wires_to_order_action`)."""
-    action: dict[str, Any] = order_wires_to_order_action(wires)  # type: ignore[arg-type]
+    action: dict[str, Any] = order_wires_to_order_action(wires)
     return action
 
 
