@@ -46,9 +46,8 @@ from exchange_clients.hyperliquid.client.managers.market_data import MarketDataM
 from exchange_clients.hyperliquid.client.utils.caching import HyperliquidMarket
 from exchange_clients.hyperliquid.client.utils.converters import (
     action_statuses,
-    dec_field,
-    int_field,
     parse_order,
+    parse_order_answer,
     parse_order_status_body,
 )
 from exchange_clients.hyperliquid.client.utils.helpers import belongs_to_dex
@@ -70,13 +69,10 @@ from exchange_clients.hyperliquid.common import (
 )
 from exchange_clients.hyperliquid.funding_adapter.fetchers import PRICE_SIGNIFICANT_FIGURES
 from exchange_clients.hyperliquid.http import HyperliquidHttp, exchange_weight
-from perparb_core.units import UnitError
 
 log = logging.getLogger("perparb.hyperliquid.client")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-IOC_NO_MATCH = "could not immediately match"
-ALO_WOULD_CROSS = "post only order would have immediately matched"
 
 
 class OrderManager:
@@ -322,48 +318,28 @@ class OrderManager:
         reduce_only: bool,
         client_order_id: str,
     ) -> OrderInfo:
-        """`statuses[0]` of an order answer -> OrderInfo (module docstring). Raises HyperliquidRejectedError /
-        HyperliquidDataError."""
         try:
             status = action_statuses(response, "order")[0]
         except (ValueError, IndexError) as exc:
             raise HyperliquidDataError(f"{what}: {exc}", m.coin, venue=self.venue) from None
-
-        def info(state: OrderStatus, order_id: str, filled: Decimal, reason: str | None = None) -> OrderInfo:
-            return OrderInfo(
+        return parse_order_answer(
+            status,
+            OrderInfo(
                 venue=self.venue,
                 symbol=m.symbol,
-                order_id=order_id,
+                order_id="",
                 client_order_id=client_order_id,
                 side=side,
                 order_type=OrderType.MARKET if tif is TimeInForce.IOC else OrderType.LIMIT,
                 time_in_force=tif,
                 price=price,
                 quantity=size,
-                filled_quantity=filled,
-                status=state,
+                filled_quantity=Decimal(0),
+                status=OrderStatus.UNKNOWN,
                 reduce_only=reduce_only,
-                reject_reason=reason,
-            )
-
-        try:
-            if isinstance(status, dict) and isinstance(status.get("resting"), dict):
-                return info(OrderStatus.OPEN, str(int_field(status["resting"], "oid")), Decimal(0))
-            if isinstance(status, dict) and isinstance(status.get("filled"), dict):
-                filled = status["filled"]
-                total = dec_field(filled, "totalSz", allow_negative=False)
-                state = OrderStatus.FILLED if total >= size else OrderStatus.CANCELED
-                return info(state, str(int_field(filled, "oid")), total)
-        except UnitError as exc:
-            raise HyperliquidDataError(f"{what}: {exc}", m.coin, venue=self.venue) from None
-        if isinstance(status, dict) and "error" in status:
-            text = " ".join(str(status["error"]).split())
-            lowered = text.lower()
-            if IOC_NO_MATCH in lowered or ALO_WOULD_CROSS in lowered:
-                return info(OrderStatus.REJECTED, "", Decimal(0), text)
-            raise HyperliquidRejectedError(f"{what}: {text}", m.coin, venue=self.venue)
-        raise HyperliquidDataError(
-            f"{what}: unexpected status {str(status)[:120]!r}", m.coin, venue=self.venue
+            ),
+            what=what,
+            coin=m.coin,
         )
 
     # ------------------------------------------------------------------------------------------- cancels

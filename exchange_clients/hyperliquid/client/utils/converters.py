@@ -26,6 +26,7 @@ callers turn that into a rejection of that row.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -41,6 +42,7 @@ from exchange_clients.base.trading import (
     Side,
     TimeInForce,
 )
+from exchange_clients.hyperliquid.common import HyperliquidDataError, HyperliquidRejectedError
 from perparb_core import units
 from perparb_core.units import UnitError
 
@@ -48,7 +50,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 SymbolOf = Callable[[str], str]
 ClientIdOf = Callable[[str | None], str | None]
 
-FINAL_CANCELED = "canceled"
+IOC_NO_MATCH = "could not immediately match"
+ALO_WOULD_CROSS = "post only order would have immediately matched"
 #: Order status strings (docs info-endpoint.md "Query order status by oid or cloid") -> perparb status.
 #: "open" with some size filled is PARTIALLY_FILLED; every "...Canceled" and "scheduledCancel" is CANCELED; every
 #: "...Rejected" and "rejected" is REJECTED; "triggered" (a trigger order that became a live order) is OPEN.
@@ -291,7 +294,11 @@ def parse_fill(row: Mapping[str, Any], *, venue: str, symbol_of: SymbolOf, clien
         fee=dec_field(row, "fee"),
         liquidity="taker" if row.get("crossed") is True else "maker",
         ts=utc_ms(int_field(row, "time")),
-        fill_id=str(int_field(row, "tid")),
+        fill_id=(
+            str(int_field(row, "tid"))
+            if row.get("tid") is not None
+            else f"{row.get('hash')}/{int_field(row, 'oid')}/{row.get('px')}/{row.get('sz')}/{row.get('startPosition')}"
+        ),
     )
 
 
@@ -332,3 +339,39 @@ def action_statuses(response: Any, expected_type: str) -> list[Any]:
     if not isinstance(statuses, list):
         raise ValueError(f"/exchange {expected_type}: data.statuses missing")
     return statuses
+
+
+def parse_order_answer(status: Any, sent: OrderInfo, *, what: str, coin: str) -> OrderInfo:
+    """One `statuses[i]` of an order answer -> the order as sent (`sent`: side, size, price, tif, client id)
+    updated with the venue's outcome:
+
+    * `{"resting":{"oid"[, "cloid"]}}` -> OPEN, order_id = oid (rest_exchange_order_resting.json);
+    * `{"filled":{"totalSz","avgPx","oid"}}` -> FILLED when totalSz reaches the size, else CANCELED with
+      filled_quantity = totalSz (an IOC's unfilled rest is cancelled at once) (rest_exchange_order_filled_*.json);
+    * `{"error": text}` -> REJECTED with the text as reason when an IOC matched nothing ("Order could not
+      immediately match ...") or a post-only would have crossed ("Post only order would have immediately
+      matched ..."): normal outcomes of those order types, not failures.
+
+    Raises:
+        HyperliquidRejectedError: any other `{"error": text}` (e.g. "Order must have minimum value of $10.",
+            "Insufficient margin to place order. asset=84"), naming the order (`what`) and the venue's text.
+        HyperliquidDataError: any other status (e.g. the bare string "waitingForTrigger" of a TP/SL child, which
+            perparb never sends) or an unreadable number.
+    """
+    try:
+        if isinstance(status, dict) and isinstance(status.get("resting"), dict):
+            return replace(sent, order_id=str(int_field(status["resting"], "oid")), status=OrderStatus.OPEN)
+        if isinstance(status, dict) and isinstance(status.get("filled"), dict):
+            filled = status["filled"]
+            total = dec_field(filled, "totalSz", allow_negative=False)
+            state = OrderStatus.FILLED if total >= sent.quantity else OrderStatus.CANCELED
+            return replace(sent, order_id=str(int_field(filled, "oid")), status=state, filled_quantity=total)
+    except UnitError as exc:
+        raise HyperliquidDataError(f"{what}: {exc}", coin, venue=sent.venue) from None
+    if isinstance(status, dict) and "error" in status:
+        text = " ".join(str(status["error"]).split())
+        lowered = text.lower()
+        if IOC_NO_MATCH in lowered or ALO_WOULD_CROSS in lowered:
+            return replace(sent, status=OrderStatus.REJECTED, reject_reason=text)
+        raise HyperliquidRejectedError(f"{what}: {text}", coin, venue=sent.venue)
+    raise HyperliquidDataError(f"{what}: unexpected status {str(status)[:120]!r}", coin, venue=sent.venue)
