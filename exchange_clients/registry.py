@@ -121,16 +121,39 @@ def venue_names() -> list[str]:
 
 
 def get_spec(venue: str) -> VenueSpec:
-    """The spec of `venue`.
+    """The spec of `venue`: an installed venue, or a sub-venue "<parent>:<sub>" of one (resolved even when not
+    enabled, so stored data of it stays readable).
 
     Raises:
         UnknownVenueError: no installed venue has that id (the message lists the known ones).
     """
     specs = venue_specs()
-    try:
-        return specs[venue]
-    except KeyError:
+    found = specs.get(venue) or _sub_venue(venue, specs)
+    if found is None:
         raise UnknownVenueError(f"unknown venue {venue!r}; known: {sorted(specs)}") from None
+    return found
+
+
+_BUILT: dict[str, VenueSpec] = {}
+
+
+def _sub_venue(venue: str, specs: Mapping[str, VenueSpec]) -> VenueSpec | None:
+    """The spec of a sub-venue id ("hyperliquid:xyz") whose parent is installed, even when the settings do not
+    enable it: stored accounts and rows of a sub-venue stay readable (it is not listed, collected or offered
+    unless enabled). None when `venue` is no such id or the parent refuses the name."""
+    parent_name, sep, sub = venue.partition(":")
+    parent = specs.get(parent_name)
+    if not sep or parent is None or parent.sub_venues is None:
+        return None
+    if venue not in _BUILT:
+        try:
+            built = parent.sub_venues.build(sub)
+        except ValueError:
+            return None
+        if built.name != venue:
+            return None
+        _BUILT[venue] = built
+    return _BUILT[venue]
 
 
 def default_config(venue: str, **overrides: Any) -> VenueConfig:

@@ -218,7 +218,7 @@ class Settings(BaseSettings):
                 continue
             try:
                 venue_side, value = item.split("=", 1)
-                venue, side = venue_side.split(":", 1)
+                venue, side = venue_side.rsplit(":", 1)  # venue ids may hold ":" (hyperliquid:xyz)
                 fee = Decimal(value.strip())
             except (ValueError, ArithmeticError):
                 raise ConfigError(

@@ -6,7 +6,8 @@ with the account's own address (docs for-developers/api/nonces-and-api-wallets.m
 the agent wallet which leads to an empty result"). So an account stores:
 
 * `account_address` (public, in clear): the master or sub-account address, `0x` + 40 hex;
-* `agent_private_key` (secret, encrypted by the vault): the agent wallet's 32-byte secp256k1 key, hex.
+* `agent_private_key` (secret, encrypted by the vault): the agent wallet's 32-byte secp256k1 key, hex;
+* `agent_address` (public, derived from the key; stored in clear so listings show which agent signs).
 
 The main wallet's own key may be given as the "agent" (it can sign for itself); `perparb accounts verify-account`
 checks that the key's address is the account or an agent approved for it (`auth.py`). The same credentials
@@ -19,7 +20,7 @@ import functools
 import re
 from typing import Any, ClassVar
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from exchange_clients.base.credentials import HEX, BaseCredentials, hex_body
 from exchange_clients.hyperliquid.common import VENUE, dex_of, venue_id
@@ -38,6 +39,10 @@ class HyperliquidCredentials(BaseCredentials):
     }
     account_address: str = Field(description="main (master or sub-account) address, 0x + 40 hex")
     agent_private_key: SecretStr = Field(description="agent (API) wallet private key, 32 bytes hex")
+    agent_address: str | None = Field(
+        default=None,
+        description="the agent key's address (derived; stored in clear for listings, checked when given)",
+    )
 
     @field_validator("venue")
     @classmethod
@@ -66,15 +71,19 @@ class HyperliquidCredentials(BaseCredentials):
             raise ValueError("agent_private_key is not a valid secp256k1 private key")
         return SecretStr("0x" + hex_body(raw).lower())
 
+    @model_validator(mode="after")
+    def _agent_address_matches(self) -> HyperliquidCredentials:
+        derived = agent_address_of(self.agent_private_key.get_secret_value())
+        if self.agent_address is None:
+            object.__setattr__(self, "agent_address", derived)
+        elif self.agent_address.strip().lower() != derived:
+            raise ValueError("agent_address is not the address of agent_private_key")
+        return self
+
     @property
     def dex(self) -> str:
         """The perp dex of these credentials' venue ("" for the first perp dex)."""
         return dex_of(self.venue)
-
-    @property
-    def agent_address(self) -> str:
-        """The address of the agent key (lower-case `0x` + 40 hex), derived locally (eth_account)."""
-        return agent_address_of(self.agent_private_key.get_secret_value())
 
     def public_fields(self) -> dict[str, Any]:
         return {"account_address": self.account_address, "agent_address": self.agent_address}
