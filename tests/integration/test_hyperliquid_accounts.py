@@ -19,11 +19,12 @@ import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from eth_account import Account
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database import accounts as acc
 from database.vault import Vault, encode_key, new_key
-from exchange_clients.hyperliquid.credentials import credentials_type_for
+from exchange_clients.hyperliquid.credentials import HyperliquidCredentials, credentials_type_for
 from tests.integration.test_accounts import accounts_engine, all_table_text, cli_env, run, secret_forms
 
 pytestmark = pytest.mark.integration
@@ -43,10 +44,10 @@ async def test_no_hyperliquid_secret_anywhere(
     account = "0x" + secrets.token_hex(20)
     with caplog.at_level(logging.DEBUG):
         for dex in ("", "xyz"):
-            creds = credentials_type_for(dex)(
-                account_address=account.upper().replace("0X", "0x"), agent_private_key=key
+            stored = credentials_type_for(dex)(
+                account_address=account.upper().replace("0X", "0x"), agent_private_key=SecretStr(key)
             )
-            await acc.add_account(accounts_engine, vault, name="hana", creds=creds)
+            await acc.add_account(accounts_engine, vault, name="hana", creds=stored)
         loaded = await acc.load_account(accounts_engine, vault, "hana")
         errors = []
         for bad in (key[:-2], key + "00", "0x" + "00" * 32, "zz" + key[4:]):
@@ -58,7 +59,7 @@ async def test_no_hyperliquid_secret_anywhere(
     summary = {a.name: a for a in await acc.list_accounts(accounts_engine)}["hana"]
     assert summary.venues["hyperliquid"]["public"] == {"account_address": account, "agent_address": agent}
     creds = loaded.for_venue("hyperliquid")
-    assert creds.agent_private_key.get_secret_value() == key  # type: ignore[attr-defined]
+    assert isinstance(creds, HyperliquidCredentials) and creds.agent_private_key.get_secret_value() == key
     assert len(errors) == 4 and all("agent_private_key" in e for e in errors)
     haystacks = {
         "tables": await all_table_text(accounts_engine),

@@ -20,6 +20,7 @@ import pytest_asyncio
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 from hyperliquid.utils.signing import recover_agent_or_user_from_l1_action
+from pydantic import SecretStr
 
 from exchange_clients.base.client import StaleBookError
 from exchange_clients.base.rate_limit import VenueRateLimiter
@@ -41,6 +42,13 @@ META = [
         "universe": [
             {"name": "BTC", "szDecimals": 5, "maxLeverage": 40},
             {"name": "ETH", "szDecimals": 4, "maxLeverage": 25},
+            {
+                "name": "ISO",
+                "szDecimals": 1,
+                "maxLeverage": 5,
+                "onlyIsolated": True,
+                "marginMode": "strictIsolated",
+            },
         ]
     },
     [
@@ -58,6 +66,7 @@ META = [
             "openInterest": "1",
             "dayNtlVlm": "1",
         },
+        {"funding": "0.0", "markPx": "12.5", "oraclePx": "12.4", "openInterest": "1", "dayNtlVlm": "1"},
     ],
 ]
 BOOK = {
@@ -143,7 +152,7 @@ class Venue:
     def apply(self, action: dict[str, Any]) -> dict[str, Any]:
         kind = action["type"]
         if kind == "order":
-            statuses = []
+            statuses: list[Any] = []
             for wire in action["orders"]:
                 oid, self.next_oid = self.next_oid, self.next_oid + 1
                 tif = wire["t"]["limit"]["tif"]
@@ -180,7 +189,7 @@ class Venue:
                     statuses.append({"resting": {"oid": oid}})
             return {"type": "order", "data": {"statuses": statuses}}
         if kind in ("cancel", "cancelByCloid"):
-            statuses: list[Any] = []
+            statuses = []
             for c in action["cancels"]:
                 oid = c["o"] if kind == "cancel" else self.by_cloid.get(c["cloid"], -1)
                 if oid in self.orders and self.orders[oid]["status"] == "open":
@@ -272,7 +281,7 @@ async def client(venue: tuple[Venue, str]) -> AsyncIterator[HyperliquidClient]:
         http=HttpConfig(timeout_seconds=2, retries=1, backoff_seconds=0.01),
         rate_limit=RateLimitConfig(rate_per_second=0),
     )
-    creds = credentials_type_for("")(account_address=ACCOUNT, agent_private_key=AGENT_KEY)
+    creds = credentials_type_for("")(account_address=ACCOUNT, agent_private_key=SecretStr(AGENT_KEY))
     c = HyperliquidClient(
         creds,
         config,
@@ -379,6 +388,8 @@ async def test_leverage_positions_balance_and_history(
     assert v.leverage[1] == (7, True)  # an integer, cross by default
     with pytest.raises(HyperliquidRejectedError, match="outside"):
         await client.set_leverage("ETH", D(26))
+    await client.set_leverage("ISO", D(3))
+    assert v.leverage[2] == (3, False)  # an isolated-only market gets isolated leverage
     positions = {p.symbol: p for p in await client.get_positions()}
     assert positions["ETH"].quantity == D("1.6") and positions["SOL"].quantity == D("-0.5")
     assert (await client.get_account_balance()).equity == D("11524.216934")

@@ -21,6 +21,7 @@ from exchange_clients.base.scope import VenueScope
 from exchange_clients.hyperliquid.common import (
     HyperliquidAuthError,
     HyperliquidDataError,
+    HyperliquidError,
     HyperliquidRateLimitedError,
     HyperliquidRejectedError,
     HyperliquidUnavailableError,
@@ -125,6 +126,7 @@ async def test_info_status_mapping(stub: tuple[Stub, str], reply: Reply, error: 
     assert len(s.seen) == (
         3 if retried else 1
     )  # retries = 2 after the first attempt, for retryable errors only
+    assert isinstance(caught.value, HyperliquidError)
     assert caught.value.venue == "hyperliquid" and caught.value.market == "BTC"
     assert "POST /info meta" in str(caught.value)
     if error is HyperliquidRateLimitedError:

@@ -128,9 +128,9 @@ class AccountManager:
         position = await self.positions.snapshot(symbol)
         return (position.leverage if position else None), m.max_leverage
 
-    async def set_leverage(self, symbol: str, leverage: Decimal, *, cross: bool = True) -> None:
+    async def set_leverage(self, symbol: str, leverage: Decimal, *, cross: bool | None = None) -> None:
         """`updateLeverage` of `symbol` to `leverage` (an integer on the venue: rounded down), cross margin by
-        default.
+        default (`cross=None`), isolated on a market that takes isolated margin only.
 
         Raises:
             HyperliquidRejectedError: below 1 or above the market's maximum, or the venue's refusal."""
@@ -140,7 +140,8 @@ class AccountManager:
             raise HyperliquidRejectedError(
                 f"leverage {leverage} outside 1..{m.max_leverage} (integers only)", m.coin, venue=self.venue
             )
-        payload = await self.orders.signed(update_leverage_action(m.asset, whole, is_cross=cross))
+        is_cross = (not m.isolated_only) if cross is None else cross
+        payload = await self.orders.signed(update_leverage_action(m.asset, whole, is_cross=is_cross))
         response = await self.http.exchange(payload, what=f"updateLeverage {m.coin} {whole}x", market=m.coin)
         if not isinstance(response, dict) or response.get("type") != "default":
             raise HyperliquidDataError(

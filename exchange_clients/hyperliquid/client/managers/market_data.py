@@ -18,7 +18,12 @@ from decimal import Decimal
 from exchange_clients.base.client import StaleBookError
 from exchange_clients.base.order_book import BookState, Level, OrderBook
 from exchange_clients.base.trading import ContractAttributes, significant_price_step
-from exchange_clients.hyperliquid.client.utils.caching import HyperliquidMarket, MarketCache, dex_asset_offset
+from exchange_clients.hyperliquid.client.utils.caching import (
+    HyperliquidMarket,
+    MarketCache,
+    dex_asset_offset,
+    isolated_only_coins,
+)
 from exchange_clients.hyperliquid.common import HyperliquidDataError, HyperliquidRejectedError
 from exchange_clients.hyperliquid.funding_adapter.fetchers import (
     PRICE_SIGNIFICANT_FIGURES,
@@ -91,10 +96,15 @@ class MarketDataManager:
                 if self.dex
                 else 0
             )
-        parsed = parse_meta_and_asset_ctxs(
-            await reader.meta_and_asset_ctxs(), venue=self.venue, dex=self.dex, now=utcnow()
+        body = await reader.meta_and_asset_ctxs()
+        parsed = parse_meta_and_asset_ctxs(body, venue=self.venue, dex=self.dex, now=utcnow())
+        isolated = isolated_only_coins(body)
+        self.markets.replace(
+            [
+                HyperliquidMarket.from_info(m, self._offset, isolated_only=m.venue_symbol in isolated)
+                for m in parsed.markets
+            ]
         )
-        self.markets.replace([HyperliquidMarket.from_info(m, self._offset) for m in parsed.markets])
         log.info("%s: %d markets loaded", self.venue, len(self.markets.by_symbol))
 
     async def market(self, symbol: str) -> HyperliquidMarket:

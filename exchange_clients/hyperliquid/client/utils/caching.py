@@ -36,7 +36,9 @@ class HyperliquidMarket:
         symbol: canonical base asset ("BTC", "XYZ100"); coin: the venue's name ("BTC", "xyz:XYZ100");
         asset: the asset id of actions (offset + index in the dex's universe); sz_decimals: size decimals
         (step 10^-sz_decimals; prices at most 6 - sz_decimals decimals and 5 significant figures);
-        max_leverage: x; status: "active" or "delisted"; mark_price: at load time (for the tick shown).
+        max_leverage: x; status: "active" or "delisted"; mark_price: at load time (for the tick shown);
+        isolated_only: the market takes isolated margin only (`onlyIsolated`, or `marginMode` "strictIsolated" /
+        "noCross": most HIP-3 markets), so leverage is set isolated there.
     """
 
     symbol: str
@@ -46,9 +48,10 @@ class HyperliquidMarket:
     max_leverage: Decimal | None
     status: str
     mark_price: Decimal | None = None
+    isolated_only: bool = False
 
     @classmethod
-    def from_info(cls, info: MarketInfo, offset: int) -> HyperliquidMarket:
+    def from_info(cls, info: MarketInfo, offset: int, *, isolated_only: bool = False) -> HyperliquidMarket:
         """The trading view of a parsed market.
 
         Raises:
@@ -65,6 +68,7 @@ class HyperliquidMarket:
             max_leverage=info.max_leverage,
             status=info.status,
             mark_price=info.stats.mark_price,
+            isolated_only=isolated_only,
         )
 
     @property
@@ -113,3 +117,19 @@ class MarketCache:
         """The canonical symbol of `coin` (its normalised name when unknown: never raises)."""
         market = self.by_coin.get(coin)
         return market.symbol if market is not None else normalize_symbol(coin) if coin.strip() else coin
+
+
+def isolated_only_coins(meta_and_ctxs: object) -> set[str]:
+    """Coins of a `metaAndAssetCtxs` body whose universe row says isolated margin only: `onlyIsolated` true, or
+    `marginMode` "strictIsolated" / "noCross" (docs info-endpoint/perpetuals.md `meta`)."""
+    if not isinstance(meta_and_ctxs, list) or not meta_and_ctxs or not isinstance(meta_and_ctxs[0], dict):
+        return set()
+    universe = meta_and_ctxs[0].get("universe")
+    rows = universe if isinstance(universe, list) else []
+    return {
+        a["name"]
+        for a in rows
+        if isinstance(a, dict)
+        and isinstance(a.get("name"), str)
+        and (a.get("onlyIsolated") is True or a.get("marginMode") in ("strictIsolated", "noCross"))
+    }
