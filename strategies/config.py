@@ -108,8 +108,7 @@ class ExecutionRules(_Model):
     )
 
 
-# Venues whose history the backtester replays (../shared/funding-history), beside the installed ones (an
-# installed venue, e.g. one whose history file is also there, is known through the registry).
+# Venues whose history the backtester replays (../shared/funding-history), beside the tradeable ones.
 BACKTEST_VENUES = ("binance", "bybit")
 
 
