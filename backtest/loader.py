@@ -654,8 +654,8 @@ def db_row_settlement(source: str, rate_hourly: Decimal) -> tuple[Decimal, Decim
     from exchange_clients.registry import venue_specs
 
     for spec in venue_specs().values():
-        if source in spec.settlement.settled_sources:
-            interval = spec.settlement.interval_hours
+        interval = spec.settlement.interval_for(source)
+        if interval is not None:
             return rate_hourly * interval, interval
     raise units.UnitError("source", source, "settled rows of this source have no known settlement schedule")
 

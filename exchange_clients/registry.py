@@ -8,7 +8,10 @@ plug-in.
 * `create_funding_adapter(config)`, `create_client(credentials, config, **options)`: the venue's factories, given
   its typed config (built by the application from the environment, or by a test); both use the venue's shared
   scope (one rate budget, one HTTP session per event loop: `exchange_clients.base.scope`);
-* `parse_credentials(venue, fields)` and `verify_credentials(credentials, config)`.
+* `parse_credentials(venue, fields)` and `verify_credentials(credentials, config)`;
+* `enable_sub_venues(parent, names)`: the sub-venues of a venue (`VenueSpec.sub_venues`, e.g. Hyperliquid's HIP-3
+  dexes "hyperliquid:xyz") that the application enabled from its settings; they are then installed venues like
+  any other (listed, collected, tradeable), each under its own id.
 
 Discovery imports only each venue's `spec.py`, which imports its SDK lazily: listing venues costs no SDK import.
 """
@@ -18,7 +21,7 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -37,6 +40,7 @@ log = logging.getLogger(__name__)
 
 _DISCOVERED: dict[str, VenueSpec] | None = None
 _REGISTERED: dict[str, VenueSpec] = {}
+_ENABLED: dict[str, dict[str, VenueSpec]] = {}  # parent -> {sub-venue id: spec}
 
 
 class UnknownVenueError(ConfigError):
@@ -75,9 +79,39 @@ def unregister(name: str) -> None:
     _REGISTERED.pop(name, None)
 
 
+def enable_sub_venues(parent: str, names: Iterable[str]) -> list[str]:
+    """Make `names` (e.g. ["xyz"]) exactly the enabled sub-venues of `parent` (replacing any enabled before);
+    returns their ids ("hyperliquid:xyz"), in the order given, without duplicates. An empty `names` disables
+    them all.
+
+    Raises:
+        UnknownVenueError: `parent` is not installed.
+        ConfigError: `parent` has no sub-venues, or a name its package refuses (the message says why).
+    """
+    spec = {**_discover(), **_REGISTERED}.get(parent)
+    if spec is None:
+        raise UnknownVenueError(f"unknown venue {parent!r}; known: {sorted(venue_specs())}")
+    wanted = list(dict.fromkeys(n.strip() for n in names if n.strip()))
+    if not wanted:
+        _ENABLED.pop(parent, None)
+        return []
+    if spec.sub_venues is None:
+        raise ConfigError(f"venue {parent!r} has no sub-venues (asked for {wanted})")
+    built: dict[str, VenueSpec] = {}
+    for name in wanted:
+        try:
+            sub = spec.sub_venues.build(name)
+        except ValueError as exc:
+            raise ConfigError(f"{parent} sub-venue {name!r}: {exc}") from None
+        built[sub.name] = sub
+    _ENABLED[parent] = built
+    return list(built)
+
+
 def venue_specs() -> dict[str, VenueSpec]:
-    """Every installed venue by id, sorted by id."""
-    merged = {**_discover(), **_REGISTERED}
+    """Every installed venue by id, sorted by id: the discovered ones, the enabled sub-venues and the ones
+    registered at run time."""
+    merged = {**_discover(), **{k: v for subs in _ENABLED.values() for k, v in subs.items()}, **_REGISTERED}
     return {name: merged[name] for name in sorted(merged)}
 
 
@@ -87,16 +121,39 @@ def venue_names() -> list[str]:
 
 
 def get_spec(venue: str) -> VenueSpec:
-    """The spec of `venue`.
+    """The spec of `venue`: an installed venue, or a sub-venue "<parent>:<sub>" of one (resolved even when not
+    enabled, so stored data of it stays readable).
 
     Raises:
         UnknownVenueError: no installed venue has that id (the message lists the known ones).
     """
     specs = venue_specs()
-    try:
-        return specs[venue]
-    except KeyError:
+    found = specs.get(venue) or _sub_venue(venue, specs)
+    if found is None:
         raise UnknownVenueError(f"unknown venue {venue!r}; known: {sorted(specs)}") from None
+    return found
+
+
+_BUILT: dict[str, VenueSpec] = {}
+
+
+def _sub_venue(venue: str, specs: Mapping[str, VenueSpec]) -> VenueSpec | None:
+    """The spec of a sub-venue id ("hyperliquid:xyz") whose parent is installed, even when the settings do not
+    enable it: stored accounts and rows of a sub-venue stay readable (it is not listed, collected or offered
+    unless enabled). None when `venue` is no such id or the parent refuses the name."""
+    parent_name, sep, sub = venue.partition(":")
+    parent = specs.get(parent_name)
+    if not sep or parent is None or parent.sub_venues is None:
+        return None
+    if venue not in _BUILT:
+        try:
+            built = parent.sub_venues.build(sub)
+        except ValueError:
+            return None
+        if built.name != venue:
+            return None
+        _BUILT[venue] = built
+    return _BUILT[venue]
 
 
 def default_config(venue: str, **overrides: Any) -> VenueConfig:

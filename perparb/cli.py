@@ -25,7 +25,7 @@ from exchange_clients.registry import venue_names
 from funding_rate_service.service import build_query
 from perparb.runtime import configure_logging, die, err_console, open_adapters, open_engine
 from perparb.scripts.accounts_cli import app as accounts_app
-from perparb.settings import Settings
+from perparb.settings import Settings, enable_configured_sub_venues
 from perparb_core.errors import ConfigError, PerparbError, VaultError
 
 app = typer.Typer(
@@ -36,6 +36,19 @@ app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 config_app = typer.Typer(help="Strategy configs.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+
+
+@app.callback()
+def _enable_sub_venues() -> None:
+    """Before any command: the sub-venues the settings list (`PERPARB_<VENUE>_<setting>`, e.g.
+    `PERPARB_HYPERLIQUID_DEXES=xyz` -> "hyperliquid:xyz") are installed venues, so every option naming a venue
+    accepts them."""
+    try:
+        enable_configured_sub_venues()
+    except ConfigError as exc:
+        die(str(exc))
+
+
 # Piped output (make demo in CI, `| less`) gets a wide page; a terminal keeps its own width.
 console = Console(width=None if sys.stdout.isatty() else 160)
 

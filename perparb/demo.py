@@ -23,11 +23,24 @@ from funding_rate_service.service import build_query, get_opportunities, get_rat
 from perparb.cli import _print_cycle, print_opportunities
 from perparb.runtime import configure_logging, open_adapters, open_engine
 from perparb.settings import Settings
-from simulator.server import start_simulator
-from strategies.paper import simulated_venue_urls
+from simulator.server import SimulatorHandle, start_simulator
+from strategies.paper import PaperError, simulated_venue_urls
 
 DEMO_SCENARIO = Path(__file__).resolve().parents[1] / "simulator" / "scenarios" / "demo"
 console = Console()
+
+
+def served_venue_urls(sim: SimulatorHandle, venues: list[str]) -> dict[str, tuple[str, str]]:
+    """{venue: (REST URL, WebSocket URL)} of the `venues` the simulator serves; the others (installed venues
+    without a simulator protocol) are left out: the demo never reaches a real venue."""
+    urls: dict[str, tuple[str, str]] = {}
+    for venue in venues:
+        try:
+            rest, ws, _root = simulated_venue_urls(sim, venue)
+        except PaperError:
+            continue
+        urls[venue] = (rest, ws)
+    return urls
 
 
 async def run_demo(days: float) -> int:
@@ -35,12 +48,16 @@ async def run_demo(days: float) -> int:
     configure_logging(base, quiet=True)
     t0 = time.perf_counter()
     async with await start_simulator(DEMO_SCENARIO) as sim:
-        # the demo collects the venues the simulator serves (a venue without a simulator protocol is live only)
-        urls = {v: simulated_venue_urls(sim, v)[:2] for v in base.venue_list if v in sim.venues}
+        urls = served_venue_urls(sim, base.venue_list)
+        skipped = [v for v in base.venue_list if v not in urls]
         served = " ".join(f"{v}={rest}" for v, (rest, _ws) in urls.items())
         console.print(f"simulator ready: {served}  [dim](synthetic demo scenario, no network)[/]")
-        settings = base.with_venue_urls(urls, data_dir=base.data_dir / "demo", database_url=None)
-        async with open_engine(settings) as engine, open_adapters(settings, list(urls)) as adapters:
+        if skipped:
+            console.print(f"[dim]not simulated, left out of the demo: {', '.join(skipped)}[/]")
+        settings = base.with_venue_urls(
+            urls, data_dir=base.data_dir / "demo", database_url=None, venues=",".join(urls)
+        )
+        async with open_engine(settings) as engine, open_adapters(settings) as adapters:
             console.print(
                 f"database: embedded PostgreSQL in {settings.data_dir / 'pgdata'} (migrated to head)"
             )

@@ -8,23 +8,30 @@ Per-venue settings are read for every installed venue (`exchange_clients.registr
 `PERPARB_<VENUE>_URL` (REST base), `PERPARB_<VENUE>_WS_URL`, `PERPARB_<VENUE>_RATE_PER_SECOND` and
 `PERPARB_<VENUE>_BURST`; unset ones keep the venue's defaults (mainnet URLs, documented limits). `venue_config`
 builds the venue's frozen `VenueConfig` from them and the shared HTTP settings.
+
+Sub-venues (`VenueSpec.sub_venues`, e.g. Hyperliquid's HIP-3 dexes): `PERPARB_<VENUE>_<setting>` lists them
+(`PERPARB_HYPERLIQUID_DEXES=xyz,flx`); building `Settings` enables exactly those in the registry, so they are
+installed venues from then on ("hyperliquid:xyz", prefix `PERPARB_HYPERLIQUID_XYZ_`). A sub-venue's unset
+`PERPARB_<VENUE>_<SUB>_*` variables take its parent's values (same server, same rate budget).
 """
 
 from __future__ import annotations
 
 import difflib
 import io
+import os
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from exchange_clients.registry import default_config, venue_names, venue_specs
+from exchange_clients.registry import default_config, enable_sub_venues, get_spec, venue_names, venue_specs
 from perparb_core.errors import ConfigError
 from perparb_core.files import read_text_file
 from perparb_core.settings import (
@@ -45,6 +52,36 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 def venue_env_prefix(venue: str) -> str:
     """`PERPARB_<VENUE>_`: "lighter" -> "PERPARB_LIGHTER_", "hyperliquid:xyz" -> "PERPARB_HYPERLIQUID_XYZ_"."""
     return "PERPARB_" + "".join(c if c.isalnum() else "_" for c in venue.upper()) + "_"
+
+
+def sub_venue_setting(venue: str) -> str | None:
+    """The variable that lists `venue`'s sub-venues ("PERPARB_HYPERLIQUID_DEXES"), None when it has none."""
+    spec = venue_specs().get(venue)
+    if spec is None or spec.sub_venues is None:
+        return None
+    return venue_env_prefix(venue) + spec.sub_venues.setting.upper()
+
+
+def enable_configured_sub_venues(env_file: Any = ".env") -> list[str]:
+    """Enable, for every installed venue that has sub-venues, exactly those its variable lists (environment
+    first, then `env_file`); returns every enabled sub-venue id.
+
+    Raises:
+        ConfigError: a listed name the venue refuses (named).
+    """
+    file_values: dict[str, str | None] = {}
+    if env_file is not None:
+        for path in env_file if isinstance(env_file, (list, tuple)) else [env_file]:
+            if path is not None and Path(path).is_file():
+                file_values.update(dotenv_values(path))
+    enabled: list[str] = []
+    for venue, spec in list(venue_specs().items()):
+        if spec.sub_venues is None or spec.parent is not None:
+            continue
+        var = venue_env_prefix(venue) + spec.sub_venues.setting.upper()
+        raw = os.environ.get(var, file_values.get(var)) or ""
+        enabled += enable_sub_venues(venue, raw.split(","))
+    return enabled
 
 
 class VenueSettings(BaseSettings):
@@ -123,6 +160,7 @@ class Settings(BaseSettings):
 
     def __init__(self, **values: Any) -> None:
         env_file = values.get("_env_file", ".env")
+        enable_configured_sub_venues(env_file)  # before validation: PERPARB_VENUES may name a sub-venue
         if env_file is not None:
             check_env_file(Path(env_file))
         super().__init__(**values)
@@ -209,7 +247,7 @@ class Settings(BaseSettings):
                 continue
             try:
                 venue_side, value = item.split("=", 1)
-                venue, side = venue_side.split(":", 1)
+                venue, side = venue_side.rsplit(":", 1)  # venue ids may hold ":" (hyperliquid:xyz)
                 fee = Decimal(value.strip())
             except (ValueError, ArithmeticError):
                 raise ConfigError(
@@ -239,12 +277,19 @@ class Settings(BaseSettings):
         """
         prefix = venue_env_prefix(venue)
         try:
-            return VenueSettings(_env_prefix=prefix, _env_file=self._env_file)
+            own = VenueSettings(_env_prefix=prefix, _env_file=self._env_file)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{prefix}{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
             )
             raise ConfigError(problems) from None
+        parent = get_spec(venue).parent if venue in venue_specs() else None
+        if parent is None:
+            return own
+        inherited = self.venue_settings(parent)
+        return own.model_copy(
+            update={k: getattr(inherited, k) for k in VenueSettings.model_fields if getattr(own, k) is None}
+        )
 
     def venue_config(self, venue: str) -> VenueConfig:
         """`venue`'s frozen config: its defaults, changed by `PERPARB_<VENUE>_*` and the HTTP settings.

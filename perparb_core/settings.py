@@ -90,6 +90,13 @@ class VenueConfig(_Frozen):
         return value.rstrip("/")
 
     @property
+    def budget_venue(self) -> str:
+        """The venue whose rate budget and HTTP session this config spends (`exchange_clients.base.scope`):
+        `venue`, except for a sub-venue that shares its parent's limits (Hyperliquid's HIP-3 dexes,
+        "hyperliquid:xyz", spend the per-IP budget of "hyperliquid"); venue subclasses override."""
+        return self.venue
+
+    @property
     def websocket_url(self) -> str:
         """`ws_url` when set, else `derived_ws_url()`."""
         return self.ws_url or self.derived_ws_url()

@@ -109,7 +109,7 @@ class ExecutionRules(_Model):
 
 
 # Venues whose history the backtester replays (../shared/funding-history), beside the tradeable ones.
-BACKTEST_VENUES = ("binance", "bybit", "hyperliquid")
+BACKTEST_VENUES = ("binance", "bybit")
 
 
 class FundingArbitrageConfig(_Model):

@@ -20,6 +20,7 @@ from bisect import bisect_left, insort
 from collections.abc import Iterable
 from decimal import Decimal
 from enum import Enum
+from operator import gt, lt
 
 Level = tuple[Decimal, Decimal]
 
@@ -178,3 +179,100 @@ class OrderBook:
     def is_crossed(self) -> bool:
         bid, ask = self._bids.best(), self._asks.best()
         return bid is not None and ask is not None and bid[0] >= ask[0]
+
+
+class SnapshotOrderBook(OrderBook):
+    """The book of a venue that pushes WHOLE snapshots of its top levels, best first, with no deltas (Hyperliquid
+    `l2Book`): each push replaces both sides, kept as parallel price / size lists in the venue's order instead of
+    a dict and a sorted index (no per-level insert: a push costs its parsing plus one ordering check per side).
+    Reads are those of `OrderBook`; `apply_update` (deltas) is refused: such a venue has none.
+    """
+
+    __slots__ = ("_ask_px", "_ask_sz", "_bid_px", "_bid_sz")
+
+    def __init__(self, market: str, *, clock: object = time.monotonic) -> None:
+        super().__init__(market, clock=clock)
+        self._bid_px: list[Decimal] = []
+        self._bid_sz: list[Decimal] = []
+        self._ask_px: list[Decimal] = []
+        self._ask_sz: list[Decimal] = []
+
+    def replace(
+        self,
+        bid_px: list[Decimal],
+        bid_sz: list[Decimal],
+        ask_px: list[Decimal],
+        ask_sz: list[Decimal],
+        *,
+        sequence: int,
+    ) -> bool:
+        """Replace the book with a snapshot: bids best (highest) first, asks best (lowest) first, sizes > 0 (the
+        caller checks sizes), price and size lists of equal length per side. Returns False, leaving the book
+        OUT_OF_SYNC (and counting a gap), when a side is not strictly ordered or the lists differ in length."""
+        if (
+            len(bid_px) != len(bid_sz)
+            or len(ask_px) != len(ask_sz)
+            or not all(map(gt, bid_px, bid_px[1:]))
+            or not all(map(lt, ask_px, ask_px[1:]))
+        ):
+            self.state = BookState.OUT_OF_SYNC
+            self.gaps += 1
+            return False
+        self._bid_px, self._bid_sz, self._ask_px, self._ask_sz = bid_px, bid_sz, ask_px, ask_sz
+        self.sequence = sequence
+        self.state = BookState.SYNCED
+        self.updated_at = self._clock()  # type: ignore[operator]
+        return True
+
+    def apply_snapshot(self, bids: Iterable[Level], asks: Iterable[Level], *, sequence: int) -> None:
+        """Replace the book from (price, size) levels in any order (sorted here; size 0 ignored)."""
+        b = sorted(((p, q) for p, q in bids if q != 0), reverse=True)
+        a = sorted((p, q) for p, q in asks if q != 0)
+        self.replace(
+            [p for p, _ in b], [q for _, q in b], [p for p, _ in a], [q for _, q in a], sequence=sequence
+        )
+
+    def apply_update(
+        self,
+        bids: Iterable[Level],
+        asks: Iterable[Level],
+        *,
+        sequence: int,
+        prev_sequence: int | None = None,
+    ) -> bool:
+        """Refused: a snapshot venue sends no deltas. Marks the book OUT_OF_SYNC and returns False."""
+        self.state = BookState.OUT_OF_SYNC
+        self.gaps += 1
+        return False
+
+    def best_bid(self) -> Level | None:
+        if self.state is not BookState.SYNCED or not self._bid_px:
+            return None
+        return self._bid_px[0], self._bid_sz[0]
+
+    def best_ask(self) -> Level | None:
+        if self.state is not BookState.SYNCED or not self._ask_px:
+            return None
+        return self._ask_px[0], self._ask_sz[0]
+
+    def depth(self, levels: int) -> tuple[list[Level], list[Level]]:
+        if self.state is not BookState.SYNCED:
+            return [], []
+        return (
+            list(zip(self._bid_px[:levels], self._bid_sz[:levels], strict=True)),
+            list(zip(self._ask_px[:levels], self._ask_sz[:levels], strict=True)),
+        )
+
+    def worst_price_for(self, side: str, quantity: Decimal) -> Decimal | None:
+        if self.state is not BookState.SYNCED:
+            return None
+        prices, sizes = (self._ask_px, self._ask_sz) if side == "buy" else (self._bid_px, self._bid_sz)
+        remaining = quantity
+        for price, size in zip(prices, sizes, strict=True):
+            remaining -= size
+            if remaining <= 0:
+                return price
+        return None
+
+    def is_crossed(self) -> bool:
+        return bool(self._bid_px and self._ask_px and self._bid_px[0] >= self._ask_px[0])

@@ -11,14 +11,22 @@ class OrderBookManager:
     """`books[market]` for every subscribed market. `on_gap(market)` is called once per detected gap so the
     WebSocket layer can resubscribe (Lighter: unsubscribe + subscribe; Paradex: resubscribe) for a snapshot."""
 
-    def __init__(self, on_gap: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_gap: Callable[[str], None] | None = None,
+        *,
+        factory: Callable[[str], OrderBook] = OrderBook,
+    ) -> None:
         self.books: dict[str, OrderBook] = {}
         self.on_gap = on_gap
+        self.factory = factory
 
     def book(self, market: str) -> OrderBook:
+        """The book of `market`, created by `factory(market)` (default `OrderBook`; `SnapshotOrderBook` for venues
+        that push whole snapshots) on first use."""
         found = self.books.get(market)
         if found is None:
-            found = self.books[market] = OrderBook(market)
+            found = self.books[market] = self.factory(market)
         return found
 
     def gap(self, market: str) -> None:

@@ -63,24 +63,46 @@ class VenueRateLimiter:
         """Seconds left of the current 429 pause (0 when none)."""
         return max(0.0, self._paused_until - self._clock())
 
-    def reserve(self) -> float:
-        """Take one slot now; return how many seconds the caller must wait before sending (0 = at once)."""
+    def reserve(self, cost: int = 1) -> float:
+        """Take `cost` slots now; return how many seconds the caller must wait before sending (0 = at once).
+
+        `cost` is the request's weight for venues that weigh requests (Hyperliquid: an `l2Book` read weighs 2,
+        `metaAndAssetCtxs` 20): a request of weight w waits as w requests of weight 1 would, so a limiter of
+        `rate_per_second` tokens is a weight budget per second. A weight above `burst` is allowed; it waits for
+        the tokens it lacks.
+
+        Raises:
+            ValueError: `cost` < 1.
+        """
+        if cost < 1:
+            raise ValueError(f"{self.venue}: request weight must be >= 1, got {cost}")
         now = self._clock()
         start = max(now, self._paused_until)
         if self._interval <= 0:
             return start - now
         tat = max(self._tat, start)
-        send_at = max(start, tat - self._tolerance)
-        self._tat = tat + self._interval
+        send_at = max(start, tat + (cost - 1) * self._interval - self._tolerance)
+        self._tat = tat + cost * self._interval
         return send_at - now
 
-    async def acquire(self) -> None:
-        """Wait for a slot (and for any 429 pause, including one that starts while waiting)."""
-        delay = self.reserve()
+    async def acquire(self, cost: int = 1) -> None:
+        """Wait for `cost` slots (the request's weight; see `reserve`) and for any 429 pause, including one
+        that starts while waiting.
+
+        Raises:
+            ValueError: `cost` < 1."""
+        delay = self.reserve(cost)
         while delay > 0:
             await asyncio.sleep(delay)
             delay = self.paused_for
         return None
+
+    def charge(self, cost: int) -> None:
+        """Spend `cost` more slots without waiting: weight a venue adds after the fact (Hyperliquid charges 1
+        per 20 rows returned by `fundingHistory`, `userFills`, ...). The next callers wait for it. A cost <= 0
+        is ignored."""
+        if cost > 0:
+            self.reserve(cost)
 
     def penalise(self, seconds: float | None, default_seconds: float = 1.0) -> None:
         """HTTP 429 seen: pause every caller of this venue for `seconds` (the Retry-After; `default_seconds`

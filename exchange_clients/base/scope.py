@@ -1,7 +1,8 @@
 """`VenueScope`: the shared resources of one venue in this process, its rate limiter and its HTTP stack.
 
-`venue_scope(config)` returns THE scope of (`config.venue`, `config.rest_url`): the funding adapter that scans a
-venue and every trading client on it get the same scope, so they spend one rate budget (a 429 seen by one pauses
+`venue_scope(config)` returns THE scope of (`config.budget_venue`, `config.rest_url`): the funding adapter that
+scans a venue and every trading client on it get the same scope (sub-venues that share their parent's limits, e.g.
+Hyperliquid's HIP-3 dexes, get the parent's scope), so they spend one rate budget (a 429 seen by one pauses
 all) and read public data through one HTTP session. Two accounts on one venue share the scope; the simulator and
 mainnet do not (different URLs).
 
@@ -57,7 +58,8 @@ class VenueScope:
 
     @property
     def venue(self) -> str:
-        return self.config.venue
+        """The venue whose budget this scope holds (`config.budget_venue`)."""
+        return self.config.budget_venue
 
     def _held(self) -> dict[str, _Held]:
         loop = asyncio.get_running_loop()
@@ -100,14 +102,15 @@ _SCOPES: dict[tuple[str, str], VenueScope] = {}
 
 
 def venue_scope(config: VenueConfig) -> VenueScope:
-    """THE scope of (`config.venue`, `config.rest_url`) in this process, created on first use with this config's
-    rate limit (later callers share it; a different rate asked later is logged and ignored: first come sets it).
+    """THE scope of (`config.budget_venue`, `config.rest_url`) in this process, created on first use with this
+    config's rate limit (later callers share it; a different rate asked later is logged and ignored: first come
+    sets it). `scope.config` is the config of the first caller: read URLs and HTTP settings from your own config.
     """
-    key = (config.venue, config.rest_url.rstrip("/"))
+    key = (config.budget_venue, config.rest_url.rstrip("/"))
     scope = _SCOPES.get(key)
     if scope is None:
         limiter = venue_limiter(
-            config.venue,
+            config.budget_venue,
             config.rest_url,
             rate_per_second=config.rate_limit.rate_per_second,
             burst=config.rate_limit.burst,

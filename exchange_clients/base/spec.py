@@ -15,7 +15,10 @@ What a spec carries:
 * `fees` (default maker/taker fractions when a market does not say) and `settlement` (how funding is paid);
 * `paper`: how to make an account's keys valid and funded on the simulator (`PaperHooks`);
 * `simulator_protocol`: the dotted module of the venue's simulator protocol (`simulator.<venue>`), or None;
-* `sdk_modules`: the import roots of the venue's SDKs, which no other package may import.
+* `sdk_modules`: the import roots of the venue's SDKs, which no other package may import;
+* `sub_venues`: further venue ids `<name>:<sub>` the package can serve (Hyperliquid's builder-deployed HIP-3 perp
+  dexes, "hyperliquid:xyz"), each its own venue (never merged with the parent), enabled by the application from a
+  setting (`SubVenues`).
 
 Why a dataclass of callables rather than an abstract class per venue: a spec is data (defaults, fees, rules)
 plus a handful of factories; plain functions keep the venue's modules importable lazily (an SDK is imported
@@ -63,6 +66,17 @@ class SettlementRule:
     interval_hours: Decimal
     continuous: bool = False
     settled_sources: frozenset[str] = frozenset()
+    source_intervals: Mapping[str, Decimal] = field(default_factory=dict)
+    """Settled sources whose rows are another interval than `interval_hours` (e.g. Hyperliquid's
+    `fundingHistory` rows from before 2023-06-08, one per 8 h): source -> interval hours. Listed here only,
+    not in `settled_sources`."""
+
+    def interval_for(self, source: str) -> Decimal | None:
+        """Hours of funding one stored settled row of `source` stands for; None when the source is not this
+        venue's."""
+        if source in self.source_intervals:
+            return self.source_intervals[source]
+        return self.interval_hours if source in self.settled_sources else None
 
 
 class SimulatorAdmin(Protocol):
@@ -97,6 +111,28 @@ class PaperHooks:
 
 
 @dataclass(frozen=True)
+class SubVenues:
+    """Further venue ids of one venue package: `<parent>:<sub>`, each a venue of its own (own markets, rates,
+    accounts and config), e.g. Hyperliquid's builder-deployed perp dexes ("hyperliquid:xyz").
+
+    Which ones exist is configuration, not code: the application reads the comma-separated list from
+    `PERPARB_<PARENT>_<setting>` (e.g. `PERPARB_HYPERLIQUID_DEXES=xyz,flx`) and enables them in the registry
+    (`exchange_clients.registry.enable_sub_venues`). A sub-venue's `PERPARB_<PARENT>_<SUB>_*` variables (URL,
+    rate) default to its parent's.
+
+    Attributes:
+        setting: the suffix of the application setting that lists them ("DEXES").
+        build: sub name ("xyz") -> the sub-venue's spec, named "<parent>:<sub>". Raises ValueError for a name
+            that cannot be one (the message says why).
+        description: what a sub-venue is, for `.env.example` and `perparb venues`.
+    """
+
+    setting: str
+    build: Callable[[str], VenueSpec]
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class VenueSpec:
     """One venue, as registered by its package (see the module docstring)."""
 
@@ -118,6 +154,9 @@ class VenueSpec:
     """What `verify_credentials` changes at the venue, if anything (shown by `accounts verify-account`); empty
     when the check is read-only."""
     docs: Mapping[str, str] = field(default_factory=dict)
+    sub_venues: SubVenues | None = None
+    parent: str | None = None
+    """The parent venue id of a sub-venue ("hyperliquid" for "hyperliquid:xyz"); None for a venue."""
 
     def default_config(self, **overrides: Any) -> VenueConfig:
         """The venue's config with its defaults (mainnet URLs, documented limits), changed by `overrides`.

@@ -86,6 +86,41 @@ def round_price(price: Decimal, tick: Decimal, side: Side) -> Decimal:
     return rounded
 
 
+def significant_price_step(price: Decimal, *, significant_figures: int, max_decimals: int) -> Decimal:
+    """The price increment at `price` on a grid of "at most `significant_figures` significant figures and at most
+    `max_decimals` decimals, integers always allowed" (Hyperliquid's perp rule: 5 significant figures, at most
+    6 - szDecimals decimals; docs for-developers/api/tick-and-lot-size.md).
+
+    For a price whose leading digit is at 10^e the step is 10^(e - significant_figures + 1), never above 1
+    (integers are always valid: 123456 is, 12345.6 is not) and never below 10^-max_decimals.
+    E.g. (5 figures, 6 decimals): 65000.5 -> 1; 1234.56 -> 0.1; 0.0012345 -> 0.000001.
+
+    Raises:
+        RoundingError: price <= 0, significant_figures < 1 or max_decimals < 0.
+    """
+    if price <= 0:
+        raise RoundingError(f"price must be positive, got {price}")
+    if significant_figures < 1 or max_decimals < 0:
+        raise RoundingError(f"bad price grid: {significant_figures} figures, {max_decimals} decimals")
+    leading = price.adjusted()  # exponent of the leading digit: 65000.5 -> 4, 0.0012 -> -3
+    step_exp = min(leading - significant_figures + 1, 0)
+    return Decimal(1).scaleb(max(step_exp, -max_decimals))
+
+
+def round_price_significant(
+    price: Decimal, side: Side, *, significant_figures: int, max_decimals: int
+) -> Decimal:
+    """`price` on the significant-figures grid of `significant_price_step`, rounded so the limit never gets
+    worse for the user (BUY down, SELL up). Rounding up across a power of ten lands on it (99999.5 SELL ->
+    100000), which is valid.
+
+    Raises:
+        RoundingError: price <= 0, a bad grid, or a result that is not positive.
+    """
+    step = significant_price_step(price, significant_figures=significant_figures, max_decimals=max_decimals)
+    return round_price(price, step, side).normalize() + 0
+
+
 def round_quantity(quantity: Decimal, step: Decimal, *, min_size: Decimal | None = None) -> Decimal:
     """`quantity` rounded DOWN to the size step (never trade more than asked).
 

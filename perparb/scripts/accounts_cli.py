@@ -37,13 +37,25 @@ from database.vault import (
 )
 from exchange_clients import registry
 from exchange_clients.base.credentials import BaseCredentials
-from perparb.settings import Settings
+from perparb.settings import Settings, enable_configured_sub_venues
 from perparb_core.errors import ConfigError, PerparbError
 from perparb_core.files import read_text_file
 
 app = typer.Typer(
     help="Accounts, venue credentials and the vault.", no_args_is_help=True, add_completion=False
 )
+
+
+@app.callback()
+def _enable_sub_venues() -> None:
+    """Before any command: the sub-venues the settings list (e.g. `PERPARB_HYPERLIQUID_DEXES=xyz` ->
+    "hyperliquid:xyz") are installed venues, so `--venue` accepts them."""
+    try:
+        enable_configured_sub_venues()
+    except ConfigError as exc:
+        fail(str(exc))
+
+
 console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 T = TypeVar("T")

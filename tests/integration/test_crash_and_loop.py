@@ -72,7 +72,7 @@ async def test_collect_loop_runs_until_stopped(clean_engine: AsyncEngine) -> Non
         settings = Settings(
             _env_file=None
         ).with_venue_urls(  # type: ignore[call-arg]
-            {v: simulated_venue_urls(sim, v)[:2] for v in ("lighter", "paradex")}
+            {v: simulated_venue_urls(sim, v)[:2] for v in ("lighter", "paradex")}, venues="lighter,paradex"
         )
         stop = asyncio.Event()
         seen: list[CycleSummary] = []

@@ -65,6 +65,7 @@ def cli_env(db_url: str, sim: SimulatorHandle) -> dict[str, str]:
             "DATABASE_URL": db_url,
             "PERPARB_LIGHTER_URL": sim.url("lighter"),
             "PERPARB_PARADEX_URL": sim.url("paradex"),
+            "PERPARB_VENUES": "lighter,paradex",  # the simulated venues only: no real venue is reachable
             "PERPARB_HTTP_RETRIES": "1",
             "PERPARB_HTTP_BACKOFF_SECONDS": "0.01",
             "PYTHONPATH": str(PROJECT),
@@ -124,7 +125,7 @@ async def test_cli_and_api_agree(
     cli_opps = json.loads(out)
     assert 0 < len(cli_opps) <= 5 and all(OPP_KEYS <= set(o) for o in cli_opps)
 
-    settings = Settings(_env_file=None, database_url=db_url)
+    settings = Settings(_env_file=None, database_url=db_url, venues="lighter,paradex")
     app = create_app(settings.service_config(), engine=clean_engine)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://localhost"

@@ -43,7 +43,10 @@ def sim_settings(sim: SimulatorHandle, **kw: object) -> Settings:
     }
     base.update(kw)
     settings = Settings(_env_file=None, **base)  # type: ignore[arg-type]
-    return settings.with_venue_urls({v: simulated_venue_urls(sim, v)[:2] for v in ("lighter", "paradex")})
+    simulated = ("lighter", "paradex")  # collect only what the simulator serves (no real venue is reachable)
+    return settings.with_venue_urls(
+        {v: simulated_venue_urls(sim, v)[:2] for v in simulated}, venues=",".join(simulated)
+    )
 
 
 @pytest_asyncio.fixture

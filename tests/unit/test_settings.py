@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from typer.testing import CliRunner
 from exchange_clients import registry
 from perparb.cli import app
 from perparb.scripts.accounts_cli import CREDENTIAL_ENV_VARS
-from perparb.settings import Settings, VenueSettings, venue_env_prefix
+from perparb.settings import Settings, VenueSettings, sub_venue_setting, venue_env_prefix
+from perparb_core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,6 +31,7 @@ def test_every_setting_is_documented_in_env_example() -> None:
             for venue in registry.venue_names()
             for name in VenueSettings.model_fields
         }
+        | {var for venue in registry.venue_names() if (var := sub_venue_setting(venue))}
     )
     assert expected - documented == set(), "settings missing from .env.example"
     assert documented - expected == set(), ".env.example documents settings that do not exist"
@@ -112,3 +115,51 @@ def test_empty_venue_list_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         Settings(_env_file=None)
     monkeypatch.delenv("PERPARB_VENUES")
     assert Settings(_env_file=None).venue_list == registry.venue_names()
+
+
+@pytest.fixture
+def no_sub_venues() -> Iterator[None]:
+    yield
+    registry.enable_sub_venues("hyperliquid", [])  # what these tests enabled stays out of the others
+
+
+def test_sub_venues_come_from_their_setting(monkeypatch: pytest.MonkeyPatch, no_sub_venues: None) -> None:
+    """`PERPARB_HYPERLIQUID_DEXES=xyz` makes "hyperliquid:xyz" an installed venue of its own, whose unset
+    variables take the main dex's (same server, same weight budget)."""
+    assert (
+        sub_venue_setting("hyperliquid") == "PERPARB_HYPERLIQUID_DEXES"
+        and sub_venue_setting("lighter") is None
+    )
+    monkeypatch.setenv("PERPARB_HYPERLIQUID_DEXES", "xyz, flx,xyz")
+    monkeypatch.setenv("PERPARB_HYPERLIQUID_URL", "http://127.0.0.1:8899")
+    monkeypatch.setenv("PERPARB_HYPERLIQUID_RATE_PER_SECOND", "5")
+    monkeypatch.setenv("PERPARB_HYPERLIQUID_FLX_RATE_PER_SECOND", "2")
+    monkeypatch.setenv("PERPARB_VENUES", "hyperliquid:xyz,lighter")
+    settings = Settings(_env_file=None, fee_overrides="hyperliquid:xyz:taker=0.0009")
+    assert {"hyperliquid:xyz", "hyperliquid:flx"} <= set(registry.venue_names())
+    assert settings.venue_list == ["hyperliquid:xyz", "lighter"]
+    xyz = settings.venue_config("hyperliquid:xyz")
+    assert (xyz.venue, xyz.rest_url, xyz.rate_limit.rate_per_second) == (
+        "hyperliquid:xyz",
+        "http://127.0.0.1:8899",
+        5,
+    )
+    assert xyz.websocket_url == "ws://127.0.0.1:8899/ws" and xyz.budget_venue == "hyperliquid"
+    assert xyz.dex == "xyz"
+    assert settings.venue_config("hyperliquid:flx").rate_limit.rate_per_second == 2  # its own variable wins
+    assert settings.fee_override_map() == {("hyperliquid:xyz", "taker"): Decimal("0.0009")}
+    monkeypatch.delenv("PERPARB_HYPERLIQUID_DEXES")
+    monkeypatch.delenv("PERPARB_VENUES")
+    Settings(_env_file=None)
+    assert "hyperliquid:xyz" not in registry.venue_names()  # the settings say which exist
+    assert registry.get_spec("hyperliquid:xyz").parent == "hyperliquid"  # stored data stays readable
+
+
+def test_a_bad_dex_name_is_refused(monkeypatch: pytest.MonkeyPatch, no_sub_venues: None) -> None:
+    monkeypatch.setenv("PERPARB_HYPERLIQUID_DEXES", "XYZ!")
+    with pytest.raises(ConfigError, match="hyperliquid sub-venue 'XYZ!'"):
+        Settings(_env_file=None)
+    with pytest.raises(ConfigError, match="no sub-venues"):
+        registry.enable_sub_venues("lighter", ["x"])
+    with pytest.raises(registry.UnknownVenueError):
+        registry.get_spec("hyperliquid:NOPE")

@@ -100,7 +100,7 @@ def test_unknown_venue() -> None:
     data["venues"] = ["lighter", "kraken"]
     assert error_of(data) == (
         "config: (top level): Value error, venues: unknown venue(s) ['kraken']; "
-        "known: ['lighter', 'paradex', 'binance', 'bybit', 'hyperliquid']"
+        "known: ['hyperliquid', 'lighter', 'paradex', 'binance', 'bybit']"  # hyperliquid is installed now
     )
     data = example()
     data["costs"]["fee_overrides"] = {"kraken": {"taker": 0.001}}

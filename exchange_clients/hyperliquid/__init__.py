@@ -1,0 +1,1 @@
+"""Hyperliquid: the main perp dex ("hyperliquid") and builder-deployed HIP-3 dexes ("hyperliquid:<dex>")."""
