@@ -655,7 +655,10 @@ def serve(
 def sim(
     scenario: Path = typer.Option(..., exists=True, file_okay=False, help="scenario folder"),
     port: list[str] = typer.Option(
-        [], "--port", metavar="VENUE=PORT", help="a venue's port (repeatable; default: a free port each)"
+        [],
+        "--port",
+        metavar="VENUE=PORT",
+        help="a venue's port (repeatable; 0 = a free port; default: the venue's fixed port)",
     ),
     venue: list[str] = typer.Option(
         [], "--venue", help="simulate only this venue (repeatable; default: all)"
@@ -668,13 +671,18 @@ def sim(
     """Run the local venue simulator in the foreground (market data, trading, funding, faults).
 
     Prints one line `ready <venue>=<url> ...` (e.g. `ready lighter=http://... paradex=http://.../v1`) when every
-    venue listens.
+    venue listens. Each venue listens on its fixed default port (Lighter 8801, Paradex 8802, ...: the URLs
+    `.env.example` names) unless `--port VENUE=PORT` says otherwise.
     """
+    from simulator.protocol import installed_protocols
     from simulator.scenario import ScenarioError
     from simulator.server import parse_ports, serve_forever
 
     try:
-        serve_forever(scenario, host=host, ports=parse_ports(port), venues=venue or None, speed=speed)
+        chosen = venue or list(installed_protocols())
+        defaults = {name: p.default_port for name, p in installed_protocols().items() if name in chosen}
+        ports = defaults | parse_ports(port)
+        serve_forever(scenario, host=host, ports=ports, venues=venue or None, speed=speed)
     except ScenarioError as exc:
         die(f"bad scenario: {exc}")
     except ValueError as exc:
