@@ -276,7 +276,11 @@ def _terminate(pid: int, timeout_seconds: float) -> None:
 
     try:
         process = psutil.Process(pid)
-        for sig, wait in ((signal.SIGTERM, timeout_seconds / 2), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0)):
+        for sig, wait in (
+            (signal.SIGTERM, timeout_seconds / 2),
+            (signal.SIGQUIT, 5.0),
+            (signal.SIGKILL, 5.0),
+        ):
             process.send_signal(sig)
             try:
                 process.wait(wait)

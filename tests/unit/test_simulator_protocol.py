@@ -187,7 +187,7 @@ def test_a_folder_of_an_unknown_venue_is_reported(tmp_path: Path) -> None:
     (tmp_path / "kraken" / "markets.json").unlink()
     (tmp_path / "history").mkdir()
     (tmp_path / "history" / "rates.parquet").write_bytes(b"PAR1")
-    with pytest.raises(ScenarioError, match="not a scenario folder: no scenario.json and no venue folder"):
+    with pytest.raises(ScenarioError, match=r"not a scenario folder: no scenario\.json and no venue folder"):
         load_scenario(tmp_path, clock=SimClock(NOW_MS))  # nothing of a scenario: refused, not served empty
     write(tmp_path, "scenario.json", {})
     assert set(load_scenario(tmp_path, clock=SimClock(NOW_MS)).venues) == set(installed_protocols())
