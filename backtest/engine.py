@@ -95,7 +95,6 @@ from funding_rate_service.cost_model import BPS, HOURS_PER_YEAR, resolve_fee, ro
 from funding_rate_service.opportunity_finder import (
     MarketSnapshot,
     Opportunity,
-    OpportunityQuery,
     find_opportunities,
 )
 from strategies.config import ConfigError, FundingArbitrageConfig, parse_config
@@ -150,10 +149,11 @@ class BacktestOptions:
     budget_usd_per_venue: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FundingPayment:
     """One leg's cash at one settlement: `amount_usd` > 0 received, < 0 paid (= -/+ notional x rate_raw).
-    `ts` is the settlement's own stamp (its effective hour decides who holds it)."""
+    `ts` is the settlement's own stamp (its effective hour decides who holds it). Treat as read-only (not
+    frozen: a run creates hundreds of thousands and a frozen dataclass costs ~3x to build)."""
 
     ts: datetime
     venue: str
@@ -411,6 +411,8 @@ class PreparedHistory:
         self.history = history
         self._legs: dict[tuple[str, str], LegSeries] = {}
         self._ends: dict[tuple[str, str], list[int]] = {}
+        self._times: dict[tuple[str, str], list[datetime]] = {}
+        self._hour_times: dict[tuple[int, int], list[datetime]] = {}
         self._pairs: dict[tuple[tuple[str, str], tuple[str, str], SignalParams], PairSeries] = {}
         self._limits: dict[tuple[str, str, Decimal], np.ndarray] = {}
         self._fields: frozenset[str] | None = None
@@ -494,6 +496,22 @@ class PreparedHistory:
             )
         return found
 
+    def settle_times(self, market: MarketHistory) -> list[datetime]:
+        """Each settlement's stamp as an aware datetime."""
+        key = (market.venue, market.venue_symbol)
+        found = self._times.get(key)
+        if found is None:
+            found = self._times[key] = [utc_from_us(t) for t in market.ts_us]
+        return found
+
+    def hour_times(self, first: int, last: int) -> list[datetime]:
+        """Start of each epoch hour first..last (inclusive) as aware datetimes."""
+        key = (first, last)
+        found = self._hour_times.get(key)
+        if found is None:
+            found = self._hour_times[key] = [utc_from_us(h * US_PER_HOUR) for h in range(first, last + 1)]
+        return found
+
     def settle_hours(self, market: MarketHistory) -> list[int]:
         """Effective hour (epoch hours) of each settlement."""
         key = (market.venue, market.venue_symbol)
@@ -556,12 +574,14 @@ class _Market:
         "ptr",
         "ptr_at",
         "symbol",
+        "times",
         "ts",
         "venue",
     )
 
-    def __init__(self, hist: MarketHistory, ends: list[int]) -> None:
+    def __init__(self, hist: MarketHistory, ends: list[int], times: list[datetime]) -> None:
         self.hist = hist
+        self.times = times
         self.venue = hist.venue
         self.symbol = hist.symbol
         self.ts = hist.ts_us
@@ -773,7 +793,7 @@ class _Run:
     def pay_settlement(self, mk: _Market, i: int) -> None:
         hist = mk.hist
         rate = hist.rate_raw[i]
-        when = utc_from_us(mk.ts[i])
+        when = mk.times[i]
         for pos, is_long in mk.holders:
             amount = pos.notional_usd * rate
             if is_long:
@@ -921,7 +941,7 @@ class _Run:
                     return None
                 others = [p.decision for p in self.open if p is not pos]
                 chosen = choose_entries(
-                    [c for c in candidates if c.symbol != pos.symbol], others, self.config
+                    [c for c in candidates if c.symbol != pos.symbol], others, self.config, ranked=True
                 )
                 return chosen[0] if chosen else None
 
@@ -932,7 +952,7 @@ class _Run:
     def decide_entries(self, candidates: list[EntryCandidate], now: datetime, t_hour: int) -> None:
         remaining = list(candidates)
         while remaining:
-            chosen = choose_entries(remaining, [p.decision for p in self.open], self.config)
+            chosen = choose_entries(remaining, [p.decision for p in self.open], self.config, ranked=True)
             blocked: EntryCandidate | None = None
             for cand in chosen:
                 ok, why = self.fits(cand)
@@ -973,7 +993,9 @@ def signals_at(
     primary = history.primary_markets(venues, config.symbol_set)
     per_symbol = Counter(sym for _, sym in primary)
     markets = {
-        k: _Market(m, prepared.settle_hours(m)) for k, m in sorted(primary.items()) if per_symbol[k[1]] >= 2
+        k: _Market(m, prepared.settle_hours(m), prepared.settle_times(m))
+        for k, m in sorted(primary.items())
+        if per_symbol[k[1]] >= 2
     }
     params = signal_params(config)
     hours = np.asarray([us // US_PER_HOUR], dtype=np.int64)
@@ -1096,7 +1118,9 @@ def run_backtest(
         )
 
     max_age = config.entry.max_data_age_seconds
-    markets = {k: _Market(m, prepared.settle_hours(m)) for k, m in sorted(chosen.items())}
+    markets = {
+        k: _Market(m, prepared.settle_hours(m), prepared.settle_times(m)) for k, m in sorted(chosen.items())
+    }
     longest = max(max(m.interval_hours) for m in chosen.values())
     finder_age = float(longest * 3600 + max_age)
 
@@ -1166,9 +1190,11 @@ def run_backtest(
     for mk in market_list:
         mk.ptr_at, mk.fresh_at = prepared.replay_arrays(mk.hist, max_age, loop_hours)
 
-    for j, hour in enumerate(loop_hours.tolist()):
+    hour_list = loop_hours.tolist()
+    hour_times = prepared.hour_times(hour_list[0], hour_list[-1])
+    for j, hour in enumerate(hour_list):
         t_us = hour * US_PER_HOUR
-        now = utc_from_us(t_us)
+        now = hour_times[j]
         for mk in market_list:
             p_new = mk.ptr_at[j]
             if p_new != mk.ptr:
@@ -1189,16 +1215,14 @@ def run_backtest(
         if maybe[i]:
             if hourly is not None:
                 hourly.hour = hour
-            q_now = query.model_copy(update={"now": now})
             by_key: dict[tuple[str, str, str], Opportunity] = {}
             for symbol in sorted({pair.symbol for pair, _ in maybe[i]}):
 
-                def compute(
-                    symbol: str = symbol, j: int = j, q_now: OpportunityQuery = q_now
-                ) -> list[Opportunity]:
+                def compute(symbol: str = symbol, j: int = j, now: datetime = now) -> list[Opportunity]:
                     snaps = [
                         prepared.snapshot(mk.hist, mk.ptr - 1) for mk in by_symbol[symbol] if mk.fresh_at[j]
                     ]
+                    q_now = query.model_copy(update={"now": now})
                     return find_opportunities(snaps, q_now, hourly).opportunities
 
                 for o in prepared.priced(query_key, hour, symbol, compute):

@@ -30,12 +30,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from funding_rate_service.opportunity_finder import Opportunity, OpportunityQuery
 from strategies.config import FundingArbitrageConfig
 from strategies.funding_arbitrage.signals import SignalEstimate, SignalParams
+
+_HOUR = timedelta(hours=1)
 
 EXIT_REASONS = (
     "liquidation_risk",
@@ -204,11 +206,16 @@ def choose_entries(
     candidates: Sequence[EntryCandidate],
     open_positions: Sequence[OpenPosition],
     config: FundingArbitrageConfig,
+    *,
+    ranked: bool = False,
 ) -> list[EntryCandidate]:
     """The candidates to open now, best first (`rank`), each at `sizing.target_notional_usd` per leg.
 
     Skips an asset already held and anything that would exceed `max_positions`, a venue's
     `max_exposure_per_venue_usd` or `max_total_exposure_usd` (total = both legs).
+
+    `ranked=True`: `candidates` is already the output of `rank(..., config)` (the backtester ranks once per
+    decision time and asks several times), so the entry rules are not evaluated again.
     """
     sizing = config.sizing
     notional = sizing.target_notional_usd
@@ -217,7 +224,7 @@ def choose_entries(
     total = sum(per_venue.values(), Decimal(0))
     count = len(open_positions)
     chosen: list[EntryCandidate] = []
-    for cand in rank(candidates, config):
+    for cand in candidates if ranked else rank(candidates, config):
         if count >= sizing.max_positions:
             break
         if cand.symbol in held:
@@ -262,7 +269,7 @@ def exit_decision(
     when the gain exceeds `switch_cost_multiple` x that cost.
     """
     rules = config.exit
-    held_hours = Decimal((now - position.opened_at).total_seconds()) / 3600
+    held_hours = (now - position.opened_at) / _HOUR
     if liquidation_distance is not None and liquidation_distance < rules.min_liquidation_distance:
         return ExitDecision("liquidation_risk", f"liquidation distance {liquidation_distance:.4f}")
     if signal is not None and is_stale(signal, config):
@@ -271,9 +278,9 @@ def exit_decision(
             f"{signal.stale_venue}: no fresh non-zero rate for {signal.stale_hours:.1f} h "
             f"(max {rules.max_stale_hours})",
         )
-    if held_hours < rules.min_hold_hours:
+    if held_hours < float(rules.min_hold_hours):
         return None
-    if rules.max_hold_hours is not None and held_hours >= rules.max_hold_hours:
+    if rules.max_hold_hours is not None and held_hours >= float(rules.max_hold_hours):
         return ExitDecision("max_hold", f"held {held_hours:.1f} h")
     if signal is None:
         return None
@@ -291,7 +298,7 @@ def exit_decision(
     if best_alternative is not None and alt is not None and signal.spread_hourly is not None:
         remaining = float(config.entry.horizon_hours)
         if rules.max_hold_hours is not None:
-            remaining = min(remaining, float(rules.max_hold_hours - held_hours))
+            remaining = min(remaining, float(rules.max_hold_hours) - held_hours)
         gain = (alt - signal.spread_hourly) * remaining
         cost = float(best_alternative.round_trip_cost)
         if gain > float(rules.switch_cost_multiple) * cost:
