@@ -664,6 +664,7 @@ def _figures(
         neg=series.neg_share[idx].tolist(),
         hours=series.hours[idx].tolist(),
         stale=stale_hours.tolist(),
+        # the leg with the older fresh end; ties: the first venue by name (as signals.estimate_now)
         stale_venue=[a.venue if x <= y else b.venue for x, y in zip(fa.tolist(), fb.tolist(), strict=True)],
         end=end,
         stale_hours=stale_hours,

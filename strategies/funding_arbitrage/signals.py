@@ -282,9 +282,9 @@ def hourly_points(
     for kind, ts, rate in samples:
         if kind == "settled":
             us = (ts - EPOCH) // timedelta(microseconds=1)
-            hour = settlement_hour(us) - 1
-            if hour <= limit:
-                settled.setdefault(hour, []).append(rate)
+            end = settlement_hour(us)
+            if end <= limit:  # known from its settlement hour on, as in the backtester
+                settled.setdefault(end - 1, []).append(rate)
             continue
         hour = min(epoch_hour(ts), limit)
         if hour == limit:
@@ -662,7 +662,10 @@ def estimate_now(
         (now_h - long.fresh_end_at(long.last_hour), long_venue),
         (now_h - short.fresh_end_at(short.last_hour), short_venue),
     ]
-    stale_hours, stale_venue = max(ages)
+    stale_hours = max(a for a, _ in ages)
+    stale_venue = min(
+        v for a, v in ages if a == stale_hours
+    )  # ties: the first venue by name, as the backtester
     series = pair_series(long, short, params, end, end)
     return estimate_from(
         series,

@@ -147,6 +147,34 @@ def test_every_payment_matches_the_raw_file(year: BacktestResult, history_dir: P
     assert checked > 1000
 
 
+def test_no_entry_is_chosen_on_a_stale_leg(year: BacktestResult, history_dir: Path) -> None:
+    """Every entry of the year is decided on hours both legs know: the signal's last hour is the older leg's last
+    settled hour (recomputed from the raw files: a settlement pays for the hours before its stamp's hour), so a
+    1-hourly leg is never compared with an 8-hourly leg's stale last payment; and no leg had gone without a fresh
+    non-zero rate for longer than `exit.max_stale_hours` (24 h)."""
+    settled: dict[tuple[str, str], list[datetime]] = defaultdict(list)
+    for venue in VENUES:
+        table = pq.read_table(
+            history_dir / f"{venue}.parquet", columns=["venue_symbol", "settlement_ts", "interval_hours"]
+        )
+        for vs, ts, hours in zip(*(table[c].to_pylist() for c in table.column_names), strict=True):
+            if hours is not None:
+                settled[(venue, vs)].append(_settlement_hour(ts))
+    assert year.positions
+    with_interval_leg = 0
+    for p in year.positions:
+        sig = p.entry_signal
+        assert sig is not None and sig.spread_hourly is not None
+        known = [
+            max(e for e in settled[(venue, vs)] if e <= p.opened_at) - timedelta(hours=1)
+            for venue, vs in ((p.long_venue, p.long_venue_symbol), (p.short_venue, p.short_venue_symbol))
+        ]
+        assert sig.end_hour == min(known), p.to_json_dict()
+        assert sig.stale_hours <= 24, p.to_json_dict()
+        with_interval_leg += "hyperliquid" not in (p.long_venue, p.short_venue) or known[0] != known[1]
+    assert with_interval_leg > 0  # entries with an 8-hourly leg exist and were checked
+
+
 def _settlement_hour(ts: datetime) -> datetime:
     shifted = ts - timedelta(seconds=60)
     floor = shifted.replace(minute=0, second=0, microsecond=0)

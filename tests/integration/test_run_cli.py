@@ -156,7 +156,7 @@ async def test_validate_happy_path(seeded: AsyncEngine, db_url: str, tmp_path: P
         "3",
         "5000",
         "ewma",
-        "0.12",
+        "0.08",
         3,
     )
     # the human form says so too

@@ -34,20 +34,22 @@ def test_example_config_loads_with_its_values() -> None:
     assert isinstance(cfg, FundingArbitrageConfig)
     assert cfg.venues == ["lighter", "paradex"]
     assert cfg.symbol_set == frozenset({"BTC", "ETH", "SOL"})
+    # chosen by walk-forward research (docs/strategies.md): perparb sweep ... --grid configs/research.grid.yaml
     assert (cfg.signal.estimator, cfg.signal.half_life_hours, cfg.signal.lookback_hours) == (
         "ewma",
-        D(72),
-        288,
+        D(168),
+        672,
     )
     assert (cfg.signal.required_hours, cfg.signal.stability_days) == (48, 7)
-    assert cfg.entry.min_signal_apr == D("0.12") and cfg.entry.min_net_apr is None
-    assert cfg.entry.min_stability == D(3) and cfg.entry.horizon_hours == D(720)
-    assert cfg.exit.exit_signal_apr == D(0) and cfg.exit.exit_on_flip is False
+    assert cfg.entry.min_signal_apr == D("0.08") and cfg.entry.min_net_apr is None
+    assert cfg.entry.min_stability == D(2) and cfg.entry.horizon_hours == D(720)
+    assert cfg.exit.exit_signal_apr == D("0.03") and cfg.exit.exit_on_flip is False
     assert (cfg.exit.min_hold_hours, cfg.exit.max_hold_hours, cfg.exit.max_stale_hours) == (
         D(168),
-        D(2160),
+        D(4320),
         D(24),
     )
+    assert cfg.exit.switch_cost_multiple == D(5)
     assert cfg.sizing.target_notional_usd == D(5000) and cfg.sizing.leverage == D(3)
     assert (cfg.sizing.max_positions, cfg.sizing.max_exposure_per_venue_usd) == (3, D(15000))
     assert cfg.costs.fee_overrides == {"lighter": {"taker": D(0), "maker": D(0)}}
@@ -144,13 +146,13 @@ def test_every_problem_is_listed() -> None:
     )
 
 
-@pytest.mark.parametrize("exit_apr", [0.12, 0.2])
+@pytest.mark.parametrize("exit_apr", [0.08, 0.2])
 def test_exit_threshold_must_be_below_entry(exit_apr: float) -> None:
     data = example()
     data["exit"]["exit_signal_apr"] = exit_apr
     assert error_of(data) == (
         f"config: (top level): Value error, exit.exit_signal_apr ({exit_apr}) must be below entry.min_signal_apr "
-        "(0.12): the gap is the hysteresis that stops churning"
+        "(0.08): the gap is the hysteresis that stops churning"
     )
     data["entry"] = {"min_net_apr": 0.05}
     assert error_of(data) == (
