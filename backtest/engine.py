@@ -82,6 +82,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from backtest.loader import (
     US_PER_HOUR,
@@ -91,7 +92,7 @@ from backtest.loader import (
     us_from_utc,
     utc_from_us,
 )
-from funding_rate_service.cost_model import BPS, HOURS_PER_YEAR, resolve_fee, round_trip_cost
+from funding_rate_service.cost_model import BPS, HOURS_PER_YEAR, FeeSide, resolve_fee, round_trip_cost
 from funding_rate_service.opportunity_finder import (
     MarketSnapshot,
     Opportunity,
@@ -127,6 +128,9 @@ PREFILTER_TOLERANCE = 1e-9
 
 _ZERO = Decimal(0)
 _YEAR = float(HOURS_PER_YEAR)
+Int64Array = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 class BacktestError(ValueError):
@@ -414,7 +418,7 @@ class PreparedHistory:
         self._times: dict[tuple[str, str], list[datetime]] = {}
         self._hour_times: dict[tuple[int, int], list[datetime]] = {}
         self._pairs: dict[tuple[tuple[str, str], tuple[str, str], SignalParams], PairSeries] = {}
-        self._limits: dict[tuple[str, str, Decimal], np.ndarray] = {}
+        self._limits: dict[tuple[str, str, Decimal], Int64Array] = {}
         self._fields: frozenset[str] | None = None
         self._figures: dict[tuple[str, str, str, str, SignalParams, int, int], _PairFigures] = {}
         self._snapshots: dict[tuple[str, str, int], MarketSnapshot] = {}
@@ -454,7 +458,7 @@ class PreparedHistory:
         return found
 
     def figures(
-        self, a: MarketHistory, b: MarketHistory, params: SignalParams, hours: np.ndarray
+        self, a: MarketHistory, b: MarketHistory, params: SignalParams, hours: Int64Array
     ) -> _PairFigures:
         """The pair's figures at each of `hours` (a contiguous range of decision hours)."""
         key = (a.venue, a.venue_symbol, b.venue, b.venue_symbol, params, int(hours[0]), int(hours[-1]))
@@ -472,7 +476,7 @@ class PreparedHistory:
         return self._fields
 
     def replay_arrays(
-        self, market: MarketHistory, max_age_seconds: Decimal, hours: np.ndarray
+        self, market: MarketHistory, max_age_seconds: Decimal, hours: Int64Array
     ) -> tuple[list[int], list[bool]]:
         """For each decision hour: the number of settlements known (effective hour <= it), and whether the
         latest of them is fresh (age <= its interval + `max_age_seconds`)."""
@@ -633,8 +637,8 @@ class _PairFigures:
     hours: list[float]
     stale: list[float]
     stale_venue: list[str]
-    end: np.ndarray
-    stale_hours: np.ndarray
+    end: Int64Array
+    stale_hours: FloatArray
     series: PairSeries
     memo: dict[tuple[int, bool], SignalEstimate] = field(default_factory=dict)
 
@@ -645,7 +649,7 @@ def _figures(
     leg_a: LegSeries,
     leg_b: LegSeries,
     series: PairSeries,
-    hours: np.ndarray,
+    hours: Int64Array,
 ) -> _PairFigures:
     ka, kb = leg_a.known_hours_at(hours), leg_b.known_hours_at(hours)
     end = np.minimum(ka, kb)
@@ -712,7 +716,7 @@ def _pairs_for_run(
     markets: dict[tuple[str, str], _Market],
     prepared: PreparedHistory,
     params: SignalParams,
-    hours: np.ndarray,
+    hours: Int64Array,
 ) -> list[_Pair]:
     by_symbol: dict[str, list[_Market]] = {}
     for (_, symbol), mk in markets.items():
@@ -726,12 +730,12 @@ def _pairs_for_run(
     return out
 
 
-def _fresh_ends(leg: LegSeries, known: np.ndarray) -> np.ndarray:
+def _fresh_ends(leg: LegSeries, known: Int64Array) -> Int64Array:
     idx = np.clip(known - leg.first_hour, 0, len(leg.values) - 1)
     return np.where(known >= leg.first_hour, leg.fresh_end[idx], leg.first_hour)
 
 
-def _prefilter(pair: _Pair, reverse: bool, config: FundingArbitrageConfig, cost: float, n: int) -> np.ndarray:
+def _prefilter(pair: _Pair, reverse: bool, config: FundingArbitrageConfig, cost: float, n: int) -> BoolArray:
     """Decision hours at which this direction's signal could pass the entry rules (a superset: see
     PREFILTER_TOLERANCE); the rules themselves are `decision.entry_refusal`."""
     s = pair.fig.series
@@ -912,9 +916,8 @@ class _Run:
         pos.exit_short_mark = short_mk.mark()
         opened_hour = (us_from_utc(pos.opened_at)) // US_PER_HOUR
         pos.exit_forgone_usd = self._lumps(pos, t_hour, opened_hour)
-        marks = (pos.entry_long_mark, pos.entry_short_mark, pos.exit_long_mark, pos.exit_short_mark)
-        if all(m is not None for m in marks):
-            el, es, xl, xs = marks  # type: ignore[misc]
+        el, es, xl, xs = pos.entry_long_mark, pos.entry_short_mark, pos.exit_long_mark, pos.exit_short_mark
+        if el is not None and es is not None and xl is not None and xs is not None:
             basis = pos.notional_usd / el * (xl - el) + pos.notional_usd / es * (es - xs)
             pos.basis_pnl_usd = basis
             self.cash += basis
@@ -1151,12 +1154,13 @@ def run_backtest(
     start_h, end_h = start_us // US_PER_HOUR, end_us // US_PER_HOUR
     hours = np.arange(start_h, end_h + 1, dtype=np.int64)
     pairs = _pairs_for_run(markets, prepared, params, hours)
-    side = "maker" if query.use_maker_fees else "taker"
+    side: FeeSide = "maker" if query.use_maker_fees else "taker"
+    overrides: dict[tuple[str, str], Decimal] = {(v, k): fee for (v, k), fee in query.fee_overrides.items()}
     default_fee = query.default_maker_fee if query.use_maker_fees else query.default_taker_fee
 
     def cost_of(long_venue: str, short_venue: str) -> float:
-        fl = resolve_fee(long_venue, side, None, query.fee_overrides, default_fee)
-        fs = resolve_fee(short_venue, side, None, query.fee_overrides, default_fee)
+        fl = resolve_fee(long_venue, side, None, overrides, default_fee)
+        fs = resolve_fee(short_venue, side, None, overrides, default_fee)
         return float(round_trip_cost(fl, fs, query.slippage_bps, query.cross_spread_bps))
 
     # Directions whose signal could qualify, per decision hour (superset; the rules are applied by decision.py).

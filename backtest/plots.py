@@ -15,7 +15,8 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,10 +26,27 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-from backtest.engine import BacktestResult, pair_signal_history
+from backtest.engine import BacktestResult, PositionRecord, pair_signal_history
 from backtest.report import BacktestReport
 
 HOURS_PER_YEAR = Decimal(8760)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _x(when: datetime) -> float:
+    """A time as matplotlib's date number: days since its default epoch 1970-01-01 UTC (the axes are then
+    formatted as dates with `xaxis_date`)."""
+    return (when - _EPOCH).total_seconds() / 86400
+
+
+def _opened(p: PositionRecord) -> datetime | None:
+    return p.opened_at
+
+
+def _closed(p: PositionRecord) -> datetime | None:
+    return p.closed_at
 
 
 def write_plots(result: BacktestResult, report: BacktestReport, out_dir: Path) -> list[Path]:
@@ -51,14 +69,15 @@ def write_plots(result: BacktestResult, report: BacktestReport, out_dir: Path) -
 
 def _equity(result: BacktestResult, report: BacktestReport, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(11, 4.5))
-    xs = [t for t, _ in result.equity]
+    xs = [_x(t) for t, _ in result.equity]
     ys = [float(v) for _, v in result.equity]
+    ax.xaxis_date()
     ax.plot(xs, ys, linewidth=1.2, color="tab:blue", label="equity (budget + realised + accrued)")
     ax.axhline(float(report.total_budget_usd), color="grey", linewidth=0.8, linestyle="--", label="budget")
     if report.max_drawdown_peak_at is not None and report.max_drawdown_trough_at is not None:
         ax.axvspan(
-            report.max_drawdown_peak_at,
-            report.max_drawdown_trough_at,
+            _x(report.max_drawdown_peak_at),
+            _x(report.max_drawdown_trough_at),
             color="tab:red",
             alpha=0.15,
             label=f"max drawdown ${float(report.max_drawdown_usd):,.2f}",
@@ -119,8 +138,10 @@ def _spread(result: BacktestResult, pair: tuple[str, str, str], path: Path) -> P
     exit_line = float(config.exit.exit_signal_apr)
 
     fig, ax = plt.subplots(figsize=(11, 4.5))
+    ax.xaxis_date()
+    xt = [_x(t) for t in times]
     ax.plot(
-        times,
+        xt,
         [x * 100 for x in instant],
         linewidth=0.5,
         color="tab:grey",
@@ -128,7 +149,7 @@ def _spread(result: BacktestResult, pair: tuple[str, str, str], path: Path) -> P
         label="spread, last hour known on both legs",
     )
     ax.plot(
-        times,
+        xt,
         [x * 100 for x in signal],
         linewidth=1.2,
         color="tab:blue",
@@ -138,16 +159,18 @@ def _spread(result: BacktestResult, pair: tuple[str, str, str], path: Path) -> P
     ax.axhline(exit_line * 100, color="tab:orange", linestyle="--", linewidth=1, label="exit threshold")
     ax.axhline(0, color="grey", linewidth=0.6)
     index = {t: i for i, t in enumerate(times)}
-    for label, when_of, marker, colour in (
-        ("entries", lambda p: p.opened_at, "^", "tab:green"),
-        ("exits", lambda p: p.closed_at, "v", "tab:red"),
-    ):
-        xs, ys = [], []
+    marks: list[tuple[str, Callable[[PositionRecord], datetime | None], str, str]] = [
+        ("entries", _opened, "^", "tab:green"),
+        ("exits", _closed, "v", "tab:red"),
+    ]
+    for label, when_of, marker, colour in marks:
+        xs: list[float] = []
+        ys: list[float] = []
         for p in positions:
             when = when_of(p)
             i = index.get(when) if when is not None else None
-            if i is not None and not math.isnan(signal[i]):
-                xs.append(when)
+            if when is not None and i is not None and not math.isnan(signal[i]):
+                xs.append(_x(when))
                 ys.append(signal[i] * 100)
         ax.scatter(xs, ys, marker=marker, color=colour, s=24, zorder=3, label=label)
     ax.set_title(
@@ -164,7 +187,7 @@ def _spread(result: BacktestResult, pair: tuple[str, str, str], path: Path) -> P
             min(hi, 6 * abs(entry_line) + 0.5) * 100 + pad * 100,
         )
     if times:
-        ax.set_xlim(times[0], times[-1] + timedelta(hours=1))
+        ax.set_xlim(_x(times[0]), _x(times[-1] + timedelta(hours=1)))
     ax.legend(loc="best", fontsize=8)
     fig.autofmt_xdate()
     fig.tight_layout()

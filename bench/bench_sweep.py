@@ -23,6 +23,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
@@ -33,7 +34,7 @@ from backtest.sweep import Window, build_configs, cpu_count, prepare_signals, ru
 from strategies.config import load_config  # noqa: E402
 
 TARGET_PER_CORE = 2.0
-GRID = {
+GRID: dict[str, list[Any]] = {
     "entry.min_signal_apr": [0.1, 0.12, 0.15],
     "entry.min_stability": [2, 3],
     "exit.min_hold_hours": [168, 336],

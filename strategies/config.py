@@ -232,12 +232,12 @@ class FundingArbitrageConfig(_Model):
     name: str = Field(min_length=1, max_length=64)
     venues: list[str] = Field(min_length=2, description="venues the strategy may trade")
     symbols: list[str] | None = Field(default=None, description="base assets; omit for all")
-    signal: SignalRules = Field(default_factory=SignalRules)  # type: ignore[arg-type]
+    signal: SignalRules = Field(default_factory=SignalRules)
     entry: EntryRules
-    exit: ExitRules = Field(default_factory=ExitRules)  # type: ignore[arg-type]
+    exit: ExitRules = Field(default_factory=ExitRules)
     sizing: SizingRules
-    costs: CostRules = Field(default_factory=CostRules)  # type: ignore[arg-type]
-    execution: ExecutionRules = Field(default_factory=ExecutionRules)  # type: ignore[arg-type]
+    costs: CostRules = Field(default_factory=CostRules)
+    execution: ExecutionRules = Field(default_factory=ExecutionRules)
     on_stop: Literal["keep", "close"] = "keep"
     unknown_positions: Literal["report", "close"] = "report"
     loop_interval_seconds: Decimal = Field(

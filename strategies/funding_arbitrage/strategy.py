@@ -42,6 +42,7 @@ from sqlalchemy.exc import IntegrityError
 
 from exchange_clients.base.client import BPS, StaleBookError, market_order_limit_price
 from exchange_clients.base.errors import VenueError
+from exchange_clients.base.funding_adapter import BaseFundingAdapter
 from exchange_clients.base.models import FundingRateSample, MarketInfo
 from exchange_clients.base.order_book import OrderBook
 from exchange_clients.base.trading import RoundingError, Side, common_quantity
@@ -389,7 +390,7 @@ class FundingArbitrageStrategy(Strategy):
         ]
         gate = asyncio.Semaphore(8)
 
-        async def one(adapter: Any, market: MarketInfo) -> list[FundingRateSample]:
+        async def one(adapter: BaseFundingAdapter, market: MarketInfo) -> list[FundingRateSample]:
             async with gate:
                 try:
                     return (await adapter.fetch_funding_history(market, since, now)).samples
