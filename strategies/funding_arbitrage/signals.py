@@ -517,7 +517,7 @@ class SignalEstimate:
             "sign_share": self.sign_share,
             "hours": self.hours,
             "end_hour": None if self.end_hour is None else self.end_hour.isoformat(),
-            "stale_hours": self.stale_hours,
+            "stale_hours": f(self.stale_hours),
             "stale_venue": self.stale_venue,
         }
 

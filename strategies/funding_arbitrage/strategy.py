@@ -318,8 +318,9 @@ class FundingArbitrageStrategy(Strategy):
                 p for p in await state.live_positions(conn, ctx.account, ctx.mode) if p.status == "open"
             ]
         still_open: list[state.PositionRow] = []
-        for p in positions:
-            if not await self.monitor_and_exit(p, scan, now):
+        for i, p in enumerate(positions):
+            others = [self._open_position(q) for q in still_open + positions[i + 1 :]]
+            if not await self.monitor_and_exit(p, scan, now, others):
                 still_open.append(p)
         await self.enter(scan, still_open, now)
         return True
@@ -409,8 +410,13 @@ class FundingArbitrageStrategy(Strategy):
 
     # --------------------------------------------------------------------------------------- monitor / exit
 
-    async def monitor_and_exit(self, p: state.PositionRow, scan: ScanResult, now: datetime) -> bool:
-        """Monitor one open position, re-hedge drift, close it when an exit rule fires. True when closed."""
+    async def monitor_and_exit(
+        self, p: state.PositionRow, scan: ScanResult, now: datetime, others: list[OpenPosition] | None = None
+    ) -> bool:
+        """Monitor one open position, re-hedge drift, close it when an exit rule fires. True when closed.
+
+        `others`: the run's other open positions (the switching alternative must fit beside them, as in the
+        backtester)."""
         ctx = self.ctx
         long, short = await self.legs_of(p)
         try:
@@ -477,10 +483,15 @@ class FundingArbitrageStrategy(Strategy):
         held = self._open_position(p)
 
         def best() -> EntryCandidate | None:
-            others = [
-                c for c in scan.candidates if c.symbol != p.symbol and c.symbol not in self.blocked_symbols
+            alternatives = [
+                c
+                for c in scan.candidates
+                if c.symbol != p.symbol
+                and c.symbol not in self.blocked_symbols
+                and c.long_venue in self.ctx.clients
+                and c.short_venue in self.ctx.clients
             ]
-            chosen = choose_entries(others, [], self.config)
+            chosen = choose_entries(alternatives, others or [], self.config, ranked=True)
             return chosen[0] if chosen else None
 
         decision = exit_decision(held, signal, best, now, self.config, liquidation_distance=liq)

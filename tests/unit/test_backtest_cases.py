@@ -489,6 +489,25 @@ def test_delisted_leg_publishing_zeros_is_stale() -> None:
     ]
 
 
+def test_lumps_given_up_at_exit_are_reported() -> None:
+    """8-hourly settlements pay whoever holds at settlement. Opened at h4 (after the h0 settlement) and closed by
+    max_hold at h12, the position receives the h8 lump in full (5000 x 0.0008 = 4 on the short leg, half of it
+    accrued before it opened: 2 unearned) and gives up the half of the h16 lump accrued while it held (h8-h12:
+    2). Both are recorded and the report counts the exit."""
+    data = rows("binance", "BTC", range(0, 49, 8), "0.0001", "8") + rows(
+        "bybit", "BTC", range(0, 49, 8), "0.0009", "8"
+    )
+    result = run_backtest(config(exit={"max_hold_hours": "8"}), load_rows(data), BacktestOptions(start=h(4)))
+    first = result.positions[0]
+    assert (first.opened_at, first.closed_at, first.exit_reason) == (h(4), h(12), "max_hold")
+    # short bybit +5000 x 0.0009, long binance -5000 x 0.0001, per lump: +4; half of it
+    assert first.entry_unearned_usd == D(2)
+    assert first.exit_forgone_usd == D(2)
+    assert first.net_funding_usd == D(4)  # the h8 lump, paid in full
+    diag = build_report(result).diagnostics
+    assert diag is not None and diag.exits_forgoing_lumps >= 1 and diag.exit_forgone_usd >= D(2)
+
+
 def test_better_opportunity_switch() -> None:
     """BTC (spread 0.0001/h) is held; at h8 ETH offers 0.001/h on other venues: gain over the remaining
     horizon (0.0009 x 160) exceeds 2 x switching cost -> exit better_opportunity, ETH opens."""

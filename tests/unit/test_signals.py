@@ -4,6 +4,7 @@ look-ahead, staleness."""
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal as D
@@ -276,6 +277,8 @@ def test_estimate_now_aligns_legs_and_reports_staleness() -> None:
     assert reverse.spread_hourly == pytest.approx(-0.00003, rel=1e-9)
     missing = estimate_now("BTC", "binance", "hyperliquid", None, hourly, at(21), p)
     assert missing.spread_hourly is None and missing.stale_hours == math.inf
+    # stored in jsonb (position monitor, events): strict JSON, no Infinity / NaN
+    assert json.loads(json.dumps(missing.to_json_dict(), allow_nan=False))["stale_hours"] == "inf"
 
 
 def test_zero_rates_are_not_fresh() -> None:
