@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import pickle
 import sys
 import time
@@ -67,18 +68,20 @@ def main() -> int:
     for values in GRID.values():
         n *= len(values)
 
-    def sweep(jobs: int, prepared: PreparedHistory) -> tuple[float, float]:
-        """(start, end of the training evaluations) of one sweep on an already prepared history."""
+    def sweep(jobs: int, prepared: PreparedHistory) -> tuple[float, float, float]:
+        """(wall seconds, this process's CPU seconds, of the training evaluations) of one sweep on an already
+        prepared history (with one worker every evaluation runs in this process, so CPU seconds measure one
+        core whatever else the machine is doing)."""
         marks: dict[str, float] = {}
 
         def progress(phase: str, done: int, total: int) -> None:
-            marks.setdefault(phase + "_first", time.perf_counter())
             if phase == "train" and done == total:
-                marks["train_done"] = time.perf_counter()
+                marks["wall"] = time.perf_counter()
+                marks["cpu"] = time.process_time()
 
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         run_sweep(config, GRID, history, TRAIN, TEST, jobs=jobs, top=10, prepared=prepared, progress=progress)
-        return start, marks["train_done"]
+        return marks["wall"] - start, marks["cpu"] - cpu, 0.0
 
     prepared = PreparedHistory(history)
     p0 = time.perf_counter()
@@ -89,17 +92,19 @@ def main() -> int:
         f"prepare: legs and signal series of {len(configs[0].venues)} venues in {p1 - p0:.2f} s (once, in the parent)"
     )
 
-    start, done = sweep(1, prepared)
-    per_core = n / (done - start)
+    wall, cpu, _ = sweep(1, prepared)
+    per_core = n / cpu
     print(
-        f"1 worker : {n} configurations on the half-year training window in {done - start:.2f} s = {per_core:.2f} per second per core"
+        f"1 worker : {n} configurations on the half-year training window in {wall:.2f} s wall, {cpu:.2f} s CPU = "
+        f"{per_core:.2f} per CPU-second (per core), {n / wall:.2f} per wall second (load average "
+        f"{os.getloadavg()[0]:.1f} on {cpu_count()} cores)"
     )
     jobs = args.jobs or cpu_count()
     if jobs > 1:
-        start, done = sweep(jobs, prepared)
-        rate = n / (done - start)
+        wall, _, _ = sweep(jobs, prepared)
+        rate = n / wall
         print(
-            f"{jobs} workers: {n} configurations in {done - start:.2f} s = {rate:.2f} per second ({rate / jobs:.2f} per core)"
+            f"{jobs} workers: {n} configurations in {wall:.2f} s = {rate:.2f} per wall second ({rate / jobs:.2f} per core)"
         )
     s0 = time.perf_counter()
     blob = pickle.dumps((history, prepared), protocol=pickle.HIGHEST_PROTOCOL)
