@@ -73,6 +73,7 @@ are disabled with a note; a data set that has the field applies the filter as th
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -103,6 +104,7 @@ from strategies.funding_arbitrage.decision import (
     EntryCandidate,
     OpenPosition,
     choose_entries,
+    could_switch,
     exit_decision,
     opportunity_query,
     rank,
@@ -418,7 +420,7 @@ class PreparedHistory:
         self._times: dict[tuple[str, str], list[datetime]] = {}
         self._hour_times: dict[tuple[int, int], list[datetime]] = {}
         self._pairs: dict[tuple[tuple[str, str], tuple[str, str], SignalParams], PairSeries] = {}
-        self._limits: dict[tuple[str, str, Decimal], Int64Array] = {}
+        self._replay: dict[tuple[str, str, Decimal, int, int], tuple[list[int], list[bool]]] = {}
         self._fields: frozenset[str] | None = None
         self._figures: dict[tuple[str, str, str, str, SignalParams, int, int], _PairFigures] = {}
         self._snapshots: dict[tuple[str, str, int], MarketSnapshot] = {}
@@ -478,18 +480,20 @@ class PreparedHistory:
     def replay_arrays(
         self, market: MarketHistory, max_age_seconds: Decimal, hours: Int64Array
     ) -> tuple[list[int], list[bool]]:
-        """For each decision hour: the number of settlements known (effective hour <= it), and whether the
-        latest of them is fresh (age <= its interval + `max_age_seconds`)."""
-        key = (market.venue, market.venue_symbol, max_age_seconds)
-        limits = self._limits.get(key)
-        if limits is None:
-            limits = self._limits[key] = np.asarray(stale_limits_us(market, max_age_seconds), dtype=np.int64)
+        """For each decision hour (a contiguous range): the number of settlements known (effective hour <= it),
+        and whether the latest of them is fresh (age <= its interval + `max_age_seconds`). Cached."""
+        key = (market.venue, market.venue_symbol, max_age_seconds, int(hours[0]), int(hours[-1]))
+        found = self._replay.get(key)
+        if found is not None:
+            return found
+        limits = np.asarray(stale_limits_us(market, max_age_seconds), dtype=np.int64)
         ends = np.asarray(self.settle_hours(market), dtype=np.int64)
         ptr = np.searchsorted(ends, hours, side="right")
         k = np.maximum(ptr - 1, 0)
         ts = np.asarray(market.ts_us, dtype=np.int64)
         fresh = (ptr > 0) & (hours * US_PER_HOUR - ts[k] <= limits[k])
-        return ptr.tolist(), fresh.tolist()
+        found = self._replay[key] = (ptr.tolist(), fresh.tolist())
+        return found
 
     def leg(self, market: MarketHistory) -> LegSeries:
         key = (market.venue, market.venue_symbol)
@@ -597,6 +601,15 @@ class _Market:
         self.holders: list[tuple[PositionRecord, bool]] = []  # (position, is_long)
         self.hours: list[int] = []
         self.points: list[tuple[datetime, Decimal]] = []
+
+    def sync(self, j: int, run: _Run) -> None:
+        """Advance to loop hour j: settlements now known are paid to the holders (backtest.engine "Cash")."""
+        p_new = self.ptr_at[j]
+        if p_new != self.ptr:
+            if self.holders:
+                for p in range(self.ptr, p_new):
+                    run.pay_settlement(self, p)
+            self.ptr = p_new
 
     def mark(self) -> Decimal | None:
         """Mark price of the latest known settlement (any age), None if unknown."""
@@ -788,10 +801,17 @@ class _Run:
         self.notional = config.sizing.target_notional_usd
         self.margin = self.notional / config.sizing.leverage
         self.cash = _ZERO
+        self.j = 0  # current loop hour index
+        self._order = {id(mk): n for n, mk in enumerate(markets.values())}
+        self._held: dict[int, _Market] = {}
         self.open: list[PositionRecord] = []
         self.positions: list[PositionRecord] = []
         self.decisions: list[TradeDecision] = []
         self.blocked: list[TradeDecision] = []
+
+    def held_markets(self) -> list[_Market]:
+        """Markets with open legs, in market order (payments keep a fixed order)."""
+        return sorted(self._held.values(), key=lambda mk: self._order[id(mk)])
 
     # -- cash
 
@@ -852,6 +872,8 @@ class _Run:
         sig = cand.signal
         long_mk = self.markets[(opp.long_venue, opp.symbol)]
         short_mk = self.markets[(opp.short_venue, opp.symbol)]
+        long_mk.sync(self.j, self)
+        short_mk.sync(self.j, self)
         decision = OpenPosition(
             symbol=opp.symbol,
             long_venue=opp.long_venue,
@@ -887,6 +909,8 @@ class _Run:
         self._fills(pos)
         long_mk.holders.append((pos, True))
         short_mk.holders.append((pos, False))
+        self._held[id(long_mk)] = long_mk
+        self._held[id(short_mk)] = short_mk
         for v in (opp.long_venue, opp.short_venue):
             self.margin_used[v] = self.margin_used.get(v, _ZERO) + self.margin
         self.open.append(pos)
@@ -923,6 +947,9 @@ class _Run:
             self.cash += basis
         long_mk.holders = [h for h in long_mk.holders if h[0] is not pos]
         short_mk.holders = [h for h in short_mk.holders if h[0] is not pos]
+        for mk in (long_mk, short_mk):
+            if not mk.holders:
+                self._held.pop(id(mk), None)
         for v in (pos.long_venue, pos.short_venue):
             self.margin_used[v] -= pos.margin_per_leg_usd
         self.open.remove(pos)
@@ -938,18 +965,28 @@ class _Run:
         now: datetime,
         t_hour: int,
     ) -> None:
+        spreads = [c.signal.spread_hourly for c in candidates if c.signal.spread_hourly is not None]
+        best_spread = max(spreads) if spreads else None
+        cheapest = min((float(c.round_trip_cost) for c in candidates), default=0.0)
         for pos in list(self.open):
 
-            def best(pos: PositionRecord = pos) -> EntryCandidate | None:
-                if not candidates:
+            def best(
+                pos: PositionRecord = pos, signal: SignalEstimate | None = None
+            ) -> EntryCandidate | None:
+                if best_spread is None:
                     return None
+                if not could_switch(pos.decision, signal, best_spread, cheapest, now, self.config):
+                    return None  # no candidate can pass the switching rule: skip the search
                 others = [p.decision for p in self.open if p is not pos]
                 chosen = choose_entries(
                     [c for c in candidates if c.symbol != pos.symbol], others, self.config, ranked=True
                 )
                 return chosen[0] if chosen else None
 
-            verdict = exit_decision(pos.decision, signal_of(pos), best, now, self.config)
+            signal = signal_of(pos)
+            verdict = exit_decision(
+                pos.decision, signal, functools.partial(best, pos, signal), now, self.config
+            )
             if verdict is not None:
                 self.close(pos, now, t_hour, verdict.reason, verdict.detail)
 
@@ -1200,18 +1237,14 @@ def run_backtest(
     for j, hour in enumerate(hour_list):
         t_us = hour * US_PER_HOUR
         now = hour_times[j]
-        for mk in market_list:
-            p_new = mk.ptr_at[j]
-            if p_new != mk.ptr:
-                if mk.holders:
-                    for p in range(mk.ptr, p_new):
-                        run.pay_settlement(mk, p)
-                mk.ptr = p_new
+        run.j = j
+        for mk in run.held_markets():  # only held markets pay; the others are synced when they are read
+            mk.sync(j, run)
         if hourly is not None:
             for mk in market_list:
                 if mk.fresh_at[j]:
                     mk.hours.append(hour)
-                    mk.points.append((now, mk.hist.rate_hourly[mk.ptr - 1]))
+                    mk.points.append((now, mk.hist.rate_hourly[mk.ptr_at[j] - 1]))
         if t_us < start_us:
             continue
         i = hour - start_h
@@ -1225,7 +1258,9 @@ def run_backtest(
 
                 def compute(symbol: str = symbol, j: int = j, now: datetime = now) -> list[Opportunity]:
                     snaps = [
-                        prepared.snapshot(mk.hist, mk.ptr - 1) for mk in by_symbol[symbol] if mk.fresh_at[j]
+                        prepared.snapshot(mk.hist, mk.ptr_at[j] - 1)
+                        for mk in by_symbol[symbol]
+                        if mk.fresh_at[j]
                     ]
                     q_now = query.model_copy(update={"now": now})
                     return find_opportunities(snaps, q_now, hourly).opportunities

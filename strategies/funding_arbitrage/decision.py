@@ -244,6 +244,35 @@ def choose_entries(
     return chosen
 
 
+def remaining_hours(held_hours: float, config: FundingArbitrageConfig) -> float:
+    """The switching horizon of a position held `held_hours`: `entry.horizon_hours`, or the hours left to
+    `exit.max_hold_hours` when fewer."""
+    remaining = float(config.entry.horizon_hours)
+    if config.exit.max_hold_hours is not None:
+        remaining = min(remaining, float(config.exit.max_hold_hours) - held_hours)
+    return remaining
+
+
+def could_switch(
+    position: OpenPosition,
+    signal: SignalEstimate | None,
+    best_spread: float,
+    cheapest_cost: float,
+    now: datetime,
+    config: FundingArbitrageConfig,
+) -> bool:
+    """Whether any alternative whose expected spread is at most `best_spread` (fraction per hour) and whose
+    round trip costs at least `cheapest_cost` could pass the switching rule of `exit_decision`: False lets a
+    caller skip looking for the best alternative (the rule is monotonic in both)."""
+    if signal is None or signal.spread_hourly is None:
+        return False
+    remaining = remaining_hours((now - position.opened_at) / _HOUR, config)
+    if remaining <= 0:
+        return True  # the bound needs a positive horizon; let the rule itself decide
+    gain = (best_spread - signal.spread_hourly) * remaining
+    return gain > float(config.exit.switch_cost_multiple) * cheapest_cost
+
+
 def exit_decision(
     position: OpenPosition,
     signal: SignalEstimate | None,
@@ -296,9 +325,7 @@ def exit_decision(
         best_alternative = best_alternative()
     alt = best_alternative.signal.spread_hourly if best_alternative is not None else None
     if best_alternative is not None and alt is not None and signal.spread_hourly is not None:
-        remaining = float(config.entry.horizon_hours)
-        if rules.max_hold_hours is not None:
-            remaining = min(remaining, float(rules.max_hold_hours) - held_hours)
+        remaining = remaining_hours(held_hours, config)
         gain = (alt - signal.spread_hourly) * remaining
         cost = float(best_alternative.round_trip_cost)
         if gain > float(rules.switch_cost_multiple) * cost:

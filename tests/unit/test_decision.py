@@ -14,6 +14,8 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from funding_rate_service.opportunity_finder import Opportunity
 from strategies.config import FundingArbitrageConfig, parse_config
@@ -23,6 +25,7 @@ from strategies.funding_arbitrage.decision import (
     ExitDecision,
     OpenPosition,
     choose_entries,
+    could_switch,
     entry_refusal,
     exit_decision,
     exposure_by_venue,
@@ -449,3 +452,36 @@ def test_hold_when_nothing_applies() -> None:
     assert exit_decision(pos, signal("BTC", "lighter", "paradex", 0.0001), None, NOW, config()) is None
     assert exit_decision(pos, signal("BTC", "lighter", "paradex", None), None, NOW, config()) is None
     assert pos.key() == ("BTC", "lighter", "paradex")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    current=st.floats(-0.0002, 0.0004),
+    alts=st.lists(
+        st.tuples(st.floats(-0.0002, 0.001), st.sampled_from(["0.001", "0.0028", "0.005"])), max_size=6
+    ),
+    held=st.floats(8, 719),
+    multiple=st.sampled_from(["1", "2", "5"]),
+)
+def test_could_switch_is_a_safe_bound(
+    current: float, alts: list[tuple[float, str]], held: float, multiple: str
+) -> None:
+    """When `could_switch` says no, no alternative within its bounds passes the switching rule: skipping the
+    search (the backtester does) never changes a decision."""
+    cfg = config(exit={"switch_cost_multiple": multiple})
+    pos = held_pos(held)
+    sig = signal("BTC", "lighter", "paradex", current)
+    cands = [cand(f"A{i}", "binance", "bybit", s, cost=D(c)) for i, (s, c) in enumerate(alts)]
+    if not cands:
+        return
+    best_spread = max(s for s, _ in alts)
+    cheapest = min(float(c) for _, c in alts)
+    if could_switch(pos, sig, best_spread, cheapest, NOW, cfg):
+        return
+    for c in cands:
+        verdict = exit_decision(pos, sig, c, NOW, cfg)
+        assert verdict is None or verdict.reason != "better_opportunity", (c.key(), verdict)
+
+
+def held_pos(hours: float) -> OpenPosition:
+    return held("BTC", "lighter", "paradex", hours_ago=hours)
