@@ -29,7 +29,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -456,11 +456,6 @@ def cpu_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
-
-
-def iter_rows(result: SweepResult) -> Iterator[tuple[int, Evaluation]]:
-    """(rank from 1, evaluation), best first."""
-    yield from enumerate(result.ranked, start=1)
 
 
 def window(name: str, start: datetime, end: datetime) -> Window:
