@@ -305,9 +305,7 @@ class Position(Base):
 
     __tablename__ = "positions"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('opening', 'open', 'closing', 'closed', 'failed')", name="status_valid"
-        ),
+        CheckConstraint("status IN ('opening', 'open', 'closing', 'closed', 'failed')", name="status_valid"),
         Index(
             "uq_positions_live_symbol",
             "account_name",
