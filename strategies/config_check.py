@@ -54,8 +54,12 @@ def config_summary(config: StrategyConfig) -> dict[str, Any]:
     if isinstance(config, FundingArbitrageConfig):
         out.update(
             symbols=config.symbols,
+            signal=config.signal.estimator,
+            half_life_hours=_num(config.signal.half_life_hours),
+            min_signal_apr=_num(config.entry.min_signal_apr),
             min_net_apr=_num(config.entry.min_net_apr),
-            exit_net_apr=_num(config.exit.exit_net_apr),
+            min_stability=_num(config.entry.min_stability),
+            exit_signal_apr=_num(config.exit.exit_signal_apr),
             horizon_hours=_num(config.entry.horizon_hours),
             target_notional_usd=_num(config.sizing.target_notional_usd),
             leverage=_num(config.sizing.leverage),

@@ -150,12 +150,14 @@ async def test_validate_happy_path(seeded: AsyncEngine, db_url: str, tmp_path: P
     assert (
         summary["leverage"],
         summary["target_notional_usd"],
-        summary["min_net_apr"],
+        summary["signal"],
+        summary["min_signal_apr"],
         summary["max_positions"],
     ) == (
         "3",
         "5000",
-        "0.15",
+        "ewma",
+        "0.08",
         3,
     )
     # the human form says so too
