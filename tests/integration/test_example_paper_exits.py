@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database.accounts import add_account
-from exchange_clients.base.credentials import LighterCredentials, ParadexCredentials
+from exchange_clients.lighter.credentials import LighterCredentials
+from exchange_clients.paradex.credentials import ParadexCredentials
 from perparb.settings import Settings
 from strategies import state
 from strategies.config import FundingArbitrageConfig, load_config
@@ -57,7 +58,7 @@ async def test_example_config_enters_and_exits_on_paper(engine: AsyncEngine) -> 
         "paper-example",
         engine=engine,
         vault=vault,
-        settings=Settings(_env_file=None),  # type: ignore[call-arg]  # mainnet URLs: paper must not use them
+        settings=Settings(_env_file=None).trading_config(),  # type: ignore[call-arg]  # mainnet URLs: paper must not use them
         options=RunOptions(paper=True, max_cycles=2, interval_seconds=0.5),
     )
     assert (run.status, run.cycles) == ("stopped", 2)
