@@ -1195,6 +1195,13 @@ def _money(value: str | None) -> str:
     return "-" if value is None else f"{Decimal(value):,.2f}"
 
 
+def _pct_or_dash(value: Any) -> str:
+    try:
+        return "-" if value is None else f"{float(value) * 100:.2f} %"
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def _print_status(data: dict[str, Any]) -> None:
     runs = Table(title="runs", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("id", "account", "mode", "strategy", "config", "status", "heartbeat", "reason"):
@@ -1298,6 +1305,28 @@ def _print_status(data: dict[str, Any]) -> None:
                 g["last_fill_at"] or "-",
             )
         console.print(grids)
+    for block in data.get("candidates", []):
+        table = Table(
+            title=(
+                f"last cycle's best candidates: {block['account']} {block['mode']} {block['config_name']} "
+                f"(run {block['run_id']}, {str(block['at'])[:19]})"
+            ),
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+        )
+        for col in ("symbol", "long", "short", "signal APR", "exp. net APR", "t-stat", "why not entered"):
+            table.add_column(col)
+        for c in block["candidates"]:
+            table.add_row(
+                c["symbol"],
+                c["long_venue"],
+                c["short_venue"],
+                _pct_or_dash(c.get("signal_apr")),
+                _pct_or_dash(c.get("expected_net_apr")),
+                "-" if c.get("tstat") is None else f"{float(c['tstat']):.2f}",
+                c["reason"] or "[green]entered[/]",
+            )
+        console.print(table)
     if data["events"]:
         events = Table(title="recent events (newest first)", box=box.SIMPLE_HEAD, pad_edge=False)
         for col in ("at", "run", "level", "kind", "message"):

@@ -176,7 +176,9 @@ class SizingRules(_Model):
     """How big, and the limits."""
 
     target_notional_usd: PositiveUsd
-    leverage: Decimal = Field(default=Decimal(1), gt=0, le=100)
+    leverage: Decimal = Field(
+        default=Decimal(1), ge=1, le=100, description="x; below 1 a leg needs more margin than its notional"
+    )
     max_positions: int = Field(default=1, ge=1)
     max_exposure_per_venue_usd: PositiveUsd | None = None
     max_total_exposure_usd: PositiveUsd | None = None
@@ -258,6 +260,24 @@ class FundingArbitrageConfig(_Model):
             )
         if self.exit.max_hold_hours is not None and self.exit.max_hold_hours <= self.exit.min_hold_hours:
             raise ValueError("exit.max_hold_hours must be greater than exit.min_hold_hours")
+        sizing = self.sizing
+        # limits that make every entry impossible are refused here, not discovered as a run that enters nothing
+        if (
+            sizing.max_exposure_per_venue_usd is not None
+            and sizing.max_exposure_per_venue_usd < sizing.target_notional_usd
+        ):
+            raise ValueError(
+                f"sizing.max_exposure_per_venue_usd ({sizing.max_exposure_per_venue_usd}) is below "
+                f"sizing.target_notional_usd ({sizing.target_notional_usd}): no position could ever be opened"
+            )
+        if (
+            sizing.max_total_exposure_usd is not None
+            and sizing.max_total_exposure_usd < 2 * sizing.target_notional_usd
+        ):
+            raise ValueError(
+                f"sizing.max_total_exposure_usd ({sizing.max_total_exposure_usd}) is below two legs of "
+                f"sizing.target_notional_usd (2 x {sizing.target_notional_usd}): no position could ever be opened"
+            )
         return self
 
     @property
@@ -295,7 +315,9 @@ class GridConfig(_Model):
     stop_price_high: Decimal | None = Field(default=None, gt=0)
     pause_price_low: Decimal | None = Field(default=None, gt=0)
     pause_price_high: Decimal | None = Field(default=None, gt=0)
-    leverage: Decimal = Field(default=Decimal(1), gt=0, le=100)
+    leverage: Decimal = Field(
+        default=Decimal(1), ge=1, le=100, description="x; below 1 a leg needs more margin than its notional"
+    )
     max_slippage_bps: Decimal = Field(
         default=Decimal(20), ge=0, le=500, description="bound on closing orders"
     )

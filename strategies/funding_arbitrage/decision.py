@@ -244,6 +244,66 @@ def choose_entries(
     return chosen
 
 
+def explain_entries(
+    candidates: Sequence[EntryCandidate],
+    open_positions: Sequence[OpenPosition],
+    config: FundingArbitrageConfig,
+    *,
+    limit: int = 5,
+) -> list[tuple[EntryCandidate, str | None]]:
+    """The `limit` best candidates by expected net APR over the horizon (qualifying or not), each with why it is
+    not entered now (a short reason naming the figures) or None when `choose_entries` would open it.
+
+    The same rules as `choose_entries`, in the same order: the entry rules (`entry_refusal`), then an asset
+    already held, `max_positions`, `max_total_exposure_usd` and each venue's `max_exposure_per_venue_usd`. What
+    operators read in `entry_skipped` events and `perparb status` (issue: runs that enter nothing say why).
+    """
+    sizing = config.sizing
+    notional = sizing.target_notional_usd
+    horizon = config.entry.horizon_hours
+    held = {p.symbol for p in open_positions}
+    per_venue = exposure_by_venue(open_positions)
+    total = sum(per_venue.values(), Decimal(0))
+    count = len(open_positions)
+
+    def order(c: EntryCandidate) -> tuple[float, tuple[str, str, str]]:
+        net = c.expected_net_apr(horizon)
+        return (math.inf if net is None else -net, c.key())
+
+    out: list[tuple[EntryCandidate, str | None]] = []
+    for cand in sorted(candidates, key=order)[:limit]:
+        why = entry_refusal(cand, config)
+        venues = (cand.long_venue, cand.short_venue)
+        cap = sizing.max_exposure_per_venue_usd
+        if why is None:
+            if count >= sizing.max_positions:
+                why = f"max_positions {sizing.max_positions} reached ({count} open)"
+            elif cand.symbol in held:
+                why = f"a position on {cand.symbol} is already open"
+            elif (
+                sizing.max_total_exposure_usd is not None
+                and total + 2 * notional > sizing.max_total_exposure_usd
+            ):
+                why = (
+                    f"total exposure {total} + 2 x {notional} > max_total_exposure_usd "
+                    f"{sizing.max_total_exposure_usd}"
+                )
+            elif cap is not None and any(per_venue.get(v, Decimal(0)) + notional > cap for v in venues):
+                venue = next(v for v in venues if per_venue.get(v, Decimal(0)) + notional > cap)
+                why = (
+                    f"{venue} exposure {per_venue.get(venue, Decimal(0))} + {notional} > "
+                    f"max_exposure_per_venue_usd {cap}"
+                )
+        if why is None:
+            held.add(cand.symbol)
+            count += 1
+            total += 2 * notional
+            for v in venues:
+                per_venue[v] = per_venue.get(v, Decimal(0)) + notional
+        out.append((cand, why))
+    return out
+
+
 def remaining_hours(held_hours: float, config: FundingArbitrageConfig) -> float:
     """The switching horizon of a position held `held_hours`: `entry.horizon_hours`, or the hours left to
     `exit.max_hold_hours` when fewer."""

@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -65,7 +66,9 @@ from strategies.funding_arbitrage.decision import (
     EntryCandidate,
     OpenPosition,
     choose_entries,
+    entry_refusal,
     exit_decision,
+    explain_entries,
     opportunity_query,
     rank,
     signal_params,
@@ -87,6 +90,9 @@ class ScanResult:
     candidates: list[EntryCandidate]
     legs: dict[tuple[str, str], LegSeries]
     now: datetime
+    considered: list[EntryCandidate] = field(
+        default_factory=list
+    )  # every priced direction, qualifying or not
 
     def signal_of(
         self, symbol: str, long_venue: str, short_venue: str, params: SignalParams
@@ -140,6 +146,11 @@ def snapshots_from(markets: list[MarketInfo], samples: list[FundingRateSample]) 
     return out
 
 
+TOP_CANDIDATES = 5
+"""How many of the best candidates each cycle explains (events and `perparb status`)."""
+NO_CANDIDATE = ("", "", "")
+
+
 class FundingArbitrageStrategy(Strategy):
     """See the module docstring."""
 
@@ -158,6 +169,9 @@ class FundingArbitrageStrategy(Strategy):
         self.db_history = history.DatabaseHistory()
         self.params = signal_params(self.config)
         self.scan_done_at: float = 0.0  # perf_counter() when the latest scan's market data was in hand
+        self._last_reasons: dict[
+            tuple[str, str, str], str
+        ] = {}  # why each top candidate was skipped last cycle
 
     # ------------------------------------------------------------------------------------------------ legs
 
@@ -368,7 +382,7 @@ class FundingArbitrageStrategy(Strategy):
             )
             signals[sig.key()] = sig
             candidates.append(EntryCandidate(o, sig))
-        self.last_scan = ScanResult(priced, signals, rank(candidates, self.config), legs, now)
+        self.last_scan = ScanResult(priced, signals, rank(candidates, self.config), legs, now, candidates)
         return self.last_scan
 
     async def _load_paper_history(self, fetches: Any, now: datetime) -> None:
@@ -543,11 +557,85 @@ class FundingArbitrageStrategy(Strategy):
             and c.short_venue in self.ctx.clients
             and c.symbol not in self.blocked_symbols
         ]
+        await self._explain(scan, held, now)
         for cand in choose_entries(tradeable, held, self.config):
             try:
                 await self.enter_one(cand.opportunity, cand.signal)
             except VenueError as exc:
                 await self.ctx.event("entry_skipped", f"{cand.symbol}: {exc}", level="warn")
+
+    async def _explain(self, scan: ScanResult, held: list[OpenPosition], now: datetime) -> None:
+        """Say why the best candidates of this cycle are not entered: an `entry_skipped` event per candidate whose
+        reason changed since the last cycle (the numbers in its detail), and the cycle's top candidates in the
+        run's state for `perparb status`. Candidates on a venue the run cannot trade, or on a blocked asset, are
+        named too."""
+        ctx = self.ctx
+        rows: list[dict[str, Any]] = []
+        horizon = self.config.entry.horizon_hours
+
+        def tradeable(c: EntryCandidate) -> bool:
+            return (
+                c.long_venue in ctx.clients
+                and c.short_venue in ctx.clients
+                and c.symbol not in self.blocked_symbols
+            )
+
+        untradeable = [
+            c for c in scan.considered if not tradeable(c) and entry_refusal(c, self.config) is None
+        ]
+        explained = explain_entries(
+            [c for c in scan.considered if tradeable(c)], held, self.config, limit=TOP_CANDIDATES
+        )
+        for cand in untradeable[: max(0, TOP_CANDIDATES - len(explained))]:
+            blocked = cand.symbol in self.blocked_symbols
+            explained.append(
+                (
+                    cand,
+                    "asset blocked: an unknown position was found at start"
+                    if blocked
+                    else "venue not traded by this run",
+                )
+            )
+        current: dict[tuple[str, str, str], str] = {}
+        for cand, why in explained:
+            net = cand.expected_net_apr(horizon)
+            row = {
+                "symbol": cand.symbol,
+                "long_venue": cand.long_venue,
+                "short_venue": cand.short_venue,
+                "signal_apr": _number(cand.signal.apr),
+                "expected_net_apr": _number(net),
+                "tstat": _number(cand.signal.tstat),
+                "persistence_hours": _number(cand.opportunity.sign_persistence_hours),
+                "reason": why,
+            }
+            rows.append(row)
+            if why is not None:
+                current[cand.key()] = why
+                if self._last_reasons.get(cand.key()) != why:
+                    await ctx.event(
+                        "entry_skipped",
+                        f"{cand.symbol} long {cand.long_venue} / short {cand.short_venue}: {why}",
+                        detail={k: v for k, v in row.items() if k != "reason"} | {"reason": why},
+                    )
+        if not scan.considered and self._last_reasons.get(NO_CANDIDATE) is None:
+            why = (
+                f"no priced opportunity: {len(scan.priced.stale)} stale markets, "
+                f"{len(scan.legs)} legs with history on {sorted(self.config.venues)}"
+            )
+            current[NO_CANDIDATE] = why
+            await ctx.event("entry_skipped", why)
+        elif not scan.considered:
+            current[NO_CANDIDATE] = self._last_reasons[NO_CANDIDATE]
+        self._last_reasons = current
+        async with ctx.engine.begin() as conn:
+            await state.save_state(
+                conn,
+                ctx.account,
+                ctx.mode,
+                state.CANDIDATES_STATE_PREFIX + self.config.name,
+                {"at": now.isoformat(), "run_id": ctx.run.id, "candidates": rows},
+            )
 
     async def enter_one(self, opp: Opportunity, signal: SignalEstimate | None = None) -> None:
         ctx = self.ctx
@@ -677,6 +765,14 @@ class FundingArbitrageStrategy(Strategy):
             if p.status == "opening":
                 await self.executor.settle(p.id, long, short, "opening")
             await self.executor.close_position(p.id, long, short, "stop", "run stopped with on_stop: close")
+
+
+def _number(value: Any) -> float | str | None:
+    """A figure for JSON (jsonb): a float, "inf"/"-inf"/"nan" as text, None as null."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else str(number)
 
 
 def _snap_json(s: Any) -> dict[str, Any] | None:

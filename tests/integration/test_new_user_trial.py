@@ -367,3 +367,38 @@ async def test_db_stop_refuses_an_external_database(tmp_path: Path) -> None:
     env = clean_env(DATABASE_URL="postgresql+asyncpg://u:pw@127.0.0.1:9/x")
     code, _out, err = await perparb(env, "db", "stop", cwd=tmp_path)
     assert code == 2 and "not perparb's to stop" in one_line_error(err)
+
+
+# -------------------------------------------------------------------- 3. configs that can never enter
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"sizing": {"leverage": 0.0001}}, "sizing.leverage"),
+        (
+            {"sizing": {"max_exposure_per_venue_usd": 1000}},
+            "sizing.max_exposure_per_venue_usd (1000) is below sizing.target_notional_usd (5000)",
+        ),
+        (
+            {"sizing": {"max_total_exposure_usd": 9000}},
+            "sizing.max_total_exposure_usd (9000) is below two legs",
+        ),
+    ],
+    ids=["leverage", "venue-exposure", "total-exposure"],
+)
+async def test_config_validate_refuses_configs_that_can_never_enter(
+    change: dict[str, dict[str, object]], expected: str, tmp_path: Path
+) -> None:
+    import yaml
+
+    data = yaml.safe_load((PROJECT / "configs" / "funding_arbitrage.example.yaml").read_text())
+    for section, values in change.items():
+        data[section].update(values)
+    path = tmp_path / "never.yaml"
+    path.write_text(yaml.safe_dump(data))
+    code, _out, err = await perparb(
+        clean_env(PERPARB_DATA_DIR=str(tmp_path / "d")), "config", "validate", str(path), cwd=tmp_path
+    )
+    line = one_line_error(err)
+    assert code == 2 and expected in line, line

@@ -28,6 +28,7 @@ from strategies.funding_arbitrage.decision import (
     could_switch,
     entry_refusal,
     exit_decision,
+    explain_entries,
     exposure_by_venue,
     opportunity_query,
     rank,
@@ -300,6 +301,38 @@ def test_choose_entries_per_venue_exposure() -> None:
         ("ETH", "binance", "bybit"),
         ("ADA", "paradex", "binance"),
     ]
+
+
+def test_explain_entries_gives_the_reason_of_every_skipped_candidate() -> None:
+    """Same rules as choose_entries, each refusal named with its figures; the candidates it would open get None."""
+    open_now = [held("SOL", "lighter", "paradex"), held("XRP", "bybit", "lighter")]
+    ranked = [
+        cand("BTC", "lighter", "binance", 0.0004),
+        cand("ETH", "binance", "bybit", 0.0003),
+        cand("ADA", "paradex", "binance", 0.0002),
+        cand("DOT", "bybit", "binance", 0.0001),
+        cand("SOL", "binance", "paradex", 0.00035),
+        cand("LOW", "binance", "paradex", 0.000001),
+    ]
+    cfg = config(sizing={"max_positions": 10, "max_total_exposure_usd": "100000"})
+    explained = dict((c.key(), why) for c, why in explain_entries(ranked, open_now, cfg, limit=10))
+    chosen = {c.key() for c in choose_entries(ranked, open_now, cfg)}
+    assert {k for k, why in explained.items() if why is None} == chosen
+    assert explained[("BTC", "lighter", "binance")] == (
+        "lighter exposure 10000 + 5000 > max_exposure_per_venue_usd 10000"
+    )
+    assert explained[("SOL", "binance", "paradex")] == "a position on SOL is already open"
+    assert (
+        explained[("DOT", "bybit", "binance")]
+        == "bybit exposure 10000 + 5000 > max_exposure_per_venue_usd 10000"
+    )
+    assert explained[("LOW", "binance", "paradex")] == "expected net APR -0.1372 < 0.15"
+    # the limit keeps the best by expected net APR
+    top = explain_entries(ranked, open_now, cfg, limit=2)
+    assert [c.key() for c, _ in top] == [("BTC", "lighter", "binance"), ("SOL", "binance", "paradex")]
+    full = config(sizing={"max_positions": 2, **WIDE})
+    (_, why), *_ = explain_entries(ranked, open_now, full, limit=1)
+    assert why == "max_positions 2 reached (2 open)"
 
 
 # ------------------------------------------------------------------------------------------------ exits
