@@ -17,12 +17,20 @@ APR and rates are fractions everywhere in code and JSON (0.105 means 10.5 %).
 | Hyperliquid `fundingHistory` `fundingRate` (ts before that)      | fraction per 8 h (00/08/16 UTC)  | raw / 8        |
 | Hyperliquid `predictedFundings` rows (Binance, Bybit)           | fraction per `fundingIntervalHours` (absent: 8) | reference rates, raw / interval |
 | Hyperliquid `userFunding` `delta.usdc`                          | USDC, + received / - paid        | payment as is  |
+| Backpack `markPrices` / WS `markPrice` `fundingRate` / `f`      | fraction per the market's `fundingInterval` (ms; 1 h since 2025-08-20T08Z, 8 h before) | raw / (interval_ms / 3600000) |
+| Backpack `fundingRates` `fundingRate` (interval END at or before 2025-08-20T08:00Z) | fraction per 8 h | raw / 8     |
+| Backpack `fundingRates` `fundingRate` (interval end after that)  | fraction per 1 h; first row = interval IN PROGRESS (end > now): not settled | raw |
+| Backpack `markets` `fundingRateUpperBound` / `LowerBound`       | basis points per interval        | bps / 10000 = cap / floor (fraction per interval) |
+| Backpack `openInterest` `openInterest`                          | BASE units                       | x mark -> USD  |
+| Backpack `history/funding` `quantity`                           | USDC, + received / - paid        | payment as is  |
 
 Sources: ../shared/DESIGN.md "Units", ../shared/reference/PROTOCOL_NOTES.md §1.4 and §2.4, cross-checked on
 recorded payloads (Lighter ETH `funding-rates` 0.000096 ≈ 8 × 0.0012 %/h from `market_stats`);
 ../shared/reference/hyperliquid_funding_units.md and the Hyperliquid docs (trading/funding.md: paid every hour,
 positive = longs pay, baseline 0.0000125 = 0.01 %/8 h; the SDK's recorded BTC `fundingHistory`: 8-hourly rows
 up to 2023-06-08T00:00Z). Hyperliquid rules are pinned by tests/conformance/test_hyperliquid_payloads.py.
+Backpack: ../shared/reference/backpack_funding_units.md and the recorded payloads (`_8h_era` files: 0.0001 per 8 h;
+hourly rows 0.0000125 per hour), pinned by tests/conformance/test_backpack_payloads.py.
 
 Numbers are `Decimal`. A JSON *number* (a float) carries at most 15 reliable significant digits (DBL_DIG),
 so `to_decimal` reads a float as its 15-significant-digit decimal: Lighter's `0.00009599999999999999` is
@@ -42,6 +50,8 @@ from perparb_core.errors import DataError
 HOURS_PER_8H = Decimal(8)
 HOURS_PER_YEAR = Decimal(8760)
 PERCENT = Decimal(100)
+BPS = Decimal(10_000)
+MS_PER_HOUR = Decimal(3_600_000)
 
 
 class UnitError(DataError):
@@ -147,6 +157,22 @@ def hourly_from_unsigned_percent(rate_percent: Decimal, direction: Any) -> Decim
     if direction == "short":
         return -rate_percent / PERCENT
     raise UnitError("direction", direction, "expected 'long' or 'short'")
+
+
+def hours_from_ms(interval_ms: Any, field: str = "interval_ms") -> Decimal:
+    """A period in milliseconds (a JSON number or decimal text) -> hours (Backpack `markets.fundingInterval`:
+    3600000 -> 1, 28800000 -> 8).
+
+    Raises:
+        UnitError: missing, not a number, zero or negative.
+    """
+    ms = to_decimal(interval_ms, field, allow_negative=False, allow_zero=False)
+    return ms / MS_PER_HOUR
+
+
+def fraction_from_bps(bps: Decimal) -> Decimal:
+    """Basis points -> fraction (Backpack `fundingRateUpperBound` "100" -> 0.01)."""
+    return bps / BPS
 
 
 def rate_8h(rate_hourly: Decimal) -> Decimal:

@@ -1,0 +1,296 @@
+"""`BackpackClient`: the Backpack `BaseExchangeClient`, a thin core delegating to its managers.
+
+    market data (perps, depth books over the WS stream + REST snapshots)   managers/market_data.py
+    orders (place / cancel / read; market orders bounded; clientIds)       managers/order_manager.py
+    positions (GET /api/v1/position)                                       managers/position_manager.py
+    balance, fills, funding payments, leverage (per account)               managers/account_manager.py
+    account stream -> events()                                             client/websocket_handlers.py
+
+One client serves many markets at once; symbols are canonical base assets ("SOL") or venue symbols
+("SOL_USDC_PERP"). Every signed request is built and signed by bpx-py (`utils/signing.py`) and sent by the venue's
+one HTTP stack (`exchange_clients.backpack.http`, why: its module docstring). `connect()` loads the markets and
+starts the book stream and (unless `account_stream=False`) the account stream; it does not check the key (that is
+`perparb accounts verify-account`, `auth.py`): an unknown key's first request fails with `BackpackAuthError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from exchange_clients.backpack.client.managers.account_manager import AccountManager
+from exchange_clients.backpack.client.managers.market_data import MarketDataManager
+from exchange_clients.backpack.client.managers.order_manager import OrderManager
+from exchange_clients.backpack.client.managers.position_manager import PositionManager
+from exchange_clients.backpack.client.utils.signing import BackpackSigner, ClientIds
+from exchange_clients.backpack.client.websocket_handlers import AccountEventDecoder, AccountStream
+from exchange_clients.backpack.common import VENUE, BackpackError
+from exchange_clients.backpack.config import BackpackConfig
+from exchange_clients.backpack.credentials import BackpackCredentials
+from exchange_clients.backpack.http import BackpackHttp
+from exchange_clients.base.client import BaseExchangeClient
+from exchange_clients.base.order_book import Level
+from exchange_clients.base.scope import VenueScope, venue_scope
+from exchange_clients.base.trading import (
+    BalanceInfo,
+    ClientEvent,
+    ContractAttributes,
+    Fill,
+    FundingPaymentInfo,
+    OrderInfo,
+    PositionSnapshot,
+    Side,
+)
+
+log = logging.getLogger("perparb.backpack.client")
+
+
+class BackpackClient(BaseExchangeClient):
+    """Trading client of one Backpack account.
+
+    Args:
+        credentials: the API key pair (the secret is never logged).
+        config: `rest_url`, `websocket_url`, `window_ms`, HTTP timeouts and retries, the rate budget (shared by
+            every Backpack client and the funding adapter of this URL in the process).
+        scope: the venue scope (default `venue_scope(config)`).
+        markets: symbols whose books are subscribed at connect (others on first use).
+        max_book_age_seconds: prices older than this are refused (StaleBookError); depth deltas come when the book
+            changes (raise it for illiquid markets).
+        account_stream: open the private streams for `events()` at connect.
+        ws_options: `ReconnectingWebSocket` options of both streams (backoff, ...).
+    """
+
+    def __init__(
+        self,
+        credentials: BackpackCredentials,
+        config: BackpackConfig,
+        *,
+        scope: VenueScope | None = None,
+        markets: list[str] | None = None,
+        max_book_age_seconds: float = 10.0,
+        account_stream: bool = True,
+        **ws_options: Any,
+    ) -> None:
+        self.venue = VENUE
+        self.credentials = credentials
+        self.config = config
+        self.ws_url = config.websocket_url
+        self.http = BackpackHttp(config, scope or venue_scope(config))
+        self.market_data = MarketDataManager(
+            self.http, self.ws_url, markets, max_book_age_seconds=max_book_age_seconds, **ws_options
+        )
+        self.ids = ClientIds()
+        self.max_book_age = max_book_age_seconds
+        self.use_account_stream = account_stream
+        self._ws_options = ws_options
+        self.signer: BackpackSigner | None = None
+        self._orders: OrderManager | None = None
+        self._positions: PositionManager | None = None
+        self._account: AccountManager | None = None
+        self.account_stream: AccountStream | None = None
+
+    async def connect(self) -> None:
+        """Load markets, start the book stream and the account stream.
+
+        Raises:
+            BackpackUnavailableError: Backpack cannot be reached (nothing is left running);
+            BackpackError subclasses from the market list.
+        """
+        if self.signer is not None:
+            return
+        signer = BackpackSigner(
+            self.credentials.api_key,
+            self.credentials.api_secret.get_secret_value(),
+            self.config.rest_url,
+            self.config.window_ms,
+        )
+        try:
+            await self.market_data.load_markets()
+            await self.market_data.start()
+        except BaseException:
+            await self.market_data.stop()
+            raise
+        self.signer = signer
+        self._orders = OrderManager(
+            self.http, self.market_data, signer, self.ids, max_book_age_seconds=self.max_book_age
+        )
+        self._account = AccountManager(self.http, self.market_data, signer, self.ids)
+        self._positions = PositionManager(self.http, self.market_data, signer, self._account.account_leverage)
+        if self.use_account_stream:
+            decoder = AccountEventDecoder(self.market_data.markets.symbol_of, self.ids.perparb)
+            self.account_stream = AccountStream(
+                self.ws_url, signer, decoder, backfill=self._account.fills, **self._ws_options
+            )
+            await self.account_stream.start()
+            if not await self.account_stream.wait_subscribed(self.config.http.timeout_seconds):
+                log.warning(
+                    "%s: account stream not subscribed yet; events() will start when it is", self.venue
+                )
+
+    async def disconnect(self) -> None:
+        """Stop the streams, give the HTTP session back. Idempotent."""
+        stream, self.account_stream = self.account_stream, None
+        if stream is not None:
+            await stream.stop()
+        await self.market_data.stop()
+        self.signer = None
+        self._orders = self._positions = self._account = None
+        await self.http.close()
+
+    def _need(self) -> tuple[OrderManager, AccountManager, PositionManager]:
+        if self._orders is None or self._account is None or self._positions is None:
+            raise BackpackError("client is not connected: call connect() first")
+        return self._orders, self._account, self._positions
+
+    # ------------------------------------------------------------------------------------------- market data
+
+    async def get_contract_attributes(self, symbol: str) -> ContractAttributes:
+        return await self.market_data.contract_attributes(symbol)
+
+    async def fetch_bbo_prices(self, symbol: str) -> tuple[Decimal, Decimal]:
+        bid, ask = await self.market_data.bbo(symbol)
+        return bid[0], ask[0]
+
+    async def get_order_book_depth(self, symbol: str, levels: int) -> tuple[list[Level], list[Level]]:
+        return await self.market_data.depth(symbol, levels)
+
+    # ------------------------------------------------------------------------------------------- orders
+
+    async def place_limit_order(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        price: Decimal,
+        *,
+        post_only: bool = False,
+        reduce_only: bool = False,
+        client_order_id: str,
+    ) -> OrderInfo:
+        """GTC limit order, or post-only with `post_only`; see `OrderManager.place_limit`."""
+        return await self._need()[0].place_limit(
+            symbol,
+            side,
+            quantity,
+            price,
+            post_only=post_only,
+            reduce_only=reduce_only,
+            client_order_id=client_order_id,
+        )
+
+    async def place_ioc_order(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        price: Decimal,
+        *,
+        reduce_only: bool = False,
+        client_order_id: str,
+    ) -> OrderInfo:
+        """IOC limit order at `price` (what is not filled at once expires)."""
+        from exchange_clients.base.trading import TimeInForce
+
+        return await self._need()[0].place_limit(
+            symbol,
+            side,
+            quantity,
+            price,
+            post_only=False,
+            reduce_only=reduce_only,
+            client_order_id=client_order_id,
+            time_in_force=TimeInForce.IOC,
+        )
+
+    async def prepare_market_order(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        *,
+        max_slippage_bps: Decimal,
+        reduce_only: bool = False,
+        client_order_id: str,
+    ) -> Callable[[], Awaitable[OrderInfo]]:
+        """Bound, round and sign now, send later: `OrderManager.prepare_market`."""
+        return await self._need()[0].prepare_market(
+            symbol,
+            side,
+            quantity,
+            max_slippage_bps=max_slippage_bps,
+            reduce_only=reduce_only,
+            client_order_id=client_order_id,
+        )
+
+    async def place_market_order(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        *,
+        max_slippage_bps: Decimal,
+        reduce_only: bool = False,
+        client_order_id: str,
+    ) -> OrderInfo:
+        return await self._need()[0].place_market(
+            symbol,
+            side,
+            quantity,
+            max_slippage_bps=max_slippage_bps,
+            reduce_only=reduce_only,
+            client_order_id=client_order_id,
+        )
+
+    async def cancel_order(
+        self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
+    ) -> None:
+        await self._need()[0].cancel(symbol, order_id=order_id, client_order_id=client_order_id)
+
+    async def cancel_all_orders(self, symbol: str | None = None) -> None:
+        await self._need()[0].cancel_all(symbol)
+
+    async def get_order_info(
+        self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
+    ) -> OrderInfo | None:
+        return await self._need()[0].order_info(symbol, order_id=order_id, client_order_id=client_order_id)
+
+    async def get_active_orders(self, symbol: str | None = None) -> list[OrderInfo]:
+        return await self._need()[0].active_orders(symbol)
+
+    # ------------------------------------------------------------------------------------------- account
+
+    async def get_position_snapshot(self, symbol: str) -> PositionSnapshot | None:
+        return await self._need()[2].snapshot(symbol)
+
+    async def get_positions(self) -> list[PositionSnapshot]:
+        return await self._need()[2].positions()
+
+    async def get_account_balance(self) -> BalanceInfo:
+        return await self._need()[1].balance()
+
+    async def get_fills(self, since: datetime, symbol: str | None = None) -> list[Fill]:
+        return await self._need()[1].fills(since, symbol)
+
+    async def get_funding_payments(
+        self, since: datetime, symbol: str | None = None
+    ) -> list[FundingPaymentInfo]:
+        return await self._need()[1].funding_payments(since, symbol)
+
+    async def get_leverage_info(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
+        return await self._need()[1].leverage_info(symbol)
+
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> None:
+        """The ACCOUNT's leverage limit (`AccountManager.set_leverage`: Backpack has no per-market leverage)."""
+        await self._need()[1].set_leverage(symbol, leverage)
+
+    def events(self) -> AsyncIterator[ClientEvent]:
+        """Order, fill and position events of the account (`websocket_handlers`).
+
+        Raises:
+            BackpackError: not connected, or built with `account_stream=False`."""
+        if self.account_stream is None:
+            raise BackpackError("events() needs a connected client built with account_stream=True")
+        return self.account_stream.events()

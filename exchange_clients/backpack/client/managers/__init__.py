@@ -1,0 +1,1 @@
+"""The managers the Backpack client core delegates to (market data, orders, positions, account)."""

@@ -1,0 +1,1 @@
+"""Helpers of the Backpack client: signing (bpx-py), client ids, market cache, payload converters."""

@@ -1,0 +1,1 @@
+"""Backpack WebSocket: public market-data stream (depth with sequence checks and REST resync, markPrice)."""
