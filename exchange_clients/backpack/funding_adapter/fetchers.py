@@ -92,6 +92,14 @@ def settled_period_hours(interval_end: datetime) -> Decimal:
     return LEGACY_PERIOD_HOURS if interval_end <= HOURLY_SINCE else HOURLY_PERIOD
 
 
+def _leverage(imf_base: Decimal | None) -> Decimal | None:
+    """1 / imfFunction.base, as an integer when it is one (0.02 -> 50)."""
+    if not imf_base:
+        return None
+    lev = 1 / imf_base
+    return Decimal(int(lev)) if lev == lev.to_integral_value() else lev
+
+
 def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -257,7 +265,7 @@ def parse_markets(body: Any) -> MarketsResult:
                 tick_size=tick,
                 size_step=step,
                 min_size=min_size,
-                max_leverage=(1 / imf_base) if imf_base else None,
+                max_leverage=_leverage(imf_base),
                 funding_period_hours=hours,
                 status=status,
             )
