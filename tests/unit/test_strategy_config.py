@@ -166,7 +166,7 @@ def test_unknown_venue() -> None:
     data["venues"] = ["lighter", "kraken"]
     assert error_of(data) == (
         "config: (top level): Value error, venues: unknown venue(s) ['kraken']; "
-        "known: ['hyperliquid', 'lighter', 'paradex', 'binance', 'bybit']"  # hyperliquid is installed now
+        "known: ['backpack', 'hyperliquid', 'lighter', 'paradex', 'binance', 'bybit']"  # installed, then history-only
     )
     data = example()
     data["costs"]["fee_overrides"] = {"kraken": {"taker": 0.001}}
