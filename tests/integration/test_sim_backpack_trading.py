@@ -222,7 +222,13 @@ async def test_depth_gap_resyncs_and_events_have_no_duplicate_fill(
     c, _ = client
     stream = c.market_data.stream
     sync = stream.sync(PERP)
+    await c.fetch_bbo_prices("ETH")  # the book is seeded (REST snapshot) before the gap is injected
+    seeded = sync.book.sequence or 0
     await c.place_limit_order("ETH", Side.BUY, D("0.05"), D(3590), client_order_id="41")  # the book changes
+    for _ in range(100):
+        if (sync.book.sequence or 0) > seeded:
+            break
+        await asyncio.sleep(0.02)
     await admin(sim, "/_sim/ws/faults", {"skip_depth_update": True})
     await c.place_limit_order("ETH", Side.BUY, D("0.05"), D(3591), client_order_id="42")
     for _ in range(100):
