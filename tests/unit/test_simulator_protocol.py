@@ -7,9 +7,8 @@ up with no list to edit.
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,7 +132,9 @@ def test_select_protocols_and_parse_ports() -> None:
     assert list(select_protocols(None)) == list(installed_protocols())
     assert list(select_protocols(["paradex", "lighter", "paradex"])) == ["lighter", "paradex"]
     installed = re.escape(str(list(installed_protocols())))
-    with pytest.raises(ValueError, match=rf"no simulator for venue\(s\) \['kraken'\]; installed: {installed}"):
+    with pytest.raises(
+        ValueError, match=rf"no simulator for venue\(s\) \['kraken'\]; installed: {installed}"
+    ):
         select_protocols(["kraken"])
     with pytest.raises(ValueError, match="no venue to simulate"):
         select_protocols([])
