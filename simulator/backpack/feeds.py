@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -306,11 +307,11 @@ class Feeds:
             self._send(f"account.orderUpdate.{fill.market}", data, key, ORDERS)
         pos = account.positions.get(fill.market)
         state = trading.engine.markets[fill.market]
-        size = pos.size if pos is not None else 0
+        size = pos.size if pos is not None else Decimal(0)
         before = fill.position_before
         event = "positionClosed" if size == 0 else ("positionOpened" if before == 0 else "positionAdjusted")
-        entry = pos.entry_price if pos is not None else 0
-        data = {
+        entry = pos.entry_price if pos is not None else Decimal(0)
+        position: dict[str, Any] = {
             "B": num(entry),
             "E": now_us,
             "M": num(state.mark_price),
@@ -328,7 +329,7 @@ class Feeds:
             "q": num(size),
             "s": fill.market,
         }
-        self._send(f"account.positionUpdate.{fill.market}", data, key, POSITIONS)
+        self._send(f"account.positionUpdate.{fill.market}", position, key, POSITIONS)
 
 
 __all__ = ["Feeds", "Side", "StreamSession"]
