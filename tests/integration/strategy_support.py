@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database.accounts import add_account
 from database.vault import Vault, encode_key, new_key
+from exchange_clients.backpack.credentials import BackpackCredentials, new_key_pair
 from exchange_clients.lighter.credentials import LighterCredentials
 from exchange_clients.paradex.client.session import ParadexSession
 from exchange_clients.paradex.credentials import ParadexCredentials
@@ -57,7 +58,7 @@ def paradex_root(sim: SimulatorHandle) -> str:
 
 async def admin(sim: SimulatorHandle, venue: str, path: str, body: Any = None, method: str = "POST") -> Any:
     """Call the simulator's admin API (`/_sim/...`) of `venue`; asserts HTTP 200."""
-    root = sim.url("lighter") if venue == "lighter" else paradex_root(sim)
+    root = sim.venues[venue].root_url
     async with aiohttp.ClientSession() as http, http.request(method, root + path, json=body) as resp:
         text = await resp.text()
         assert resp.status == 200, (path, resp.status, text)
@@ -75,7 +76,8 @@ async def sim_account(
 ) -> dict[str, Any]:
     """Create account `name` in the vault with fresh keys registered and funded on `sim`.
 
-    Returns {"lighter_account": int, "paradex_address": str} for the venues created.
+    Returns {"lighter_account": int, "paradex_address": str, "backpack_account": int} for the venues created
+    (Backpack: a fresh ED25519 key pair whose public key the simulator registers; its engine account id).
     """
     out: dict[str, Any] = {}
     if "lighter" in venues:
@@ -105,6 +107,12 @@ async def sim_account(
         await admin(sim, "paradex", "/_sim/accounts", {"address": address, "collateral": collateral})
         await add_account(engine, vault, name=name, creds=pcreds)
         out["paradex_address"] = address
+    if "backpack" in venues:
+        api_key, api_secret = new_key_pair()
+        view = await admin(sim, "backpack", "/_sim/accounts", {"api_key": api_key, "collateral": collateral})
+        bcreds = BackpackCredentials(api_key=api_key, api_secret=SecretStr(api_secret))
+        await add_account(engine, vault, name=name, creds=bcreds)
+        out["backpack_account"] = view["engine_account_id"]
     return out
 
 
