@@ -107,8 +107,8 @@ def main(n: int) -> None:
     )
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline().split()
-        asyncio.run(run(line[1].split("=", 1)[1], line[2].split("=", 1)[1], n))
+        urls = dict(pair.split("=", 1) for pair in proc.stdout.readline().split()[1:])
+        asyncio.run(run(urls["lighter"], urls["paradex"], n))
     finally:
         proc.terminate()
         proc.wait(timeout=10)

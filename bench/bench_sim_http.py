@@ -114,8 +114,8 @@ def main(n: int) -> None:
     )
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline().split()
-        lighter_url, paradex_url = line[1].split("=", 1)[1], line[2].split("=", 1)[1]
+        urls = dict(pair.split("=", 1) for pair in proc.stdout.readline().split()[1:])
+        lighter_url, paradex_url = urls["lighter"], urls["paradex"]
         paradex_ws = paradex_url.replace("http://", "ws://")
         print(f"simulator in its own process; {n} post-only placements per venue, one at a time")
         asyncio.run(bench_lighter(lighter_url, n))
