@@ -402,3 +402,41 @@ async def test_config_validate_refuses_configs_that_can_never_enter(
     )
     line = one_line_error(err)
     assert code == 2 and expected in line, line
+
+
+# ------------------------------------------------------------------------------------------ order of checks
+
+
+@pytest.mark.skipif(
+    not (PROJECT.parent / "shared" / "funding-history").is_dir(), reason="../shared/funding-history is absent"
+)
+async def test_an_unusable_plot_path_fails_before_the_replay(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    env = clean_env(PERPARB_DATA_DIR=str(tmp_path / "d"))
+    started = asyncio.get_running_loop().time()
+    code, _out, err = await perparb(
+        env,
+        "backtest",
+        str(PROJECT / "configs" / "backtest.example.yaml"),
+        "--history",
+        str(PROJECT.parent / "shared" / "funding-history"),
+        "--plot",
+        str(blocker / "charts"),
+        cwd=tmp_path,
+    )
+    line = one_line_error(err)
+    assert code == 2 and "--plot" in line and "cannot write there" in line, line
+    assert asyncio.get_running_loop().time() - started < 20  # the year's replay takes longer: it did not run
+
+
+async def test_validate_does_not_send_backtest_only_venues_to_collect(tmp_path: Path, db_url: str) -> None:
+    env = clean_env(DATABASE_URL=db_url)
+    code, out, err = await perparb(
+        env, "config", "validate", str(PROJECT / "configs" / "backtest.example.yaml"), "--json", cwd=tmp_path
+    )
+    assert code == 0, err
+    text = out + err
+    assert "backtest-only venue" in text
+    for venue in ("binance", "bybit"):
+        assert f"no {venue} markets in the database (run `perparb collect --once`)" not in text
