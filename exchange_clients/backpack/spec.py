@@ -65,6 +65,16 @@ async def _prepare_paper(
     return await prepare_paper_account(creds, config, admin, collateral)
 
 
+def _new_credentials() -> BaseCredentials:
+    """A fresh API key pair (a random ED25519 key): for the simulator (`accounts add-account --simulator`)."""
+    from pydantic import SecretStr
+
+    from exchange_clients.backpack.credentials import new_key_pair
+
+    api_key, api_secret = new_key_pair()
+    return BackpackCredentials(api_key=api_key, api_secret=SecretStr(api_secret))
+
+
 SPEC = VenueSpec(
     name=VENUE,
     title="Backpack",
@@ -80,7 +90,7 @@ SPEC = VenueSpec(
         settled_sources=frozenset({SOURCE_FUNDING_RATES}),
         source_intervals={SOURCE_FUNDING_RATES_8H: LEGACY_PERIOD_HOURS},
     ),
-    paper=PaperHooks(prepare_account=_prepare_paper),
+    paper=PaperHooks(prepare_account=_prepare_paper, new_credentials=_new_credentials),
     simulator_protocol="simulator.backpack",
     sdk_modules=("bpx",),
 )
