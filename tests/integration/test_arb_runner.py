@@ -25,7 +25,7 @@ from strategies.state import LeaseHeldError
 from tests.configs import sim_config
 from tests.integration import test_arb_faults as faults
 from tests.integration.strategy_support import admin, set_market, sim_account, sim_settings, until
-from tests.integration.test_arb_faults import assert_safe, orders_of, venue_state
+from tests.integration.test_arb_faults import orders_of
 from tests.integration.test_funding_arbitrage import config, positions
 
 pytestmark = pytest.mark.integration
@@ -34,6 +34,32 @@ D = Decimal
 PX = "ETH-USD-PERP"
 sim = faults.sim  # the same fixtures: a fresh simulator per test, ETH pinned, rates set for an entry
 vault = faults.vault
+LP = (
+    "lighter",
+    "paradex",
+)  # the runner's tests: Lighter the long leg, Paradex the short (the matrix's first pair)
+
+
+@pytest.fixture
+def pair() -> tuple[str, str]:
+    """The venue pair the fault matrix's `sim` fixture pins and prices (its `pair` parameter, fixed here)."""
+    return LP
+
+
+async def venue_state(sim: SimulatorHandle, ids: dict[str, Any]) -> dict[str, Any]:
+    """The fault matrix's exact venue state of the Lighter / Paradex pair, under per-venue names."""
+    view = await faults.venue_state(sim, ids, LP)
+    return {
+        "lighter_qty": view["long_qty"],
+        "paradex_qty": view["short_qty"],
+        "lighter_open_orders": view["long_open_orders"],
+        "paradex_open_orders": view["short_open_orders"],
+    }
+
+
+async def assert_safe(engine: AsyncEngine, sim: SimulatorHandle, ids: dict[str, Any], account: str) -> Any:
+    """The fault matrix's invariants on the Lighter / Paradex pair."""
+    return await faults.assert_safe(engine, sim, ids, account, LP)
 
 
 def background(

@@ -696,7 +696,9 @@ def test_serve_forever_prints_ready_line_and_exits_zero_on_sigterm() -> None:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         match = re.fullmatch(
-            r"ready lighter=(http://127\.0\.0\.1:\d+) paradex=(http://127\.0\.0\.1:\d+/v1)\n", line
+            r"ready (?:\w+=http://127\.0\.0\.1:\d+\S* )*lighter=(http://127\.0\.0\.1:\d+) "
+            r"paradex=(http://127\.0\.0\.1:\d+/v1)(?: \w+=\S+)*\n",
+            line,
         )
         assert match, (line, proc.stderr.read() if proc.poll() is not None and proc.stderr else "")
         import urllib.request
