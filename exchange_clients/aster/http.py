@@ -22,7 +22,7 @@ HTTP outcome -> error (`decode_response`; codes from the V3 docs "Error Codes"):
 | >= 500, timeout, aiohttp error, or code -1000, -1001, -1006, -1007, -1016 | `AsterUnavailableError` (reads retried; a write's outcome is UNKNOWN) |
 | other 4xx `{"code","msg"}` (-1121 Invalid symbol, -2019, -4164, -2013, ...) | `AsterRejectedError` (`code` kept) |
 | 2xx body not JSON                                                       | `AsterDataError`               |
-| 2xx `{"code": <negative>, "msg"}`                                       | as its code above              |
+| 2xx `{"code": <negative>, "msg"}` (the code an integer or text, "-2011")   | as its code above              |
 
 Reads (GET) are idempotent and go through `call_with_retry` (`config.http`), re-signed on each attempt (fresh
 timestamp / nonce). Writes are never retried here: a placement whose outcome is unknown is reconciled by its
@@ -102,6 +102,19 @@ def _snippet(raw: bytes) -> str:
     return " ".join(raw[:200].decode("utf-8", errors="replace").split()) or "(empty body)"
 
 
+def code_of(body: Any) -> int | None:
+    """The `code` of an Aster answer object as an int (JSON integer, or text: the recorded cancel-all success and
+    batch errors send "200" / "-2011"), None when absent or not a number."""
+    code = body.get("code") if isinstance(body, dict) else None
+    if isinstance(code, bool):
+        return None
+    if isinstance(code, int):
+        return code
+    if isinstance(code, str) and code.strip().lstrip("-").isdigit():
+        return int(code.strip())
+    return None
+
+
 def error_for_code(code: int, text: str, market: str | None, retry_after: float | None = None) -> AsterError:
     """The error class of an Aster error code (module table)."""
     if code in RATE_CODES:
@@ -126,21 +139,20 @@ def decode_response(
         body = json.loads(raw) if raw else None
     except ValueError:
         body = None
-    code = body.get("code") if isinstance(body, dict) else None
+    code = code_of(body)
     msg = " ".join(str(body.get("msg", "")).split())[:300] if isinstance(body, dict) else _snippet(raw)
     if status in (429, 418):
         retry_after = parse_retry_after(headers.get("Retry-After"))
         shown = "absent" if retry_after is None else f"{retry_after:g} s"
-        return_code = code if isinstance(code, int) else None
         raise AsterRateLimitedError(
             f"{what}: HTTP {status} rate limited (Retry-After {shown}): {msg}",
             market,
-            code=return_code,
+            code=code,
             retry_after_seconds=retry_after,
         )
     if status >= 500:
         raise AsterUnavailableError(f"{what}: HTTP {status}: {msg}", market)
-    if isinstance(code, int) and code < 0 and (status >= 400 or status == 200):
+    if code is not None and code < 0:
         raise error_for_code(code, f"{what}: HTTP {status} code {code}: {msg}", market)
     if status in (401, 403):
         raise AsterAuthError(f"{what}: HTTP {status}: {msg}", market)

@@ -138,7 +138,9 @@ def _filters(row: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
 
 
 def parse_exchange_info(body: Any, *, intervals: Mapping[str, int] | None = None) -> MarketDataResult:
-    """Every PERPETUAL symbol of `GET /fapi/v1/exchangeInfo` as a `MarketInfo` (status "active" when `TRADING`,
+    """Every PERPETUAL symbol of `GET /fapi/v1/exchangeInfo` as a `MarketInfo` (canonical symbol = the `symbol`
+    without its quote suffix, not `baseAsset`: the docs' example pairs "DOGEUSDT" with baseAsset "BLZ", copied from
+    Binance's docs; status "active" when `TRADING`,
     else the venue's word lower-cased; tick, step, minimum size and notional from the filters; the funding period
     from `intervals` (symbol -> `fundingIntervalHours`, `parse_funding_info`), else 8).
 
@@ -166,8 +168,6 @@ def parse_exchange_info(body: Any, *, intervals: Mapping[str, int] | None = None
         except ValueError as exc:
             rej.append(reject(VENUE, SOURCE_EXCHANGE_INFO, name, "symbol", name, str(exc)))
             continue
-        if isinstance(row.get("baseAsset"), str) and row["baseAsset"].strip():
-            base = row["baseAsset"].strip().upper()
         filters = _filters(row)
         price_f, lot_f, notional_f = (
             filters.get("PRICE_FILTER", {}),
@@ -204,7 +204,7 @@ def parse_exchange_info(body: Any, *, intervals: Mapping[str, int] | None = None
                 size_step=step,
                 min_size=min_qty,
                 min_notional=min_notional,
-                max_leverage=(Decimal(100) / required).to_integral_value() if required else None,
+                max_leverage=(Decimal(100) / required).quantize(Decimal(1)) if required else None,
                 funding_period_hours=Decimal(intervals.get(name, DEFAULT_INTERVAL_HOURS)),
                 status="active" if status == TRADING else (status.lower() or "unknown"),
             )

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -45,7 +46,7 @@ from exchange_clients.aster.common import (
 )
 from exchange_clients.aster.http import AsterHttp, Prepared
 from exchange_clients.base.client import market_order_limit_price
-from exchange_clients.base.trading import OrderInfo, RoundingError, Side, TimeInForce
+from exchange_clients.base.trading import OrderInfo, OrderType, RoundingError, Side, TimeInForce
 
 log = logging.getLogger("perparb.aster.client")
 
@@ -222,7 +223,8 @@ class OrderManager:
         )
 
         async def send() -> OrderInfo:
-            return await self._submit(m, prepared, params, cid)
+            info = await self._submit(m, prepared, params, cid)
+            return replace(info, order_type=OrderType.MARKET)
 
         return send
 
