@@ -2,9 +2,10 @@
 smallest tradeable size), at most one live position, the database agrees with the venues, no order left
 unresolved and none resting.
 
-Lighter is the long leg, Paradex the short leg ("second leg" below). Faults come from the simulator: engine
-`reject_next` / `fill_fraction`, HTTP status and latency faults aimed at order placement, WebSocket drops; and a
-real SIGKILL of a child process between the two legs.
+The matrix runs over pairs of simulated venues (`PAIRS`: Lighter / Paradex, and Aster as either leg, issue #17):
+the first of a pair is the long leg, the second the short leg ("second leg" below). Faults come from the
+simulator: engine `reject_next` / `fill_fraction`, HTTP status and latency faults aimed at each venue's order
+placement path, WebSocket drops; and a real SIGKILL of a child process between the two legs.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from strategies import state
 from strategies.runner import RunOptions, run_strategy
 from tests.conftest import PROJECT
 from tests.integration.strategy_support import (
+    VENUE_KIT,
     admin,
+    eth_position,
     master_key_text,
     set_market,
     sim_account,
@@ -43,18 +46,25 @@ from tests.integration.test_funding_arbitrage import config
 pytestmark = pytest.mark.integration
 
 D = Decimal
-PX = "ETH-USD-PERP"
-TOLERANCE = D("0.0028")  # Lighter ETH minimum size, the larger of the two markets' minimums in the demo
+PAIRS = [("lighter", "paradex"), ("aster", "paradex"), ("lighter", "aster")]
+"""(long venue, short venue): the original pair, then Aster as the long and as the short leg."""
+
+
+@pytest.fixture(params=PAIRS, ids=["-".join(p) for p in PAIRS])
+def pair(request: pytest.FixtureRequest) -> tuple[str, str]:
+    long_venue, short_venue = request.param
+    return long_venue, short_venue
 
 
 @pytest_asyncio.fixture
-async def sim() -> AsyncIterator[SimulatorHandle]:
-    async with await start_simulator(DEMO_SCENARIO, push_interval_seconds=0.1) as handle:
-        for venue, market in (("lighter", "ETH"), ("paradex", PX)):
-            await set_market(handle, venue, market, mark="3636")
-            await set_market(handle, venue, market, mark="3600")
-        await set_market(handle, "lighter", "ETH", rate_hourly="-0.0005")
-        await set_market(handle, "paradex", PX, rate_hourly="0.0005")
+async def sim(pair: tuple[str, str]) -> AsyncIterator[SimulatorHandle]:
+    long_venue, short_venue = pair
+    async with await start_simulator(DEMO_SCENARIO, push_interval_seconds=0.1, venues=list(pair)) as handle:
+        for venue in pair:
+            await set_market(handle, venue, VENUE_KIT[venue].eth, mark="3636")
+            await set_market(handle, venue, VENUE_KIT[venue].eth, mark="3600")
+        await set_market(handle, long_venue, VENUE_KIT[long_venue].eth, rate_hourly="-0.0005")
+        await set_market(handle, short_venue, VENUE_KIT[short_venue].eth, rate_hourly="0.0005")
         yield handle
 
 
@@ -63,25 +73,24 @@ def vault() -> Vault:
     return test_vault()
 
 
-async def venue_state(sim: SimulatorHandle, ids: dict[str, Any]) -> dict[str, Any]:
-    lighter = await admin(sim, "lighter", f"/_sim/accounts/{ids['lighter_account']}", method="GET")
-    paradex = await admin(sim, "paradex", f"/_sim/accounts/{ids['paradex_address']}", method="GET")
-    lq = sum((D(p["size"]) for p in lighter["positions"] if p["symbol"] == "ETH"), D(0))
-    pq = sum((D(p["size"]) for p in paradex["positions"] if p["market"] == PX), D(0))
-    return {
-        "lighter_qty": lq,
-        "paradex_qty": pq,
-        "lighter_open_orders": lighter.get("open_orders", []),
-        "paradex_open_orders": paradex["open_orders"],
-    }
+def pair_config(pair: tuple[str, str], **cfg: Any) -> Any:
+    return config(venues=list(pair), **cfg)
 
 
-async def assert_safe(engine: AsyncEngine, sim: SimulatorHandle, ids: dict[str, Any], account: str) -> Any:
+async def venue_state(sim: SimulatorHandle, ids: dict[str, Any], pair: tuple[str, str]) -> dict[str, Any]:
+    (lq, lo), (sq, so) = [await eth_position(sim, v, ids) for v in pair]
+    return {"long_qty": lq, "short_qty": sq, "long_open_orders": lo, "short_open_orders": so}
+
+
+async def assert_safe(
+    engine: AsyncEngine, sim: SimulatorHandle, ids: dict[str, Any], account: str, pair: tuple[str, str]
+) -> Any:
     """The invariants every fault must leave; returns the live position (or None)."""
-    venues = await venue_state(sim, ids)
-    lq, pq = venues["lighter_qty"], venues["paradex_qty"]
-    assert abs(lq + pq) < TOLERANCE, f"naked leg: lighter {lq}, paradex {pq}"
-    assert venues["lighter_open_orders"] == [] and venues["paradex_open_orders"] == []
+    venues = await venue_state(sim, ids, pair)
+    lq, pq = venues["long_qty"], venues["short_qty"]
+    tolerance = max(VENUE_KIT[v].eth_min_size for v in pair)  # the larger of the two markets' minimum sizes
+    assert abs(lq + pq) < tolerance, f"naked leg: {pair[0]} {lq}, {pair[1]} {pq}"
+    assert venues["long_open_orders"] == [] and venues["short_open_orders"] == []
     async with engine.connect() as conn:
         live = await state.live_positions(conn, account, "live")
         unresolved = await state.open_orders(conn, account, "live")
@@ -97,15 +106,21 @@ async def assert_safe(engine: AsyncEngine, sim: SimulatorHandle, ids: dict[str, 
 
 
 async def run_once(
-    engine: AsyncEngine, vault: Vault, sim: SimulatorHandle, account: str, cycles: int = 1, **cfg: Any
+    engine: AsyncEngine,
+    vault: Vault,
+    sim: SimulatorHandle,
+    account: str,
+    pair: tuple[str, str],
+    cycles: int = 1,
+    **cfg: Any,
 ) -> Any:
     return await asyncio.wait_for(
         run_strategy(
-            config(**cfg),
+            pair_config(pair, **cfg),
             account,
             engine=engine,
             vault=vault,
-            settings=sim_settings(sim),
+            settings=sim_settings(sim, venues=pair),
             options=RunOptions(max_cycles=cycles, interval_seconds=0.2),
         ),
         60,
@@ -121,127 +136,139 @@ async def orders_of(engine: AsyncEngine, account: str) -> list[Any]:
         ).all()
 
 
-async def test_second_leg_rejected_is_hedged(engine: AsyncEngine, vault: Vault, sim: SimulatorHandle) -> None:
-    ids = await sim_account(engine, vault, sim, "f-reject")
-    await admin(sim, "paradex", "/_sim/engine/faults", {"reject_next": 1})
-    await run_once(engine, vault, sim, "f-reject")
-    p = await assert_safe(engine, sim, ids, "f-reject")
+async def test_second_leg_rejected_is_hedged(
+    engine: AsyncEngine, vault: Vault, sim: SimulatorHandle, pair: tuple[str, str]
+) -> None:
+    long_v, short_v = pair
+    ids = await sim_account(engine, vault, sim, "f-reject", venues=pair)
+    await admin(sim, short_v, "/_sim/engine/faults", {"reject_next": 1})
+    await run_once(engine, vault, sim, "f-reject", pair)
+    p = await assert_safe(engine, sim, ids, "f-reject", pair)
     assert p is not None and p.quantity == p.target_quantity
     rows = await orders_of(engine, "f-reject")
     assert [(r.venue, r.purpose, r.status) for r in rows] == [
-        ("lighter", "entry", "filled"),
-        ("paradex", "entry", "rejected"),
-        ("paradex", "hedge", "filled"),
+        (long_v, "entry", "filled"),
+        (short_v, "entry", "rejected"),
+        (short_v, "hedge", "filled"),
     ]
     assert all(r.sent_at is not None for r in rows)  # each order's send time is recorded with its outcome
 
 
 async def test_second_leg_rejected_and_hedge_fails_unwinds_the_first(
-    engine: AsyncEngine, vault: Vault, sim: SimulatorHandle
+    engine: AsyncEngine, vault: Vault, sim: SimulatorHandle, pair: tuple[str, str]
 ) -> None:
-    ids = await sim_account(engine, vault, sim, "f-unwind")
-    await admin(sim, "paradex", "/_sim/engine/faults", {"reject_next": 3})  # entry + both hedge attempts
-    await run_once(engine, vault, sim, "f-unwind", execution={"hedge_attempts": 2})
-    assert await assert_safe(engine, sim, ids, "f-unwind") is None
+    long_v, short_v = pair
+    ids = await sim_account(engine, vault, sim, "f-unwind", venues=pair)
+    await admin(sim, short_v, "/_sim/engine/faults", {"reject_next": 3})  # entry + both hedge attempts
+    await run_once(engine, vault, sim, "f-unwind", pair, execution={"hedge_attempts": 2})
+    assert await assert_safe(engine, sim, ids, "f-unwind", pair) is None
     rows = await orders_of(engine, "f-unwind")
     assert [(r.venue, r.purpose, r.status) for r in rows] == [
-        ("lighter", "entry", "filled"),
-        ("paradex", "entry", "rejected"),
-        ("paradex", "hedge", "rejected"),
-        ("paradex", "hedge", "rejected"),
-        ("lighter", "unwind", "filled"),
+        (long_v, "entry", "filled"),
+        (short_v, "entry", "rejected"),
+        (short_v, "hedge", "rejected"),
+        (short_v, "hedge", "rejected"),
+        (long_v, "unwind", "filled"),
     ]
     async with engine.connect() as conn:
         (p,) = (
             await conn.execute(select(state.POSITIONS).where(state.POSITIONS.c.account_name == "f-unwind"))
         ).all()
     assert (p.status, p.exit_reason) == ("failed", "entry_failed")
-    # the unwind cost only the spread crossed: fees + basis of the round trip on Lighter
+    # the unwind cost only the spread crossed: fees + basis of the round trip on the long venue
     assert p.realized_pnl == p.basis_pnl - p.fees and p.basis_pnl <= 0
 
 
 async def test_second_leg_partially_filled_is_topped_up(
-    engine: AsyncEngine, vault: Vault, sim: SimulatorHandle
+    engine: AsyncEngine, vault: Vault, sim: SimulatorHandle, pair: tuple[str, str]
 ) -> None:
-    ids = await sim_account(engine, vault, sim, "f-partial")
-    await admin(sim, "paradex", "/_sim/engine/faults", {"fill_fraction": "0.5", "fill_fraction_count": 1})
-    await run_once(engine, vault, sim, "f-partial")
-    p = await assert_safe(engine, sim, ids, "f-partial")
+    _long_v, short_v = pair
+    ids = await sim_account(engine, vault, sim, "f-partial", venues=pair)
+    await admin(sim, short_v, "/_sim/engine/faults", {"fill_fraction": "0.5", "fill_fraction_count": 1})
+    await run_once(engine, vault, sim, "f-partial", pair)
+    p = await assert_safe(engine, sim, ids, "f-partial", pair)
     assert p is not None and p.quantity == p.target_quantity
     rows = await orders_of(engine, "f-partial")
-    entry = next(r for r in rows if r.venue == "paradex" and r.purpose == "entry")
-    hedge = [r for r in rows if r.venue == "paradex" and r.purpose == "hedge"]
+    entry = next(r for r in rows if r.venue == short_v and r.purpose == "entry")
+    hedge = [r for r in rows if r.venue == short_v and r.purpose == "hedge"]
     assert entry.filled_quantity < entry.quantity and entry.status == "canceled"
     assert sum(r.filled_quantity for r in hedge) + entry.filled_quantity == p.quantity
 
 
 async def test_websocket_dropped_during_entry(
-    engine: AsyncEngine, vault: Vault, sim: SimulatorHandle
+    engine: AsyncEngine, vault: Vault, sim: SimulatorHandle, pair: tuple[str, str]
 ) -> None:
-    ids = await sim_account(engine, vault, sim, "f-ws")
-    # slow the Lighter placement so the drop lands while the entry is in flight
+    long_v, short_v = pair
+    ids = await sim_account(engine, vault, sim, "f-ws", venues=pair)
+    # slow the first leg's placement so the drop lands while the entry is in flight
     await admin(
         sim,
-        "lighter",
+        long_v,
         "/_sim/faults",
-        {"latency_seconds": 0.8, "count": 1, "method": "POST", "path": "/api/v1/sendTx"},
+        {"latency_seconds": 0.8, "count": 1, "method": "POST", "path": VENUE_KIT[long_v].order_path},
     )
-    task = asyncio.create_task(run_once(engine, vault, sim, "f-ws"))
+    task = asyncio.create_task(run_once(engine, vault, sim, "f-ws", pair))
 
     async def entering() -> bool:
         assert not task.done(), task
         return any(r.purpose == "entry" for r in await orders_of(engine, "f-ws"))
 
     await until(entering, 30, "entry orders written")
-    await admin(sim, "lighter", "/_sim/ws/faults", {"drop_connections": True})
-    await admin(sim, "paradex", "/_sim/ws/faults", {"drop_connections": True})
+    await admin(sim, long_v, "/_sim/ws/faults", {"drop_connections": True})
+    await admin(sim, short_v, "/_sim/ws/faults", {"drop_connections": True})
     await task
-    await assert_safe(engine, sim, ids, "f-ws")
+    await assert_safe(engine, sim, ids, "f-ws", pair)
 
 
 async def test_http_5xx_during_the_hedge_never_doubles(
-    engine: AsyncEngine, vault: Vault, sim: SimulatorHandle
+    engine: AsyncEngine, vault: Vault, sim: SimulatorHandle, pair: tuple[str, str]
 ) -> None:
-    ids = await sim_account(engine, vault, sim, "f-5xx")
-    await admin(sim, "paradex", "/_sim/engine/faults", {"reject_next": 1})  # entry rejected -> hedge
-    # the hedge placement (second POST /v1/orders) and the client's retry both answer 500
+    _long_v, short_v = pair
+    ids = await sim_account(engine, vault, sim, "f-5xx", venues=pair)
+    await admin(sim, short_v, "/_sim/engine/faults", {"reject_next": 1})  # entry rejected -> hedge
+    # the hedge placement (second placement on the short venue) and the client's retry both answer 500
     await admin(
         sim,
-        "paradex",
+        short_v,
         "/_sim/faults",
-        {"http_status": 500, "count": 2, "method": "POST", "path": "/v1/orders", "skip": 1},
+        {"http_status": 500, "count": 2, "method": "POST", "path": VENUE_KIT[short_v].order_path, "skip": 1},
     )
-    await run_once(engine, vault, sim, "f-5xx")
-    p = await assert_safe(engine, sim, ids, "f-5xx")
+    await run_once(engine, vault, sim, "f-5xx", pair)
+    p = await assert_safe(engine, sim, ids, "f-5xx", pair)
     assert p is not None and p.quantity == p.target_quantity
-    venues = await venue_state(sim, ids)
-    assert -venues["paradex_qty"] == p.quantity  # the hedge was never doubled
+    venues = await venue_state(sim, ids, pair)
+    assert -venues["short_qty"] == p.quantity  # the hedge was never doubled
     rows = await orders_of(engine, "f-5xx")
-    paradex = [(r.purpose, r.status) for r in rows if r.venue == "paradex"]
-    assert paradex[0] == ("entry", "rejected") and paradex[-1] == ("hedge", "filled")
-    assert sum(r.filled_quantity for r in rows if r.venue == "paradex") == p.quantity
+    short_rows = [(r.purpose, r.status) for r in rows if r.venue == short_v]
+    assert short_rows[0] == ("entry", "rejected") and short_rows[-1] == ("hedge", "filled")
+    assert sum(r.filled_quantity for r in rows if r.venue == short_v) == p.quantity
 
 
 async def test_sigkill_between_the_legs_then_restart_recovers(
-    engine: AsyncEngine, db_url: str, vault: Vault, sim: SimulatorHandle, tmp_path: Path
+    engine: AsyncEngine,
+    db_url: str,
+    vault: Vault,
+    sim: SimulatorHandle,
+    tmp_path: Path,
+    pair: tuple[str, str],
 ) -> None:
-    ids = await sim_account(engine, vault, sim, "f-kill")
+    long_v, short_v = pair
+    ids = await sim_account(engine, vault, sim, "f-kill", venues=pair)
     cfg_path = tmp_path / "arb.yaml"
-    cfg_path.write_text(yaml.safe_dump(config().model_dump(mode="json")))
+    cfg_path.write_text(yaml.safe_dump(pair_config(pair).model_dump(mode="json")))
     # the short leg's placement hangs 3 s at the venue; the long leg fills at once
     await admin(
         sim,
-        "paradex",
+        short_v,
         "/_sim/faults",
-        {"latency_seconds": 3, "count": 1, "method": "POST", "path": "/v1/orders"},
+        {"latency_seconds": 3, "count": 1, "method": "POST", "path": VENUE_KIT[short_v].order_path},
     )
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
         "PERPARB_MASTER_KEY": master_key_text(vault),
-        "PERPARB_LIGHTER_URL": sim.url("lighter"),
-        "PERPARB_PARADEX_URL": sim.url("paradex"),
         "PERPARB_HTTP_TIMEOUT_SECONDS": "10",
+        **{f"PERPARB_{v.upper()}_URL": sim.url(v) for v in pair},
     }
     log_path = tmp_path / "child.log"
     with log_path.open("wb") as log:
@@ -261,7 +288,7 @@ async def test_sigkill_between_the_legs_then_restart_recovers(
         async def between_legs() -> bool:
             assert child.returncode is None, log_path.read_text()[-3000:]
             rows = {(r.venue, r.purpose): r.status for r in await orders_of(engine, "f-kill")}
-            return rows.get(("lighter", "entry")) == "filled" and rows.get(("paradex", "entry")) == "pending"
+            return rows.get((long_v, "entry")) == "filled" and rows.get((short_v, "entry")) == "pending"
 
         await until(between_legs, 40, "long leg filled, short leg in flight")
         child.send_signal(signal.SIGKILL)
@@ -270,11 +297,11 @@ async def test_sigkill_between_the_legs_then_restart_recovers(
         if child.returncode is None:
             child.kill()
             await child.wait()
-    venues = await venue_state(sim, ids)
-    assert venues["lighter_qty"] > 0  # the long leg really is open at the venue
+    venues = await venue_state(sim, ids, pair)
+    assert venues["long_qty"] > 0  # the long leg really is open at the venue
     await asyncio.sleep(3.5)  # let the delayed request reach the engine (or not) before restarting
-    summary = await run_once(engine, vault, sim, "f-kill")
-    p = await assert_safe(engine, sim, ids, "f-kill")
+    summary = await run_once(engine, vault, sim, "f-kill", pair)
+    p = await assert_safe(engine, sim, ids, "f-kill", pair)
     assert p is not None  # recovered (hedged, or unwound and re-entered): a balanced open position
     async with engine.connect() as conn:
         runs = (

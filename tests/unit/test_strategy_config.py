@@ -164,9 +164,12 @@ def test_exit_threshold_must_be_below_entry(exit_apr: float) -> None:
 def test_unknown_venue() -> None:
     data = example()
     data["venues"] = ["lighter", "kraken"]
-    assert error_of(data) == (
-        "config: (top level): Value error, venues: unknown venue(s) ['kraken']; "
-        "known: ['hyperliquid', 'lighter', 'paradex', 'binance', 'bybit']"  # hyperliquid is installed now
+    assert (
+        error_of(data)
+        == (
+            "config: (top level): Value error, venues: unknown venue(s) ['kraken']; "
+            "known: ['aster', 'hyperliquid', 'lighter', 'paradex', 'binance', 'bybit']"  # installed, then history-only
+        )
     )
     data = example()
     data["costs"]["fee_overrides"] = {"kraken": {"taker": 0.001}}
