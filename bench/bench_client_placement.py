@@ -99,7 +99,18 @@ async def run(lighter_url: str, paradex_url: str, n: int) -> None:
 def main(n: int) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "perparb", "sim", "--scenario", str(DEMO_SCENARIO)],
+        [
+            sys.executable,
+            "-m",
+            "perparb",
+            "sim",
+            "--scenario",
+            str(DEMO_SCENARIO),
+            "--venue",
+            "lighter",
+            "--venue",
+            "paradex",
+        ],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
@@ -107,8 +118,8 @@ def main(n: int) -> None:
     )
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline().split()
-        asyncio.run(run(line[1].split("=", 1)[1], line[2].split("=", 1)[1], n))
+        urls = dict(item.split("=", 1) for item in proc.stdout.readline().split()[1:])
+        asyncio.run(run(urls["lighter"], urls["paradex"], n))
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -17,12 +17,17 @@ APR and rates are fractions everywhere in code and JSON (0.105 means 10.5 %).
 | Hyperliquid `fundingHistory` `fundingRate` (ts before that)      | fraction per 8 h (00/08/16 UTC)  | raw / 8        |
 | Hyperliquid `predictedFundings` rows (Binance, Bybit)           | fraction per `fundingIntervalHours` (absent: 8) | reference rates, raw / interval |
 | Hyperliquid `userFunding` `delta.usdc`                          | USDC, + received / - paid        | payment as is  |
+| Aster `premiumIndex` `lastFundingRate`, WS `markPriceUpdate` `r` | fraction per the symbol's `fundingIntervalHours` N (`fundingInfo`; 8 when absent) | raw / N |
+| Aster `fundingRate` `fundingRate` (settled)                     | fraction per the interval ended at `fundingTime` (N from settlement spacing, else `fundingIntervalHours`) | raw / N |
+| Aster `income` FUNDING_FEE `income`                             | USDT, + received / - paid        | payment as is  |
 
 Sources: ../shared/DESIGN.md "Units", ../shared/reference/PROTOCOL_NOTES.md §1.4 and §2.4, cross-checked on
 recorded payloads (Lighter ETH `funding-rates` 0.000096 ≈ 8 × 0.0012 %/h from `market_stats`);
 ../shared/reference/hyperliquid_funding_units.md and the Hyperliquid docs (trading/funding.md: paid every hour,
 positive = longs pay, baseline 0.0000125 = 0.01 %/8 h; the SDK's recorded BTC `fundingHistory`: 8-hourly rows
-up to 2023-06-08T00:00Z). Hyperliquid rules are pinned by tests/conformance/test_hyperliquid_payloads.py.
+up to 2023-06-08T00:00Z). Hyperliquid rules are pinned by tests/conformance/test_hyperliquid_payloads.py; Aster's
+(../shared/reference/aster_funding_units.md; asterdex/api-docs "Get Funding Rate Config"; the funding-rate page's
+formula `/ (8/N)`) by tests/conformance/test_aster_payloads.py.
 
 Numbers are `Decimal`. A JSON *number* (a float) carries at most 15 reliable significant digits (DBL_DIG),
 so `to_decimal` reads a float as its 15-significant-digit decimal: Lighter's `0.00009599999999999999` is

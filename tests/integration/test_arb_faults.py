@@ -73,6 +73,11 @@ def vault() -> Vault:
     return test_vault()
 
 
+def acct(base: str, pair: tuple[str, str]) -> str:
+    """The test's account name for this pair (account names are unique in the shared database)."""
+    return f"{base}-{pair[0]}-{pair[1]}"
+
+
 def pair_config(pair: tuple[str, str], **cfg: Any) -> Any:
     return config(venues=list(pair), **cfg)
 
@@ -140,12 +145,12 @@ async def test_second_leg_rejected_is_hedged(
     engine: AsyncEngine, vault: Vault, sim: SimulatorHandle, pair: tuple[str, str]
 ) -> None:
     long_v, short_v = pair
-    ids = await sim_account(engine, vault, sim, "f-reject", venues=pair)
+    ids = await sim_account(engine, vault, sim, acct("f-reject", pair), venues=pair)
     await admin(sim, short_v, "/_sim/engine/faults", {"reject_next": 1})
-    await run_once(engine, vault, sim, "f-reject", pair)
-    p = await assert_safe(engine, sim, ids, "f-reject", pair)
+    await run_once(engine, vault, sim, acct("f-reject", pair), pair)
+    p = await assert_safe(engine, sim, ids, acct("f-reject", pair), pair)
     assert p is not None and p.quantity == p.target_quantity
-    rows = await orders_of(engine, "f-reject")
+    rows = await orders_of(engine, acct("f-reject", pair))
     assert [(r.venue, r.purpose, r.status) for r in rows] == [
         (long_v, "entry", "filled"),
         (short_v, "entry", "rejected"),
@@ -158,11 +163,11 @@ async def test_second_leg_rejected_and_hedge_fails_unwinds_the_first(
     engine: AsyncEngine, vault: Vault, sim: SimulatorHandle, pair: tuple[str, str]
 ) -> None:
     long_v, short_v = pair
-    ids = await sim_account(engine, vault, sim, "f-unwind", venues=pair)
+    ids = await sim_account(engine, vault, sim, acct("f-unwind", pair), venues=pair)
     await admin(sim, short_v, "/_sim/engine/faults", {"reject_next": 3})  # entry + both hedge attempts
-    await run_once(engine, vault, sim, "f-unwind", pair, execution={"hedge_attempts": 2})
-    assert await assert_safe(engine, sim, ids, "f-unwind", pair) is None
-    rows = await orders_of(engine, "f-unwind")
+    await run_once(engine, vault, sim, acct("f-unwind", pair), pair, execution={"hedge_attempts": 2})
+    assert await assert_safe(engine, sim, ids, acct("f-unwind", pair), pair) is None
+    rows = await orders_of(engine, acct("f-unwind", pair))
     assert [(r.venue, r.purpose, r.status) for r in rows] == [
         (long_v, "entry", "filled"),
         (short_v, "entry", "rejected"),
@@ -172,7 +177,9 @@ async def test_second_leg_rejected_and_hedge_fails_unwinds_the_first(
     ]
     async with engine.connect() as conn:
         (p,) = (
-            await conn.execute(select(state.POSITIONS).where(state.POSITIONS.c.account_name == "f-unwind"))
+            await conn.execute(
+                select(state.POSITIONS).where(state.POSITIONS.c.account_name == acct("f-unwind", pair))
+            )
         ).all()
     assert (p.status, p.exit_reason) == ("failed", "entry_failed")
     # the unwind cost only the spread crossed: fees + basis of the round trip on the long venue
@@ -183,12 +190,12 @@ async def test_second_leg_partially_filled_is_topped_up(
     engine: AsyncEngine, vault: Vault, sim: SimulatorHandle, pair: tuple[str, str]
 ) -> None:
     _long_v, short_v = pair
-    ids = await sim_account(engine, vault, sim, "f-partial", venues=pair)
+    ids = await sim_account(engine, vault, sim, acct("f-partial", pair), venues=pair)
     await admin(sim, short_v, "/_sim/engine/faults", {"fill_fraction": "0.5", "fill_fraction_count": 1})
-    await run_once(engine, vault, sim, "f-partial", pair)
-    p = await assert_safe(engine, sim, ids, "f-partial", pair)
+    await run_once(engine, vault, sim, acct("f-partial", pair), pair)
+    p = await assert_safe(engine, sim, ids, acct("f-partial", pair), pair)
     assert p is not None and p.quantity == p.target_quantity
-    rows = await orders_of(engine, "f-partial")
+    rows = await orders_of(engine, acct("f-partial", pair))
     entry = next(r for r in rows if r.venue == short_v and r.purpose == "entry")
     hedge = [r for r in rows if r.venue == short_v and r.purpose == "hedge"]
     assert entry.filled_quantity < entry.quantity and entry.status == "canceled"
@@ -199,7 +206,7 @@ async def test_websocket_dropped_during_entry(
     engine: AsyncEngine, vault: Vault, sim: SimulatorHandle, pair: tuple[str, str]
 ) -> None:
     long_v, short_v = pair
-    ids = await sim_account(engine, vault, sim, "f-ws", venues=pair)
+    ids = await sim_account(engine, vault, sim, acct("f-ws", pair), venues=pair)
     # slow the first leg's placement so the drop lands while the entry is in flight
     await admin(
         sim,
@@ -207,24 +214,24 @@ async def test_websocket_dropped_during_entry(
         "/_sim/faults",
         {"latency_seconds": 0.8, "count": 1, "method": "POST", "path": VENUE_KIT[long_v].order_path},
     )
-    task = asyncio.create_task(run_once(engine, vault, sim, "f-ws", pair))
+    task = asyncio.create_task(run_once(engine, vault, sim, acct("f-ws", pair), pair))
 
     async def entering() -> bool:
         assert not task.done(), task
-        return any(r.purpose == "entry" for r in await orders_of(engine, "f-ws"))
+        return any(r.purpose == "entry" for r in await orders_of(engine, acct("f-ws", pair)))
 
     await until(entering, 30, "entry orders written")
     await admin(sim, long_v, "/_sim/ws/faults", {"drop_connections": True})
     await admin(sim, short_v, "/_sim/ws/faults", {"drop_connections": True})
     await task
-    await assert_safe(engine, sim, ids, "f-ws", pair)
+    await assert_safe(engine, sim, ids, acct("f-ws", pair), pair)
 
 
 async def test_http_5xx_during_the_hedge_never_doubles(
     engine: AsyncEngine, vault: Vault, sim: SimulatorHandle, pair: tuple[str, str]
 ) -> None:
     _long_v, short_v = pair
-    ids = await sim_account(engine, vault, sim, "f-5xx", venues=pair)
+    ids = await sim_account(engine, vault, sim, acct("f-5xx", pair), venues=pair)
     await admin(sim, short_v, "/_sim/engine/faults", {"reject_next": 1})  # entry rejected -> hedge
     # the hedge placement (second placement on the short venue) and the client's retry both answer 500
     await admin(
@@ -233,12 +240,12 @@ async def test_http_5xx_during_the_hedge_never_doubles(
         "/_sim/faults",
         {"http_status": 500, "count": 2, "method": "POST", "path": VENUE_KIT[short_v].order_path, "skip": 1},
     )
-    await run_once(engine, vault, sim, "f-5xx", pair)
-    p = await assert_safe(engine, sim, ids, "f-5xx", pair)
+    await run_once(engine, vault, sim, acct("f-5xx", pair), pair)
+    p = await assert_safe(engine, sim, ids, acct("f-5xx", pair), pair)
     assert p is not None and p.quantity == p.target_quantity
     venues = await venue_state(sim, ids, pair)
     assert -venues["short_qty"] == p.quantity  # the hedge was never doubled
-    rows = await orders_of(engine, "f-5xx")
+    rows = await orders_of(engine, acct("f-5xx", pair))
     short_rows = [(r.purpose, r.status) for r in rows if r.venue == short_v]
     assert short_rows[0] == ("entry", "rejected") and short_rows[-1] == ("hedge", "filled")
     assert sum(r.filled_quantity for r in rows if r.venue == short_v) == p.quantity
@@ -253,7 +260,7 @@ async def test_sigkill_between_the_legs_then_restart_recovers(
     pair: tuple[str, str],
 ) -> None:
     long_v, short_v = pair
-    ids = await sim_account(engine, vault, sim, "f-kill", venues=pair)
+    ids = await sim_account(engine, vault, sim, acct("f-kill", pair), venues=pair)
     cfg_path = tmp_path / "arb.yaml"
     cfg_path.write_text(yaml.safe_dump(pair_config(pair).model_dump(mode="json")))
     # the short leg's placement hangs 3 s at the venue; the long leg fills at once
@@ -277,7 +284,7 @@ async def test_sigkill_between_the_legs_then_restart_recovers(
             "-m",
             "tests.integration.arb_child",
             str(cfg_path),
-            "f-kill",
+            acct("f-kill", pair),
             cwd=PROJECT,
             env=env,
             stdout=asyncio.subprocess.DEVNULL,
@@ -287,7 +294,7 @@ async def test_sigkill_between_the_legs_then_restart_recovers(
 
         async def between_legs() -> bool:
             assert child.returncode is None, log_path.read_text()[-3000:]
-            rows = {(r.venue, r.purpose): r.status for r in await orders_of(engine, "f-kill")}
+            rows = {(r.venue, r.purpose): r.status for r in await orders_of(engine, acct("f-kill", pair))}
             return rows.get((long_v, "entry")) == "filled" and rows.get((short_v, "entry")) == "pending"
 
         await until(between_legs, 40, "long leg filled, short leg in flight")
@@ -300,14 +307,14 @@ async def test_sigkill_between_the_legs_then_restart_recovers(
     venues = await venue_state(sim, ids, pair)
     assert venues["long_qty"] > 0  # the long leg really is open at the venue
     await asyncio.sleep(3.5)  # let the delayed request reach the engine (or not) before restarting
-    summary = await run_once(engine, vault, sim, "f-kill", pair)
-    p = await assert_safe(engine, sim, ids, "f-kill", pair)
+    summary = await run_once(engine, vault, sim, acct("f-kill", pair), pair)
+    p = await assert_safe(engine, sim, ids, acct("f-kill", pair), pair)
     assert p is not None  # recovered (hedged, or unwound and re-entered): a balanced open position
     async with engine.connect() as conn:
         runs = (
             await conn.execute(
                 select(state.RUNS.c.id, state.RUNS.c.status)
-                .where(state.RUNS.c.account_name == "f-kill")
+                .where(state.RUNS.c.account_name == acct("f-kill", pair))
                 .order_by(state.RUNS.c.id)
             )
         ).all()
