@@ -39,8 +39,14 @@ async def test_three_venue_config_enters_and_exits_on_paper_with_aster(engine: A
     shipped = load_config(PROJECT / "configs" / "funding_arbitrage.example.yaml")
     # the shipped (research-chosen) parameters, but for the open-interest floor, which Aster cannot pass (it
     # publishes no open interest: unknown never passes a floor)
-    mine, theirs = example.model_dump(exclude={"name", "venues"}), shipped.model_dump(exclude={"name", "venues"})
-    assert (mine["entry"].pop("min_open_interest_usd"), theirs["entry"].pop("min_open_interest_usd")) == (0, 500000)
+    mine, theirs = (
+        example.model_dump(exclude={"name", "venues"}),
+        shipped.model_dump(exclude={"name", "venues"}),
+    )
+    assert (mine["entry"].pop("min_open_interest_usd"), theirs["entry"].pop("min_open_interest_usd")) == (
+        0,
+        500000,
+    )
     assert mine == theirs
     config = example.model_copy(update={"on_stop": "close"})
     vault = test_vault()
@@ -81,4 +87,3 @@ async def test_three_venue_config_enters_and_exits_on_paper_with_aster(engine: A
     assert "BTC" not in by_symbol
     assert {(r.status, r.exit_reason) for r in rows} == {("closed", "stop")}, rows
     assert all(r.quantity == 0 for r in rows), rows
-
