@@ -694,6 +694,20 @@ def sim(
 # ------------------------------------------------------------------------------------------------ backtest
 
 
+def _check_output_dir(path: Path | None, option: str) -> None:
+    """Create `path` (a directory for output files) and prove it writable now, before any long work: an unusable
+    path is a one-line error at once, not after the replay."""
+    if path is None:
+        return
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".perparb-write-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        die(f"{option} {path}: cannot write there ({exc.strerror or type(exc).__name__})")
+
+
 def _parse_when(value: str | None, option: str) -> Any:
     """`YYYY-MM-DD` (00:00 UTC that day) or an ISO-8601 time (UTC when it has no offset) -> aware datetime."""
     from datetime import datetime, timezone
@@ -754,6 +768,7 @@ def backtest(
     except ConfigError as exc:
         die(str(exc))
         return
+    _check_output_dir(plot, "--plot")
     start = _parse_when(from_, "--from")
     end = _parse_when(to, "--to")
     budget = None if budget_usd_per_venue is None else Decimal(str(budget_usd_per_venue))
@@ -861,6 +876,7 @@ def sweep(
                 f"{config}: strategy: the sweep evaluates funding_arbitrage configs, not {cfg.strategy}"
             )
         values = load_grid(grid)
+        _check_output_dir(plot, "--plot")
         if objective not in OBJECTIVES:
             raise SweepError(f"--objective: {objective!r} is not one of {', '.join(OBJECTIVES)}")
         if jobs < 0:

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from exchange_clients.registry import venue_names
 from strategies.config import FundingArbitrageConfig, GridConfig, StrategyConfig
 
 
@@ -135,11 +136,19 @@ async def check_markets(conn: AsyncConnection, config: StrategyConfig) -> CheckR
         ):
             listed[r.venue][r.symbol.upper()] = r.max_leverage
     known = [v for v in venues if listed[v]]
+    installed = venue_names()
     for v in venues:
-        if not listed[v]:
+        if listed[v]:
+            continue
+        if v in installed:
             result.notes.append(
                 f"no {v} markets in the database (run `perparb collect --once`): leverage and symbols not checked "
                 f"on {v}"
+            )
+        else:
+            result.notes.append(
+                f"{v} is a backtest-only venue (replayed from funding-history files, never collected or traded): "
+                "leverage and symbols not checked on it"
             )
     if not known:
         return result

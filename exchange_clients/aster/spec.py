@@ -15,6 +15,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from pydantic import SecretStr
+
 from exchange_clients.aster.common import VENUE
 from exchange_clients.aster.config import AsterConfig
 from exchange_clients.aster.credentials import AsterCredentials
@@ -65,6 +67,15 @@ async def _prepare_paper(
     return await prepare_paper_account(credentials, config, admin, collateral)
 
 
+def _new_credentials() -> BaseCredentials:
+    """A fresh V3 API wallet (random user and API-wallet keys, eth-account): for the simulator. The user's own key
+    is thrown away: the simulator needs only its address (the API wallet signs)."""
+    from eth_account import Account
+
+    user, signer = Account.create(), Account.create()
+    return AsterCredentials(user_address=user.address, signer_private_key=SecretStr(signer.key.hex()))
+
+
 FEES = FeeSchedule(taker=Decimal("0.00035"), maker=Decimal("0.0001"))
 SETTLEMENT = SettlementRule(
     interval_hours=Decimal(DEFAULT_INTERVAL_HOURS),
@@ -83,7 +94,7 @@ SPEC = VenueSpec(
     verify_credentials=_verify,
     fees=FEES,
     settlement=SETTLEMENT,
-    paper=PaperHooks(prepare_account=_prepare_paper),
+    paper=PaperHooks(prepare_account=_prepare_paper, new_credentials=_new_credentials),
     simulator_protocol="simulator.aster",
     sdk_modules=(),
     docs={

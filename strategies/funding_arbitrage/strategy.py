@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -611,8 +612,8 @@ class FundingArbitrageStrategy(Strategy):
             }
             rows.append(row)
             if why is not None:
-                current[cand.key()] = why
-                if self._last_reasons.get(cand.key()) != why:
+                current[cand.key()] = _reason_kind(why)
+                if self._last_reasons.get(cand.key()) != current[cand.key()]:
                     await ctx.event(
                         "entry_skipped",
                         f"{cand.symbol} long {cand.long_venue} / short {cand.short_venue}: {why}",
@@ -765,6 +766,12 @@ class FundingArbitrageStrategy(Strategy):
             if p.status == "opening":
                 await self.executor.settle(p.id, long, short, "opening")
             await self.executor.close_position(p.id, long, short, "stop", "run stopped with on_stop: close")
+
+
+def _reason_kind(why: str) -> str:
+    """A skip reason without its figures ("signal APR # < #"): a candidate's event is recorded when the rule that
+    refuses it changes, not each cycle its numbers move."""
+    return re.sub(r"-?\d+(?:\.\d+)?", "#", why)
 
 
 def _number(value: Any) -> float | str | None:
