@@ -18,6 +18,7 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from exchange_clients import registry
 from perparb_core.models import FundingRateSample
 from strategies.funding_arbitrage.signals import (
     LegSeries,
@@ -39,14 +40,8 @@ Sample = tuple[str, datetime, Decimal, int]
 
 @functools.cache
 def settled_hours(venue: str, source: str | None) -> int:
-    """Hours one stored settled sample of `venue` from `source` paid for: its venue's
-    `SettlementRule.interval_for(source)` (an Aster 8-hour symbol's row: 8), else 1 (hourly settlement, hourly
-    buckets of continuous accrual, or a venue / source no installed spec knows)."""
-    from exchange_clients.registry import venue_specs
-
-    spec = venue_specs().get(venue)
-    interval = spec.settlement.interval_for(source) if spec is not None and source else None
-    return max(1, int(interval)) if interval is not None else 1
+    """`exchange_clients.registry.settled_hours`, cached per (venue, source)."""
+    return registry.settled_hours(venue, source)
 
 
 RAW_QUERY = text(
