@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from funding_rate_service.api.app import create_app
 from perparb.settings import Settings
+from simulator.protocol import installed_protocols
 from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
 from tests.configs import free_sim_ports
 
@@ -200,9 +201,10 @@ def test_perparb_sim_prints_ready_line(tmp_path: Path) -> None:
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        assert line.startswith("ready lighter=http://127.0.0.1:") and " paradex=http://127.0.0.1:" in line
-        assert line.rstrip().endswith("/v1")
-        lighter = line.split()[1].split("=", 1)[1]
+        urls = dict(item.split("=", 1) for item in line.split()[1:])
+        assert line.startswith("ready ") and list(urls) == list(installed_protocols())  # every venue, sorted
+        assert urls["lighter"].startswith("http://127.0.0.1:") and urls["paradex"].endswith("/v1")
+        lighter = urls["lighter"]
         body = httpx.get(f"{lighter}/api/v1/funding-rates", timeout=5).json()
         assert body["code"] == 200
     finally:
@@ -250,7 +252,7 @@ def test_perparb_sim_port_and_venue_options(tmp_path: Path, unused_tcp_port: int
         timeout=60,
     )
     assert refused.returncode == 2 and refused.stdout == ""
-    assert "no simulator for venue(s) ['kraken']; installed: ['lighter', 'paradex']" in refused.stderr
+    assert f"no simulator for venue(s) ['kraken']; installed: {list(installed_protocols())}" in refused.stderr
 
 
 def test_perparb_sim_refuses_a_bad_scenario(tmp_path: Path) -> None:
@@ -298,7 +300,7 @@ def test_perparb_sim_speed_factor(tmp_path: Path) -> None:
     )
     try:
         assert proc.stdout is not None
-        lighter = proc.stdout.readline().split()[1].split("=", 1)[1]
+        lighter = dict(item.split("=", 1) for item in proc.stdout.readline().split()[1:])["lighter"]
         t1 = httpx.get(f"{lighter}/", timeout=5).json()["timestamp"]
         time.sleep(0.5)
         t2 = httpx.get(f"{lighter}/", timeout=5).json()["timestamp"]

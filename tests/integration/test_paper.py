@@ -5,6 +5,7 @@ funded, and reached only through the returned settings."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from decimal import Decimal
 
@@ -21,6 +22,7 @@ from exchange_clients.lighter.paper import public_key_of
 from exchange_clients.paradex.credentials import ParadexCredentials
 from exchange_clients.registry import create_client
 from perparb_core.settings import TradingConfig
+from simulator.protocol import installed_protocols
 from simulator.server import DEMO_SCENARIO, start_simulator
 from strategies.paper import PaperError, SimAdmin, simulated_venue_urls, start_paper_venues
 from tests.configs import venue_config
@@ -143,7 +145,8 @@ async def test_paradex_subkey_account() -> None:
 
 async def test_refusals() -> None:
     account = AccountCredentials(name="paper-bad", venues={"paradex": l1_creds()})
-    with pytest.raises(PaperError, match=r"paper mode simulates \['lighter', 'paradex'\], not \['binance'\]"):
+    simulated = re.escape(str(sorted(installed_protocols())))
+    with pytest.raises(PaperError, match=rf"paper mode simulates {simulated}, not \['binance'\]"):
         await start_paper_venues(
             account, ["binance"], base_settings(), scenario=None, speed=1.0, collateral_usd=D(1)
         )
