@@ -232,12 +232,12 @@ async def test_validate_unlisted_symbol_and_unchecked_venue(
     assert code == 0, err
     assert json.loads(out)["notes"] == [
         *(
-            f"{v} is a backtest-only venue (replayed from funding-history files, never collected or traded): "
-            "leverage and symbols not checked on it"
+            f"{v} is a backtest-only venue (replayed from funding-history files, never collected"
+            f" or traded): leverage and symbols not checked on it"
             for v in ("binance", "bybit")
         ),
-        "no hyperliquid markets in the database (run `perparb collect --once`): leverage and symbols not "
-        "checked on hyperliquid",
+        "no hyperliquid markets in the database (run `perparb collect --once`):"
+        " leverage and symbols not checked on hyperliquid",
     ]
 
 
