@@ -99,7 +99,18 @@ async def run(lighter_url: str, paradex_url: str, n: int) -> None:
 def main(n: int) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "perparb", "sim", "--scenario", str(DEMO_SCENARIO)],
+        [
+            sys.executable,
+            "-m",
+            "perparb",
+            "sim",
+            "--scenario",
+            str(DEMO_SCENARIO),
+            "--venue",
+            "lighter",
+            "--venue",
+            "paradex",
+        ],
         stdout=subprocess.PIPE,
         text=True,
         env=env,

@@ -168,6 +168,18 @@ def _sub_venue(venue: str, specs: Mapping[str, VenueSpec]) -> VenueSpec | None:
     return _BUILT[venue]
 
 
+def settled_hours(venue: str, source: str | None) -> int:
+    """Hours one stored settled sample of `venue` from `source` paid for: its spec's
+    `SettlementRule.interval_for(source)` (an Aster 8-hour symbol's row: 8), else 1 (hourly settlement, hourly
+    buckets of continuous accrual, or a venue / source no installed spec knows)."""
+    try:
+        spec = get_spec(venue)
+    except UnknownVenueError:
+        return 1
+    interval = spec.settlement.interval_for(source) if source else None
+    return max(1, int(interval)) if interval is not None else 1
+
+
 def default_config(venue: str, **overrides: Any) -> VenueConfig:
     """`venue`'s config with its defaults changed by `overrides` (rest_url, ws_url, http, rate_limit).
 

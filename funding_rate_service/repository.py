@@ -20,13 +20,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from exchange_clients.registry import settled_hours
 from perparb_core.models import FundingKind, FundingRateSample, MarketInfo, ReferenceRate
 
 # --------------------------------------------------------------------------------------------------- writes
@@ -332,30 +333,47 @@ async def hourly_history(
 ) -> dict[tuple[str, str], list[tuple[datetime, Decimal]]]:
     """Mean `rate_hourly` per (venue, symbol) and UTC hour since `since`, from every stored sample.
 
-    Settled samples are preferred: an hour that has settled rows uses them only, else the predicted ones.
+    Settled samples are preferred: an hour that has settled rows uses them only, else the predicted ones. A settled
+    row stamped in hour H stands for H and the hours before it that its settlement paid for (its venue's
+    `SettlementRule.interval_for(source)`, `registry.settled_hours`: one hour for hourly settlement, eight for an
+    Aster 8-hour symbol), so an 8-hourly leg is not seven hours out of eight without a settled value.
     """
-    rows = await conn.execute(
+    params = {"symbols": list(symbols), "since": since}
+    settled = await conn.execute(
         text(
             """
-            WITH b AS (
-                SELECT v.name AS venue, m.symbol, date_trunc('hour', f.ts) AS hour, f.kind, f.rate_hourly
-                FROM funding_rate_samples f JOIN markets m ON m.id = f.market_id JOIN venues v ON v.id = m.venue_id
-                WHERE m.symbol = ANY(CAST(:symbols AS text[])) AND f.ts >= :since
-            ), pref AS (
-                SELECT venue, symbol, hour, bool_or(kind = 'settled') AS has_settled FROM b GROUP BY 1, 2, 3
-            )
-            SELECT b.venue, b.symbol, b.hour, avg(b.rate_hourly)
-            FROM b JOIN pref USING (venue, symbol, hour)
-            WHERE (pref.has_settled AND b.kind = 'settled') OR (NOT pref.has_settled)
-            GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+            SELECT v.name, m.symbol, date_trunc('hour', f.ts), f.rate_hourly, f.source
+            FROM funding_rate_samples f JOIN markets m ON m.id = f.market_id JOIN venues v ON v.id = m.venue_id
+            WHERE m.symbol = ANY(CAST(:symbols AS text[])) AND f.ts >= :since AND f.kind = 'settled'
+            ORDER BY 1, 2, 3
             """
         ),
-        {"symbols": list(symbols), "since": since},
+        params,
     )
-    out: dict[tuple[str, str], list[tuple[datetime, Decimal]]] = {}
-    for venue, symbol, hour, rate in rows.all():
-        out.setdefault((venue, symbol), []).append((hour, Decimal(rate)))
-    return out
+    predicted = await conn.execute(
+        text(
+            """
+            SELECT v.name, m.symbol, date_trunc('hour', f.ts), avg(f.rate_hourly)
+            FROM funding_rate_samples f JOIN markets m ON m.id = f.market_id JOIN venues v ON v.id = m.venue_id
+            WHERE m.symbol = ANY(CAST(:symbols AS text[])) AND f.ts >= :since AND f.kind = 'predicted'
+            GROUP BY 1, 2, 3
+            """
+        ),
+        params,
+    )
+    buckets: dict[tuple[str, str], dict[datetime, list[Decimal]]] = {}
+    for venue, symbol, hour, rate, source in settled.all():
+        hours = settled_hours(venue, source)
+        for k in range(hours):
+            at = hour - timedelta(hours=k)
+            if at >= since.replace(minute=0, second=0, microsecond=0):
+                buckets.setdefault((venue, symbol), {}).setdefault(at, []).append(Decimal(rate))
+    means: dict[tuple[str, str], dict[datetime, Decimal]] = {
+        key: {h: sum(v, Decimal(0)) / len(v) for h, v in hours_.items()} for key, hours_ in buckets.items()
+    }
+    for venue, symbol, hour, rate in predicted.all():
+        means.setdefault((venue, symbol), {}).setdefault(hour, Decimal(rate))
+    return {key: sorted(rows.items()) for key, rows in sorted(means.items())}
 
 
 @dataclass(frozen=True, slots=True)

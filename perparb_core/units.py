@@ -23,12 +23,17 @@ APR and rates are fractions everywhere in code and JSON (0.105 means 10.5 %).
 | Backpack `markets` `fundingRateUpperBound` / `LowerBound`       | basis points per interval        | bps / 10000 = cap / floor (fraction per interval) |
 | Backpack `openInterest` `openInterest`                          | BASE units                       | x mark -> USD  |
 | Backpack `history/funding` `quantity`                           | USDC, + received / - paid        | payment as is  |
+| Aster `premiumIndex` `lastFundingRate`, WS `markPriceUpdate` `r` | fraction per the symbol's `fundingIntervalHours` N (`fundingInfo`; 8 when absent) | raw / N |
+| Aster `fundingRate` `fundingRate` (settled)                     | fraction per the interval ended at `fundingTime` (N from settlement spacing, else `fundingIntervalHours`) | raw / N |
+| Aster `income` FUNDING_FEE `income`                             | USDT, + received / - paid        | payment as is  |
 
 Sources: ../shared/DESIGN.md "Units", ../shared/reference/PROTOCOL_NOTES.md §1.4 and §2.4, cross-checked on
 recorded payloads (Lighter ETH `funding-rates` 0.000096 ≈ 8 × 0.0012 %/h from `market_stats`);
 ../shared/reference/hyperliquid_funding_units.md and the Hyperliquid docs (trading/funding.md: paid every hour,
 positive = longs pay, baseline 0.0000125 = 0.01 %/8 h; the SDK's recorded BTC `fundingHistory`: 8-hourly rows
-up to 2023-06-08T00:00Z). Hyperliquid rules are pinned by tests/conformance/test_hyperliquid_payloads.py.
+up to 2023-06-08T00:00Z). Hyperliquid rules are pinned by tests/conformance/test_hyperliquid_payloads.py; Aster's
+(../shared/reference/aster_funding_units.md; asterdex/api-docs "Get Funding Rate Config"; the funding-rate page's
+formula `/ (8/N)`) by tests/conformance/test_aster_payloads.py.
 Backpack: ../shared/reference/backpack_funding_units.md and the recorded payloads (`_8h_era` files: 0.0001 per 8 h;
 hourly rows 0.0000125 per hour), pinned by tests/conformance/test_backpack_payloads.py.
 

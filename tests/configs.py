@@ -2,7 +2,7 @@
 settings; these helpers build them for a URL or for the in-process simulator.
 
     config = sim_config(sim, "lighter")              # the simulator's Lighter, short timeouts
-    trading = sim_trading(sim)                       # every simulated venue, for run_strategy
+    trading = sim_trading(sim)                       # every venue `sim` runs, for run_strategy
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from exchange_clients.registry import default_config
 from perparb_core.settings import HttpConfig, TradingConfig, VenueConfig
 from simulator.server import SimulatorHandle
 from strategies.paper import simulated_venue_urls
-
-SIM_VENUES = ("backpack", "lighter", "paradex")
 
 
 def http(timeout: float = 5.0, retries: int = 1, backoff: float = 0.05) -> HttpConfig:
@@ -48,14 +46,16 @@ def sim_config(sim: SimulatorHandle, venue: str, **kw: Any) -> VenueConfig:
 
 def sim_trading(
     sim: SimulatorHandle,
-    venues: tuple[str, ...] = SIM_VENUES,
+    venues: tuple[str, ...] | None = None,
     *,
     venue_timeout_seconds: float = 10,
     **kw: Any,
 ) -> TradingConfig:
-    """A strategy run's config with `venues` on the simulator."""
+    """A strategy run's config with `venues` on the simulator (default: every venue `sim` runs, read from its
+    handle, so a newly simulated venue needs no list here)."""
+    names = tuple(sorted(sim.venues)) if venues is None else venues
     return TradingConfig(
-        venues={v: sim_config(sim, v, **kw) for v in venues}, venue_timeout_seconds=venue_timeout_seconds
+        venues={v: sim_config(sim, v, **kw) for v in names}, venue_timeout_seconds=venue_timeout_seconds
     )
 
 

@@ -77,6 +77,12 @@ class ReconnectingWebSocket:
             raise ConnectionError(f"{self.name}: not connected")
         await self._ws.send(json.dumps(message))
 
+    async def reconnect(self) -> None:
+        """Close the current connection (if any): `run()` reconnects after its backoff, to `url` as it is then
+        (a caller may change `url` first, e.g. a renewed stream key)."""
+        if self._ws is not None:
+            await self._ws.close()
+
     async def stop(self) -> None:
         self._stopping = True
         if self._ws is not None:

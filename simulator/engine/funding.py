@@ -42,7 +42,9 @@ from perparb_core import units
 from simulator.engine.orders import ZERO
 
 HOUR_MS = 3_600_000
-SETTLEMENT_INTERVAL_MS = HOUR_MS  # SETTLE_EVERY_INTERVAL markets settle every hour on the hour
+SETTLEMENT_INTERVAL_MS = (
+    HOUR_MS  # the engine walks hour boundaries; a market settles on those its interval divides
+)
 MONEY_QUANTUM = Decimal("1e-12")
 _HOUR_MS_DEC = Decimal(HOUR_MS)
 

@@ -27,9 +27,10 @@ TRADES_KEPT = 1000
 class FundingMode(str, Enum):
     """How a market's funding reaches the accounts (each venue package chooses per market).
 
-    SETTLE_EVERY_INTERVAL: every holder is paid `-size x mark x rate_hourly` at the end of every settlement interval
-    (`simulator.engine.funding.SETTLEMENT_INTERVAL_MS`, one hour, on the hour); Lighter's mechanics
-    (docs.lighter.xyz "Funding").
+    SETTLE_EVERY_INTERVAL: every holder is paid `-size x mark x rate_hourly x hours` at the end of every settlement
+    interval of the market (`MarketSpec.settlement_interval_hours`, on the UTC hours divisible by it): Lighter's
+    mechanics with 1 hour (docs.lighter.xyz "Funding"), Aster's and Binance-style venues' with the symbol's
+    interval (8, 4 or 1 hours).
     CONTINUOUS_INDEX: a funding index accrues continuously and a position realises
     `-size x (index - index at its last realisation)` when it changes (a fill, a liquidation); Paradex's mechanics
     (docs.paradex.trade "Funding Mechanism").
@@ -56,6 +57,8 @@ class MarketSpec:
         liquidation_fee: fraction of the notional closed by a liquidation, charged to the liquidated account.
         funding_mode: see `FundingMode`; funding_period_hours: the period the venue quotes rates for (Lighter 1,
             Paradex usually 8) – the engine works with hourly rates throughout and uses it only to report.
+        settlement_interval_hours: SETTLE_EVERY_INTERVAL markets: hours between two settlements (1 = every hour
+            on the hour; 8 = 00/08/16 UTC); must divide 24.
         market_id: the venue's integer id when it has one (Lighter), else None.
         mark_price: initial mark price (USD), None when the payload gives none.
     """
@@ -76,6 +79,7 @@ class MarketSpec:
     market_id: int | None = None
     mark_price: Decimal | None = None
     min_initial_margin_fraction: Decimal | None = None
+    settlement_interval_hours: int = 1
 
     @property
     def min_imf(self) -> Decimal:
@@ -99,6 +103,10 @@ class MarketSpec:
             raise ValueError(
                 f"market {self.symbol}: maintenance fraction {self.maintenance_margin_fraction} exceeds "
                 f"initial fraction {self.initial_margin_fraction}"
+            )
+        if self.settlement_interval_hours < 1 or 24 % self.settlement_interval_hours:
+            raise ValueError(
+                f"market {self.symbol}: settlement_interval_hours must divide 24, got {self.settlement_interval_hours}"
             )
         m = self.min_initial_margin_fraction
         if m is not None and not (self.maintenance_margin_fraction <= m <= self.initial_margin_fraction):

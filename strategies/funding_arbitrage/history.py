@@ -3,13 +3,14 @@
 Live runs read the funding tables (`funding_rate_samples`: settled samples stored by `perparb backfill` and
 the collector, predicted samples stored by every scan); paper runs never write simulated rates there and keep
 the same samples in memory (`PaperHistory`). Both turn one market's samples into hourly buckets with
-`signals.hourly_points` (settled samples fill the hour before their settlement hour; the hour in progress takes
-the current, predicted rate) and into a `signals.LegSeries` with `signals.leg_from_hourly`, so a signal computed
+`signals.hourly_points` (settled samples fill the hours they paid for: their venue's settlement interval for
+their source, `SettlementRule.interval_for`; the hour in progress takes the current, predicted rate) and into a `signals.LegSeries` with `signals.leg_from_hourly`, so a signal computed
 from the database and one computed from the same rows replayed by the backtester are the same numbers.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from exchange_clients import registry
 from perparb_core.models import FundingRateSample
 from strategies.funding_arbitrage.signals import (
     LegSeries,
@@ -31,12 +33,20 @@ _AHEAD = timedelta(days=2)
 """Samples stamped after our clock (a venue clock ahead of ours, or a simulator running faster than real time)
 are read too: a predicted one counts for the hour in progress (`signals.hourly_points`)."""
 
-Sample = tuple[str, datetime, Decimal]
-"""(kind "settled" | "predicted", ts aware UTC, rate_hourly fraction per hour)."""
+Sample = tuple[str, datetime, Decimal, int]
+"""(kind "settled" | "predicted", ts aware UTC, rate_hourly fraction per hour, hours a settled sample paid for
+(1 for a predicted one))."""
+
+
+@functools.cache
+def settled_hours(venue: str, source: str | None) -> int:
+    """`exchange_clients.registry.settled_hours`, cached per (venue, source)."""
+    return registry.settled_hours(venue, source)
+
 
 RAW_QUERY = text(
     """
-    SELECT v.name, m.symbol, f.kind, f.ts, f.rate_hourly
+    SELECT v.name, m.symbol, f.kind, f.ts, f.rate_hourly, f.source
     FROM funding_rate_samples f JOIN markets m ON m.id = f.market_id JOIN venues v ON v.id = m.venue_id
     WHERE v.name = ANY(CAST(:venues AS text[])) AND m.symbol = ANY(CAST(:symbols AS text[]))
       AND f.ts >= :since AND f.ts < :until
@@ -47,12 +57,12 @@ RAW_QUERY = text(
 
 HISTORY_QUERY = text(
     """
-    SELECT v.name, m.symbol, 'settled' AS kind, f.ts, f.rate_hourly
+    SELECT v.name, m.symbol, 'settled' AS kind, f.ts, f.rate_hourly, f.source
     FROM funding_rate_samples f JOIN markets m ON m.id = f.market_id JOIN venues v ON v.id = m.venue_id
     WHERE f.kind = 'settled' AND v.name = ANY(CAST(:venues AS text[]))
       AND m.symbol = ANY(CAST(:symbols AS text[])) AND f.ts >= :since AND f.ts < :until
     UNION ALL
-    SELECT v.name, m.symbol, 'predicted' AS kind, date_trunc('hour', f.ts) AS ts, avg(f.rate_hourly)
+    SELECT v.name, m.symbol, 'predicted' AS kind, date_trunc('hour', f.ts) AS ts, avg(f.rate_hourly), NULL
     FROM funding_rate_samples f JOIN markets m ON m.id = f.market_id JOIN venues v ON v.id = m.venue_id
     WHERE f.kind = 'predicted' AND v.name = ANY(CAST(:venues AS text[]))
       AND m.symbol = ANY(CAST(:symbols AS text[])) AND f.ts >= :since AND f.ts < :until
@@ -102,8 +112,9 @@ async def load_samples(
         {"venues": sorted(set(venues)), "symbols": sorted(set(symbols)), "since": since, "until": until},
     )
     out: dict[tuple[str, str], list[Sample]] = {}
-    for venue, symbol, kind, ts, rate in result.all():
-        out.setdefault((venue, symbol), []).append((kind, ts, Decimal(rate)))
+    for venue, symbol, kind, ts, rate, source in result.all():
+        hours = settled_hours(venue, source) if kind == "settled" else 1
+        out.setdefault((venue, symbol), []).append((kind, ts, Decimal(rate), hours))
     return out
 
 
@@ -175,7 +186,10 @@ class PaperHistory:
             if key in self._seen:
                 continue
             self._seen.add(key)
-            self._samples.setdefault((s.venue, s.symbol), []).append((s.kind.value, s.ts, s.rate_hourly))
+            hours = settled_hours(s.venue, s.source) if s.kind.value == "settled" else 1
+            self._samples.setdefault((s.venue, s.symbol), []).append(
+                (s.kind.value, s.ts, s.rate_hourly, hours)
+            )
 
     def samples(self, since: datetime, until: datetime) -> dict[tuple[str, str], list[Sample]]:
         """Samples with since <= ts <= until per (venue, symbol), oldest first."""

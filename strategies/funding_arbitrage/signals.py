@@ -17,7 +17,9 @@ assigned to the hour in which it is earned, never as a last payment treated as a
   known at E: an 8-hourly leg is known through E_last - 1, up to 8 h behind a 1-hourly one
   (`leg_from_settlements`, used by the backtester on replayed rows).
 * Live and paper runs build the same hourly buckets from stored samples (`hourly_points`): a settled sample
-  fills the hour before its effective hour; a finished hour without one takes the mean of the predicted
+  fills the hours it pays for, [max(E - I, E_prev), E) with I its interval (the venue's
+  `SettlementRule.interval_for(source)`: one hour for hourly settlement and hourly buckets of continuous accrual,
+  8, 4 or 1 for an Aster symbol); a finished hour without one takes the mean of the predicted
   (current) rates observed during it, and the hour in progress the latest of them: what a holder is earning
   now at the venue's current rate. Future hours are never filled.
 
@@ -259,15 +261,18 @@ def leg_from_settlements(
 
 
 def hourly_points(
-    samples: Iterable[tuple[str, datetime, Decimal]], now: datetime
+    samples: Iterable[tuple[str, datetime, Decimal] | tuple[str, datetime, Decimal, int]], now: datetime
 ) -> list[tuple[int, Decimal]]:
     """Live and paper history as hourly buckets: (epoch hour, rate per hour), ascending, through the hour in
     progress.
 
     Args:
-        samples: (kind "settled" | "predicted", ts aware, rate_hourly) of ONE market. Each settled sample of
-            the live venues covers the one hour before its settlement hour (hourly settlement, or hourly buckets
-            of continuous accrual); a predicted sample is the rate of the hour it was observed in.
+        samples: (kind "settled" | "predicted", ts aware, rate_hourly[, interval hours]) of ONE market. A
+            settled sample covers the `interval` hours before its settlement hour (default 1: hourly settlement,
+            or hourly buckets of continuous accrual), back to the previous settlement at most (the leg rule in
+            the module docstring: then its whole amount, rate_hourly x interval, over the hours it had): an
+            8-hourly settlement's rate_hourly fills all 8 hours it paid for; a predicted sample is the rate of
+            the hour it was observed in.
         now: decision time.
 
     Rule: an hour with settled samples takes their mean; a finished hour without one the mean of the predicted
@@ -279,12 +284,14 @@ def hourly_points(
     predicted: dict[int, list[Decimal]] = {}
     latest: tuple[datetime, Decimal] | None = None
     limit = epoch_hour(now)
-    for kind, ts, rate in samples:
+    settlements: list[tuple[int, int, Decimal]] = []
+    for sample in samples:
+        kind, ts, rate = sample[0], sample[1], sample[2]
         if kind == "settled":
             us = (ts - EPOCH) // timedelta(microseconds=1)
             end = settlement_hour(us)
             if end <= limit:  # known from its settlement hour on, as in the backtester
-                settled.setdefault(end - 1, []).append(rate)
+                settlements.append((end, max(1, int(sample[3])) if len(sample) > 3 else 1, rate))
             continue
         hour = min(epoch_hour(ts), limit)
         if hour == limit:
@@ -292,6 +299,17 @@ def hourly_points(
                 latest = (ts, rate)
         else:
             predicted.setdefault(hour, []).append(rate)
+    previous: int | None = None
+    for end, hours, rate in sorted(settlements, key=lambda row: row[0]):
+        if end == previous:  # another row of the same settlement hour: averaged into its last hour
+            settled.setdefault(end - 1, []).append(rate)
+            continue
+        start = end - hours if previous is None else max(end - hours, previous)
+        # a row arriving before its interval ran out pays its whole amount over the hours it had (leg rule)
+        per_hour = rate if end - start == hours else rate * hours / (end - start)
+        for hour in range(start, end):
+            settled.setdefault(hour, []).append(per_hour)
+        previous = end
     if latest is not None:
         predicted[limit] = [latest[1]]
     out: list[tuple[int, Decimal]] = []

@@ -1,6 +1,7 @@
 """Helpers for strategy tests: a vault, an account stored in it whose keys are registered and funded on the
-in-process simulator (Lighter API key + collateral; Paradex L1 key onboarded + collateral), settings pointing at
-the simulator, admin calls.
+in-process simulator (Lighter API key + collateral; Paradex L1 key onboarded + collateral; Aster API wallet
+registered + collateral), settings pointing at the simulator, admin calls, and what each venue calls its ETH market,
+its order placement path and its positions (`VENUE_KIT`), so tests can run over pairs of venues.
 
     vault = test_vault()
     await sim_account(engine, vault, sim, "alice", collateral="100000")
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database.accounts import add_account
 from database.vault import Vault, encode_key, new_key
+from exchange_clients.aster.credentials import AsterCredentials
 from exchange_clients.backpack.credentials import BackpackCredentials, new_key_pair
 from exchange_clients.lighter.credentials import LighterCredentials
 from exchange_clients.paradex.client.session import ParadexSession
@@ -56,6 +59,34 @@ def paradex_root(sim: SimulatorHandle) -> str:
     return sim.url("paradex").removesuffix("/v1")
 
 
+@dataclass(frozen=True)
+class VenueKit:
+    """What a venue calls things, for tests that run on any simulated venue: its ETH market (admin and positions),
+    the path its client places orders on (HTTP fault targets), the key of its account ids in `sim_account`'s
+    answer, and the smallest ETH size it trades."""
+
+    eth: str
+    order_path: str
+    account_key: str
+    eth_min_size: Decimal
+
+
+VENUE_KIT = {
+    "lighter": VenueKit("ETH", "/api/v1/sendTx", "lighter_account", D("0.0028")),
+    "paradex": VenueKit("ETH-USD-PERP", "/v1/orders", "paradex_address", D("0.0001")),
+    "aster": VenueKit("ETHUSDT", "/fapi/v3/order", "aster_user", D("0.0001")),
+    "backpack": VenueKit("ETH_USDC_PERP", "/api/v1/order", "backpack_account", D("0.0001")),
+}
+
+
+async def eth_position(sim: SimulatorHandle, venue: str, ids: dict[str, Any]) -> tuple[Decimal, list[Any]]:
+    """(the account's ETH position on `venue`, its open orders) from the simulator's admin view."""
+    kit = VENUE_KIT[venue]
+    view = await admin(sim, venue, f"/_sim/accounts/{ids[kit.account_key]}", method="GET")
+    size = sum((D(p["size"]) for p in view["positions"] if p.get("symbol", p.get("market")) == kit.eth), D(0))
+    return size, view.get("open_orders", [])
+
+
 async def admin(sim: SimulatorHandle, venue: str, path: str, body: Any = None, method: str = "POST") -> Any:
     """Call the simulator's admin API (`/_sim/...`) of `venue`; asserts HTTP 200."""
     root = sim.venues[venue].root_url
@@ -76,10 +107,18 @@ async def sim_account(
 ) -> dict[str, Any]:
     """Create account `name` in the vault with fresh keys registered and funded on `sim`.
 
-    Returns {"lighter_account": int, "paradex_address": str, "backpack_account": int} for the venues created
-    (Backpack: a fresh ED25519 key pair whose public key the simulator registers; its engine account id).
+    Returns {"lighter_account": int, "paradex_address": str, "aster_user": str, "backpack_account": int} for the
+    venues created (Backpack: a fresh ED25519 key pair whose public key the simulator registers; its engine account
+    id).
     """
     out: dict[str, Any] = {}
+    if "aster" in venues:
+        user, signer = Account.create(), Account.create()
+        await admin(sim, "aster", "/_sim/aster/agents", {"user": user.address, "signer": signer.address})
+        await admin(sim, "aster", "/_sim/accounts", {"user": user.address, "collateral": collateral})
+        acreds = AsterCredentials(user_address=user.address, signer_private_key=SecretStr(signer.key.hex()))
+        await add_account(engine, vault, name=name, creds=acreds)
+        out["aster_user"] = user.address.lower()
     if "lighter" in venues:
         _next_lighter_account[0] += 1
         index = _next_lighter_account[0]
@@ -120,7 +159,7 @@ async def set_market(
     sim: SimulatorHandle, venue: str, market: str, *, mark: str | None = None, rate_hourly: str | None = None
 ) -> None:
     """Pin a market's mark price and/or funding rate (fraction per hour) on the simulator. `market`: Lighter
-    symbol ("ETH") or Paradex symbol ("ETH-USD-PERP")."""
+    symbol ("ETH"), Paradex symbol ("ETH-USD-PERP") or Aster symbol ("ETHUSDT")."""
     if mark is not None:
         await admin(sim, venue, f"/_sim/markets/{market}/mark", {"price": mark})
     if rate_hourly is not None:

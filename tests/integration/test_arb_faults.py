@@ -1,13 +1,12 @@
-"""The fault matrix of the two-leg entry (issue #6, and issue #17 with Backpack as either leg): after each fault, no
-naked leg (|net delta| below the smallest tradeable size), at most one live position, the database agrees with the
-venues, no order left unresolved and none resting.
+"""The fault matrix of the two-leg entry (issue #6): after each fault, no naked leg (|net delta| below the
+smallest tradeable size), at most one live position, the database agrees with the venues, no order left
+unresolved and none resting.
 
-Every test runs for each venue pair of `PAIRS` (long leg, short leg): Lighter / Paradex, Backpack / Paradex
-(Backpack the long leg) and Lighter / Backpack (Backpack the short leg, so the faults aimed at the "second leg" hit
-it). The long venue's ETH rate is set to -0.0005 / h and the short venue's to +0.0005 / h, ETH pinned at
-3600 on both. Faults come from the simulator: engine `reject_next` / `fill_fraction`, HTTP status and latency faults
-aimed at order placement (each venue's placement path), WebSocket drops; and a real SIGKILL of a child process
-between the two legs.
+The matrix runs over pairs of simulated venues (`PAIRS`: Lighter / Paradex, then Aster and Backpack each as
+either leg, issue #17):
+the first of a pair is the long leg, the second the short leg ("second leg" below). Faults come from the
+simulator: engine `reject_next` / `fill_fraction`, HTTP status and latency faults aimed at each venue's order
+placement path, WebSocket drops; and a real SIGKILL of a child process between the two legs.
 """
 
 from __future__ import annotations
@@ -33,7 +32,9 @@ from strategies import state
 from strategies.runner import RunOptions, run_strategy
 from tests.conftest import PROJECT
 from tests.integration.strategy_support import (
+    VENUE_KIT,
     admin,
+    eth_position,
     master_key_text,
     set_market,
     sim_account,
@@ -46,34 +47,31 @@ from tests.integration.test_funding_arbitrage import config
 pytestmark = pytest.mark.integration
 
 D = Decimal
-MARKET = {"lighter": "ETH", "paradex": "ETH-USD-PERP", "backpack": "ETH_USDC_PERP"}  # each venue's ETH market
-PLACEMENT = {"lighter": "/api/v1/sendTx", "paradex": "/v1/orders", "backpack": "/api/v1/order"}
-# POSTs to that path a run makes before its first entry order (Backpack's leverage change is a PATCH of
-# /api/v1/account, not a placement); the faults aimed at a placement skip them
-BEFORE_ENTRY = {"lighter": 0, "paradex": 0, "backpack": 0}
-# the smallest tradeable ETH size on each venue of the demo (Lighter min_base_amount 0.0028; Paradex and Backpack:
-# their size step / minQuantity 0.0001)
-MIN_SIZE = {"lighter": D("0.0028"), "paradex": D("0.0001"), "backpack": D("0.0001")}
-ADDRESS = {"lighter": "lighter_account", "paradex": "paradex_address", "backpack": "backpack_account"}
-POSITION_KEY = {"lighter": "symbol", "paradex": "market", "backpack": "symbol"}  # admin views' market field
-PAIRS = [("lighter", "paradex"), ("backpack", "paradex"), ("lighter", "backpack")]
+PAIRS = [
+    ("lighter", "paradex"),
+    ("aster", "paradex"),
+    ("lighter", "aster"),
+    ("backpack", "paradex"),
+    ("lighter", "backpack"),
+]
+"""(long venue, short venue): the original pair, then Aster and Backpack each as the long and as the short leg."""
 
 
-@pytest.fixture(params=PAIRS, ids=lambda p: f"{p[0]}-long/{p[1]}-short")
+@pytest.fixture(params=PAIRS, ids=["-".join(p) for p in PAIRS])
 def pair(request: pytest.FixtureRequest) -> tuple[str, str]:
-    long, short = request.param
-    return long, short
+    long_venue, short_venue = request.param
+    return long_venue, short_venue
 
 
 @pytest_asyncio.fixture
 async def sim(pair: tuple[str, str]) -> AsyncIterator[SimulatorHandle]:
-    long, short = pair
-    async with await start_simulator(DEMO_SCENARIO, push_interval_seconds=0.1) as handle:
+    long_venue, short_venue = pair
+    async with await start_simulator(DEMO_SCENARIO, push_interval_seconds=0.1, venues=list(pair)) as handle:
         for venue in pair:
-            await set_market(handle, venue, MARKET[venue], mark="3636")
-            await set_market(handle, venue, MARKET[venue], mark="3600")
-        await set_market(handle, long, MARKET[long], rate_hourly="-0.0005")
-        await set_market(handle, short, MARKET[short], rate_hourly="0.0005")
+            await set_market(handle, venue, VENUE_KIT[venue].eth, mark="3636")
+            await set_market(handle, venue, VENUE_KIT[venue].eth, mark="3600")
+        await set_market(handle, long_venue, VENUE_KIT[long_venue].eth, rate_hourly="-0.0005")
+        await set_market(handle, short_venue, VENUE_KIT[short_venue].eth, rate_hourly="0.0005")
         yield handle
 
 
@@ -82,16 +80,18 @@ def vault() -> Vault:
     return test_vault()
 
 
+def acct(base: str, pair: tuple[str, str]) -> str:
+    """The test's account name for this pair (account names are unique in the shared database)."""
+    return f"{base}-{pair[0]}-{pair[1]}"
+
+
+def pair_config(pair: tuple[str, str], **cfg: Any) -> Any:
+    return config(venues=list(pair), **cfg)
+
+
 async def venue_state(sim: SimulatorHandle, ids: dict[str, Any], pair: tuple[str, str]) -> dict[str, Any]:
-    """Signed ETH position and resting orders of the account on both venues of `pair` (the admin API's exact
-    state): {"long_qty", "short_qty", "long_open_orders", "short_open_orders"}."""
-    out: dict[str, Any] = {}
-    for role, venue in zip(("long", "short"), pair, strict=True):
-        view = await admin(sim, venue, f"/_sim/accounts/{ids[ADDRESS[venue]]}", method="GET")
-        key = POSITION_KEY[venue]
-        out[f"{role}_qty"] = sum((D(p["size"]) for p in view["positions"] if p[key] == MARKET[venue]), D(0))
-        out[f"{role}_open_orders"] = view.get("open_orders", [])
-    return out
+    (lq, lo), (sq, so) = [await eth_position(sim, v, ids) for v in pair]
+    return {"long_qty": lq, "short_qty": sq, "long_open_orders": lo, "short_open_orders": so}
 
 
 async def assert_safe(
@@ -100,7 +100,7 @@ async def assert_safe(
     """The invariants every fault must leave; returns the live position (or None)."""
     venues = await venue_state(sim, ids, pair)
     lq, pq = venues["long_qty"], venues["short_qty"]
-    tolerance = max(MIN_SIZE[pair[0]], MIN_SIZE[pair[1]])
+    tolerance = max(VENUE_KIT[v].eth_min_size for v in pair)  # the larger of the two markets' minimum sizes
     assert abs(lq + pq) < tolerance, f"naked leg: {pair[0]} {lq}, {pair[1]} {pq}"
     assert venues["long_open_orders"] == [] and venues["short_open_orders"] == []
     async with engine.connect() as conn:
@@ -111,7 +111,6 @@ async def assert_safe(
     if live:
         (p,) = live
         assert p.status == "open", p
-        assert (p.long_venue, p.short_venue) == pair, p
         assert p.quantity == min(lq, -pq) and lq > 0 and pq < 0, (p, lq, pq)
         return p
     assert lq == 0 and pq == 0, (lq, pq)
@@ -129,11 +128,11 @@ async def run_once(
 ) -> Any:
     return await asyncio.wait_for(
         run_strategy(
-            config(venues=list(pair), **cfg),
+            pair_config(pair, **cfg),
             account,
             engine=engine,
             vault=vault,
-            settings=sim_settings(sim),
+            settings=sim_settings(sim, venues=pair),
             options=RunOptions(max_cycles=cycles, interval_seconds=0.2),
         ),
         60,
@@ -149,26 +148,20 @@ async def orders_of(engine: AsyncEngine, account: str) -> list[Any]:
         ).all()
 
 
-def account_name(base: str, pair: tuple[str, str]) -> str:
-    """One account per test and pair (the module's database is shared by every parametrisation)."""
-    return f"{base}-{pair[0][:2]}{pair[1][:2]}"
-
-
 async def test_second_leg_rejected_is_hedged(
     engine: AsyncEngine, vault: Vault, sim: SimulatorHandle, pair: tuple[str, str]
 ) -> None:
-    long, short = pair
-    name = account_name("f-reject", pair)
-    ids = await sim_account(engine, vault, sim, name, venues=pair)
-    await admin(sim, short, "/_sim/engine/faults", {"reject_next": 1})
-    await run_once(engine, vault, sim, name, pair)
-    p = await assert_safe(engine, sim, ids, name, pair)
+    long_v, short_v = pair
+    ids = await sim_account(engine, vault, sim, acct("f-reject", pair), venues=pair)
+    await admin(sim, short_v, "/_sim/engine/faults", {"reject_next": 1})
+    await run_once(engine, vault, sim, acct("f-reject", pair), pair)
+    p = await assert_safe(engine, sim, ids, acct("f-reject", pair), pair)
     assert p is not None and p.quantity == p.target_quantity
-    rows = await orders_of(engine, name)
+    rows = await orders_of(engine, acct("f-reject", pair))
     assert [(r.venue, r.purpose, r.status) for r in rows] == [
-        (long, "entry", "filled"),
-        (short, "entry", "rejected"),
-        (short, "hedge", "filled"),
+        (long_v, "entry", "filled"),
+        (short_v, "entry", "rejected"),
+        (short_v, "hedge", "filled"),
     ]
     assert all(r.sent_at is not None for r in rows)  # each order's send time is recorded with its outcome
 
@@ -176,23 +169,24 @@ async def test_second_leg_rejected_is_hedged(
 async def test_second_leg_rejected_and_hedge_fails_unwinds_the_first(
     engine: AsyncEngine, vault: Vault, sim: SimulatorHandle, pair: tuple[str, str]
 ) -> None:
-    long, short = pair
-    name = account_name("f-unwind", pair)
-    ids = await sim_account(engine, vault, sim, name, venues=pair)
-    await admin(sim, short, "/_sim/engine/faults", {"reject_next": 3})  # entry + both hedge attempts
-    await run_once(engine, vault, sim, name, pair, execution={"hedge_attempts": 2})
-    assert await assert_safe(engine, sim, ids, name, pair) is None
-    rows = await orders_of(engine, name)
+    long_v, short_v = pair
+    ids = await sim_account(engine, vault, sim, acct("f-unwind", pair), venues=pair)
+    await admin(sim, short_v, "/_sim/engine/faults", {"reject_next": 3})  # entry + both hedge attempts
+    await run_once(engine, vault, sim, acct("f-unwind", pair), pair, execution={"hedge_attempts": 2})
+    assert await assert_safe(engine, sim, ids, acct("f-unwind", pair), pair) is None
+    rows = await orders_of(engine, acct("f-unwind", pair))
     assert [(r.venue, r.purpose, r.status) for r in rows] == [
-        (long, "entry", "filled"),
-        (short, "entry", "rejected"),
-        (short, "hedge", "rejected"),
-        (short, "hedge", "rejected"),
-        (long, "unwind", "filled"),
+        (long_v, "entry", "filled"),
+        (short_v, "entry", "rejected"),
+        (short_v, "hedge", "rejected"),
+        (short_v, "hedge", "rejected"),
+        (long_v, "unwind", "filled"),
     ]
     async with engine.connect() as conn:
         (p,) = (
-            await conn.execute(select(state.POSITIONS).where(state.POSITIONS.c.account_name == name))
+            await conn.execute(
+                select(state.POSITIONS).where(state.POSITIONS.c.account_name == acct("f-unwind", pair))
+            )
         ).all()
     assert (p.status, p.exit_reason) == ("failed", "entry_failed")
     # the unwind cost only the spread crossed: fees + basis of the round trip on the long venue
@@ -202,16 +196,15 @@ async def test_second_leg_rejected_and_hedge_fails_unwinds_the_first(
 async def test_second_leg_partially_filled_is_topped_up(
     engine: AsyncEngine, vault: Vault, sim: SimulatorHandle, pair: tuple[str, str]
 ) -> None:
-    _long, short = pair
-    name = account_name("f-partial", pair)
-    ids = await sim_account(engine, vault, sim, name, venues=pair)
-    await admin(sim, short, "/_sim/engine/faults", {"fill_fraction": "0.5", "fill_fraction_count": 1})
-    await run_once(engine, vault, sim, name, pair)
-    p = await assert_safe(engine, sim, ids, name, pair)
+    _long_v, short_v = pair
+    ids = await sim_account(engine, vault, sim, acct("f-partial", pair), venues=pair)
+    await admin(sim, short_v, "/_sim/engine/faults", {"fill_fraction": "0.5", "fill_fraction_count": 1})
+    await run_once(engine, vault, sim, acct("f-partial", pair), pair)
+    p = await assert_safe(engine, sim, ids, acct("f-partial", pair), pair)
     assert p is not None and p.quantity == p.target_quantity
-    rows = await orders_of(engine, name)
-    entry = next(r for r in rows if r.venue == short and r.purpose == "entry")
-    hedge = [r for r in rows if r.venue == short and r.purpose == "hedge"]
+    rows = await orders_of(engine, acct("f-partial", pair))
+    entry = next(r for r in rows if r.venue == short_v and r.purpose == "entry")
+    hedge = [r for r in rows if r.venue == short_v and r.purpose == "hedge"]
     assert entry.filled_quantity < entry.quantity and entry.status == "canceled"
     assert sum(r.filled_quantity for r in hedge) + entry.filled_quantity == p.quantity
 
@@ -219,65 +212,51 @@ async def test_second_leg_partially_filled_is_topped_up(
 async def test_websocket_dropped_during_entry(
     engine: AsyncEngine, vault: Vault, sim: SimulatorHandle, pair: tuple[str, str]
 ) -> None:
-    long, short = pair
-    name = account_name("f-ws", pair)
-    ids = await sim_account(engine, vault, sim, name, venues=pair)
-    # slow the long leg's placement so the drop lands while the entry is in flight
+    long_v, short_v = pair
+    ids = await sim_account(engine, vault, sim, acct("f-ws", pair), venues=pair)
+    # slow the first leg's placement so the drop lands while the entry is in flight
     await admin(
         sim,
-        long,
+        long_v,
         "/_sim/faults",
-        {
-            "latency_seconds": 0.8,
-            "count": 1,
-            "method": "POST",
-            "path": PLACEMENT[long],
-            "skip": BEFORE_ENTRY[long],
-        },
+        {"latency_seconds": 0.8, "count": 1, "method": "POST", "path": VENUE_KIT[long_v].order_path},
     )
-    task = asyncio.create_task(run_once(engine, vault, sim, name, pair))
+    task = asyncio.create_task(run_once(engine, vault, sim, acct("f-ws", pair), pair))
 
     async def entering() -> bool:
         assert not task.done(), task
-        return any(r.purpose == "entry" for r in await orders_of(engine, name))
+        return any(r.purpose == "entry" for r in await orders_of(engine, acct("f-ws", pair)))
 
     await until(entering, 30, "entry orders written")
-    await admin(sim, long, "/_sim/ws/faults", {"drop_connections": True})
-    await admin(sim, short, "/_sim/ws/faults", {"drop_connections": True})
+    await admin(sim, long_v, "/_sim/ws/faults", {"drop_connections": True})
+    await admin(sim, short_v, "/_sim/ws/faults", {"drop_connections": True})
     await task
-    await assert_safe(engine, sim, ids, name, pair)
+    await assert_safe(engine, sim, ids, acct("f-ws", pair), pair)
 
 
 async def test_http_5xx_during_the_hedge_never_doubles(
     engine: AsyncEngine, vault: Vault, sim: SimulatorHandle, pair: tuple[str, str]
 ) -> None:
-    _long, short = pair
-    name = account_name("f-5xx", pair)
-    ids = await sim_account(engine, vault, sim, name, venues=pair)
-    await admin(sim, short, "/_sim/engine/faults", {"reject_next": 1})  # entry rejected -> hedge
-    # the hedge placement (the second placement POST of the short venue) and the client's retry both answer 500
+    _long_v, short_v = pair
+    ids = await sim_account(engine, vault, sim, acct("f-5xx", pair), venues=pair)
+    await admin(sim, short_v, "/_sim/engine/faults", {"reject_next": 1})  # entry rejected -> hedge
+    # the hedge placement (second placement on the short venue) and the client's retry both answer 500
     await admin(
         sim,
-        short,
+        short_v,
         "/_sim/faults",
-        {
-            "http_status": 500,
-            "count": 2,
-            "method": "POST",
-            "path": PLACEMENT[short],
-            "skip": 1 + BEFORE_ENTRY[short],
-        },
+        {"http_status": 500, "count": 2, "method": "POST", "path": VENUE_KIT[short_v].order_path, "skip": 1},
     )
-    await run_once(engine, vault, sim, name, pair)
-    assert sim.faults(short).status_fault is None  # both 500s were answered (the hedge and its retry)
-    p = await assert_safe(engine, sim, ids, name, pair)
+    await run_once(engine, vault, sim, acct("f-5xx", pair), pair)
+    assert sim.faults(short_v).status_fault is None  # both 500s were answered (the hedge and its retry)
+    p = await assert_safe(engine, sim, ids, acct("f-5xx", pair), pair)
     assert p is not None and p.quantity == p.target_quantity
     venues = await venue_state(sim, ids, pair)
     assert -venues["short_qty"] == p.quantity  # the hedge was never doubled
-    rows = await orders_of(engine, name)
-    shorts = [(r.purpose, r.status) for r in rows if r.venue == short]
-    assert shorts[0] == ("entry", "rejected") and shorts[-1] == ("hedge", "filled")
-    assert sum(r.filled_quantity for r in rows if r.venue == short) == p.quantity
+    rows = await orders_of(engine, acct("f-5xx", pair))
+    short_rows = [(r.purpose, r.status) for r in rows if r.venue == short_v]
+    assert short_rows[0] == ("entry", "rejected") and short_rows[-1] == ("hedge", "filled")
+    assert sum(r.filled_quantity for r in rows if r.venue == short_v) == p.quantity
 
 
 async def test_sigkill_between_the_legs_then_restart_recovers(
@@ -288,30 +267,23 @@ async def test_sigkill_between_the_legs_then_restart_recovers(
     tmp_path: Path,
     pair: tuple[str, str],
 ) -> None:
-    long, short = pair
-    name = account_name("f-kill", pair)
-    ids = await sim_account(engine, vault, sim, name, venues=pair)
+    long_v, short_v = pair
+    ids = await sim_account(engine, vault, sim, acct("f-kill", pair), venues=pair)
     cfg_path = tmp_path / "arb.yaml"
-    cfg_path.write_text(yaml.safe_dump(config(venues=list(pair)).model_dump(mode="json")))
+    cfg_path.write_text(yaml.safe_dump(pair_config(pair).model_dump(mode="json")))
     # the short leg's placement hangs 3 s at the venue; the long leg fills at once
     await admin(
         sim,
-        short,
+        short_v,
         "/_sim/faults",
-        {
-            "latency_seconds": 3,
-            "count": 1,
-            "method": "POST",
-            "path": PLACEMENT[short],
-            "skip": BEFORE_ENTRY[short],
-        },
+        {"latency_seconds": 3, "count": 1, "method": "POST", "path": VENUE_KIT[short_v].order_path},
     )
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
         "PERPARB_MASTER_KEY": master_key_text(vault),
-        **{f"PERPARB_{venue.upper()}_URL": sim.url(venue) for venue in sim.venues},
         "PERPARB_HTTP_TIMEOUT_SECONDS": "10",
+        **{f"PERPARB_{v.upper()}_URL": sim.url(v) for v in pair},
     }
     log_path = tmp_path / "child.log"
     with log_path.open("wb") as log:
@@ -320,7 +292,7 @@ async def test_sigkill_between_the_legs_then_restart_recovers(
             "-m",
             "tests.integration.arb_child",
             str(cfg_path),
-            name,
+            acct("f-kill", pair),
             cwd=PROJECT,
             env=env,
             stdout=asyncio.subprocess.DEVNULL,
@@ -330,8 +302,8 @@ async def test_sigkill_between_the_legs_then_restart_recovers(
 
         async def between_legs() -> bool:
             assert child.returncode is None, log_path.read_text()[-3000:]
-            rows = {(r.venue, r.purpose): r.status for r in await orders_of(engine, name)}
-            return rows.get((long, "entry")) == "filled" and rows.get((short, "entry")) == "pending"
+            rows = {(r.venue, r.purpose): r.status for r in await orders_of(engine, acct("f-kill", pair))}
+            return rows.get((long_v, "entry")) == "filled" and rows.get((short_v, "entry")) == "pending"
 
         await until(between_legs, 40, "long leg filled, short leg in flight")
         child.send_signal(signal.SIGKILL)
@@ -343,14 +315,14 @@ async def test_sigkill_between_the_legs_then_restart_recovers(
     venues = await venue_state(sim, ids, pair)
     assert venues["long_qty"] > 0  # the long leg really is open at the venue
     await asyncio.sleep(3.5)  # let the delayed request reach the engine (or not) before restarting
-    summary = await run_once(engine, vault, sim, name, pair)
-    p = await assert_safe(engine, sim, ids, name, pair)
+    summary = await run_once(engine, vault, sim, acct("f-kill", pair), pair)
+    p = await assert_safe(engine, sim, ids, acct("f-kill", pair), pair)
     assert p is not None  # recovered (hedged, or unwound and re-entered): a balanced open position
     async with engine.connect() as conn:
         runs = (
             await conn.execute(
                 select(state.RUNS.c.id, state.RUNS.c.status)
-                .where(state.RUNS.c.account_name == name)
+                .where(state.RUNS.c.account_name == acct("f-kill", pair))
                 .order_by(state.RUNS.c.id)
             )
         ).all()

@@ -34,32 +34,27 @@ D = Decimal
 PX = "ETH-USD-PERP"
 sim = faults.sim  # the same fixtures: a fresh simulator per test, ETH pinned, rates set for an entry
 vault = faults.vault
-LP = (
-    "lighter",
-    "paradex",
-)  # the runner's tests: Lighter the long leg, Paradex the short (the matrix's first pair)
+PAIR = ("lighter", "paradex")
 
 
 @pytest.fixture
 def pair() -> tuple[str, str]:
-    """The venue pair the fault matrix's `sim` fixture pins and prices (its `pair` parameter, fixed here)."""
-    return LP
-
-
-async def venue_state(sim: SimulatorHandle, ids: dict[str, Any]) -> dict[str, Any]:
-    """The fault matrix's exact venue state of the Lighter / Paradex pair, under per-venue names."""
-    view = await faults.venue_state(sim, ids, LP)
-    return {
-        "lighter_qty": view["long_qty"],
-        "paradex_qty": view["short_qty"],
-        "lighter_open_orders": view["long_open_orders"],
-        "paradex_open_orders": view["short_open_orders"],
-    }
+    """The runner tests keep the original pair: long Lighter, short Paradex (`faults.sim` asks for it)."""
+    return PAIR
 
 
 async def assert_safe(engine: AsyncEngine, sim: SimulatorHandle, ids: dict[str, Any], account: str) -> Any:
-    """The fault matrix's invariants on the Lighter / Paradex pair."""
-    return await faults.assert_safe(engine, sim, ids, account, LP)
+    return await faults.assert_safe(engine, sim, ids, account, PAIR)
+
+
+async def venue_state(sim: SimulatorHandle, ids: dict[str, Any]) -> dict[str, Any]:
+    state_ = await faults.venue_state(sim, ids, PAIR)
+    return {
+        "lighter_qty": state_["long_qty"],
+        "paradex_qty": state_["short_qty"],
+        "lighter_open_orders": state_["long_open_orders"],
+        "paradex_open_orders": state_["short_open_orders"],
+    }
 
 
 def background(

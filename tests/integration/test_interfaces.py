@@ -209,7 +209,9 @@ def test_perparb_sim_prints_ready_line(tmp_path: Path) -> None:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         urls = ready_urls(line)
-        assert set(urls) == {"backpack", "lighter", "paradex"} and urls["paradex"].endswith("/v1"), line
+        assert list(urls) == list(installed_protocols()) and urls["paradex"].endswith("/v1"), (
+            line
+        )  # every venue, sorted
         body = httpx.get(f"{urls['lighter']}/api/v1/funding-rates", timeout=5).json()
         assert body["code"] == 200
     finally:
@@ -257,8 +259,7 @@ def test_perparb_sim_port_and_venue_options(tmp_path: Path, unused_tcp_port: int
         timeout=60,
     )
     assert refused.returncode == 2 and refused.stdout == ""
-    installed = list(installed_protocols())
-    assert f"no simulator for venue(s) ['kraken']; installed: {installed}" in refused.stderr
+    assert f"no simulator for venue(s) ['kraken']; installed: {list(installed_protocols())}" in refused.stderr
 
 
 def test_perparb_sim_refuses_a_bad_scenario(tmp_path: Path) -> None:

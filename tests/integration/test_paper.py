@@ -145,7 +145,7 @@ async def test_paradex_subkey_account() -> None:
 
 async def test_refusals() -> None:
     account = AccountCredentials(name="paper-bad", venues={"paradex": l1_creds()})
-    simulated = re.escape(str(list(installed_protocols())))
+    simulated = re.escape(str(sorted(installed_protocols())))
     with pytest.raises(PaperError, match=rf"paper mode simulates {simulated}, not \['binance'\]"):
         await start_paper_venues(
             account, ["binance"], base_settings(), scenario=None, speed=1.0, collateral_usd=D(1)

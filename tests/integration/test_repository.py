@@ -3,6 +3,7 @@ goes backwards, reference rates kept apart, and nothing half-written when a stat
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -183,6 +184,32 @@ async def test_hourly_history_prefers_settled(clean_engine: AsyncEngine) -> None
     assert hist == {
         ("lighter", "ETH"): [(h, Decimal("0.00002")), (h + timedelta(hours=1), Decimal("0.00005"))]
     }
+
+
+async def test_hourly_history_spreads_a_settlement_over_its_interval(clean_engine: AsyncEngine) -> None:
+    """An Aster 8-hour symbol's settled row (source "aster:fundingRate") stands for its hour and the seven before
+    it; a 4-hour one ("aster:fundingRate:4h") for four; predicted samples fill only hours without a settled one."""
+    m = [market("aster", "ETHUSDT", "ETH"), market("aster", "SOLUSDT", "SOL")]
+    h = T0.replace(minute=0)
+    eth = replace(
+        sample("aster", "ETHUSDT", "ETH", h, "0.0001", kind=FundingKind.SETTLED, period="8"),
+        source="aster:fundingRate",
+    )
+    sol = replace(
+        sample("aster", "SOLUSDT", "SOL", h, "0.0002", kind=FundingKind.SETTLED, period="4"),
+        source="aster:fundingRate:4h",
+    )
+    late = sample("aster", "ETHUSDT", "ETH", h + timedelta(hours=1, minutes=5), "0.0003")
+    async with clean_engine.begin() as conn:
+        await repository.store_cycle(
+            conn, markets=m, samples=[eth, sol, late], reference_rates=[], runs=[], now=T0
+        )
+    async with clean_engine.connect() as conn:
+        hist = await repository.hourly_history(conn, symbols=["ETH", "SOL"], since=h - timedelta(hours=12))
+    assert hist[("aster", "ETH")] == [
+        (h - timedelta(hours=k), Decimal("0.0001")) for k in range(7, -1, -1)
+    ] + [(h + timedelta(hours=1), Decimal("0.0003"))]
+    assert hist[("aster", "SOL")] == [(h - timedelta(hours=k), Decimal("0.0002")) for k in range(3, -1, -1)]
 
 
 async def test_sample_of_unknown_market_refuses_the_cycle(clean_engine: AsyncEngine) -> None:

@@ -257,3 +257,32 @@ def test_recorded_hyperliquid_history_replayed_under_lighter_hourly_settlement()
     assert engine.account(a).funding_payments[0].amount == D("-1.25")  # 1 x 100000 x 0.0000125
     with pytest.raises(ValueError, match="no funding rows"):
         FundingHistoryReplay.from_parquet(path, venue_symbol="NOPE-NOT-A-SYMBOL")
+
+
+def test_interval_settlement_pays_every_n_hours_the_sum_of_the_hourly_rates() -> None:
+    """`settlement_interval_hours`: an 8-hour market settles at 00/08/16 UTC only, the interval's hourly rates
+    summed (a rate change inside the interval counts for the hours it was in force); a 4-hour market every 4 h."""
+    day = NOW_MS - NOW_MS % (24 * HOUR)  # 00:00 UTC; NOW_MS is 08:00
+    rates = SeriesRate({"ETH": [(day, D("0.0001")), (day + 6 * HOUR, D("0.0003"))]})
+    engine, clock = make_engine(LIGHTER_RULES, rates, start_ms=day + 60_000, settlement_interval_hours=8)
+    a = engine.create_account(collateral=D(10_000)).account_id
+    b = engine.create_account(collateral=D(10_000)).account_id
+    trade(engine, buyer=a, seller=b, size="1", price="3000")
+    at(clock, engine, day + 7 * HOUR)
+    assert engine.account(a).funding_payments == []
+    at(clock, engine, day + 8 * HOUR)
+    (pay,) = engine.account(a).funding_payments
+    # 6 h at 0.0001 + 2 h at 0.0003 = 0.0012 of 3000 notional = 3.6 paid by the long, mean 0.00015 / h
+    assert (pay.ts_ms, pay.amount, pay.rate_hourly) == (day + 8 * HOUR, D("-3.6"), D("0.00015"))
+    assert engine.account(b).collateral == D("10003.6")
+    engine4, clock4 = make_engine(
+        LIGHTER_RULES, ConstantRate(D("0.0001")), start_ms=day + 1, settlement_interval_hours=4
+    )
+    c = engine4.create_account(collateral=D(10_000)).account_id
+    e = engine4.create_account(collateral=D(10_000)).account_id
+    trade(engine4, buyer=c, seller=e, size="1", price="3000")
+    at(clock4, engine4, day + 12 * HOUR)
+    assert [(p.ts_ms - day) // HOUR for p in engine4.account(c).funding_payments] == [4, 8, 12]
+    assert {p.amount for p in engine4.account(c).funding_payments} == {D("-1.2")}
+    with pytest.raises(ValueError, match="divide 24"):
+        make_engine(LIGHTER_RULES, ConstantRate(D(0)), settlement_interval_hours=5)

@@ -132,6 +132,34 @@ def test_hourly_points_from_stored_samples() -> None:
     assert hourly_points(ahead, at(2.9))[-1] == (H0 + 2, D("0.00008"))
 
 
+def test_hourly_points_spread_a_settlement_over_the_hours_it_paid_for() -> None:
+    """A settled sample with its interval (an Aster 8-hour or 4-hour symbol) fills every hour it paid for, back to
+    the previous settlement at most, as the backtester's `leg_from_settlements` does on the same rows; the hours of
+    the interval in progress take the predicted rate."""
+    rows = [(at(8), D("0.0001")), (at(12), D("0.0002")), (at(16), D("0.00005"))]
+    hours = [8, 4, 4]
+    samples = [("settled", ts, rate, h) for (ts, rate), h in zip(rows, hours, strict=True)]
+    samples.append(("predicted", at(17.5), D("0.00009")))
+    points = hourly_points(samples, at(17.6))
+    assert points == [(H0 + h, D("0.0001")) for h in range(8)] + [
+        (H0 + h, D("0.0002")) for h in range(8, 12)
+    ] + [(H0 + h, D("0.00005")) for h in range(12, 16)] + [(H0 + 17, D("0.00009"))]
+    replayed = leg_from_settlements(
+        [us(ts) for ts, _ in rows],
+        [rate * h for (_, rate), h in zip(rows, hours, strict=True)],
+        [D(h) for h in hours],
+        [rate for _, rate in rows],
+    )
+    assert replayed.values.tolist() == [float(rate) for _, rate in points[:16]]
+    # an interval longer than the gap to the previous settlement fills only that gap, with its whole amount
+    early = [("settled", at(8), D("0.0001"), 8), ("settled", at(10), D("0.0003"), 8)]
+    assert hourly_points(early, at(10.5))[8:] == [(H0 + 8, D("0.0012")), (H0 + 9, D("0.0012"))]
+    again = leg_from_settlements(
+        [us(at(8)), us(at(10))], [D("0.0008"), D("0.0024")], [D(8), D(8)], [D("0.0001"), D("0.0003")]
+    )
+    assert again.values.tolist()[8:] == [0.0012, 0.0012]
+
+
 # ------------------------------------------------------------------------------------------------ estimators
 
 

@@ -131,9 +131,9 @@ def test_installed_protocols_are_the_venue_packages() -> None:
 def test_select_protocols_and_parse_ports() -> None:
     assert list(select_protocols(None)) == list(installed_protocols())
     assert list(select_protocols(["paradex", "lighter", "paradex"])) == ["lighter", "paradex"]
-    installed = re.escape(str(list(installed_protocols())))
+    installed = re.escape(str(sorted(installed_protocols())))
     with pytest.raises(
-        ValueError, match=rf"no simulator for venue\(s\) \['kraken'\]; installed: {installed}"
+        ValueError, match=r"no simulator for venue\(s\) \['kraken'\]; installed: " + installed
     ):
         select_protocols(["kraken"])
     with pytest.raises(ValueError, match="no venue to simulate"):
@@ -160,6 +160,7 @@ async def test_handle_is_keyed_by_venue() -> None:
         assert sim.faults("paradex") is paradex.faults and paradex.faults.venue == "paradex"
         assert lighter.engine is not paradex.engine and lighter.engine.rules.venue == "lighter"
         assert sim.ready_line() == "ready " + " ".join(f"{n}={e.url}" for n, e in sorted(sim.venues.items()))
+        assert f"lighter={lighter.url} paradex={paradex.url}" in sim.ready_line()
         backpack = sim.venues["backpack"]
         assert sim.url("backpack") == backpack.root_url and backpack.engine.rules.venue == "backpack"
         assert sim.ws_url("backpack") == backpack.root_url.replace("http://", "ws://") + "/ws"

@@ -168,7 +168,7 @@ def test_unknown_venue() -> None:
         error_of(data)
         == (
             "config: (top level): Value error, venues: unknown venue(s) ['kraken']; "
-            "known: ['backpack', 'hyperliquid', 'lighter', 'paradex', 'binance', 'bybit']"  # installed, then history-only
+            "known: ['aster', 'backpack', 'hyperliquid', 'lighter', 'paradex', 'binance', 'bybit']"  # installed, then history-only
         )
     )
     data = example()

@@ -1,0 +1,1 @@
+"""Aster (asterdex) perpetual futures: funding adapter, trading client, WebSocket, accounts (see `spec.py`)."""

@@ -1,0 +1,296 @@
+"""`AsterClient`: the Aster `BaseExchangeClient`, a thin core delegating to its managers.
+
+    market data (markets, diff-depth books over the WS stream)        managers/market_data.py
+    orders (place / cancel / read; market orders bounded; client ids) managers/order_manager.py
+    positions (positionRisk)                                          managers/position_manager.py
+    balance, fills, funding payments, leverage                        managers/account_manager.py
+    user-data stream -> events()                                      client/websocket_handlers.py
+
+One client serves many markets; symbols are canonical base assets ("BTC") or Aster symbols ("BTCUSDT"). Requests
+are signed with the account's scheme (`credentials.scheme`: V3 API wallet, EIP-712, under /fapi/v3; V1 API key,
+HMAC, under /fapi/v1 and /fapi/v2; `client/utils/signing.py`). `connect()` loads the markets, starts the book
+stream and (unless `account_stream=False`) the user-data stream (a listenKey request, which also proves the
+credentials: a bad signature fails there with `AsterAuthError` -1022).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from exchange_clients.aster.client.managers.account_manager import AccountManager
+from exchange_clients.aster.client.managers.market_data import MarketDataManager
+from exchange_clients.aster.client.managers.order_manager import OrderManager
+from exchange_clients.aster.client.managers.position_manager import PositionManager
+from exchange_clients.aster.client.utils.signing import HmacSigner, NonceClock, Signer, WalletSigner
+from exchange_clients.aster.client.websocket_handlers import AccountEventDecoder, AccountStream
+from exchange_clients.aster.common import AsterError
+from exchange_clients.aster.config import AsterConfig
+from exchange_clients.aster.credentials import AsterCredentials
+from exchange_clients.aster.http import AsterHttp
+from exchange_clients.base.client import BaseExchangeClient
+from exchange_clients.base.order_book import Level
+from exchange_clients.base.scope import VenueScope, venue_scope
+from exchange_clients.base.trading import (
+    BalanceInfo,
+    ClientEvent,
+    ContractAttributes,
+    Fill,
+    FundingPaymentInfo,
+    OrderInfo,
+    PositionSnapshot,
+    Side,
+)
+
+log = logging.getLogger("perparb.aster.client")
+_NONCES: dict[str, NonceClock] = {}
+
+
+def signer_for(credentials: AsterCredentials, config: AsterConfig) -> Signer:
+    """The signer of the credentials' scheme (one nonce clock per API wallet in the process: the venue keeps
+    nonces per signer)."""
+    if credentials.signer_private_key is not None:
+        assert credentials.user_address is not None and credentials.signer_address is not None
+        nonces = _NONCES.setdefault(credentials.signer_address, NonceClock())
+        return WalletSigner(
+            credentials.user_address,
+            credentials.signer_address,
+            credentials.signer_private_key.get_secret_value(),
+            nonces,
+        )
+    assert credentials.api_key is not None and credentials.api_secret is not None
+    return HmacSigner(
+        credentials.api_key.get_secret_value(),
+        credentials.api_secret.get_secret_value(),
+        recv_window_ms=config.recv_window_ms,
+    )
+
+
+class AsterClient(BaseExchangeClient):
+    """Trading client of one Aster account.
+
+    Args:
+        credentials: V3 API wallet or V1 API key (secrets never logged).
+        config: `rest_url`, `websocket_url`, HTTP timeouts and retries, the weight budget (shared by every Aster
+            client and funding adapter of this URL in the process).
+        scope: the venue scope (default `venue_scope(config)`).
+        markets: symbols whose books are subscribed at connect (others on first use).
+        max_book_age_seconds: prices older than this are refused (StaleBookError).
+        account_stream: open the user-data stream for `events()` at connect.
+        ws_options: `ReconnectingWebSocket` options of both streams (backoff, ...).
+    """
+
+    def __init__(
+        self,
+        credentials: AsterCredentials,
+        config: AsterConfig,
+        *,
+        scope: VenueScope | None = None,
+        markets: list[str] | None = None,
+        max_book_age_seconds: float = 10.0,
+        account_stream: bool = True,
+        **ws_options: Any,
+    ) -> None:
+        self.venue = config.venue
+        self.credentials = credentials
+        self.config = config
+        self.ws_base = config.websocket_url
+        self.http = AsterHttp(config, scope or venue_scope(config), signer_for(credentials, config))
+        self.market_data = MarketDataManager(
+            self.http, self.ws_base, markets, max_book_age_seconds=max_book_age_seconds, **ws_options
+        )
+        self.orders = OrderManager(self.http, self.market_data, max_book_age_seconds=max_book_age_seconds)
+        self.positions = PositionManager(self.http, self.market_data)
+        self.account = AccountManager(self.http, self.market_data, self.positions, self.orders)
+        self.use_account_stream = account_stream
+        self._ws_options = ws_options
+        self.account_stream: AccountStream | None = None
+        self._connected = False
+
+    async def connect(self) -> None:
+        """Load markets, start the book stream and the user-data stream.
+
+        Raises:
+            AsterUnavailableError: Aster cannot be reached (nothing is left running); AsterAuthError: the
+            credentials are refused (listenKey); AsterError subclasses from the market list.
+        """
+        if self._connected:
+            return
+        try:
+            await self.market_data.load_markets()
+            await self.market_data.start()
+            if self.use_account_stream:
+                decoder = AccountEventDecoder(
+                    self.venue, self.market_data.markets.symbol_of, self.orders.client_id_of
+                )
+                stream = AccountStream(self.http, self.ws_base, decoder, self._backfill, **self._ws_options)
+                await stream.start()
+                self.account_stream = stream
+                if not await stream.wait_subscribed(self.config.http.timeout_seconds):
+                    log.warning(
+                        "%s: user-data stream not connected yet; events() will start when it is", self.venue
+                    )
+        except BaseException:
+            await self.disconnect()
+            raise
+        self._connected = True
+
+    async def _backfill(self, since: datetime | None) -> list[Fill]:
+        start = since - timedelta(seconds=1) if since else datetime.now(timezone.utc) - timedelta(minutes=10)
+        return await self.account.fills(start)
+
+    async def disconnect(self) -> None:
+        """Stop the streams, give the HTTP session back. Idempotent."""
+        stream, self.account_stream = self.account_stream, None
+        if stream is not None:
+            await stream.stop()
+        await self.market_data.stop()
+        self._connected = False
+        await self.http.close()
+
+    def _need(self) -> None:
+        if not self._connected:
+            raise AsterError("client is not connected: call connect() first")
+
+    # ------------------------------------------------------------------------------------------- market data
+
+    async def get_contract_attributes(self, symbol: str) -> ContractAttributes:
+        return await self.market_data.contract_attributes(symbol)
+
+    async def fetch_bbo_prices(self, symbol: str) -> tuple[Decimal, Decimal]:
+        bid, ask = await self.market_data.bbo(symbol)
+        return bid[0], ask[0]
+
+    async def get_order_book_depth(self, symbol: str, levels: int) -> tuple[list[Level], list[Level]]:
+        return await self.market_data.depth(symbol, levels)
+
+    # ------------------------------------------------------------------------------------------- orders
+
+    async def place_limit_order(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        price: Decimal,
+        *,
+        post_only: bool = False,
+        reduce_only: bool = False,
+        client_order_id: str,
+    ) -> OrderInfo:
+        """GTC limit order, or GTX (post-only) with `post_only`; see `OrderManager.place_limit`."""
+        self._need()
+        return await self.orders.place_limit(
+            symbol,
+            side,
+            quantity,
+            price,
+            post_only=post_only,
+            reduce_only=reduce_only,
+            client_order_id=client_order_id,
+        )
+
+    async def prepare_market_order(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        *,
+        max_slippage_bps: Decimal,
+        reduce_only: bool = False,
+        client_order_id: str,
+    ) -> Callable[[], Awaitable[OrderInfo]]:
+        """Bound, round and sign now, send later: `OrderManager.prepare_market`."""
+        self._need()
+        return await self.orders.prepare_market(
+            symbol,
+            side,
+            quantity,
+            max_slippage_bps=max_slippage_bps,
+            reduce_only=reduce_only,
+            client_order_id=client_order_id,
+        )
+
+    async def place_market_order(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        *,
+        max_slippage_bps: Decimal,
+        reduce_only: bool = False,
+        client_order_id: str,
+    ) -> OrderInfo:
+        self._need()
+        return await self.orders.place_market(
+            symbol,
+            side,
+            quantity,
+            max_slippage_bps=max_slippage_bps,
+            reduce_only=reduce_only,
+            client_order_id=client_order_id,
+        )
+
+    async def cancel_order(
+        self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
+    ) -> None:
+        self._need()
+        await self.orders.cancel(symbol, order_id=order_id, client_order_id=client_order_id)
+
+    async def cancel_all_orders(self, symbol: str | None = None) -> None:
+        self._need()
+        await self.orders.cancel_all(symbol)
+
+    async def get_order_info(
+        self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
+    ) -> OrderInfo | None:
+        self._need()
+        return await self.orders.order_info(symbol, order_id=order_id, client_order_id=client_order_id)
+
+    async def get_active_orders(self, symbol: str | None = None) -> list[OrderInfo]:
+        self._need()
+        return await self.orders.active_orders(symbol)
+
+    # ------------------------------------------------------------------------------------------- account
+
+    async def get_position_snapshot(self, symbol: str) -> PositionSnapshot | None:
+        self._need()
+        return await self.positions.snapshot(symbol)
+
+    async def get_positions(self) -> list[PositionSnapshot]:
+        self._need()
+        return await self.positions.positions()
+
+    async def get_account_balance(self) -> BalanceInfo:
+        self._need()
+        return await self.account.balance()
+
+    async def get_fills(self, since: datetime, symbol: str | None = None) -> list[Fill]:
+        self._need()
+        return await self.account.fills(since, symbol)
+
+    async def get_funding_payments(
+        self, since: datetime, symbol: str | None = None
+    ) -> list[FundingPaymentInfo]:
+        self._need()
+        return await self.account.funding_payments(since, symbol)
+
+    async def get_leverage_info(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
+        self._need()
+        return await self.account.leverage_info(symbol)
+
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> None:
+        """`POST leverage` (`AccountManager.set_leverage`)."""
+        self._need()
+        await self.account.set_leverage(symbol, leverage)
+
+    def events(self) -> AsyncIterator[ClientEvent]:
+        """Order, fill, position and liquidation events of the account (`websocket_handlers`).
+
+        Raises:
+            AsterError: not connected, or built with `account_stream=False`."""
+        if self.account_stream is None:
+            raise AsterError("events() needs a connected client built with account_stream=True")
+        return self.account_stream.events()
