@@ -85,7 +85,12 @@ class AccountMixin(HyperliquidState):
         account = self.account_of(address, dex)
         now = self.clock.now_ms()
         if account is None:
-            empty = {"accountValue": "0.0", "totalNtlPos": "0.0", "totalRawUsd": "0.0", "totalMarginUsed": "0.0"}
+            empty = {
+                "accountValue": "0.0",
+                "totalNtlPos": "0.0",
+                "totalRawUsd": "0.0",
+                "totalMarginUsed": "0.0",
+            }
             return {
                 "marginSummary": dict(empty),
                 "crossMarginSummary": dict(empty),
@@ -180,9 +185,13 @@ class AccountMixin(HyperliquidState):
     def fill_json(self, fill: Fill, address: str) -> dict[str, Any]:
         """The venue's body of an engine fill of `address`."""
         liquidated = address if fill.kind is TradeKind.LIQUIDATION else None
-        return fill_body(fill, self.cloid_of(fill.order_id) if fill.order_id else None, liquidated_user=liquidated)
+        return fill_body(
+            fill, self.cloid_of(fill.order_id) if fill.order_id else None, liquidated_user=liquidated
+        )
 
-    def user_fills_body(self, address: str, start_ms: int | None = None, end_ms: int | None = None) -> list[Any]:
+    def user_fills_body(
+        self, address: str, start_ms: int | None = None, end_ms: int | None = None
+    ) -> list[Any]:
         """`userFills` (no times: newest first) or `userFillsByTime` (oldest first in [start, end])."""
         self.engine.sync()
         fills = [f for account in self.user_accounts(address) for f in account.fills]

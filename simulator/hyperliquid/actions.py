@@ -176,7 +176,7 @@ class ActionsMixin(HyperliquidState):
     def _coin_of(self, asset: Any) -> Coin | None:
         if isinstance(asset, bool) or not isinstance(asset, int):
             return None
-        return self.coins.get(self.assets[asset].name) if asset in self.assets else None
+        return self.assets.get(asset)
 
     def _orders_action(self, user: str, action: dict[str, Any]) -> dict[str, Any]:
         wires = action.get("orders")
@@ -199,7 +199,8 @@ class ActionsMixin(HyperliquidState):
         if not isinstance(limit, dict):
             text = "Trigger orders are not simulated." if isinstance(order_type, dict) else DESERIALIZE
             return {"error": text + suffix}
-        tif = WIRE_TIF.get(limit.get("tif"))  # type: ignore[call-overload]
+        tif_word = limit.get("tif")
+        tif = WIRE_TIF.get(tif_word) if isinstance(tif_word, str) else None
         if tif is None or not isinstance(wire.get("b"), bool) or not isinstance(wire.get("r"), bool):
             raise Unreadable(f"order wire of asset {asset}: b / r must be booleans and tif Gtc, Ioc or Alo")
         try:

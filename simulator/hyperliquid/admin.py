@@ -125,7 +125,8 @@ class AdminMixin(HyperliquidState):
             "funding_style": "hourly settlement",
             "rate_hourly": num(state.rate_hourly),
             "funding_source": state.funding.label,
-            "funding_from_settings": coin in self._funding_from_settings and coin not in self._funding_overrides,
+            "funding_from_settings": coin in self._funding_from_settings
+            and coin not in self._funding_overrides,
         }
 
     def set_mark(self, coin: str, price: Decimal) -> None:
@@ -248,7 +249,11 @@ def add_trading_admin_routes(
             engine.sync()
             walk = spec.random_walk
             path = RandomWalkMid(
-                state.mark_price, start_ms=engine.now_ms(), seed=walk.seed, step_ms=walk.step_ms, vol_bps=walk.vol_bps
+                state.mark_price,
+                start_ms=engine.now_ms(),
+                seed=walk.seed,
+                step_ms=walk.step_ms,
+                vol_bps=walk.vol_bps,
             )
             engine.set_mid_path(coin, path)
         else:

@@ -25,7 +25,7 @@ from typing import Any
 
 from simulator.hyperliquid.markets import MAX_DECIMALS, price_step
 from simulator.hyperliquid.scenario import VENUE, history_file_name
-from simulator.scenarios.demo_tools import END_S, HOURS, SEED, D, DemoAsset, Listing, plain, q, rate_path, s
+from simulator.scenarios.demo_tools import END_S, HOURS, SEED, D, DemoAsset, Listing, plain, q, rate_path
 
 MAX_LEVERAGE = {"BTC": 40, "ETH": 25, "SOL": 20, "HYPE": 10}
 REFERENCE_VENUES = {"binance": "BinPerp", "bybit": "BybitPerp"}
@@ -95,7 +95,8 @@ def meta_and_ctxs(listed: list[tuple[DemoAsset, Listing]], dex: str, rng: random
     meta: dict[str, Any] = {
         "universe": rows,
         "marginTables": [
-            [lev, {"description": "", "marginTiers": [{"lowerBound": "0.0", "maxLeverage": lev}]}] for lev in tables
+            [lev, {"description": "", "marginTiers": [{"lowerBound": "0.0", "maxLeverage": lev}]}]
+            for lev in tables
         ],
         "collateralToken": 0,
     }
@@ -142,7 +143,14 @@ def predicted_fundings(listed: list[tuple[DemoAsset, Listing]]) -> list[Any]:
                 )
         venues.insert(
             1 if venues else 0,
-            ["HlPerp", {"fundingRate": plain(listing.rate_hourly), "nextFundingTime": nxt_hl, "fundingIntervalHours": 1}],
+            [
+                "HlPerp",
+                {
+                    "fundingRate": plain(listing.rate_hourly),
+                    "nextFundingTime": nxt_hl,
+                    "fundingIntervalHours": 1,
+                },
+            ],
         )
         out.append([a.symbol, venues])
     return out
@@ -173,7 +181,9 @@ def write_demo(folder: Path, assets: Sequence[DemoAsset], rng: random.Random) ->
     dexes = _dexes(assets)
     files[folder / "metaAndAssetCtxs.json"] = meta_and_ctxs(main, "", own)
     for dex in dexes:
-        files[folder / f"metaAndAssetCtxs_{dex}.json"] = meta_and_ctxs(_listings(assets, f"{VENUE}:{dex}"), dex, own)
+        files[folder / f"metaAndAssetCtxs_{dex}.json"] = meta_and_ctxs(
+            _listings(assets, f"{VENUE}:{dex}"), dex, own
+        )
     files[folder / "perpDexs.json"] = perp_dexs(dexes)
     files[folder / "predictedFundings.json"] = predicted_fundings(main)
     for dex in ["", *dexes]:

@@ -39,12 +39,20 @@ class FeedsMixin(HyperliquidState):
         if kind == "userFills":
             fills = [f for a in self.user_accounts(user) for f in a.fills]
             fills.sort(key=lambda f: (-f.ts_ms, -f.fill_id))
-            data = {"isSnapshot": True, "user": user, "fills": [self.fill_json(f, user) for f in fills[:SNAPSHOT_FILLS]]}
+            data = {
+                "isSnapshot": True,
+                "user": user,
+                "fills": [self.fill_json(f, user) for f in fills[:SNAPSHOT_FILLS]],
+            }
             sink.push_nowait({"channel": "userFills", "data": data})
         elif kind == "userFundings":
             payments = [p for a in self.user_accounts(user) for p in a.funding_payments]
             payments.sort(key=lambda p: (-p.ts_ms, -p.payment_id))
-            data = {"isSnapshot": True, "user": user, "fundings": [ws_funding(p) for p in payments[:SNAPSHOT_FILLS]]}
+            data = {
+                "isSnapshot": True,
+                "user": user,
+                "fundings": [ws_funding(p) for p in payments[:SNAPSHOT_FILLS]],
+            }
             sink.push_nowait({"channel": "userFundings", "data": data})
 
     def unsubscribe_account(self, sink: FrameSink, kind: str, user: str) -> None:
@@ -128,7 +136,9 @@ class FeedsMixin(HyperliquidState):
             b = bucket(order.account_id)
             if b is not None:
                 body = order_body(order, self.cloid_of(order.order_id), frontend=False)
-                b["orders"].append({"order": body, "status": status_word(order), "statusTimestamp": order.updated_ms})
+                b["orders"].append(
+                    {"order": body, "status": status_word(order), "statusTimestamp": order.updated_ms}
+                )
         for fill in pending.fills:
             b = bucket(fill.account_id)
             if b is not None:
@@ -146,7 +156,9 @@ class FeedsMixin(HyperliquidState):
                 if b["fills"] and "userEvents" in kinds:
                     sink.push_nowait({"channel": "user", "data": {"fills": b["fills"]}})
                 if b["fundings"] and "userFundings" in kinds:
-                    sink.push_nowait({"channel": "userFundings", "data": {"user": user, "fundings": b["fundings"]}})
+                    sink.push_nowait(
+                        {"channel": "userFundings", "data": {"user": user, "fundings": b["fundings"]}}
+                    )
                 if b["fundings"] and "userEvents" in kinds:
                     for funding in b["fundings"]:
                         sink.push_nowait({"channel": "user", "data": {"funding": funding}})

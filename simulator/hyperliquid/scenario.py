@@ -215,7 +215,9 @@ def _check_history(path: Path, body: Any, coin: str) -> list[dict[str, Any]]:
             raise ScenarioError(path, f"row {i} must be an object, got {type(row).__name__}")
         require_int(path, f"[{i}].time", row.get("time"))
         if row.get("coin") != coin:
-            raise ScenarioError(path, f"[{i}].coin must be {coin!r} (the file's coin), got {row.get('coin')!r}")
+            raise ScenarioError(
+                path, f"[{i}].coin must be {coin!r} (the file's coin), got {row.get('coin')!r}"
+            )
     return sorted(body, key=lambda r: int(r["time"]))
 
 
@@ -237,7 +239,9 @@ def read_hyperliquid_folder(folder: Path) -> HyperliquidData:
         elif name == "perpDexs.json":
             body = read_json(path)
             if not isinstance(body, list) or not body or body[0] is not None:
-                raise ScenarioError(path, "must hold the perpDexs list: null (the first dex) then {name, ...}")
+                raise ScenarioError(
+                    path, "must hold the perpDexs list: null (the first dex) then {name, ...}"
+                )
             for i, entry in enumerate(body[1:], start=1):
                 require_str(path, f"[{i}].name", entry.get("name") if isinstance(entry, dict) else None)
             data.perp_dexs = body

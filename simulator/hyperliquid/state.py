@@ -137,9 +137,7 @@ class HyperliquidState:
             account = self.engine.create_account()
             self.accounts[key] = account.account_id
             self.owners[account.account_id] = key
-            log.info(
-                "hyperliquid account %s (dex %r) -> engine account %d", key[0], dex, account.account_id
-            )
+            log.info("hyperliquid account %s (dex %r) -> engine account %d", key[0], dex, account.account_id)
             return account
         return self.engine.account(account_id)
 
@@ -171,5 +169,17 @@ class HyperliquidState:
         def clearinghouse_state(self, address: str, dex: str) -> dict[str, Any]: ...
 
         def fill_json(self, fill: Fill, address: str) -> dict[str, Any]: ...
+
+        def open_orders_body(self, address: str, dex: str, *, frontend: bool) -> list[dict[str, Any]]: ...
+
+        def order_status_body(self, address: str, oid: Any) -> dict[str, Any]: ...
+
+        def historical_orders_body(self, address: str) -> list[dict[str, Any]]: ...
+
+        def user_fills_body(
+            self, address: str, start_ms: int | None = None, end_ms: int | None = None
+        ) -> list[Any]: ...
+
+        def user_funding_body(self, address: str, start_ms: int, end_ms: int | None) -> list[Any]: ...
 
         def mid(self, coin: str) -> Decimal: ...

@@ -91,7 +91,9 @@ class StreamSession:
                 return
 
     def _error(self, text: str) -> None:
-        self.push_nowait({"channel": "error", "data": f"Error parsing JSON into valid websocket request: {text}"})
+        self.push_nowait(
+            {"channel": "error", "data": f"Error parsing JSON into valid websocket request: {text}"}
+        )
 
     async def handle(self, text: str) -> None:
         try:
@@ -153,7 +155,9 @@ class StreamSession:
                 self.closer = asyncio.create_task(self._close_soon())
             return
         self.subscriptions[key] = sub
-        self.push_nowait({"channel": "subscriptionResponse", "data": {"method": "subscribe", "subscription": sub}})
+        self.push_nowait(
+            {"channel": "subscriptionResponse", "data": {"method": "subscribe", "subscription": sub}}
+        )
         if kind in ACCOUNT_CHANNELS:
             trading.subscribe_account(self, kind, sub["user"])
         elif kind == "trades":
@@ -177,7 +181,9 @@ class StreamSession:
             self.trading.unsubscribe_account(self, kind, sub["user"])
         elif kind == "trades":
             self.trading.unsubscribe_trades(self, sub["coin"])
-        self.push_nowait({"channel": "subscriptionResponse", "data": {"method": "unsubscribe", "subscription": sub}})
+        self.push_nowait(
+            {"channel": "subscriptionResponse", "data": {"method": "unsubscribe", "subscription": sub}}
+        )
 
     def _payload(self, polled: _Polled) -> tuple[Any, Any]:
         """(what decides "changed", the frame's data) of a polled channel."""

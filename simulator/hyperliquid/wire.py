@@ -32,7 +32,9 @@ from typing import Any
 
 from simulator.engine import Fill, FundingPayment, Order, OrderStatus, OrderType, Reason, Side, TimeInForce
 
-ZERO_HASH = "0x" + "00" * 32  # what the venue reports as the hash of funding entries (rest_info_userFunding_*.json)
+ZERO_HASH = (
+    "0x" + "00" * 32
+)  # what the venue reports as the hash of funding entries (rest_info_userFunding_*.json)
 USD_QUANTUM = Decimal("0.000001")
 TIF_WIRE = {TimeInForce.GTC: "Gtc", TimeInForce.IOC: "Ioc", TimeInForce.POST_ONLY: "Alo"}
 WIRE_TIF = {v: k for k, v in TIF_WIRE.items()}
@@ -84,7 +86,7 @@ def status_word(order: Order) -> str:
 
 
 def side_word(side: Side) -> str:
-    """"B" (bid, buy) or "A" (ask, sell)."""
+    """ "B" (bid, buy) or "A" (ask, sell)."""
     return "B" if side is Side.BUY else "A"
 
 

@@ -120,17 +120,18 @@ def write(folder: Path, rel: str, body: object) -> None:
 
 def test_installed_protocols_are_the_venue_packages() -> None:
     protocols = installed_protocols()
-    assert list(protocols) == sorted(protocols) and {"lighter", "paradex"} <= set(protocols)
+    assert list(protocols) == sorted(protocols) and {"hyperliquid", "lighter", "paradex"} <= set(protocols)
     for name, protocol in protocols.items():
         assert isinstance(protocol, SimVenueProtocol) and protocol.name == name
     assert (protocols["lighter"].rest_path, protocols["lighter"].ws_path) == ("", "/stream")
     assert (protocols["paradex"].rest_path, protocols["paradex"].ws_path) == ("/v1", "/v1")
+    assert (protocols["hyperliquid"].rest_path, protocols["hyperliquid"].ws_path) == ("", "/ws")
 
 
 def test_select_protocols_and_parse_ports() -> None:
     assert list(select_protocols(None)) == list(installed_protocols())
     assert list(select_protocols(["paradex", "lighter", "paradex"])) == ["lighter", "paradex"]
-    with pytest.raises(ValueError, match=r"no simulator for venue\(s\) \['kraken'\]; installed: \['lighter'"):
+    with pytest.raises(ValueError, match=r"no simulator for venue\(s\) \['kraken'\]; installed: \['hyperliquid', 'lighter', 'paradex'\]"):
         select_protocols(["kraken"])
     with pytest.raises(ValueError, match="no venue to simulate"):
         select_protocols([])
@@ -148,16 +149,21 @@ def test_select_protocols_and_parse_ports() -> None:
 async def test_handle_is_keyed_by_venue() -> None:
     async with await start_simulator(DEMO_SCENARIO) as sim:
         assert list(sim.venues) == list(installed_protocols())
-        lighter, paradex = sim.venues["lighter"], sim.venues["paradex"]
+        lighter, paradex, hl = sim.venues["lighter"], sim.venues["paradex"], sim.venues["hyperliquid"]
         assert sim.url("lighter") == lighter.url == lighter.root_url
         assert sim.url("paradex") == paradex.root_url + "/v1"
         assert sim.ws_url("lighter") == lighter.root_url.replace("http://", "ws://") + "/stream"
         assert sim.ws_url("paradex") == paradex.root_url.replace("http://", "ws://") + "/v1"
         assert sim.faults("paradex") is paradex.faults and paradex.faults.venue == "paradex"
         assert lighter.engine is not paradex.engine and lighter.engine.rules.venue == "lighter"
-        assert sim.ready_line() == f"ready lighter={lighter.url} paradex={paradex.url}"
+        assert sim.url("hyperliquid") == hl.root_url and sim.ws_url("hyperliquid") == hl.root_url.replace(
+            "http://", "ws://"
+        ) + "/ws"
+        assert hl.engine.rules.venue == "hyperliquid" and hl.engine is not lighter.engine
+        assert sim.ready_line() == f"ready hyperliquid={hl.url} lighter={lighter.url} paradex={paradex.url}"
         with pytest.raises(
-            KeyError, match=r"venue 'kraken' is not simulated here; running: \['lighter', 'paradex'\]"
+            KeyError,
+            match=r"venue 'kraken' is not simulated here; running: \['hyperliquid', 'lighter', 'paradex'\]",
         ):
             sim.url("kraken")
 
@@ -182,7 +188,7 @@ def test_a_folder_of_an_unknown_venue_is_reported(tmp_path: Path) -> None:
         load_scenario(tmp_path, clock=SimClock(NOW_MS))
     assert info.value.path == tmp_path / "kraken"
     assert "folder of an unknown venue 'kraken'" in str(info.value)
-    assert "protocols for lighter, paradex" in str(info.value)
+    assert "protocols for hyperliquid, lighter, paradex" in str(info.value)
     # a folder without JSON files (e.g. the parquet of a funding replay) is not a venue folder
     (tmp_path / "kraken" / "markets.json").unlink()
     (tmp_path / "history").mkdir()
