@@ -131,7 +131,10 @@ def test_installed_protocols_are_the_venue_packages() -> None:
 def test_select_protocols_and_parse_ports() -> None:
     assert list(select_protocols(None)) == list(installed_protocols())
     assert list(select_protocols(["paradex", "lighter", "paradex"])) == ["lighter", "paradex"]
-    with pytest.raises(ValueError, match=r"no simulator for venue\(s\) \['kraken'\]; installed: \['hyperliquid', 'lighter', 'paradex'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"no simulator for venue\(s\) \['kraken'\]; installed: \['hyperliquid', 'lighter', 'paradex'\]",
+    ):
         select_protocols(["kraken"])
     with pytest.raises(ValueError, match="no venue to simulate"):
         select_protocols([])
@@ -156,9 +159,10 @@ async def test_handle_is_keyed_by_venue() -> None:
         assert sim.ws_url("paradex") == paradex.root_url.replace("http://", "ws://") + "/v1"
         assert sim.faults("paradex") is paradex.faults and paradex.faults.venue == "paradex"
         assert lighter.engine is not paradex.engine and lighter.engine.rules.venue == "lighter"
-        assert sim.url("hyperliquid") == hl.root_url and sim.ws_url("hyperliquid") == hl.root_url.replace(
-            "http://", "ws://"
-        ) + "/ws"
+        assert (
+            sim.url("hyperliquid") == hl.root_url
+            and sim.ws_url("hyperliquid") == hl.root_url.replace("http://", "ws://") + "/ws"
+        )
         assert hl.engine.rules.venue == "hyperliquid" and hl.engine is not lighter.engine
         assert sim.ready_line() == f"ready hyperliquid={hl.url} lighter={lighter.url} paradex={paradex.url}"
         with pytest.raises(
