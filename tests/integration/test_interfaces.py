@@ -183,6 +183,13 @@ async def test_cli_errors_are_clear(db_url: str, sim: SimulatorHandle, tmp_path:
     assert code == 2 and "--days" in err
 
 
+def ready_urls(line: str) -> dict[str, str]:
+    """venue -> URL of a `ready <venue>=<url> ...` line."""
+    head, *pairs = line.split()
+    assert head == "ready", line
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
 def test_perparb_sim_prints_ready_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PERPARB_")}
     env["PYTHONPATH"] = str(PROJECT)
@@ -197,11 +204,15 @@ def test_perparb_sim_prints_ready_line(tmp_path: Path) -> None:
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        assert line.startswith("ready lighter=http://127.0.0.1:") and " paradex=http://127.0.0.1:" in line
-        assert line.rstrip().endswith("/v1")
-        lighter = line.split()[1].split("=", 1)[1]
-        body = httpx.get(f"{lighter}/api/v1/funding-rates", timeout=5).json()
+        assert line.startswith("ready hyperliquid=http://127.0.0.1:") and " lighter=http://127.0.0.1:" in line
+        assert " paradex=http://127.0.0.1:" in line and line.rstrip().endswith(
+            "/v1"
+        )  # venues in sorted order
+        urls = ready_urls(line)
+        body = httpx.get(f"{urls['lighter']}/api/v1/funding-rates", timeout=5).json()
         assert body["code"] == 200
+        meta = httpx.post(f"{urls['hyperliquid']}/info", json={"type": "meta"}, timeout=5).json()
+        assert meta["universe"][0]["name"] == "ETH"
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
@@ -247,7 +258,10 @@ def test_perparb_sim_port_and_venue_options(tmp_path: Path, unused_tcp_port: int
         timeout=60,
     )
     assert refused.returncode == 2 and refused.stdout == ""
-    assert "no simulator for venue(s) ['kraken']; installed: ['lighter', 'paradex']" in refused.stderr
+    assert (
+        "no simulator for venue(s) ['kraken']; installed: ['hyperliquid', 'lighter', 'paradex']"
+        in refused.stderr
+    )
 
 
 def test_perparb_sim_refuses_a_bad_scenario(tmp_path: Path) -> None:
@@ -285,7 +299,7 @@ def test_perparb_sim_speed_factor(tmp_path: Path) -> None:
     )
     try:
         assert proc.stdout is not None
-        lighter = proc.stdout.readline().split()[1].split("=", 1)[1]
+        lighter = ready_urls(proc.stdout.readline())["lighter"]
         t1 = httpx.get(f"{lighter}/", timeout=5).json()["timestamp"]
         time.sleep(0.5)
         t2 = httpx.get(f"{lighter}/", timeout=5).json()["timestamp"]
