@@ -696,14 +696,18 @@ def test_serve_forever_prints_ready_line_and_exits_zero_on_sigterm() -> None:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         match = re.fullmatch(
-            r"ready lighter=(http://127\.0\.0\.1:\d+) paradex=(http://127\.0\.0\.1:\d+/v1)\n", line
+            r"ready hyperliquid=(http://127\.0\.0\.1:\d+) lighter=(http://127\.0\.0\.1:\d+) "
+            r"paradex=(http://127\.0\.0\.1:\d+/v1)\n",
+            line,
         )
         assert match, (line, proc.stderr.read() if proc.poll() is not None and proc.stderr else "")
         import urllib.request
 
         with urllib.request.urlopen(match.group(1) + "/_sim/health", timeout=5) as resp:
+            assert json.loads(resp.read())["venue"] == "hyperliquid"
+        with urllib.request.urlopen(match.group(2) + "/_sim/health", timeout=5) as resp:
             assert json.loads(resp.read())["venue"] == "lighter"
-        with urllib.request.urlopen(match.group(2) + "/system/state", timeout=5) as resp:
+        with urllib.request.urlopen(match.group(3) + "/system/state", timeout=5) as resp:
             assert json.loads(resp.read()) == {"status": "ok"}
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=15)
