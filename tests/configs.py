@@ -14,7 +14,7 @@ from perparb_core.settings import HttpConfig, TradingConfig, VenueConfig
 from simulator.server import SimulatorHandle
 from strategies.paper import simulated_venue_urls
 
-SIM_VENUES = ("lighter", "paradex")
+SIM_VENUES = ("hyperliquid", "lighter", "paradex")
 
 
 def http(timeout: float = 5.0, retries: int = 1, backoff: float = 0.05) -> HttpConfig:

@@ -1,5 +1,5 @@
 """Child process for the crash test: runs a strategy config on an account through `strategies.runner` until
-killed. Environment: DATABASE_URL, PERPARB_MASTER_KEY, PERPARB_LIGHTER_URL, PERPARB_PARADEX_URL.
+killed. Environment: DATABASE_URL, PERPARB_MASTER_KEY, PERPARB_<VENUE>_URL of the simulated venues.
 
     python -m tests.integration.arb_child CONFIG.yaml ACCOUNT
 """

@@ -1,6 +1,6 @@
 """Helpers for strategy tests: a vault, an account stored in it whose keys are registered and funded on the
-in-process simulator (Lighter API key + collateral; Paradex L1 key onboarded + collateral), settings pointing at
-the simulator, admin calls.
+in-process simulator (Lighter API key + collateral; Paradex L1 key onboarded + collateral; Hyperliquid account
+funded + an agent key approved for it), settings pointing at the simulator, admin calls.
 
     vault = test_vault()
     await sim_account(engine, vault, sim, "alice", collateral="100000")
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database.accounts import add_account
 from database.vault import Vault, encode_key, new_key
+from exchange_clients.hyperliquid.credentials import HyperliquidCredentials
 from exchange_clients.lighter.credentials import LighterCredentials
 from exchange_clients.paradex.client.session import ParadexSession
 from exchange_clients.paradex.credentials import ParadexCredentials
@@ -46,7 +47,7 @@ def master_key_text(vault: Vault) -> str:
 
 
 def sim_settings(sim: SimulatorHandle, **overrides: Any) -> TradingConfig:
-    """A strategy run's config on the simulator (both venues, 5 s timeouts, 1 retry, 10 s venue budget)."""
+    """A strategy run's config on the simulator (every simulated venue, 5 s timeouts, 1 retry, 10 s venue budget)."""
     venue_timeout = float(overrides.pop("venue_timeout_seconds", 10))
     return sim_trading(sim, venue_timeout_seconds=venue_timeout, **overrides)
 
@@ -57,7 +58,7 @@ def paradex_root(sim: SimulatorHandle) -> str:
 
 async def admin(sim: SimulatorHandle, venue: str, path: str, body: Any = None, method: str = "POST") -> Any:
     """Call the simulator's admin API (`/_sim/...`) of `venue`; asserts HTTP 200."""
-    root = sim.url("lighter") if venue == "lighter" else paradex_root(sim)
+    root = sim.venues[venue].root_url
     async with aiohttp.ClientSession() as http, http.request(method, root + path, json=body) as resp:
         text = await resp.text()
         assert resp.status == 200, (path, resp.status, text)
@@ -75,7 +76,7 @@ async def sim_account(
 ) -> dict[str, Any]:
     """Create account `name` in the vault with fresh keys registered and funded on `sim`.
 
-    Returns {"lighter_account": int, "paradex_address": str} for the venues created.
+    Returns {"lighter_account": int, "paradex_address": str, "hyperliquid_address": str} for the venues created.
     """
     out: dict[str, Any] = {}
     if "lighter" in venues:
@@ -105,6 +106,19 @@ async def sim_account(
         await admin(sim, "paradex", "/_sim/accounts", {"address": address, "collateral": collateral})
         await add_account(engine, vault, name=name, creds=pcreds)
         out["paradex_address"] = address
+    if "hyperliquid" in venues:
+        owner, agent = Account.create(), Account.create()
+        await admin(
+            sim, "hyperliquid", "/_sim/accounts", {"address": owner.address, "collateral": collateral}
+        )
+        await admin(
+            sim, "hyperliquid", "/_sim/hyperliquid/agents", {"user": owner.address, "agent": agent.address}
+        )
+        hcreds = HyperliquidCredentials(
+            account_address=owner.address, agent_private_key=SecretStr(agent.key.hex())
+        )
+        await add_account(engine, vault, name=name, creds=hcreds)
+        out["hyperliquid_address"] = owner.address.lower()
     return out
 
 
@@ -112,7 +126,7 @@ async def set_market(
     sim: SimulatorHandle, venue: str, market: str, *, mark: str | None = None, rate_hourly: str | None = None
 ) -> None:
     """Pin a market's mark price and/or funding rate (fraction per hour) on the simulator. `market`: Lighter
-    symbol ("ETH") or Paradex symbol ("ETH-USD-PERP")."""
+    symbol ("ETH"), Paradex symbol ("ETH-USD-PERP") or Hyperliquid coin ("ETH")."""
     if mark is not None:
         await admin(sim, venue, f"/_sim/markets/{market}/mark", {"price": mark})
     if rate_hourly is not None:
