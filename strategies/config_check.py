@@ -103,7 +103,7 @@ async def check_account(conn: AsyncConnection, config: StrategyConfig, account: 
             )
         ).scalars()
     )
-    missing = [v for v in config.venues if v not in have]
+    missing = [v for v in config.traded_venues if v not in have]
     if missing:
         return [f"account {account!r} has no credentials for {_or(missing)} (it has {have})"]
     return []
@@ -112,7 +112,7 @@ async def check_account(conn: AsyncConnection, config: StrategyConfig, account: 
 async def check_markets(conn: AsyncConnection, config: StrategyConfig) -> CheckResult:
     """Leverage against each venue's maximum and listed symbols, from the `markets` table."""
     result = CheckResult()
-    venues = list(config.venues)
+    venues = config.traded_venues
     rows = (
         await conn.execute(
             text(
