@@ -96,11 +96,27 @@ def _err(text: str) -> dict[str, Any]:
 class ActionsMixin(HyperliquidState):
     """`POST /exchange` (module docstring)."""
 
-    def exchange(self, payload: Any) -> tuple[int, Any]:
-        """Check and apply one `/exchange` body; returns (HTTP status, body): 200 with the venue's JSON, or 422
-        with its plain text for a body it cannot read."""
+    @staticmethod
+    def recover_signer(payload: Any) -> str | None:
+        """The signer of an `/exchange` body (`auth.recover_l1_signer`, or the user-signed recovery of
+        `approveAgent`), None when the body or its signature cannot be read (`exchange` then answers 422). Pure
+        and thread-safe: the app runs it in a worker thread (secp256k1 recovery in pure Python takes ~10 ms), so
+        the server keeps serving meanwhile."""
         try:
-            return 200, self._exchange(payload)
+            if not isinstance(payload, dict) or not isinstance(payload.get("action"), dict):
+                return None
+            if payload["action"].get("type") == "approveAgent":
+                return recover_approve_agent_signer(payload)
+            return recover_l1_signer(payload)
+        except (BadSignature, KeyError, TypeError):
+            return None
+
+    def exchange(self, payload: Any, signer: str | None = None) -> tuple[int, Any]:
+        """Check and apply one `/exchange` body; returns (HTTP status, body): 200 with the venue's JSON, or 422
+        with its plain text for a body it cannot read. `signer`: the address `recover_signer` found (recovered
+        here when not given)."""
+        try:
+            return 200, self._exchange(payload, signer)
         except Unreadable as exc:
             log.info("hyperliquid /exchange: unreadable body (%s)", exc)
             return 422, DESERIALIZE
@@ -111,7 +127,7 @@ class ActionsMixin(HyperliquidState):
             log.info("hyperliquid /exchange refused: %s", exc.text)
             return 200, _err(exc.text)
 
-    def _exchange(self, payload: Any) -> dict[str, Any]:
+    def _exchange(self, payload: Any, known_signer: str | None) -> dict[str, Any]:
         if not isinstance(payload, dict):
             raise Unreadable("body is not an object")
         action, nonce = payload.get("action"), payload.get("nonce")
@@ -124,8 +140,8 @@ class ActionsMixin(HyperliquidState):
             raise Unreadable("expiresAfter must be an integer (ms) or null")
         kind = action["type"]
         if kind == "approveAgent":
-            return self._approve_agent(payload, action, nonce)
-        signer = recover_l1_signer(payload)
+            return self._approve_agent(payload, action, nonce, known_signer)
+        signer = known_signer or recover_l1_signer(payload)
         user = signer if self.is_known(signer) else self.agents.user_of(signer)
         if user is None:
             raise ActionRefused(f"User or API Wallet {signer} does not exist.")
@@ -148,8 +164,10 @@ class ActionsMixin(HyperliquidState):
             )
         raise ActionRefused(f"{kind} is not simulated")
 
-    def _approve_agent(self, payload: dict[str, Any], action: dict[str, Any], nonce: int) -> dict[str, Any]:
-        signer = recover_approve_agent_signer(payload)
+    def _approve_agent(
+        self, payload: dict[str, Any], action: dict[str, Any], nonce: int, known_signer: str | None
+    ) -> dict[str, Any]:
+        signer = known_signer or recover_approve_agent_signer(payload)
         if not self.is_known(signer):
             raise ActionRefused(f"User or API Wallet {signer} does not exist.")
         try:

@@ -16,6 +16,7 @@ as "no error detail" and raises its `ClientError` / `ServerError`).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import weakref
@@ -88,7 +89,8 @@ def build_hyperliquid_app(
         body = await read(request)
         if body is _UNREADABLE:
             return _answer(422, DESERIALIZE)
-        return _answer(*trading.exchange(body))
+        signer = await asyncio.to_thread(trading.recover_signer, body)  # pure; the engine stays on this loop
+        return _answer(*trading.exchange(body, signer))
 
     async def websocket(request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(autoping=True)
