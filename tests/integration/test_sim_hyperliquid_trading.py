@@ -507,3 +507,22 @@ async def until(cond: Callable[[], bool], timeout: float = 10.0) -> None:
     while not cond():
         assert time.monotonic() < end, "condition not reached"
         await asyncio.sleep(0.05)
+
+
+async def test_credential_verification_against_the_simulator(sim: SimulatorHandle) -> None:
+    from pydantic import SecretStr
+
+    from exchange_clients.hyperliquid.auth import verify_hyperliquid_credentials
+    from exchange_clients.hyperliquid.credentials import HyperliquidCredentials
+    from tests.configs import sim_config
+
+    user, agent = await funded(sim), Account.create()
+    creds = HyperliquidCredentials(account_address=user.address, agent_private_key=SecretStr(agent.key.hex()))
+    config = sim_config(sim, "hyperliquid")
+    refused = await verify_hyperliquid_credentials(creds, config)
+    assert not refused.ok and "is not an approved agent" in refused.detail
+    await admin(sim, "/_sim/hyperliquid/agents", {"user": user.address, "agent": agent.address})
+    approved = await verify_hyperliquid_credentials(creds, config)
+    assert (
+        approved.ok and agent.key.hex() not in approved.detail and "approved for account" in approved.detail
+    )
