@@ -4,7 +4,12 @@
   from the project's database (settled samples), normalised with `units.hourly_from_period`.
 * `backtest.engine`: the hourly event loop (no look-ahead), funding paid at each venue's own settlements.
 * `backtest.report`: figures (net APR, funding, fees, drawdown, ...), Rich table and JSON.
-* `backtest.plots`: PNG charts (equity curve; spread versus thresholds for the most traded pair).
+* `backtest.report`: also the diagnostics (per pair, signal vs realised, turnover, Sharpe / Sortino of daily PnL,
+  slippage sensitivity, lumps given up at exits).
+* `backtest.plots`: PNG charts (equity curve; signal vs realised spread; spread and signal versus thresholds for
+  the most traded pair).
+* `backtest.sweep` (+ `backtest.sweep_plots`): walk-forward research over a grid of config values
+  (`perparb sweep`), every run through `run_backtest`.
 """
 
 from __future__ import annotations

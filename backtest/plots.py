@@ -1,18 +1,22 @@
 """PNG charts of a backtest (matplotlib, Agg backend: no display needed).
 
 * `equity_curve.png`: marked-to-market equity (budget + realised + accrued cash, USD) at every decision time.
-* `spread_<SYMBOL>_<long>_<short>.png`: for the most traded pair, the known spread (short rate - long rate,
-  as an APR, from the same latest-settlement rule as the engine) against the entry and exit thresholds
-  expressed on the same scale, with the entries and exits marked:
-      entry: net APR >= min_net_apr       <=>  spread APR >= min_net_apr + C x 8760 / H
-      exit:  APR net of exit cost < exit  <=>  spread APR <  exit_net_apr + (C / 2) x 8760 / H
-  with C the pair's round-trip cost and H `entry.horizon_hours` (decision.exit_decision; DESIGN.md maths).
+* `signal_vs_realised.png`: per position, the signal at entry (expected gross APR) against the spread it
+  realised while held (net funding / notional / hours x 8760), with their correlation.
+* `spread_<SYMBOL>_<long>_<short>.png`: for the most traded pair, the spread of the last hour known on both legs
+  and the configured signal (both APRs, read at each decision time as the engine reads them,
+  `backtest.engine.pair_signal_history`) against the entry and exit thresholds on the same scale:
+      entry: signal APR >= min_signal_apr, or signal net APR >= min_net_apr <=> signal APR >= min_net_apr +
+             C x 8760 / H (the higher of the two when both are set)
+      exit:  signal APR < exit_signal_apr
+  with C the pair's round-trip cost and H `entry.horizon_hours` (decision.py; DESIGN.md maths).
 """
 
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,10 +26,27 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-from backtest.engine import BacktestResult, known_rates
+from backtest.engine import BacktestResult, PositionRecord, pair_signal_history
 from backtest.report import BacktestReport
 
 HOURS_PER_YEAR = Decimal(8760)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _x(when: datetime) -> float:
+    """A time as matplotlib's date number: days since its default epoch 1970-01-01 UTC (the axes are then
+    formatted as dates with `xaxis_date`)."""
+    return (when - _EPOCH).total_seconds() / 86400
+
+
+def _opened(p: PositionRecord) -> datetime | None:
+    return p.opened_at
+
+
+def _closed(p: PositionRecord) -> datetime | None:
+    return p.closed_at
 
 
 def write_plots(result: BacktestResult, report: BacktestReport, out_dir: Path) -> list[Path]:
@@ -37,6 +58,8 @@ def write_plots(result: BacktestResult, report: BacktestReport, out_dir: Path) -
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [_equity(result, report, out_dir / "equity_curve.png")]
+    if report.diagnostics is not None and report.diagnostics.signal_vs_realised:
+        paths.append(_scatter(report, out_dir / "signal_vs_realised.png"))
     pair = report.most_traded_pair
     if pair is not None:
         symbol, long_venue, short_venue = pair
@@ -46,14 +69,15 @@ def write_plots(result: BacktestResult, report: BacktestReport, out_dir: Path) -
 
 def _equity(result: BacktestResult, report: BacktestReport, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(11, 4.5))
-    xs = [t for t, _ in result.equity]
+    xs = [_x(t) for t, _ in result.equity]
     ys = [float(v) for _, v in result.equity]
+    ax.xaxis_date()
     ax.plot(xs, ys, linewidth=1.2, color="tab:blue", label="equity (budget + realised + accrued)")
     ax.axhline(float(report.total_budget_usd), color="grey", linewidth=0.8, linestyle="--", label="budget")
     if report.max_drawdown_peak_at is not None and report.max_drawdown_trough_at is not None:
         ax.axvspan(
-            report.max_drawdown_peak_at,
-            report.max_drawdown_trough_at,
+            _x(report.max_drawdown_peak_at),
+            _x(report.max_drawdown_trough_at),
             color="tab:red",
             alpha=0.15,
             label=f"max drawdown ${float(report.max_drawdown_usd):,.2f}",
@@ -72,18 +96,31 @@ def _equity(result: BacktestResult, report: BacktestReport, path: Path) -> Path:
     return path
 
 
+def _scatter(report: BacktestReport, path: Path) -> Path:
+    d = report.diagnostics
+    assert d is not None
+    xs = [x * 100 for x, _ in d.signal_vs_realised]
+    ys = [y * 100 for _, y in d.signal_vs_realised]
+    fig, ax = plt.subplots(figsize=(6.5, 6))
+    ax.scatter(xs, ys, s=14, alpha=0.6, color="tab:blue")
+    lo, hi = min(xs + ys), max(xs + ys)
+    ax.plot([lo, hi], [lo, hi], color="grey", linewidth=0.8, linestyle="--", label="realised = signal")
+    ax.axhline(0, color="grey", linewidth=0.5)
+    corr = "-" if d.signal_realised_correlation is None else f"{d.signal_realised_correlation:.2f}"
+    ax.set_title(f"{report.config_name}: entry signal vs realised spread ({len(xs)} positions, r = {corr})")
+    ax.set_xlabel("signal at entry, APR %")
+    ax.set_ylabel("realised spread while held, APR %")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def _spread(result: BacktestResult, pair: tuple[str, str, str], path: Path) -> Path:
     symbol, long_venue, short_venue = pair
-    times = [t for t, _ in result.equity]
-    long_m = result.markets[(long_venue, symbol)]
-    short_m = result.markets[(short_venue, symbol)]
-    age = result.max_data_age_seconds
-    longs = known_rates(long_m, times, age)
-    shorts = known_rates(short_m, times, age)
-    spread_apr = [
-        math.nan if a is None or b is None else float((b - a) * HOURS_PER_YEAR)
-        for a, b in zip(longs, shorts, strict=True)
-    ]
+    times, instant, signal = pair_signal_history(result, symbol, long_venue, short_venue)
     positions = [
         p
         for p in result.positions
@@ -92,39 +129,56 @@ def _spread(result: BacktestResult, pair: tuple[str, str, str], path: Path) -> P
     config = result.config
     horizon = config.entry.horizon_hours
     cost = positions[0].round_trip_cost if positions else Decimal(0)
-    entry_line = float(config.entry.min_net_apr + cost * HOURS_PER_YEAR / horizon)
-    exit_line = float(config.exit.exit_net_apr + cost / 2 * HOURS_PER_YEAR / horizon)
+    lines = []
+    if config.entry.min_signal_apr is not None:
+        lines.append(float(config.entry.min_signal_apr))
+    if config.entry.min_net_apr is not None:
+        lines.append(float(config.entry.min_net_apr + cost * HOURS_PER_YEAR / horizon))
+    entry_line = max(lines)
+    exit_line = float(config.exit.exit_signal_apr)
 
     fig, ax = plt.subplots(figsize=(11, 4.5))
+    ax.xaxis_date()
+    xt = [_x(t) for t in times]
     ax.plot(
-        times,
-        [x * 100 for x in spread_apr],
-        linewidth=0.7,
+        xt,
+        [x * 100 for x in instant],
+        linewidth=0.5,
+        color="tab:grey",
+        alpha=0.6,
+        label="spread, last hour known on both legs",
+    )
+    ax.plot(
+        xt,
+        [x * 100 for x in signal],
+        linewidth=1.2,
         color="tab:blue",
-        label="spread APR (known rates)",
+        label=f"signal ({config.signal.estimator})",
     )
     ax.axhline(entry_line * 100, color="tab:green", linestyle="--", linewidth=1, label="entry threshold")
     ax.axhline(exit_line * 100, color="tab:orange", linestyle="--", linewidth=1, label="exit threshold")
     ax.axhline(0, color="grey", linewidth=0.6)
     index = {t: i for i, t in enumerate(times)}
-    for label, when_of, marker, colour in (
-        ("entries", lambda p: p.opened_at, "^", "tab:green"),
-        ("exits", lambda p: p.closed_at, "v", "tab:red"),
-    ):
-        xs, ys = [], []
+    marks: list[tuple[str, Callable[[PositionRecord], datetime | None], str, str]] = [
+        ("entries", _opened, "^", "tab:green"),
+        ("exits", _closed, "v", "tab:red"),
+    ]
+    for label, when_of, marker, colour in marks:
+        xs: list[float] = []
+        ys: list[float] = []
         for p in positions:
             when = when_of(p)
             i = index.get(when) if when is not None else None
-            if i is not None and not math.isnan(spread_apr[i]):
-                xs.append(when)
-                ys.append(spread_apr[i] * 100)
+            if when is not None and i is not None and not math.isnan(signal[i]):
+                xs.append(_x(when))
+                ys.append(signal[i] * 100)
         ax.scatter(xs, ys, marker=marker, color=colour, s=24, zorder=3, label=label)
     ax.set_title(
-        f"{symbol}: long {long_venue} / short {short_venue}, spread vs thresholds ({len(positions)} trades)"
+        f"{symbol}: long {long_venue} / short {short_venue}, spread and signal vs thresholds ({len(positions)} trades)"
     )
     ax.set_ylabel("APR, %")
     ax.grid(alpha=0.3)
-    finite = [x for x in spread_apr if not math.isnan(x)]
+    finite = [x for x in instant + signal if not math.isnan(x)]
     if finite:
         lo, hi = min(finite), max(finite)
         pad = (hi - lo) * 0.05 or 0.01
@@ -133,7 +187,7 @@ def _spread(result: BacktestResult, pair: tuple[str, str, str], path: Path) -> P
             min(hi, 6 * abs(entry_line) + 0.5) * 100 + pad * 100,
         )
     if times:
-        ax.set_xlim(times[0], times[-1] + timedelta(hours=1))
+        ax.set_xlim(_x(times[0]), _x(times[-1] + timedelta(hours=1)))
     ax.legend(loc="best", fontsize=8)
     fig.autofmt_xdate()
     fig.tight_layout()

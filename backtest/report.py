@@ -12,10 +12,32 @@ JSON, percent only in the table):
   decision time, starting from the budget): the largest fall from a running peak, in USD and as a fraction
   of that peak.
 * best / worst position: highest / lowest net PnL.
+
+Diagnostics:
+
+* per pair (symbol, long venue, short venue): trips, hours held, net funding, costs, net PnL, the mean realised
+  spread while held (net funding / notional / hours x 8760, APR) and the mean entry signal (APR);
+* entry signal vs realised spread per position (`PositionRecord.entry_signal_apr`, `.realised_spread_apr`) and
+  their Pearson correlation over the positions held at least one hour;
+* turnover: traded notional (two fills of `notional` per entry and per exit) per year, as a multiple of the
+  whole budget; round trips per 30 days;
+* Sharpe and Sortino ratios of the daily PnL (equity change over each 24 decision hours from the start, as a
+  fraction of the budget), annualised x sqrt(365); Sortino's downside deviation is sqrt(mean(min(0, r)^2)).
+  Labelled `funding_only` when basis PnL is not modelled (no price mark-to-market: the legs' price moves,
+  which a delta-neutral book mostly offsets but not exactly, are absent), else `with_basis`;
+* slippage sensitivity: net PnL and net APR on budget of the SAME trades with slippage re-priced at 2, 5 and
+  10 bps per fill (fees and funding unchanged; a run at another `costs.slippage_bps` may also trade
+  differently, since the ranking includes the cost);
+* lumps: exits that gave up a positive accrual of an interval (4 h / 8 h) leg's next settlement, and the USD
+  given up; entries' unearned share of their next settlements (backtest.engine "Lumps");
+* legs at entry: the largest hours since a leg's last fresh non-zero rate among all entries.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
+import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,7 +51,96 @@ from rich.table import Table
 from backtest.engine import BacktestResult, PositionRecord
 
 HOURS_PER_YEAR = Decimal(8760)
+SENSITIVITY_BPS = (Decimal(2), Decimal(5), Decimal(10))
+"""Slippage per fill (bps) at which the same trades are re-priced."""
 _ZERO = Decimal(0)
+_BPS = Decimal(10_000)
+
+
+@dataclass(frozen=True, slots=True)
+class PairFigures:
+    """One traded direction over the run: USD amounts Decimal, APRs fractions (None without hours held)."""
+
+    symbol: str
+    long_venue: str
+    short_venue: str
+    trips: int
+    hours_held: Decimal
+    net_funding_usd: Decimal
+    costs_usd: Decimal
+    net_pnl_usd: Decimal
+    realised_spread_apr: float | None
+    mean_entry_signal_apr: float | None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "symbol": self.symbol,
+            "long_venue": self.long_venue,
+            "short_venue": self.short_venue,
+            "trips": self.trips,
+            "hours_held": float(self.hours_held),
+            "net_funding_usd": float(self.net_funding_usd),
+            "costs_usd": float(self.costs_usd),
+            "net_pnl_usd": float(self.net_pnl_usd),
+            "realised_spread_apr": self.realised_spread_apr,
+            "mean_entry_signal_apr": self.mean_entry_signal_apr,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostics:
+    """The diagnostics of the module docstring. Ratios are floats; USD Decimal."""
+
+    pairs: list[PairFigures]
+    signal_vs_realised: list[tuple[float, float]]
+    signal_realised_correlation: float | None
+    traded_notional_usd: Decimal
+    turnover_per_year: float | None
+    round_trips_per_30_days: float | None
+    daily_pnl: list[float]
+    sharpe: float | None
+    sortino: float | None
+    pnl_basis: str
+    slippage_sensitivity: list[tuple[Decimal, Decimal, Decimal | None]]
+    exits_forgoing_lumps: int
+    exit_forgone_usd: Decimal
+    entry_unearned_usd: Decimal
+    max_entry_stale_hours: float | None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "pairs": [p.to_json_dict() for p in self.pairs],
+            "signal_vs_realised": {
+                "correlation": self.signal_realised_correlation,
+                "positions": len(self.signal_vs_realised),
+                "points": [list(x) for x in self.signal_vs_realised],
+            },
+            "turnover": {
+                "traded_notional_usd": float(self.traded_notional_usd),
+                "per_year_of_budget": self.turnover_per_year,
+                "round_trips_per_30_days": self.round_trips_per_30_days,
+            },
+            "daily_pnl": {
+                "basis": self.pnl_basis,
+                "days": len(self.daily_pnl),
+                "sharpe": self.sharpe,
+                "sortino": self.sortino,
+            },
+            "slippage_sensitivity": [
+                {
+                    "slippage_bps": float(bps),
+                    "net_pnl_usd": float(net),
+                    "net_apr_on_budget": None if apr is None else float(apr),
+                }
+                for bps, net, apr in self.slippage_sensitivity
+            ],
+            "lumps": {
+                "exits_forgoing_a_receipt": self.exits_forgoing_lumps,
+                "exit_forgone_usd": float(self.exit_forgone_usd),
+                "entry_unearned_usd": float(self.entry_unearned_usd),
+            },
+            "max_entry_stale_hours": self.max_entry_stale_hours,
+        }
 
 
 @dataclass(slots=True)
@@ -70,6 +181,9 @@ class BacktestReport:
     best_position: PositionRecord | None
     worst_position: PositionRecord | None
     most_traded_pair: tuple[str, str, str] | None
+    median_holding_hours: Decimal | None = None
+    diagnostics: Diagnostics | None = None
+    equity: list[tuple[datetime, Decimal]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     history: dict[str, Any] = field(default_factory=dict)
     positions: list[PositionRecord] = field(default_factory=list)
@@ -112,6 +226,7 @@ class BacktestReport:
             "exits_by_reason": self.exits_by_reason,
             "entries_blocked_by_budget": self.entries_blocked_by_budget,
             "avg_holding_hours": f(self.avg_holding_hours),
+            "median_holding_hours": f(self.median_holding_hours),
             "max_holding_hours": f(self.max_holding_hours),
             "time_in_market": float(self.time_in_market),
             "max_drawdown_usd": float(self.max_drawdown_usd),
@@ -125,6 +240,8 @@ class BacktestReport:
             "best_position": None if self.best_position is None else self.best_position.to_json_dict(),
             "worst_position": None if self.worst_position is None else self.worst_position.to_json_dict(),
             "most_traded_pair": None if self.most_traded_pair is None else list(self.most_traded_pair),
+            "diagnostics": None if self.diagnostics is None else self.diagnostics.to_json_dict(),
+            "equity_daily": [[t.isoformat(), float(v)] for t, v in self.equity[::24]],
             "notes": self.notes,
             "history": self.history,
             "positions": [p.to_json_dict() for p in self.positions],
@@ -161,6 +278,112 @@ def most_traded_pair(result: BacktestResult) -> tuple[str, str, str] | None:
     if not counts:
         return None
     return min(counts, key=lambda k: (-counts[k], first[k]))
+
+
+def _correlation(points: list[tuple[float, float]]) -> float | None:
+    """Pearson correlation; None with fewer than 3 points or a constant coordinate."""
+    if len(points) < 3:
+        return None
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    sxy = math.fsum((x - mx) * (y - my) for x, y in points)
+    sxx = math.fsum((x - mx) ** 2 for x in xs)
+    syy = math.fsum((y - my) ** 2 for y in ys)
+    if sxx <= 0 or syy <= 0:
+        return None
+    return sxy / math.sqrt(sxx * syy)
+
+
+def _pairs(positions: list[PositionRecord]) -> list[PairFigures]:
+    groups: dict[tuple[str, str, str], list[PositionRecord]] = {}
+    for p in positions:
+        groups.setdefault((p.symbol, p.long_venue, p.short_venue), []).append(p)
+    out: list[PairFigures] = []
+    for (symbol, long_venue, short_venue), ps in groups.items():
+        hours = sum((p.holding_hours for p in ps), _ZERO)
+        funding = sum((p.net_funding_usd for p in ps), _ZERO)
+        costs = sum((p.fees_usd + p.slippage_usd for p in ps), _ZERO)
+        notional_hours = sum((p.notional_usd * p.holding_hours for p in ps), _ZERO)
+        signals = [p.entry_signal_apr for p in ps if p.entry_signal_apr is not None]
+        out.append(
+            PairFigures(
+                symbol=symbol,
+                long_venue=long_venue,
+                short_venue=short_venue,
+                trips=len(ps),
+                hours_held=hours,
+                net_funding_usd=funding,
+                costs_usd=costs,
+                net_pnl_usd=sum((p.net_pnl_usd for p in ps), _ZERO),
+                realised_spread_apr=float(funding / notional_hours * HOURS_PER_YEAR)
+                if notional_hours > 0
+                else None,
+                mean_entry_signal_apr=statistics.fmean(signals) if signals else None,
+            )
+        )
+    return sorted(out, key=lambda p: (-p.net_pnl_usd, p.symbol, p.long_venue, p.short_venue))
+
+
+def diagnostics(result: BacktestResult, run_hours: int, total_budget: Decimal) -> Diagnostics:
+    """The diagnostics of a finished run (module docstring)."""
+    positions = result.positions
+    points = [
+        (p.entry_signal_apr, p.realised_spread_apr)
+        for p in positions
+        if p.entry_signal_apr is not None and p.realised_spread_apr is not None and p.holding_hours >= 1
+    ]
+    clean: list[tuple[float, float]] = [(a, b) for a, b in points if a is not None and b is not None]
+    traded = sum((2 * p.notional_usd * (2 if p.closed_at is not None else 1) for p in positions), _ZERO)
+    turnover = (
+        float(traded / total_budget * HOURS_PER_YEAR / run_hours)
+        if run_hours > 0 and total_budget > 0
+        else None
+    )
+    trips_30d = (
+        len([p for p in positions if p.closed_at is not None]) * 720 / run_hours if run_hours > 0 else None
+    )
+    equity = [v for _, v in result.equity]
+    marks = [total_budget, *equity[23::24]]
+    daily = [float((b - a) / total_budget) for a, b in itertools.pairwise(marks)] if total_budget > 0 else []
+    sharpe = sortino = None
+    if len(daily) >= 2:
+        mean = statistics.fmean(daily)
+        sd = statistics.stdev(daily)
+        sharpe = mean / sd * math.sqrt(365) if sd > 0 else None
+        downside = math.sqrt(math.fsum(min(0.0, r) ** 2 for r in daily) / len(daily))
+        sortino = mean / downside * math.sqrt(365) if downside > 0 else None
+    basis_modelled = any(p.basis_pnl_usd is not None for p in positions)
+    net = sum((p.net_pnl_usd for p in positions), _ZERO)
+    slip_paid = sum((p.slippage_usd for p in positions), _ZERO)
+    fill_notional = sum((p.notional_usd * (4 if p.closed_at is not None else 2) for p in positions), _ZERO)
+    sensitivity: list[tuple[Decimal, Decimal, Decimal | None]] = []
+    for bps in SENSITIVITY_BPS:
+        repriced = net + slip_paid - fill_notional * bps / _BPS
+        apr = (
+            repriced / total_budget * HOURS_PER_YEAR / run_hours
+            if run_hours > 0 and total_budget > 0
+            else None
+        )
+        sensitivity.append((bps, repriced, apr))
+    forgoing = [p for p in positions if p.exit_reason != "end_of_data" and p.exit_forgone_usd > 0]
+    stale = [p.entry_signal.stale_hours for p in positions if p.entry_signal is not None]
+    return Diagnostics(
+        pairs=_pairs(positions),
+        signal_vs_realised=clean,
+        signal_realised_correlation=_correlation(clean),
+        traded_notional_usd=traded,
+        turnover_per_year=turnover,
+        round_trips_per_30_days=trips_30d,
+        daily_pnl=daily,
+        sharpe=sharpe,
+        sortino=sortino,
+        pnl_basis="with_basis" if basis_modelled else "funding_only",
+        slippage_sensitivity=sensitivity,
+        exits_forgoing_lumps=len(forgoing),
+        exit_forgone_usd=sum((p.exit_forgone_usd for p in forgoing), _ZERO),
+        entry_unearned_usd=sum((p.entry_unearned_usd for p in positions), _ZERO),
+        max_entry_stale_hours=max(stale) if stale else None,
+    )
 
 
 def build_report(result: BacktestResult) -> BacktestReport:
@@ -213,6 +436,9 @@ def build_report(result: BacktestResult) -> BacktestReport:
         exits_by_reason=dict(sorted(reasons.items())),
         entries_blocked_by_budget=len(result.blocked_entries),
         avg_holding_hours=sum(holds, _ZERO) / len(holds) if holds else None,
+        median_holding_hours=statistics.median(holds) if holds else None,
+        diagnostics=diagnostics(result, run_hours, total_budget),
+        equity=list(result.equity),
         max_holding_hours=max(holds) if holds else None,
         time_in_market=Decimal(result.hours_in_market) / result.decision_hours
         if result.decision_hours
@@ -295,6 +521,7 @@ def report_table(report: BacktestReport) -> Table:
         ),
         ("entries blocked by budget", str(report.entries_blocked_by_budget)),
         ("average holding time", _hours(report.avg_holding_hours)),
+        ("median holding time", _hours(report.median_holding_hours)),
         ("maximum holding time", _hours(report.max_holding_hours)),
         ("time in market", _pct(report.time_in_market, 1)),
         (
@@ -310,13 +537,99 @@ def report_table(report: BacktestReport) -> Table:
             else "{} long {} / short {}".format(*report.most_traded_pair),
         ),
     ]
+    d = report.diagnostics
+    if d is not None:
+        label = "funding only, no price mark-to-market" if d.pnl_basis == "funding_only" else "with basis"
+        rows += [
+            (
+                f"Sharpe / Sortino, daily ({label})",
+                f"{_ratio(d.sharpe)} / {_ratio(d.sortino)} over {len(d.daily_pnl)} days",
+            ),
+            (
+                "entry signal vs realised spread",
+                f"correlation {_ratio(d.signal_realised_correlation)} over {len(d.signal_vs_realised)} positions",
+            ),
+            (
+                "turnover",
+                f"{_usd(d.traded_notional_usd)} traded, {_ratio(d.turnover_per_year)} x budget per year, "
+                f"{_ratio(d.round_trips_per_30_days)} round trips per 30 days",
+            ),
+            (
+                "interval settlements at exit",
+                f"{d.exits_forgoing_lumps} exits gave up {_usd(d.exit_forgone_usd)} accrued before the next lump",
+            ),
+            (
+                "legs at entry",
+                "-"
+                if d.max_entry_stale_hours is None
+                else f"at most {d.max_entry_stale_hours:.0f} h since a leg's last fresh non-zero rate",
+            ),
+        ]
     for name, value in rows:
         table.add_row(name, value)
     return table
 
 
+def _ratio(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def pairs_table(report: BacktestReport, limit: int = 20) -> Table | None:
+    """Per-pair figures (best net PnL first), at most `limit` rows."""
+    if report.diagnostics is None or not report.diagnostics.pairs:
+        return None
+    pairs = report.diagnostics.pairs
+    table = Table(
+        title=f"per pair ({len(pairs)} traded{', best ' + str(limit) if len(pairs) > limit else ''})",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for name in (
+        "pair",
+        "trips",
+        "held",
+        "entry signal",
+        "realised spread",
+        "net funding",
+        "costs",
+        "net PnL",
+    ):
+        table.add_column(name, justify="left" if name == "pair" else "right", no_wrap=True)
+    for p in pairs[:limit]:
+        table.add_row(
+            f"{p.symbol} long {p.long_venue} / short {p.short_venue}",
+            str(p.trips),
+            f"{float(p.hours_held):,.0f} h",
+            "-" if p.mean_entry_signal_apr is None else f"{p.mean_entry_signal_apr * 100:.2f}%",
+            "-" if p.realised_spread_apr is None else f"{p.realised_spread_apr * 100:.2f}%",
+            _usd(p.net_funding_usd),
+            _usd(p.costs_usd),
+            _usd(p.net_pnl_usd),
+        )
+    return table
+
+
+def sensitivity_table(report: BacktestReport) -> Table | None:
+    """The same trades with slippage re-priced per fill."""
+    if report.diagnostics is None:
+        return None
+    table = Table(
+        title="slippage sensitivity (same trades, slippage re-priced per fill)",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for name in ("slippage per fill", "net PnL", "net APR on budget"):
+        table.add_column(name, justify="right")
+    for bps, net, apr in report.diagnostics.slippage_sensitivity:
+        table.add_row(f"{float(bps):g} bps", _usd(net), _pct(apr))
+    return table
+
+
 def print_report(report: BacktestReport, console: Console) -> None:
-    """Print the table, then the notes (caveats) under it."""
+    """Print the figures, the per-pair and slippage tables, then the notes (caveats) under them."""
     console.print(report_table(report))
+    for extra in (pairs_table(report), sensitivity_table(report)):
+        if extra is not None:
+            console.print(extra)
     for note in report.notes:
         console.print(f"note: {note}", highlight=False, soft_wrap=True)

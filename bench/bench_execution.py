@@ -54,7 +54,7 @@ CONFIG = {
     "venues": ["lighter", "paradex"],
     "symbols": ["ETH"],
     "entry": {"min_net_apr": 0.5, "horizon_hours": 24},
-    "exit": {"exit_net_apr": 0.1, "min_hold_hours": 0},
+    "exit": {"exit_signal_apr": 0.1, "min_hold_hours": 0, "exit_on_flip": True},
     "sizing": {
         "target_notional_usd": 1000,
         "leverage": 2,

@@ -268,6 +268,29 @@ def embedded_status(pgdata: Path) -> EmbeddedStatus:
     )
 
 
+def _terminate(pid: int, timeout_seconds: float) -> None:
+    """SIGTERM the postmaster (a smart shutdown), then SIGQUIT (immediate) and SIGKILL if it lingers."""
+    import signal
+
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        for sig, wait in (
+            (signal.SIGTERM, timeout_seconds / 2),
+            (signal.SIGQUIT, 5.0),
+            (signal.SIGKILL, 5.0),
+        ):
+            process.send_signal(sig)
+            try:
+                process.wait(wait)
+                return
+            except psutil.TimeoutExpired:
+                continue
+    except psutil.Error:
+        return
+
+
 def stop_embedded(pgdata: Path, *, timeout_seconds: float = 30.0) -> bool:
     """Stop the embedded server of `pgdata` (pg_ctl stop, fast mode: open transactions are rolled back) and clear
     pgserver's handle file, whatever crashed before. Returns False when it was not running.
@@ -290,8 +313,12 @@ def stop_embedded(pgdata: Path, *, timeout_seconds: float = 30.0) -> bool:
         args = [pg_ctl, "-D", str(status.pgdata), "-w", "-m", "fast", "-t", str(int(timeout_seconds)), "stop"]
         done = subprocess.run(args, user=user, capture_output=True, text=True, check=False)
         if done.returncode != 0 and status.pid is not None and process_alive(status.pid):
-            detail = " ".join((done.stderr or done.stdout).split())[:200]
-            raise DatabaseError(f"cannot stop the embedded PostgreSQL in {status.pgdata}: {detail}")
+            # pg_ctl gave up (a wedged backend, a loaded machine): stop the postmaster ourselves, as pgserver does
+            log.warning("pg_ctl stop failed (%s); terminating postmaster %d", done.stderr.strip(), status.pid)
+            _terminate(status.pid, timeout_seconds)
+            if process_alive(status.pid):
+                detail = " ".join((done.stderr or done.stdout).split())[:200]
+                raise DatabaseError(f"cannot stop the embedded PostgreSQL in {status.pgdata}: {detail}")
     handle_file = status.pgdata / ".handle_pids.json"
     if handle_file.exists():
         handle_file.write_text("[]")

@@ -655,7 +655,10 @@ def serve(
 def sim(
     scenario: Path = typer.Option(..., exists=True, file_okay=False, help="scenario folder"),
     port: list[str] = typer.Option(
-        [], "--port", metavar="VENUE=PORT", help="a venue's port (repeatable; default: a free port each)"
+        [],
+        "--port",
+        metavar="VENUE=PORT",
+        help="a venue's port (repeatable; 0 = a free port; default: the venue's fixed port)",
     ),
     venue: list[str] = typer.Option(
         [], "--venue", help="simulate only this venue (repeatable; default: all)"
@@ -668,13 +671,18 @@ def sim(
     """Run the local venue simulator in the foreground (market data, trading, funding, faults).
 
     Prints one line `ready <venue>=<url> ...` (e.g. `ready lighter=http://... paradex=http://.../v1`) when every
-    venue listens.
+    venue listens. Each venue listens on its fixed default port (Lighter 8801, Paradex 8802, ...: the URLs
+    `.env.example` names) unless `--port VENUE=PORT` says otherwise.
     """
+    from simulator.protocol import installed_protocols
     from simulator.scenario import ScenarioError
     from simulator.server import parse_ports, serve_forever
 
     try:
-        serve_forever(scenario, host=host, ports=parse_ports(port), venues=venue or None, speed=speed)
+        chosen = venue or list(installed_protocols())
+        defaults = {name: p.default_port for name, p in installed_protocols().items() if name in chosen}
+        ports = defaults | parse_ports(port)
+        serve_forever(scenario, host=host, ports=ports, venues=venue or None, speed=speed)
     except ScenarioError as exc:
         die(f"bad scenario: {exc}")
     except ValueError as exc:
@@ -684,6 +692,20 @@ def sim(
 
 
 # ------------------------------------------------------------------------------------------------ backtest
+
+
+def _check_output_dir(path: Path | None, option: str) -> None:
+    """Create `path` (a directory for output files) and prove it writable now, before any long work: an unusable
+    path is a one-line error at once, not after the replay."""
+    if path is None:
+        return
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".perparb-write-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        die(f"{option} {path}: cannot write there ({exc.strerror or type(exc).__name__})")
 
 
 def _parse_when(value: str | None, option: str) -> Any:
@@ -746,6 +768,7 @@ def backtest(
     except ConfigError as exc:
         die(str(exc))
         return
+    _check_output_dir(plot, "--plot")
     start = _parse_when(from_, "--from")
     end = _parse_when(to, "--to")
     budget = None if budget_usd_per_venue is None else Decimal(str(budget_usd_per_venue))
@@ -800,6 +823,204 @@ def backtest(
         print_report(report, console)
         for p in paths:
             console.print(f"wrote {p}", highlight=False)
+
+
+@app.command()
+def sweep(
+    config: Path = typer.Argument(..., help="base strategy YAML (funding_arbitrage)"),
+    grid: Path = typer.Option(..., "--grid", help="YAML: dotted config path -> list of values"),
+    history: str = typer.Option(..., "--history", help="parquet/CSV file or directory, or 'db'"),
+    train_from: str = typer.Option(
+        ..., "--train-from", help="first training decision time (YYYY-MM-DD, UTC)"
+    ),
+    train_to: str = typer.Option(..., "--train-to", help="last training decision time"),
+    test_from: str = typer.Option(..., "--test-from", help="first test decision time (>= --train-to)"),
+    test_to: str = typer.Option(..., "--test-to", help="last test decision time"),
+    objective: str = typer.Option(
+        "net_apr_on_budget", "--objective", help="metric maximised on the training window"
+    ),
+    jobs: int = typer.Option(0, "--jobs", help="worker processes (0 = one per available core)"),
+    top: int = typer.Option(10, "--top", help="combinations shown and evaluated on the test window"),
+    as_json: bool = typer.Option(False, "--json", help="print the result as JSON (APRs as fractions)"),
+    plot: Path | None = typer.Option(None, "--plot", file_okay=False, help="write PNG charts of the best"),
+    budget_usd_per_venue: float | None = typer.Option(
+        None, "--budget-usd-per-venue", help="capital per venue, USD (default as in `backtest`)"
+    ),
+) -> None:
+    """Walk-forward research: evaluate every combination of GRID on the training window with the backtester
+    (the live decision code), pick the best by the objective, and report it on the later test window."""
+    import time
+
+    settings = _settings()
+    configure_logging(settings, quiet=True)
+    from backtest.engine import BacktestError
+    from backtest.loader import DB_SOURCE, HistoryError, load_history, load_history_db
+    from backtest.sweep import (
+        OBJECTIVES,
+        SweepError,
+        build_configs,
+        check_windows,
+        cpu_count,
+        history_range,
+        load_grid,
+        run_sweep,
+        window,
+    )
+    from perparb_core.errors import ConfigError
+    from strategies.config import FundingArbitrageConfig, load_config
+
+    try:
+        cfg = load_config(config)
+        if not isinstance(cfg, FundingArbitrageConfig):
+            raise ConfigError(
+                f"{config}: strategy: the sweep evaluates funding_arbitrage configs, not {cfg.strategy}"
+            )
+        values = load_grid(grid)
+        _check_output_dir(plot, "--plot")
+        if objective not in OBJECTIVES:
+            raise SweepError(f"--objective: {objective!r} is not one of {', '.join(OBJECTIVES)}")
+        if jobs < 0:
+            raise SweepError(f"--jobs: {jobs} must be 0 (one per core) or more")
+        if top < 1:
+            raise SweepError(f"--top: {top} must be at least 1")
+        train = window("train", _parse_when(train_from, "--train-from"), _parse_when(train_to, "--train-to"))
+        test = window("test", _parse_when(test_from, "--test-from"), _parse_when(test_to, "--test-to"))
+        combos, _ = build_configs(cfg, values)  # every value validated before the history is read
+    except (ConfigError, SweepError) as exc:
+        die(str(exc))
+        return
+    workers = jobs or cpu_count()
+    budget = None if budget_usd_per_venue is None else Decimal(str(budget_usd_per_venue))
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=as_json,
+    ) as progress:
+        loading = progress.add_task(f"load history {history}", total=None)
+        try:
+            if history == DB_SOURCE:
+
+                async def load() -> Any:
+                    async with open_engine(settings) as engine, engine.connect() as conn:
+                        return await load_history_db(conn, venues=cfg.venues)
+
+                hist = asyncio.run(load())
+            else:
+                hist = load_history(Path(history), venues=cfg.venues)
+        except HistoryError as exc:
+            die(str(exc))
+            return
+        progress.update(loading, total=1, completed=1)
+        try:
+            check_windows(train, test, history_range(hist, cfg.venues))
+        except SweepError as exc:
+            die(str(exc))
+            return
+        tasks = {
+            "train": progress.add_task(
+                f"train ({len(combos)} combinations, {workers} jobs)", total=len(combos)
+            ),
+            "test": progress.add_task(f"test (best {min(top, len(combos))})", total=min(top, len(combos))),
+        }
+        try:
+            result = run_sweep(
+                cfg,
+                values,
+                hist,
+                train,
+                test,
+                objective=objective,
+                jobs=workers,
+                top=top,
+                budget_usd_per_venue=budget,
+                progress=lambda phase, done, total: progress.update(
+                    tasks[phase], completed=done, total=total
+                ),
+            )
+        except SweepError as exc:
+            die(str(exc))
+            return
+        except BacktestError as exc:
+            die(str(exc))
+            return
+    elapsed = time.perf_counter() - started
+    paths: list[Path] = []
+    if plot is not None:
+        from backtest.sweep_plots import write_sweep_plots
+
+        try:
+            paths = write_sweep_plots(result, cfg, hist, plot, budget_usd_per_venue=budget)
+        except OSError as exc:
+            die(f"--plot {plot}: {exc}")
+    if as_json:
+        data = result.to_json_dict()
+        data["plots"] = [str(p) for p in paths]
+        data["elapsed_seconds"] = elapsed
+        _print_json(data)
+        return
+    _print_sweep(result, elapsed, workers)
+    for p in paths:
+        console.print(f"wrote {p}", highlight=False)
+
+
+def _print_sweep(result: Any, elapsed: float, workers: int) -> None:
+    def pct(m: dict[str, Any] | None, key: str) -> str:
+        return "-" if m is None or m.get(key) is None else f"{m[key] * 100:.2f}%"
+
+    def usd(m: dict[str, Any] | None, key: str) -> str:
+        return "-" if m is None or m.get(key) is None else _usd(m[key])
+
+    def num(m: dict[str, Any] | None, key: str, fmt: str = "{:,.0f}") -> str:
+        return "-" if m is None or m.get(key) is None else fmt.format(m[key])
+
+    table = Table(
+        title=(
+            f"sweep: best {len(result.ranked)} of {result.evaluated} by training {result.objective}; "
+            f"train {result.train_window.start:%Y-%m-%d %H:%M} -> {result.train_window.end:%Y-%m-%d %H:%M}, "
+            f"test {result.test_window.start:%Y-%m-%d %H:%M} -> {result.test_window.end:%Y-%m-%d %H:%M} UTC"
+        ),
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("#", justify="right")
+    for key in result.keys:
+        table.add_column(key, justify="right")
+    for side in ("train", "test"):
+        table.add_column(f"{side} net APR", justify="right")
+        table.add_column(f"{side} net PnL", justify="right")
+        table.add_column(f"{side} trips", justify="right")
+        table.add_column(f"{side} median hold", justify="right")
+        table.add_column(f"{side} Sharpe*", justify="right")
+    for rank, ev in enumerate(result.ranked, start=1):
+        cells = [str(rank), *(str(ev.params[k]) for k in result.keys)]
+        for m in (ev.train, ev.test):
+            cells += [
+                pct(m, "net_apr_on_budget"),
+                usd(m, "net_pnl_usd"),
+                num(m, "entries"),
+                num(m, "median_holding_hours", "{:,.0f} h"),
+                num(m, "sharpe", "{:.2f}"),
+            ]
+        table.add_row(*cells)
+    console.print(table)
+    best = result.best
+    console.print(
+        f"best: {', '.join(f'{k}={v}' for k, v in best.params.items())}: train {pct(best.train, 'net_apr_on_budget')}, "
+        f"test {pct(best.test, 'net_apr_on_budget')} net APR on budget",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"{result.evaluated} combinations in {elapsed:.1f} s with {workers} worker(s) "
+        f"({result.evaluated / elapsed:.2f} per second). *Sharpe of daily PnL, funding only (no price "
+        "mark-to-market) unless basis was modelled. Only the training window chose; the test window is reported.",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 # -------------------------------------------------------------------------------------- strategies: config
@@ -990,6 +1211,13 @@ def _money(value: str | None) -> str:
     return "-" if value is None else f"{Decimal(value):,.2f}"
 
 
+def _pct_or_dash(value: Any) -> str:
+    try:
+        return "-" if value is None else f"{float(value) * 100:.2f} %"
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def _print_status(data: dict[str, Any]) -> None:
     runs = Table(title="runs", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("id", "account", "mode", "strategy", "config", "status", "heartbeat", "reason"):
@@ -1093,6 +1321,28 @@ def _print_status(data: dict[str, Any]) -> None:
                 g["last_fill_at"] or "-",
             )
         console.print(grids)
+    for block in data.get("candidates", []):
+        table = Table(
+            title=(
+                f"last cycle's best candidates: {block['account']} {block['mode']} {block['config_name']} "
+                f"(run {block['run_id']}, {str(block['at'])[:19]})"
+            ),
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+        )
+        for col in ("symbol", "long", "short", "signal APR", "exp. net APR", "t-stat", "why not entered"):
+            table.add_column(col)
+        for c in block["candidates"]:
+            table.add_row(
+                c["symbol"],
+                c["long_venue"],
+                c["short_venue"],
+                _pct_or_dash(c.get("signal_apr")),
+                _pct_or_dash(c.get("expected_net_apr")),
+                "-" if c.get("tstat") is None else f"{float(c['tstat']):.2f}",
+                c["reason"] or "[green]entered[/]",
+            )
+        console.print(table)
     if data["events"]:
         events = Table(title="recent events (newest first)", box=box.SIMPLE_HEAD, pad_edge=False)
         for col in ("at", "run", "level", "kind", "message"):

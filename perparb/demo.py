@@ -3,7 +3,9 @@
 Starts the simulator on the shipped synthetic demo scenario, points both funding adapters at it, starts (or
 reuses) the embedded PostgreSQL in `$PERPARB_DATA_DIR/demo` (kept apart from real data), applies the
 migrations, backfills a few days of settled history (for the persistence columns), runs one collection cycle
-through the real SDKs and prints the ranked opportunity table.
+through the real SDKs and prints the ranked opportunity table. Then, when ../shared/funding-history is present,
+the backtest of the shipped strategy config (configs/backtest.example.yaml) on its out-of-sample half-year, and
+the research command that chose its parameters.
 
 Run: `python -m perparb.demo [--days N]`.
 """
@@ -21,12 +23,22 @@ from funding_rate_service.backfill import backfill
 from funding_rate_service.collector import run_cycle
 from funding_rate_service.service import build_query, get_opportunities, get_rates
 from perparb.cli import _print_cycle, print_opportunities
+from perparb.cli import console as wide_console
 from perparb.runtime import configure_logging, open_adapters, open_engine
 from perparb.settings import Settings
 from simulator.server import SimulatorHandle, start_simulator
 from strategies.paper import PaperError, simulated_venue_urls
 
-DEMO_SCENARIO = Path(__file__).resolve().parents[1] / "simulator" / "scenarios" / "demo"
+PROJECT = Path(__file__).resolve().parents[1]
+DEMO_SCENARIO = PROJECT / "simulator" / "scenarios" / "demo"
+FUNDING_HISTORY = PROJECT.parent / "shared" / "funding-history"
+SHIPPED_CONFIG = PROJECT / "configs" / "backtest.example.yaml"
+OUT_OF_SAMPLE_FROM = "2026-02-21"
+RESEARCH_COMMAND = (
+    "perparb sweep configs/backtest.example.yaml --grid configs/research.grid.yaml --history "
+    "../shared/funding-history --train-from 2025-08-21 --train-to 2026-02-21 --test-from 2026-02-21 "
+    "--test-to 2026-08-22 --jobs 2"
+)
 console = Console()
 
 
@@ -41,6 +53,30 @@ def served_venue_urls(sim: SimulatorHandle, venues: list[str]) -> dict[str, tupl
             continue
         urls[venue] = (rest, ws)
     return urls
+
+
+def show_backtest() -> None:
+    """The shipped config replayed on the real history's out-of-sample half-year (skipped without the data)."""
+    from datetime import datetime, timezone
+
+    from backtest.engine import BacktestOptions, run_backtest
+    from backtest.loader import load_history
+    from backtest.report import build_report, print_report
+    from strategies.config import FundingArbitrageConfig, load_config
+
+    command = f"perparb backtest configs/backtest.example.yaml --history ../shared/funding-history --from {OUT_OF_SAMPLE_FROM}"
+    if not FUNDING_HISTORY.is_dir():
+        console.print(f"[dim]{FUNDING_HISTORY} is absent: backtest skipped (with the data: {command})[/]")
+        return
+    config = load_config(SHIPPED_CONFIG)
+    assert isinstance(config, FundingArbitrageConfig)
+    wide_console.print(f"\nbacktest of the shipped config, out of sample: {command}", soft_wrap=True)
+    history = load_history(FUNDING_HISTORY, venues=config.venues)
+    start = datetime.fromisoformat(OUT_OF_SAMPLE_FROM).replace(tzinfo=timezone.utc)
+    print_report(build_report(run_backtest(config, history, BacktestOptions(start=start))), wide_console)
+    wide_console.print(
+        f"research (walk-forward, docs/strategies.md section 10): {RESEARCH_COMMAND}", soft_wrap=True
+    )
 
 
 async def run_demo(days: float) -> int:
@@ -91,6 +127,7 @@ async def run_demo(days: float) -> int:
                 result,
                 title=f"demo: funding-arbitrage opportunities, horizon {query.horizon_hours:g} h, taker fees",
             )
+    show_backtest()
     console.print(
         f"[dim]demo finished in {time.perf_counter() - t0:.1f} s. Query it again with "
         f"PERPARB_DATA_DIR={base.data_dir / 'demo'} .venv/bin/perparb opportunities[/]"

@@ -94,6 +94,8 @@ class SimVenueProtocol:
             `ScenarioSettings.venue_setting`.
         write_recordings: writes `OUT/<name>/` from the recorded payloads of `../shared/venue-data`
             (`simulator.scenario_from_recordings`); None = the venue has no recordings.
+        default_port: the port `perparb sim` listens on for this venue unless told otherwise (0 = a free port);
+            fixed defaults let `.env.example` name the simulator's URLs. `start_simulator` always defaults to 0.
         write_demo: `(folder, assets, rng) -> {path: body}`: the venue's files of the SYNTHETIC demo scenario
             from the venue-neutral `simulator.scenarios.demo_tools.DemoAsset`s, drawing from `rng`
             (`simulator/scenarios/make_demo.py`); None = the venue is not in the demo.
@@ -109,6 +111,7 @@ class SimVenueProtocol:
     settings_fields: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
     write_recordings: Callable[[Path, Path], None] | None = None
     write_demo: Callable[[Path, Sequence[Any], random.Random], dict[Path, Any]] | None = None
+    default_port: int = 0
 
 
 @functools.cache

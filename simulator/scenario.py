@@ -490,7 +490,8 @@ def load_scenario(
         The `Scenario`, bodies kept verbatim (except the optional history shift).
 
     Raises:
-        ScenarioError: the folder does not exist, or holds a folder of JSON files of an unknown venue, or a file is
+        ScenarioError: the folder does not exist or is not a scenario (neither `scenario.json` nor a venue
+            folder), or holds a folder of JSON files of an unknown venue, or a file is
             not valid JSON, has an unexpected name, lacks the list the server filters, or `scenario.json` holds an
             unknown key / bad value / a `funding` key naming no market / an unusable replay file. The message
             names the file and the field.
@@ -515,7 +516,17 @@ def load_scenario(
             )
             raise ScenarioError(settings_path, f"invalid settings: {problems}") from None
     _check_venue_folders(root, protocols)
+    if not settings_path.exists() and not any((root / name).is_dir() for name in protocols):
+        raise ScenarioError(
+            root,
+            f"not a scenario folder: no scenario.json and no venue folder ({', '.join(sorted(protocols))}); "
+            "see simulator/README.md, or use simulator/scenarios/demo",
+        )
     venues = {name: protocols[name].read_folder(root / name) for name in sorted(protocols)}
+    if not any(data.market_count() for data in venues.values()):
+        log.warning(
+            "scenario %s has no market on any venue: the simulator will serve empty market lists", root
+        )
     clock = clock or SimClock()
     shift_ms = 0
     if settings.shift_history_to_now:

@@ -8,6 +8,7 @@ nothing else (`strategies.funding_arbitrage.decision`).
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,11 +27,96 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class EntryRules(_Model):
-    """When to open a position."""
+class SignalRules(_Model):
+    """What the strategy believes a direction will pay (`strategies.funding_arbitrage.signals`): an estimator of
+    the expected spread from the hourly history known at decision time, and the window of the stability
+    statistics. The same settings drive live, paper and backtest runs."""
 
-    min_net_apr: Decimal = Field(gt=0, description="net APR over the horizon, fraction (0.15 = 15 %)")
-    horizon_hours: Decimal = Field(default=Decimal(168), gt=0, description="holding horizon for the net APR")
+    estimator: Literal["instantaneous", "mean", "ewma"] = Field(
+        default="instantaneous",
+        description="instantaneous: the last hour known on both legs; mean: trailing mean over window_hours; "
+        "ewma: exponentially weighted mean with half_life_hours over window_hours",
+    )
+    half_life_hours: Decimal | None = Field(default=None, gt=0, le=24 * 90, description="ewma only")
+    window_hours: int | None = Field(
+        default=None,
+        ge=1,
+        le=24 * 90,
+        description="mean: the window (required); ewma: hours of history weighed (default 4 half-lives)",
+    )
+    stability_days: int = Field(
+        default=7,
+        ge=3,
+        le=60,
+        description="daily blocks of the stability statistics (t-stat, CV, sign share)",
+    )
+    min_hours: int | None = Field(
+        default=None,
+        ge=1,
+        description="known aligned hours needed in the window for an estimate (default: half the window; 1 for "
+        "instantaneous)",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SignalRules:
+        if self.estimator == "ewma" and self.half_life_hours is None:
+            raise ValueError("signal.half_life_hours: required with estimator ewma")
+        if self.estimator != "ewma" and self.half_life_hours is not None:
+            raise ValueError(f"signal.half_life_hours: only used by estimator ewma, not {self.estimator}")
+        if self.estimator == "mean" and self.window_hours is None:
+            raise ValueError("signal.window_hours: required with estimator mean")
+        if self.estimator == "instantaneous" and self.window_hours not in (None, 1):
+            raise ValueError(
+                f"signal.window_hours: the instantaneous estimator reads one hour, not {self.window_hours}"
+            )
+        if self.min_hours is not None and self.min_hours > self.lookback_hours:
+            raise ValueError(
+                f"signal.min_hours ({self.min_hours}) exceeds the window ({self.lookback_hours} h)"
+            )
+        return self
+
+    @property
+    def lookback_hours(self) -> int:
+        """Hours in the estimator's window."""
+        if self.estimator == "instantaneous":
+            return 1
+        if self.window_hours is not None:
+            return self.window_hours
+        assert self.half_life_hours is not None
+        return max(1, math.ceil(4 * self.half_life_hours))
+
+    @property
+    def required_hours(self) -> int:
+        """Known aligned hours needed for an estimate."""
+        if self.min_hours is not None:
+            return self.min_hours
+        return 1 if self.estimator == "instantaneous" else max(1, self.lookback_hours // 2)
+
+
+class EntryRules(_Model):
+    """When to open a position. Every threshold is evaluated on the signal (`signal`), i.e. on one hour's spread
+    only with the `instantaneous` estimator; at least one of `min_net_apr` and `min_signal_apr` is required."""
+
+    min_net_apr: Decimal | None = Field(
+        default=None,
+        gt=-1,
+        description="expected net APR over the horizon: (signal x H - round-trip cost) / H x 8760, fraction",
+    )
+    min_signal_apr: Decimal | None = Field(
+        default=None, gt=-1, description="expected gross APR of the signal (spread x 8760), fraction"
+    )
+    min_stability: Decimal | None = Field(
+        default=None, description="t-statistic of the daily mean spread in the trade's direction"
+    )
+    max_spread_cv: Decimal | None = Field(
+        default=None, gt=0, description="standard deviation / |mean| of the hourly spread"
+    )
+    min_sign_share: Fraction | None = Field(
+        default=None, description="share of known hours whose spread had the trade's sign"
+    )
+    horizon_hours: Decimal = Field(
+        default=Decimal(168), gt=0, description="holding horizon over which costs are amortised"
+    )
     min_spread_persistence_hours: Decimal = Field(
         default=Decimal(0), ge=0, description="the spread kept its sign at least this long"
     )
@@ -38,13 +124,27 @@ class EntryRules(_Model):
     min_open_interest_usd: Decimal = Field(default=Decimal(0), ge=0, description="smaller leg")
     max_data_age_seconds: Decimal = Field(default=Decimal(900), gt=0)
 
+    @model_validator(mode="after")
+    def _a_threshold(self) -> EntryRules:
+        if self.min_net_apr is None and self.min_signal_apr is None:
+            raise ValueError("entry: give min_signal_apr and/or min_net_apr (the entry threshold)")
+        return self
+
 
 class ExitRules(_Model):
-    """When to close a position (any rule suffices, except that nothing but liquidation risk closes before
-    `min_hold_hours`)."""
+    """When to close a position (any rule suffices; nothing but liquidation risk and a stale leg closes before
+    `min_hold_hours`). Costs already paid, and the exit cost every position pays whenever it closes, never
+    decide an exit."""
 
-    exit_net_apr: Decimal = Field(
-        default=Decimal(0), description="close when the spread's APR (net of exit costs) falls below this"
+    exit_signal_apr: Decimal = Field(
+        default=Decimal(0),
+        description="close when the signal's gross APR falls below this (hysteresis: below the entry threshold)",
+    )
+    exit_on_flip: bool = Field(default=False, description="also close when one hour's spread is <= 0")
+    max_stale_hours: Decimal = Field(
+        default=Decimal(24),
+        gt=0,
+        description="a leg without a fresh non-zero rate for this long is stale: closed, never entered",
     )
     max_hold_hours: Decimal | None = Field(default=None, gt=0)
     min_hold_hours: Decimal = Field(default=Decimal(0), ge=0)
@@ -55,18 +155,30 @@ class ExitRules(_Model):
     switch_cost_multiple: Decimal = Field(
         default=Decimal(2),
         ge=1,
-        description="switch only if the better opportunity gains more than this × cost",
+        description="switch only if the expected gain over the remaining horizon exceeds this x the cost",
     )
     max_leg_drift: Fraction = Field(
         default=Decimal("0.02"), description="re-hedge when |long qty - short qty| exceeds this fraction"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "exit_net_apr" in data:
+            raise ValueError(
+                "exit_net_apr was removed: exits act on the signal (exit.exit_signal_apr, gross APR), and the exit "
+                "cost is paid whenever a position closes, so it cannot decide whether to close"
+            )
+        return data
 
 
 class SizingRules(_Model):
     """How big, and the limits."""
 
     target_notional_usd: PositiveUsd
-    leverage: Decimal = Field(default=Decimal(1), gt=0, le=100)
+    leverage: Decimal = Field(
+        default=Decimal(1), ge=1, le=100, description="x; below 1 a leg needs more margin than its notional"
+    )
     max_positions: int = Field(default=1, ge=1)
     max_exposure_per_venue_usd: PositiveUsd | None = None
     max_total_exposure_usd: PositiveUsd | None = None
@@ -119,11 +231,12 @@ class FundingArbitrageConfig(_Model):
     name: str = Field(min_length=1, max_length=64)
     venues: list[str] = Field(min_length=2, description="venues the strategy may trade")
     symbols: list[str] | None = Field(default=None, description="base assets; omit for all")
+    signal: SignalRules = Field(default_factory=SignalRules)
     entry: EntryRules
-    exit: ExitRules = Field(default_factory=ExitRules)  # type: ignore[arg-type]
+    exit: ExitRules = Field(default_factory=ExitRules)
     sizing: SizingRules
-    costs: CostRules = Field(default_factory=CostRules)  # type: ignore[arg-type]
-    execution: ExecutionRules = Field(default_factory=ExecutionRules)  # type: ignore[arg-type]
+    costs: CostRules = Field(default_factory=CostRules)
+    execution: ExecutionRules = Field(default_factory=ExecutionRules)
     on_stop: Literal["keep", "close"] = "keep"
     unknown_positions: Literal["report", "close"] = "report"
     loop_interval_seconds: Decimal = Field(
@@ -138,13 +251,33 @@ class FundingArbitrageConfig(_Model):
             raise ValueError(f"venues: unknown venue(s) {unknown}; known: {known + list(BACKTEST_VENUES)}")
         if len(set(self.venues)) != len(self.venues):
             raise ValueError(f"venues: duplicates in {self.venues}")
-        if self.exit.exit_net_apr >= self.entry.min_net_apr:
+        entry = self.entry.min_signal_apr if self.entry.min_signal_apr is not None else self.entry.min_net_apr
+        name = "entry.min_signal_apr" if self.entry.min_signal_apr is not None else "entry.min_net_apr"
+        if entry is not None and self.exit.exit_signal_apr >= entry:
             raise ValueError(
-                f"exit.exit_net_apr ({self.exit.exit_net_apr}) must be below entry.min_net_apr "
-                f"({self.entry.min_net_apr}): the gap is the hysteresis that stops churning"
+                f"exit.exit_signal_apr ({self.exit.exit_signal_apr}) must be below {name} ({entry}): the gap is "
+                "the hysteresis that stops churning"
             )
         if self.exit.max_hold_hours is not None and self.exit.max_hold_hours <= self.exit.min_hold_hours:
             raise ValueError("exit.max_hold_hours must be greater than exit.min_hold_hours")
+        sizing = self.sizing
+        # limits that make every entry impossible are refused here, not discovered as a run that enters nothing
+        if (
+            sizing.max_exposure_per_venue_usd is not None
+            and sizing.max_exposure_per_venue_usd < sizing.target_notional_usd
+        ):
+            raise ValueError(
+                f"sizing.max_exposure_per_venue_usd ({sizing.max_exposure_per_venue_usd}) is below "
+                f"sizing.target_notional_usd ({sizing.target_notional_usd}): no position could ever be opened"
+            )
+        if (
+            sizing.max_total_exposure_usd is not None
+            and sizing.max_total_exposure_usd < 2 * sizing.target_notional_usd
+        ):
+            raise ValueError(
+                f"sizing.max_total_exposure_usd ({sizing.max_total_exposure_usd}) is below two legs of "
+                f"sizing.target_notional_usd (2 x {sizing.target_notional_usd}): no position could ever be opened"
+            )
         return self
 
     @property
@@ -188,7 +321,9 @@ class GridConfig(_Model):
     stop_price_high: Decimal | None = Field(default=None, gt=0)
     pause_price_low: Decimal | None = Field(default=None, gt=0)
     pause_price_high: Decimal | None = Field(default=None, gt=0)
-    leverage: Decimal = Field(default=Decimal(1), gt=0, le=100)
+    leverage: Decimal = Field(
+        default=Decimal(1), ge=1, le=100, description="x; below 1 a leg needs more margin than its notional"
+    )
     max_slippage_bps: Decimal = Field(
         default=Decimal(20), ge=0, le=500, description="bound on closing orders"
     )

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from exchange_clients.registry import venue_names
 from strategies.config import FundingArbitrageConfig, GridConfig, StrategyConfig
 
 
@@ -54,8 +55,12 @@ def config_summary(config: StrategyConfig) -> dict[str, Any]:
     if isinstance(config, FundingArbitrageConfig):
         out.update(
             symbols=config.symbols,
+            signal=config.signal.estimator,
+            half_life_hours=_num(config.signal.half_life_hours),
+            min_signal_apr=_num(config.entry.min_signal_apr),
             min_net_apr=_num(config.entry.min_net_apr),
-            exit_net_apr=_num(config.exit.exit_net_apr),
+            min_stability=_num(config.entry.min_stability),
+            exit_signal_apr=_num(config.exit.exit_signal_apr),
             horizon_hours=_num(config.entry.horizon_hours),
             target_notional_usd=_num(config.sizing.target_notional_usd),
             leverage=_num(config.sizing.leverage),
@@ -131,11 +136,19 @@ async def check_markets(conn: AsyncConnection, config: StrategyConfig) -> CheckR
         ):
             listed[r.venue][r.symbol.upper()] = r.max_leverage
     known = [v for v in venues if listed[v]]
+    installed = venue_names()
     for v in venues:
-        if not listed[v]:
+        if listed[v]:
+            continue
+        if v in installed:
             result.notes.append(
                 f"no {v} markets in the database (run `perparb collect --once`): leverage and symbols not checked "
                 f"on {v}"
+            )
+        else:
+            result.notes.append(
+                f"{v} is a backtest-only venue (replayed from funding-history files, never collected or traded): "
+                "leverage and symbols not checked on it"
             )
     if not known:
         return result

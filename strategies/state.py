@@ -56,6 +56,8 @@ EVENTS = table_of(StrategyEvent)
 STATE = table_of(StrategyState)
 
 LIVE_POSITION = ("opening", "open", "closing")
+CANDIDATES_STATE_PREFIX = "candidates:"
+"""`strategy_state` key prefix of a funding-arbitrage config's last-cycle candidate table (`perparb status`)."""
 FINAL_ORDER = ("filled", "canceled", "rejected")
 
 # ------------------------------------------------------------------------------------------ client order ids

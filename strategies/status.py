@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from strategies.state import EVENTS, LIVE_POSITION, ORDERS, POSITIONS, RUNS
+from strategies.state import CANDIDATES_STATE_PREFIX, EVENTS, LIVE_POSITION, ORDERS, POSITIONS, RUNS, STATE
 
 STALE_FACTOR = 3
 DEFAULT_LOOP_SECONDS = {"funding_arbitrage": Decimal(10), "grid": Decimal(2)}
@@ -275,14 +275,36 @@ async def gather_status(
         "runs": runs,
         "positions": await list_positions(conn, account=account, recent_closed=recent_closed),
         "grids": await grid_summary(conn, [r["id"] for r in runs if r["strategy"] == "grid"]),
+        "candidates": await last_candidates(conn, account=account),
         "events": await recent_events(conn, account=account, limit=events) if events > 0 else [],
     }
+
+
+async def last_candidates(conn: AsyncConnection, *, account: str | None = None) -> list[dict[str, Any]]:
+    """Each funding-arbitrage config's last cycle: its best candidates and why each was not entered (None =
+    entered), as saved by the strategy (`strategy_state` key `candidates:<config>`). Newest first."""
+    query = select(STATE).where(STATE.c.config_name.like(CANDIDATES_STATE_PREFIX + "%"))
+    if account is not None:
+        query = query.where(STATE.c.account_name == account)
+    rows = (await conn.execute(query.order_by(STATE.c.updated_at.desc()))).all()
+    return [
+        {
+            "account": r.account_name,
+            "mode": r.mode,
+            "config_name": r.config_name.removeprefix(CANDIDATES_STATE_PREFIX),
+            "at": (r.state or {}).get("at"),
+            "run_id": (r.state or {}).get("run_id"),
+            "candidates": (r.state or {}).get("candidates", []),
+        }
+        for r in rows
+    ]
 
 
 __all__ = [
     "STALE_NOTE",
     "gather_status",
     "grid_summary",
+    "last_candidates",
     "list_positions",
     "list_runs",
     "loop_interval",

@@ -57,3 +57,10 @@ def sim_trading(
     return TradingConfig(
         venues={v: sim_config(sim, v, **kw) for v in venues}, venue_timeout_seconds=venue_timeout_seconds
     )
+
+
+def free_sim_ports() -> list[str]:
+    """`perparb sim` options giving every simulated venue a free port (not its fixed default)."""
+    from simulator.protocol import installed_protocols
+
+    return [arg for name in installed_protocols() for arg in ("--port", f"{name}=0")]

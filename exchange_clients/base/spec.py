@@ -103,11 +103,14 @@ class PaperHooks:
         prepare_account: `(credentials, config, admin, collateral_usd) -> {public identifiers}`: makes the
             account's own keys valid on the simulator and funds it with `collateral_usd` USDC. `config` points at
             the simulator. Only the simulator is contacted.
+        new_credentials: `() -> credentials`: fresh, valid-looking test credentials of the venue (new random
+            keys, never a real account's), for `perparb accounts add-account --simulator`; None = not offered.
     """
 
     prepare_account: Callable[
         [BaseCredentials, VenueConfig, SimulatorAdmin, Decimal], Awaitable[dict[str, Any]]
     ]
+    new_credentials: Callable[[], BaseCredentials] | None = None
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,20 @@ async def _paper(
     return await prepare_paper_account(credentials, config, admin, collateral)
 
 
+def _new_credentials() -> BaseCredentials:
+    """A fresh API key (lighter-sdk `create_api_key`) in slot 3 of a random account index: for the simulator."""
+    import secrets
+
+    from lighter.signer_client import create_api_key
+
+    private_key, _public_key, error = create_api_key()
+    if error is not None:
+        raise RuntimeError(f"lighter-sdk could not create an API key: {error}")
+    return LighterCredentials(
+        account_index=100_000 + secrets.randbelow(900_000), api_key_index=3, api_private_key=private_key
+    )
+
+
 SPEC = VenueSpec(
     name=VENUE,
     title="Lighter",
@@ -73,7 +87,7 @@ SPEC = VenueSpec(
         continuous=False,
         settled_sources=frozenset({SOURCE_FUNDINGS, SOURCE_MARKET_STATS}),
     ),
-    paper=PaperHooks(prepare_account=_paper),
+    paper=PaperHooks(prepare_account=_paper, new_credentials=_new_credentials),
     simulator_protocol="simulator.lighter",
     sdk_modules=("lighter",),
 )

@@ -58,6 +58,14 @@ async def _paper(
     return await prepare_paper_account(credentials, config, admin, collateral)
 
 
+def _new_credentials() -> BaseCredentials:
+    """A fresh L1-key account (a random Ethereum key, eth-account): for the simulator."""
+    from eth_account import Account
+
+    account = Account.create()
+    return ParadexCredentials(l1_address=account.address, l1_private_key=account.key.hex())
+
+
 SPEC = VenueSpec(
     name=VENUE,
     title="Paradex",
@@ -72,7 +80,7 @@ SPEC = VenueSpec(
         continuous=True,
         settled_sources=frozenset({SOURCE_FUNDING_DATA, SOURCE_WS_FUNDING_DATA}),
     ),
-    paper=PaperHooks(prepare_account=_paper),
+    paper=PaperHooks(prepare_account=_paper, new_credentials=_new_credentials),
     simulator_protocol="simulator.paradex",
     sdk_modules=("paradex_py", "starknet_py", "starkware"),
     # paradex-py logs its SystemConfig at INFO and warns "HttpClient: Invalid JSON in response" for every answer

@@ -14,6 +14,7 @@ import os
 import stat
 import sys
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,7 +38,7 @@ from database.vault import (
 )
 from exchange_clients import registry
 from exchange_clients.base.credentials import BaseCredentials
-from perparb.settings import Settings, enable_configured_sub_venues
+from perparb.settings import Settings, enable_configured_sub_venues, venue_env_prefix
 from perparb_core.errors import ConfigError, PerparbError
 from perparb_core.files import read_text_file
 
@@ -83,10 +84,16 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def _settings() -> Settings:
+    """The process settings, with logging configured as every perparb command does (warnings and errors on
+    stderr, third-party chatter at DEBUG only)."""
     from pydantic import ValidationError
 
+    from perparb.runtime import configure_logging
+
     try:
-        return Settings()
+        settings = Settings()
+        configure_logging(settings, quiet=True)
+        return settings
     except ValidationError as exc:
         fail(
             "invalid settings: "
@@ -249,21 +256,83 @@ def add_account_cmd(
     from_env: bool = typer.Option(False, "--from-env", help="read the venue's PERPARB_* variables"),
     from_file: Path | None = typer.Option(None, "--from-file", help="JSON object with the credential fields"),
     interactive: bool = typer.Option(False, "--interactive", help="prompt (secret input hidden)"),
+    simulator: bool = typer.Option(
+        False,
+        "--simulator",
+        help="a TEST account on a running `perparb sim`: fresh keys are made, registered and funded there",
+    ),
+    sim_url: str | None = typer.Option(
+        None, "--sim-url", help="--simulator: the venue's REST URL on the simulator (default: its fixed port)"
+    ),
+    collateral_usd: float = typer.Option(
+        100_000, "--collateral-usd", min=0.01, help="--simulator: USDC deposited"
+    ),
 ) -> None:
-    """Add an account with one venue's credentials, or add a venue to an existing account."""
+    """Add an account with one venue's credentials, or add a venue to an existing account. With --simulator, the
+    credentials are new random keys made valid and funded on a running `perparb sim` (nothing else is touched);
+    trade it by pointing PERPARB_<VENUE>_URL at the simulator."""
     _check_venue(venue)
     try:
         acc.validate_name(name)
     except acc.AccountError as exc:
         fail(str(exc))
-    creds = read_credentials(venue, from_env=from_env, from_file=from_file, interactive=interactive)
     settings = _settings()
     vault = _vault(settings)
+    if simulator:
+        if from_env or from_file is not None or interactive:
+            fail("--simulator makes its own keys: give no --from-env, --from-file or --interactive")
+        creds, rest = _simulator_account(settings, venue, sim_url, Decimal(str(collateral_usd)))
+    else:
+        creds = read_credentials(venue, from_env=from_env, from_file=from_file, interactive=interactive)
     _run(
         settings,
         lambda engine: acc.add_account(engine, vault, name=name, creds=creds, description=description),
     )
     console.print(f"account {name!r}: {venue} credentials stored (key {vault.current_id})")
+    if simulator:
+        prefix = venue_env_prefix(venue)
+        console.print(
+            f"  a test account on the simulator at {rest}, funded with {collateral_usd:g} USDC; trade it with "
+            f"{prefix}URL={rest} (or `perparb run ... --paper`, which starts its own simulator)",
+            highlight=False,
+        )
+
+
+def _simulator_account(
+    settings: Settings, venue: str, sim_url: str | None, collateral: Decimal
+) -> tuple[BaseCredentials, str]:
+    """New test credentials of `venue`, registered and funded on the running simulator (its venue hooks).
+
+    Returns (credentials, the simulator's REST URL of the venue). Fails (exit 2) with one line when the venue
+    offers no test accounts or the simulator cannot be reached."""
+    from simulator.protocol import installed_protocols
+    from strategies.paper import SimAdmin
+
+    spec = registry.get_spec(venue)
+    protocol = installed_protocols().get(venue)
+    if spec.paper is None or spec.paper.new_credentials is None or protocol is None:
+        fail(f"--simulator: {venue} has no simulator test accounts")
+        raise AssertionError  # unreachable
+    new_credentials = spec.paper.new_credentials
+    prepare = spec.paper.prepare_account
+    rest = (sim_url or f"http://127.0.0.1:{protocol.default_port}{protocol.rest_path}").rstrip("/")
+    root = rest.split("://", 1)[0] + "://" + rest.split("://", 1)[1].split("/", 1)[0]
+    config = settings.venue_config(venue).pointed_at(rest, None)
+    creds = new_credentials()
+
+    async def go() -> None:
+        import aiohttp
+
+        async with aiohttp.ClientSession() as http:
+            await prepare(creds, config, SimAdmin(http, rest, root), collateral)
+
+    try:
+        asyncio.run(go())
+    except OSError as exc:
+        fail(f"--simulator: no simulator answers at {root} ({type(exc).__name__}); start `perparb sim` first")
+    except PerparbError as exc:
+        fail(f"--simulator: {exc}")
+    return creds, rest
 
 
 @app.command("update-credentials")

@@ -52,4 +52,5 @@ PROTOCOL = SimVenueProtocol(
     settings_fields={NETWORK_ID_SETTING: (int, 1)},
     write_recordings=write_lighter_recordings,
     write_demo=write_demo,
+    default_port=8801,
 )

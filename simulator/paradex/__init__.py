@@ -51,4 +51,5 @@ PROTOCOL = SimVenueProtocol(
     trading_settings=ParadexTradingSettings,
     write_recordings=write_paradex_recordings,
     write_demo=write_demo,
+    default_port=8802,
 )

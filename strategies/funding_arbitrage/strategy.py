@@ -1,19 +1,22 @@
 """The delta-neutral funding-arbitrage strategy, driven by `strategies.runner`.
 
 Each cycle (`step`):
-1. **Scan**: the config's venues are fetched concurrently through their funding adapters and ranked IN PROCESS
-   by the opportunity finder (`decision.opportunity_query`: entry threshold, horizon, volume / open-interest
-   minimums, maximum data age, costs). Live runs also store the cycle in the funding tables (it is real data) and
-   take spread persistence from that history; paper runs store nothing there (simulated rates must never mix
-   with real ones) and keep the simulated venues' history in memory instead (`PaperHistory`).
+1. **Scan**: the config's venues are fetched concurrently through their funding adapters and priced IN PROCESS
+   by the opportunity finder (`decision.opportunity_query`: horizon, volume / open-interest minimums, maximum
+   data age, costs). Each direction gets its signal (`signals.estimate_now`: the configured estimator over the
+   legs' hourly history, stability statistics, staleness). Live runs store the cycle in the funding tables (it
+   is real data) and read the legs' history from there (`history.load_legs`; `start()` backfills the settled
+   history the signal needs); paper runs store nothing there (simulated rates must never mix with real ones) and
+   keep the simulated venues' history in memory instead (`history.PaperHistory`), with the same bucket rule.
 2. **Settle** positions left `opening` / `closing` (a naked leg from an earlier failure is retried first).
 3. **Monitor** each open position: per-leg position snapshots (unrealised PnL, funding accrued, liquidation
    distance), funding payments stored, delta between legs, the spread now versus at entry; written to
    `positions.monitor`. Drift beyond `exit.max_leg_drift` is re-hedged (each leg restored to the position's
    quantity), not closed.
-4. **Exits**: `decision.exit_decision` (the same object the backtester uses), executed with the two-leg executor
-   in reverse (reduce-only).
-5. **Entries**: `decision.choose_entries` on the ranking, then the live checks the ranking cannot make: leverage
+4. **Exits**: `decision.exit_decision` on the position's own signal and the best alternative (the same objects
+   the backtester uses), executed with the two-leg executor in reverse (reduce-only).
+5. **Entries**: `decision.choose_entries` on the candidates (finder pricing + signal), then the live checks the
+   ranking cannot make: leverage
    (never above either venue's maximum; set on both venues), available margin on both venues with
    `sizing.margin_buffer`, order-book depth for the size within `max_slippage_bps` on both sides, price
    divergence between the venues' mids within `max_price_divergence_bps`; quantity = target notional / mid on
@@ -29,8 +32,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -38,9 +43,11 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from exchange_clients.base.client import BPS, StaleBookError, market_order_limit_price
+from exchange_clients.base.funding_adapter import BaseFundingAdapter
 from exchange_clients.base.order_book import OrderBook
 from exchange_clients.base.trading import RoundingError, Side, common_quantity
 from funding_rate_service import repository
+from funding_rate_service.backfill import backfill
 from funding_rate_service.collector import fetch_venue, store_fetches
 from funding_rate_service.opportunity_finder import (
     MarketSnapshot,
@@ -49,57 +56,61 @@ from funding_rate_service.opportunity_finder import (
     find_opportunities,
 )
 from funding_rate_service.service import HISTORY_DAYS
-from perparb_core.errors import VenueError
+from perparb_core.errors import ConfigError, VenueError
 from perparb_core.models import FundingRateSample, MarketInfo
 from strategies import state
 from strategies.base import RunContext, Strategy
-from strategies.config import ConfigError, FundingArbitrageConfig
+from strategies.config import FundingArbitrageConfig
 from strategies.execution.two_leg import Leg, OrderPlan, TwoLegExecutor
+from strategies.funding_arbitrage import history
 from strategies.funding_arbitrage.decision import (
+    EntryCandidate,
     OpenPosition,
     choose_entries,
+    entry_refusal,
     exit_decision,
+    explain_entries,
     opportunity_query,
+    rank,
+    signal_params,
 )
+from strategies.funding_arbitrage.history import PaperHistory
+from strategies.funding_arbitrage.signals import LegSeries, SignalEstimate, SignalParams, estimate_now
 
 log = logging.getLogger(__name__)
 ZERO = Decimal(0)
 
 
-class PaperHistory:
-    """Hourly funding history kept in memory for paper runs, in the finder's `HourlyHistory` shape.
-
-    Paper runs never write simulated rates into the funding tables, so spread persistence cannot come from the
-    database: the venues' (simulated) settled history is fetched once through the adapters at the first scan and
-    every scan's samples are added, with the database's rule (an hour with settled samples uses them only, else
-    the predicted ones; mean per hour, see `repository.hourly_history`)."""
-
-    def __init__(self) -> None:
-        self._hours: dict[tuple[str, str], dict[datetime, tuple[list[Decimal], list[Decimal]]]] = {}
-        self.loaded = False
-
-    def add(self, samples: list[FundingRateSample]) -> None:
-        for s in samples:
-            hour = s.ts.replace(minute=0, second=0, microsecond=0)
-            settled, predicted = self._hours.setdefault((s.venue, s.symbol), {}).setdefault(hour, ([], []))
-            (settled if s.kind == "settled" else predicted).append(s.rate_hourly)
-
-    def view(self, since: datetime) -> dict[tuple[str, str], list[tuple[datetime, Decimal]]]:
-        out: dict[tuple[str, str], list[tuple[datetime, Decimal]]] = {}
-        for key, hours in self._hours.items():
-            rows = []
-            for hour in sorted(h for h in hours if h >= since):
-                settled, predicted = hours[hour]
-                values = settled or predicted
-                rows.append((hour, sum(values, ZERO) / len(values)))
-            out[key] = rows
-        return out
-
-
 @dataclass
 class ScanResult:
-    ranked: OpportunityResult
+    """One scan: the finder's pricing of every direction, each direction's signal, the qualifying candidates
+    (best first) and the legs' hourly history (to estimate directions the finder could not price)."""
+
     priced: OpportunityResult
+    signals: dict[tuple[str, str, str], SignalEstimate]
+    candidates: list[EntryCandidate]
+    legs: dict[tuple[str, str], LegSeries]
+    now: datetime
+    considered: list[EntryCandidate] = field(
+        default_factory=list
+    )  # every priced direction, qualifying or not
+
+    def signal_of(
+        self, symbol: str, long_venue: str, short_venue: str, params: SignalParams
+    ) -> SignalEstimate:
+        """The direction's signal (computed from the legs when the finder did not price it, e.g. a stale leg)."""
+        found = self.signals.get((symbol, long_venue, short_venue))
+        if found is None:
+            found = estimate_now(
+                symbol,
+                long_venue,
+                short_venue,
+                self.legs.get((long_venue, symbol)),
+                self.legs.get((short_venue, symbol)),
+                self.now,
+                params,
+            )
+        return found
 
 
 def snapshots_from(markets: list[MarketInfo], samples: list[FundingRateSample]) -> list[MarketSnapshot]:
@@ -136,6 +147,11 @@ def snapshots_from(markets: list[MarketInfo], samples: list[FundingRateSample]) 
     return out
 
 
+TOP_CANDIDATES = 5
+"""How many of the best candidates each cycle explains (events and `perparb status`)."""
+NO_CANDIDATE = ("", "", "")
+
+
 class FundingArbitrageStrategy(Strategy):
     """See the module docstring."""
 
@@ -151,7 +167,12 @@ class FundingArbitrageStrategy(Strategy):
         self.last_scan: ScanResult | None = None
         self.blocked_symbols: set[str] = set()  # assets with a reported unknown venue position: never entered
         self.paper_history = PaperHistory()
+        self.db_history = history.DatabaseHistory()
+        self.params = signal_params(self.config)
         self.scan_done_at: float = 0.0  # perf_counter() when the latest scan's market data was in hand
+        self._last_reasons: dict[
+            tuple[str, str, str], str
+        ] = {}  # why each top candidate was skipped last cycle
 
     # ------------------------------------------------------------------------------------------------ legs
 
@@ -194,9 +215,30 @@ class FundingArbitrageStrategy(Strategy):
                 f"sizing.leverage: {lev} is above {leg.venue}'s maximum {maximum} for {leg.symbol}"
             )
 
+    async def backfill_history(self) -> None:
+        """Live runs: store the settled history the signal reads (`history.history_hours`) for the config's
+        symbols (all listed markets when the config names none) through the venues' funding adapters
+        (`funding_rate_service.backfill`, idempotent). A venue that fails is reported; its legs then have no
+        history and are not entered until the collector has stored enough."""
+        ctx = self.ctx
+        days = history.history_hours(self.params) / 24
+        for adapter in ctx.adapters:
+            try:
+                summary = await backfill(ctx.engine, adapter, days=days, symbols=self.config.symbol_set)
+            except VenueError as exc:
+                await ctx.event("history", f"{adapter.venue}: backfill failed: {exc}", level="warn")
+                continue
+            await ctx.event(
+                "history",
+                f"{adapter.venue}: {summary.stored} settled rows stored ({summary.fetched} fetched, "
+                f"{days:.1f} days, {summary.markets} markets) for the signals",
+            )
+
     async def start(self) -> None:
         ctx = self.ctx
         await self.check_leverage()
+        if ctx.mode == "live":
+            await self.backfill_history()
         async with ctx.engine.connect() as conn:
             positions = await state.live_positions(conn, ctx.account, ctx.mode)
             pending = await state.open_orders(conn, ctx.account, ctx.mode)
@@ -291,8 +333,9 @@ class FundingArbitrageStrategy(Strategy):
                 p for p in await state.live_positions(conn, ctx.account, ctx.mode) if p.status == "open"
             ]
         still_open: list[state.PositionRow] = []
-        for p in positions:
-            if not await self.monitor_and_exit(p, scan, now):
+        for i, p in enumerate(positions):
+            others = [self._open_position(q) for q in still_open + positions[i + 1 :]]
+            if not await self.monitor_and_exit(p, scan, now, others):
                 still_open.append(p)
         await self.enter(scan, still_open, now)
         return True
@@ -305,31 +348,48 @@ class FundingArbitrageStrategy(Strategy):
         for f in fetches:
             if not f.ok:
                 await ctx.event("scan", f"{f.venue}: funding data unavailable: {f.error}", level="warn")
-        history: Any = None
+        persistence: Any = None
         since = now - timedelta(days=HISTORY_DAYS)
+        symbols = sorted({s.symbol for f in fetches for s in f.samples} | set(self.config.symbol_set or ()))
         if ctx.mode == "live":
             await store_fetches(ctx.engine, fetches, kind="collect")
-            symbols = sorted({s.symbol for f in fetches for s in f.samples})
             async with ctx.engine.connect() as conn:
-                history = await repository.hourly_history(conn, symbols=symbols, since=since)
+                persistence = await repository.hourly_history(conn, symbols=symbols, since=since)
+                legs = await self.db_history.legs(
+                    conn, venues=self.config.venues, symbols=symbols, now=now, params=self.params
+                )
         else:
             if not self.paper_history.loaded:
-                await self._load_paper_history(fetches, since, now)
+                await self._load_paper_history(fetches, now)
             self.paper_history.add([s for f in fetches for s in f.samples])
-            history = self.paper_history.view(since)
+            persistence = self.paper_history.view(since, now)
+            legs = self.paper_history.legs(now, self.params)
         self.scan_done_at = time.perf_counter()
         snapshots = snapshots_from(
             [m for f in fetches for m in f.markets], [s for f in fetches for s in f.samples]
         )
-        ranked = find_opportunities(snapshots, opportunity_query(self.config, now), history=history)
-        priced = find_opportunities(
-            snapshots, opportunity_query(self.config, now, min_net_apr=False), history=history
-        )
-        self.last_scan = ScanResult(ranked, priced)
+        priced = find_opportunities(snapshots, opportunity_query(self.config, now), history=persistence)
+        signals: dict[tuple[str, str, str], SignalEstimate] = {}
+        candidates: list[EntryCandidate] = []
+        for o in priced.opportunities:
+            sig = estimate_now(
+                o.symbol,
+                o.long_venue,
+                o.short_venue,
+                legs.get((o.long_venue, o.symbol)),
+                legs.get((o.short_venue, o.symbol)),
+                now,
+                self.params,
+            )
+            signals[sig.key()] = sig
+            candidates.append(EntryCandidate(o, sig))
+        self.last_scan = ScanResult(priced, signals, rank(candidates, self.config), legs, now, candidates)
         return self.last_scan
 
-    async def _load_paper_history(self, fetches: Any, since: datetime, now: datetime) -> None:
-        """Fetch the simulated venues' settled history of the config's assets (those listed on 2+ venues)."""
+    async def _load_paper_history(self, fetches: Any, now: datetime) -> None:
+        """Fetch the simulated venues' settled history of the config's assets (those listed on 2+ venues), as
+        far back as the signal reads (at least `HISTORY_DAYS` for the persistence figures)."""
+        since = now - max(timedelta(days=HISTORY_DAYS), timedelta(hours=history.history_hours(self.params)))
         wanted = self.config.symbol_set
         venues_of: dict[str, set[str]] = {}
         for f in fetches:
@@ -346,7 +406,7 @@ class FundingArbitrageStrategy(Strategy):
         ]
         gate = asyncio.Semaphore(8)
 
-        async def one(adapter: Any, market: MarketInfo) -> list[FundingRateSample]:
+        async def one(adapter: BaseFundingAdapter, market: MarketInfo) -> list[FundingRateSample]:
             async with gate:
                 try:
                     return (await adapter.fetch_funding_history(market, since, now)).samples
@@ -360,13 +420,18 @@ class FundingArbitrageStrategy(Strategy):
             self.paper_history.add(samples)
         self.paper_history.loaded = True
         await self.ctx.event(
-            "scan", f"paper: {len(jobs)} markets' simulated funding history loaded for persistence"
+            "scan", f"paper: {len(jobs)} markets' simulated funding history loaded for the signals"
         )
 
     # --------------------------------------------------------------------------------------- monitor / exit
 
-    async def monitor_and_exit(self, p: state.PositionRow, scan: ScanResult, now: datetime) -> bool:
-        """Monitor one open position, re-hedge drift, close it when an exit rule fires. True when closed."""
+    async def monitor_and_exit(
+        self, p: state.PositionRow, scan: ScanResult, now: datetime, others: list[OpenPosition] | None = None
+    ) -> bool:
+        """Monitor one open position, re-hedge drift, close it when an exit rule fires. True when closed.
+
+        `others`: the run's other open positions (the switching alternative must fit beside them, as in the
+        backtester)."""
         ctx = self.ctx
         long, short = await self.legs_of(p)
         try:
@@ -400,6 +465,7 @@ class FundingArbitrageStrategy(Strategy):
         since = p.opened_at or p.created_at
         await self.executor.collect_funding(p.id, p.symbol, since, (long, short))
         current = self._find(scan.priced, p.symbol, p.long_venue, p.short_venue)
+        signal = scan.signal_of(p.symbol, p.long_venue, p.short_venue, self.params)
         distances = [
             s.liquidation_distance for s in (ls, ss) if s is not None and s.liquidation_distance is not None
         ]
@@ -412,6 +478,7 @@ class FundingArbitrageStrategy(Strategy):
             "liquidation_distance": None if liq is None else str(liq),
             "spread_hourly_now": None if current is None else str(current.spread_hourly),
             "spread_hourly_entry": str(p.entry_spread_hourly),
+            "signal": signal.to_json_dict(),
         }
         async with ctx.engine.begin() as conn:
             funding = await state.funding_of_position(conn, p.id)
@@ -428,16 +495,21 @@ class FundingArbitrageStrategy(Strategy):
                 "drift", f"position {p.id}: legs {lq} / {sq} drift {drift:.4f}; re-hedging", level="warn"
             )
             await self._rehedge(p, long, short, lq, sq)
-        held = [self._open_position(q) for q in [p]]
-        alternatives = [o for o in scan.ranked.opportunities if o.symbol != p.symbol]
-        decision = exit_decision(
-            held[0],
-            current,
-            alternatives[0] if alternatives else None,
-            now,
-            self.config,
-            liquidation_distance=liq,
-        )
+        held = self._open_position(p)
+
+        def best() -> EntryCandidate | None:
+            alternatives = [
+                c
+                for c in scan.candidates
+                if c.symbol != p.symbol
+                and c.symbol not in self.blocked_symbols
+                and c.long_venue in self.ctx.clients
+                and c.short_venue in self.ctx.clients
+            ]
+            chosen = choose_entries(alternatives, others or [], self.config, ranked=True)
+            return chosen[0] if chosen else None
+
+        decision = exit_decision(held, signal, best, now, self.config, liquidation_distance=liq)
         if decision is None:
             return False
         outcome = await self.executor.close_position(p.id, long, short, decision.reason, decision.detail)
@@ -480,19 +552,93 @@ class FundingArbitrageStrategy(Strategy):
     async def enter(self, scan: ScanResult, open_rows: list[state.PositionRow], now: datetime) -> None:
         held = [self._open_position(p) for p in open_rows]
         tradeable = [
-            o
-            for o in scan.ranked.opportunities
-            if o.long_venue in self.ctx.clients
-            and o.short_venue in self.ctx.clients
-            and o.symbol not in self.blocked_symbols
+            c
+            for c in scan.candidates
+            if c.long_venue in self.ctx.clients
+            and c.short_venue in self.ctx.clients
+            and c.symbol not in self.blocked_symbols
         ]
-        for opp in choose_entries(tradeable, held, self.config):
+        await self._explain(scan, held, now)
+        for cand in choose_entries(tradeable, held, self.config):
             try:
-                await self.enter_one(opp)
+                await self.enter_one(cand.opportunity, cand.signal)
             except VenueError as exc:
-                await self.ctx.event("entry_skipped", f"{opp.symbol}: {exc}", level="warn")
+                await self.ctx.event("entry_skipped", f"{cand.symbol}: {exc}", level="warn")
 
-    async def enter_one(self, opp: Opportunity) -> None:
+    async def _explain(self, scan: ScanResult, held: list[OpenPosition], now: datetime) -> None:
+        """Say why the best candidates of this cycle are not entered: an `entry_skipped` event per candidate whose
+        reason changed since the last cycle (the numbers in its detail), and the cycle's top candidates in the
+        run's state for `perparb status`. Candidates on a venue the run cannot trade, or on a blocked asset, are
+        named too."""
+        ctx = self.ctx
+        rows: list[dict[str, Any]] = []
+        horizon = self.config.entry.horizon_hours
+
+        def tradeable(c: EntryCandidate) -> bool:
+            return (
+                c.long_venue in ctx.clients
+                and c.short_venue in ctx.clients
+                and c.symbol not in self.blocked_symbols
+            )
+
+        untradeable = [
+            c for c in scan.considered if not tradeable(c) and entry_refusal(c, self.config) is None
+        ]
+        explained = explain_entries(
+            [c for c in scan.considered if tradeable(c)], held, self.config, limit=TOP_CANDIDATES
+        )
+        for cand in untradeable[: max(0, TOP_CANDIDATES - len(explained))]:
+            blocked = cand.symbol in self.blocked_symbols
+            explained.append(
+                (
+                    cand,
+                    "asset blocked: an unknown position was found at start"
+                    if blocked
+                    else "venue not traded by this run",
+                )
+            )
+        current: dict[tuple[str, str, str], str] = {}
+        for cand, why in explained:
+            net = cand.expected_net_apr(horizon)
+            row = {
+                "symbol": cand.symbol,
+                "long_venue": cand.long_venue,
+                "short_venue": cand.short_venue,
+                "signal_apr": _number(cand.signal.apr),
+                "expected_net_apr": _number(net),
+                "tstat": _number(cand.signal.tstat),
+                "persistence_hours": _number(cand.opportunity.sign_persistence_hours),
+                "reason": why,
+            }
+            rows.append(row)
+            if why is not None:
+                current[cand.key()] = _reason_kind(why)
+                if self._last_reasons.get(cand.key()) != current[cand.key()]:
+                    await ctx.event(
+                        "entry_skipped",
+                        f"{cand.symbol} long {cand.long_venue} / short {cand.short_venue}: {why}",
+                        detail={k: v for k, v in row.items() if k != "reason"} | {"reason": why},
+                    )
+        if not scan.considered and self._last_reasons.get(NO_CANDIDATE) is None:
+            why = (
+                f"no priced opportunity: {len(scan.priced.stale)} stale markets, "
+                f"{len(scan.legs)} legs with history on {sorted(self.config.venues)}"
+            )
+            current[NO_CANDIDATE] = why
+            await ctx.event("entry_skipped", why)
+        elif not scan.considered:
+            current[NO_CANDIDATE] = self._last_reasons[NO_CANDIDATE]
+        self._last_reasons = current
+        async with ctx.engine.begin() as conn:
+            await state.save_state(
+                conn,
+                ctx.account,
+                ctx.mode,
+                state.CANDIDATES_STATE_PREFIX + self.config.name,
+                {"at": now.isoformat(), "run_id": ctx.run.id, "candidates": rows},
+            )
+
+    async def enter_one(self, opp: Opportunity, signal: SignalEstimate | None = None) -> None:
         ctx = self.ctx
         long = await self.leg(opp.long_venue, opp.symbol)
         short = await self.leg(opp.short_venue, opp.symbol)
@@ -517,7 +663,9 @@ class FundingArbitrageStrategy(Strategy):
         await ctx.event(
             "entry",
             f"position {position_id}: {quantity} {opp.symbol} long {opp.long_venue} / short {opp.short_venue}, "
-            f"net APR {opp.net_apr:.4f}, spread {opp.spread_hourly}/h",
+            f"signal APR {'-' if signal is None or signal.apr is None else f'{signal.apr:.4f}'}, "
+            f"spread now {opp.spread_hourly}/h",
+            detail=None if signal is None else {"signal": signal.to_json_dict()},
         )
         outcome = await self.executor.open_position(position_id, plans, long, short)
         starts = self.executor.last_submit.starts[:2]
@@ -618,6 +766,20 @@ class FundingArbitrageStrategy(Strategy):
             if p.status == "opening":
                 await self.executor.settle(p.id, long, short, "opening")
             await self.executor.close_position(p.id, long, short, "stop", "run stopped with on_stop: close")
+
+
+def _reason_kind(why: str) -> str:
+    """A skip reason without its figures ("signal APR # < #"): a candidate's event is recorded when the rule that
+    refuses it changes, not each cycle its numbers move."""
+    return re.sub(r"-?\d+(?:\.\d+)?", "#", why)
+
+
+def _number(value: Any) -> float | str | None:
+    """A figure for JSON (jsonb): a float, "inf"/"-inf"/"nan" as text, None as null."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else str(number)
 
 
 def _snap_json(s: Any) -> dict[str, Any] | None:

@@ -45,7 +45,7 @@ CONFIG = {
     "name": "db-replay",
     "venues": ["lighter", "paradex"],
     "entry": {"min_net_apr": "0.15", "horizon_hours": "168"},
-    "exit": {"exit_net_apr": "0.03"},
+    "exit": {"exit_signal_apr": "0.03"},
     "sizing": {"target_notional_usd": "5000"},
     "costs": {"fee_overrides": {"lighter": {"taker": "0"}, "paradex": {"taker": "0.0002"}}},
 }

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -116,7 +116,8 @@ def test_mean_apr_matches_independent_pyarrow_recomputation(
 
 
 def test_every_payment_matches_the_raw_file(year: BacktestResult, history_dir: Path) -> None:
-    """Independently: each leg's cash = -/+ 5000 x rate_raw of every settlement of its market in (opened, closed]
+    """Independently: each leg's cash = -/+ 5000 x rate_raw of every settlement of its market whose hour (the
+    stamp less 60 s, rounded up to the hour: 08:00:00.024 and 08:00:00.000 are both 08:00) is in (opened, closed]
     (the one row without an interval, Bybit INJUSDT 2026-02-27 00:00, is rejected by the loader: not paid)."""
     raw: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
     for venue in VENUES:
@@ -135,13 +136,49 @@ def test_every_payment_matches_the_raw_file(year: BacktestResult, history_dir: P
         ):
             assert p.closed_at is not None
             expected = [
-                (ts, sign * 5000 * rate) for ts, rate in raw[(venue, vs)] if p.opened_at < ts <= p.closed_at
+                (ts, sign * 5000 * rate)
+                for ts, rate in raw[(venue, vs)]
+                if p.opened_at < _settlement_hour(ts) <= p.closed_at
             ]
             got = [(x.ts, float(x.amount_usd)) for x in p.payments if x.venue == venue]
             assert [t for t, _ in got] == sorted(t for t, _ in expected)
             assert all(abs(a - b) < 1e-9 for (_, a), (_, b) in zip(got, sorted(expected), strict=True))
             checked += len(got)
     assert checked > 1000
+
+
+def test_no_entry_is_chosen_on_a_stale_leg(year: BacktestResult, history_dir: Path) -> None:
+    """Every entry of the year is decided on hours both legs know: the signal's last hour is the older leg's last
+    settled hour (recomputed from the raw files: a settlement pays for the hours before its stamp's hour), so a
+    1-hourly leg is never compared with an 8-hourly leg's stale last payment; and no leg had gone without a fresh
+    non-zero rate for longer than `exit.max_stale_hours` (24 h)."""
+    settled: dict[tuple[str, str], list[datetime]] = defaultdict(list)
+    for venue in VENUES:
+        table = pq.read_table(
+            history_dir / f"{venue}.parquet", columns=["venue_symbol", "settlement_ts", "interval_hours"]
+        )
+        for vs, ts, hours in zip(*(table[c].to_pylist() for c in table.column_names), strict=True):
+            if hours is not None:
+                settled[(venue, vs)].append(_settlement_hour(ts))
+    assert year.positions
+    with_interval_leg = 0
+    for p in year.positions:
+        sig = p.entry_signal
+        assert sig is not None and sig.spread_hourly is not None
+        known = [
+            max(e for e in settled[(venue, vs)] if e <= p.opened_at) - timedelta(hours=1)
+            for venue, vs in ((p.long_venue, p.long_venue_symbol), (p.short_venue, p.short_venue_symbol))
+        ]
+        assert sig.end_hour == min(known), p.to_json_dict()
+        assert sig.stale_hours <= 24, p.to_json_dict()
+        with_interval_leg += "hyperliquid" not in (p.long_venue, p.short_venue) or known[0] != known[1]
+    assert with_interval_leg > 0  # entries with an 8-hourly leg exist and were checked
+
+
+def _settlement_hour(ts: datetime) -> datetime:
+    shifted = ts - timedelta(seconds=60)
+    floor = shifted.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == shifted else floor + timedelta(hours=1)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -186,11 +223,15 @@ def test_cli_json_and_plots(history_dir: Path, tmp_path: Path) -> None:
         "funding_received_usd",
     ):
         assert isinstance(data[key], float), key
-    assert len(data["plots"]) == 2
+    assert len(data["plots"]) == 3  # equity curve, signal vs realised, spread of the most traded pair
     for path in data["plots"]:
         assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in plots.iterdir()) == sorted(Path(p).name for p in data["plots"])
-    assert "equity_curve.png" in {Path(p).name for p in data["plots"]}
+    assert {"equity_curve.png", "signal_vs_realised.png"} <= {Path(p).name for p in data["plots"]}
+    diag = data["diagnostics"]
+    assert diag["daily_pnl"]["basis"] == "funding_only"
+    assert [x["slippage_bps"] for x in diag["slippage_sensitivity"]] == [2.0, 5.0, 10.0]
+    assert diag["signal_vs_realised"]["positions"] == len(diag["signal_vs_realised"]["points"]) > 0
 
 
 def test_cli_table_and_errors(history_dir: Path, tmp_path: Path) -> None:

@@ -4,7 +4,8 @@ simulator through the real SDKs, state in a real PostgreSQL.
 The simulator runs at 3600x (one funding hour per second). For each venue pair (long venue, short venue): Lighter /
 Paradex, Hyperliquid / Paradex and Lighter / Hyperliquid, ETH is pinned at 3600 on both venues; the long venue's
 ETH funding is set to -0.0005 / h (longs receive) and the short venue's to +0.0005 / h (shorts receive): the spread
-0.001 / h (876 % APR) is opened long / short; flipping the rates closes it ("spread_flipped").
+0.001 / h (876 % APR) is opened long / short; flipping the rates closes it ("spread_flipped": the config uses the
+instantaneous estimator and opts in to the one-hour flip rule).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def config(**over: Any) -> Any:
         "venues": ["lighter", "paradex"],
         "symbols": ["ETH"],
         "entry": {"min_net_apr": 0.5, "horizon_hours": 24, "max_data_age_seconds": 2_592_000},
-        "exit": {"exit_net_apr": 0.1, "min_hold_hours": 0},
+        "exit": {"exit_signal_apr": 0.1, "min_hold_hours": 0, "exit_on_flip": True},
         "sizing": {
             "target_notional_usd": 1000,
             "leverage": 2,

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from funding_rate_service.api.app import create_app
 from perparb.settings import Settings
 from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
+from tests.configs import free_sim_ports
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +51,8 @@ OPP_KEYS = {
     "min_volume_24h_usd",
     "min_open_interest_usd",
 }
+
+FREE_PORTS = free_sim_ports()  # not the fixed default ports: tests may overlap
 
 
 SIMULATED = "hyperliquid,lighter,paradex"
@@ -220,7 +223,7 @@ def test_perparb_sim_prints_ready_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PERPARB_")}
     env["PYTHONPATH"] = str(PROJECT)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "perparb", "sim", "--scenario", str(DEMO_SCENARIO)],
+        [sys.executable, "-m", "perparb", "sim", "--scenario", str(DEMO_SCENARIO), *FREE_PORTS],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -316,7 +319,17 @@ def test_perparb_sim_speed_factor(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PERPARB_")}
     env["PYTHONPATH"] = str(PROJECT)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "perparb", "sim", "--scenario", str(DEMO_SCENARIO), "--speed", "3600"],
+        [
+            sys.executable,
+            "-m",
+            "perparb",
+            "sim",
+            "--scenario",
+            str(DEMO_SCENARIO),
+            "--speed",
+            "3600",
+            *FREE_PORTS,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

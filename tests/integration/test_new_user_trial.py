@@ -367,3 +367,135 @@ async def test_db_stop_refuses_an_external_database(tmp_path: Path) -> None:
     env = clean_env(DATABASE_URL="postgresql+asyncpg://u:pw@127.0.0.1:9/x")
     code, _out, err = await perparb(env, "db", "stop", cwd=tmp_path)
     assert code == 2 and "not perparb's to stop" in one_line_error(err)
+
+
+# -------------------------------------------------------------------- 3. configs that can never enter
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"sizing": {"leverage": 0.0001}}, "sizing.leverage"),
+        (
+            {"sizing": {"max_exposure_per_venue_usd": 1000}},
+            "sizing.max_exposure_per_venue_usd (1000) is below sizing.target_notional_usd (5000)",
+        ),
+        (
+            {"sizing": {"max_total_exposure_usd": 9000}},
+            "sizing.max_total_exposure_usd (9000) is below two legs",
+        ),
+    ],
+    ids=["leverage", "venue-exposure", "total-exposure"],
+)
+async def test_config_validate_refuses_configs_that_can_never_enter(
+    change: dict[str, dict[str, object]], expected: str, tmp_path: Path
+) -> None:
+    import yaml
+
+    data = yaml.safe_load((PROJECT / "configs" / "funding_arbitrage.example.yaml").read_text())
+    for section, values in change.items():
+        data[section].update(values)
+    path = tmp_path / "never.yaml"
+    path.write_text(yaml.safe_dump(data))
+    code, _out, err = await perparb(
+        clean_env(PERPARB_DATA_DIR=str(tmp_path / "d")), "config", "validate", str(path), cwd=tmp_path
+    )
+    line = one_line_error(err)
+    assert code == 2 and expected in line, line
+
+
+# ------------------------------------------------------------------------------------------ order of checks
+
+
+@pytest.mark.skipif(
+    not (PROJECT.parent / "shared" / "funding-history").is_dir(), reason="../shared/funding-history is absent"
+)
+async def test_an_unusable_plot_path_fails_before_the_replay(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    env = clean_env(PERPARB_DATA_DIR=str(tmp_path / "d"))
+    started = asyncio.get_running_loop().time()
+    code, _out, err = await perparb(
+        env,
+        "backtest",
+        str(PROJECT / "configs" / "backtest.example.yaml"),
+        "--history",
+        str(PROJECT.parent / "shared" / "funding-history"),
+        "--plot",
+        str(blocker / "charts"),
+        cwd=tmp_path,
+    )
+    line = one_line_error(err)
+    assert code == 2 and "--plot" in line and "cannot write there" in line, line
+    assert asyncio.get_running_loop().time() - started < 20  # the year's replay takes longer: it did not run
+
+
+async def test_validate_does_not_send_backtest_only_venues_to_collect(tmp_path: Path, db_url: str) -> None:
+    env = clean_env(DATABASE_URL=db_url)
+    code, out, err = await perparb(
+        env, "config", "validate", str(PROJECT / "configs" / "backtest.example.yaml"), "--json", cwd=tmp_path
+    )
+    assert code == 0, err
+    text = out + err
+    assert "backtest-only venue" in text
+    for venue in ("binance", "bybit"):
+        assert f"no {venue} markets in the database (run `perparb collect --once`)" not in text
+
+
+# ------------------------------------------------------------------------------ accounts on the simulator
+
+
+async def test_a_simulator_account_in_one_command(tmp_path: Path, db_url: str) -> None:
+    """`add-account --simulator` makes fresh keys, registers and funds them on the running simulator, stores them
+    in the vault; the venue then accepts them (verify-account against the simulator)."""
+    from simulator.server import DEMO_SCENARIO, start_simulator
+
+    env = clean_env(
+        DATABASE_URL=db_url, PERPARB_DATA_DIR=str(tmp_path / "d"), PERPARB_MASTER_KEY_FILE=str(tmp_path / "k")
+    )
+    code, _out, err = await perparb(env, "accounts", "init-vault", cwd=tmp_path)
+    assert code == 0, err
+    async with await start_simulator(DEMO_SCENARIO) as sim:
+        urls = {v: sim.url(v) for v in ("lighter", "paradex")}
+        for venue, url in urls.items():
+            code, out, err = await perparb(
+                env,
+                "accounts",
+                "add-account",
+                "--name",
+                "trial",
+                "--venue",
+                venue,
+                "--simulator",
+                "--sim-url",
+                url,
+                "--collateral-usd",
+                "2500",
+                cwd=tmp_path,
+            )
+            assert code == 0 and "funded with 2500 USDC" in out, out + err
+        verify_env = {**env, "PERPARB_LIGHTER_URL": urls["lighter"], "PERPARB_PARADEX_URL": urls["paradex"]}
+        code, out, err = await perparb(
+            verify_env, "accounts", "verify-account", "--name", "trial", "--json", cwd=tmp_path
+        )
+    assert code == 0, out + err
+    import json
+
+    assert {(r["venue"], r["ok"]) for r in json.loads(out)} == {("lighter", True), ("paradex", True)}
+    # nothing answers on a free port: one line naming the simulator's address
+    port = free_port()
+    code, _out, err = await perparb(
+        env,
+        "accounts",
+        "add-account",
+        "--name",
+        "nosim",
+        "--venue",
+        "lighter",
+        "--simulator",
+        "--sim-url",
+        f"http://127.0.0.1:{port}",
+        cwd=tmp_path,
+    )
+    line = one_line_error(err)
+    assert code == 2 and f"no simulator answers at http://127.0.0.1:{port}" in line, line

@@ -150,12 +150,14 @@ async def test_validate_happy_path(seeded: AsyncEngine, db_url: str, tmp_path: P
     assert (
         summary["leverage"],
         summary["target_notional_usd"],
-        summary["min_net_apr"],
+        summary["signal"],
+        summary["min_signal_apr"],
         summary["max_positions"],
     ) == (
         "3",
         "5000",
-        "0.15",
+        "ewma",
+        "0.08",
         3,
     )
     # the human form says so too
@@ -415,3 +417,58 @@ async def test_run_paper_stops_cleanly_on_sigterm(seeded: AsyncEngine, db_url: s
             )
         ).one()
     assert (status, reason) == ("stopped", "signal")
+
+
+async def test_a_run_that_enters_nothing_says_why(seeded: AsyncEngine, db_url: str, tmp_path: Path) -> None:
+    """Thresholds no demo spread can reach: every top candidate of a cycle is an `entry_skipped` event with its
+    reason and figures, and `perparb status` lists the last cycle's candidates with why each was not entered."""
+    config = write_config(
+        tmp_path / "strict.yaml",
+        {
+            "name": "strict-explains",
+            "entry.min_signal_apr": 9.0,
+            "exit.exit_signal_apr": 0.03,
+            "signal.min_hours": 1,
+        },
+    )
+    code, out, err = await perparb(
+        cli_env(db_url),
+        "run",
+        str(config),
+        "--account",
+        "both",
+        "--paper",
+        "--max-cycles",
+        "2",
+        "--json",
+        cwd=tmp_path,
+        timeout=240,
+    )
+    assert code == 0, err
+    run_id = json.loads(out)["run_id"]
+    async with seeded.connect() as conn:
+        skipped = (
+            await conn.execute(
+                text(
+                    "SELECT message, detail FROM strategy_events WHERE run_id = :r AND kind = 'entry_skipped'"
+                ),
+                {"r": run_id},
+            )
+        ).all()
+        entered = (
+            await conn.execute(
+                text("SELECT count(*) FROM strategy_events WHERE run_id = :r AND kind = 'entry'"),
+                {"r": run_id},
+            )
+        ).scalar_one()
+    assert entered == 0 and skipped, "the run entered nothing and said nothing"
+    with_figures = [d for _m, d in skipped if d and d.get("reason")]
+    assert with_figures and all(
+        "signal APR" in d["reason"] or "stale" in d["reason"] or "no estimate" in d["reason"]
+        for d in with_figures
+    ), with_figures
+    code, out, err = await perparb(cli_env(db_url), "status", "--json", "--account", "both", cwd=tmp_path)
+    assert code == 0, err
+    blocks = [b for b in json.loads(out)["candidates"] if b["config_name"] == "strict-explains"]
+    assert blocks and blocks[0]["run_id"] == run_id and blocks[0]["candidates"]
+    assert all(c["reason"] for c in blocks[0]["candidates"])  # none entered: each says why

@@ -59,6 +59,7 @@ from pydantic import BaseModel
 from exchange_clients.paradex.auth import ParadexBaseUrlTransport, sdk_base_url
 from simulator.paradex.wire import dec_text
 from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
+from tests.configs import free_sim_ports
 from tests.shared_data import load_payload
 
 pytestmark = pytest.mark.integration
@@ -67,6 +68,8 @@ PROJECT = Path(__file__).resolve().parents[2]
 ETH = "ETH-USD-PERP"
 SOL = "SOL-USD-PERP"
 D = Decimal
+
+FREE_PORTS = free_sim_ports()  # not the fixed default ports: tests may overlap
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -806,7 +809,7 @@ async def test_bodies_have_the_keys_and_types_of_recorded_payloads(sim: Simulato
 def test_perparb_sim_prints_its_ready_line_with_trading_mounted() -> None:
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "perparb", "sim", "--scenario", str(DEMO_SCENARIO)],
+        [sys.executable, "-m", "perparb", "sim", "--scenario", str(DEMO_SCENARIO), *FREE_PORTS],
         cwd=PROJECT,
         env=env,
         stdout=subprocess.PIPE,

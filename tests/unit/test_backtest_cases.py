@@ -1,9 +1,11 @@
 """Backtester: hand-computed small cases with exact expected PnL, budget limits, exits, no look-ahead, loader
 rules. Tiny history files are written to tmp_path (parquet and CSV in the ../shared/funding-history format).
 
-Conventions of every case (see backtest.engine): decisions every hour on the hour; a position of notional N
-pays N x rate_raw at each settlement of its venue in (opened, closed] (long pays, short receives); four fills
-per round trip, each N x (fee + slippage).
+Conventions of every case (see backtest.engine): decisions every hour on the hour, just after that hour's
+settlements; a position of notional N pays N x rate_raw at each settlement of its venue whose effective hour E is
+in (opened, closed] (long pays, short receives); four fills per round trip, each N x (fee + slippage). The
+default signal is `instantaneous`: the spread in the last hour known on both legs (an 8-hourly settlement at E
+pays for the hours E-8..E-1).
 """
 
 from __future__ import annotations
@@ -132,7 +134,8 @@ BASE: dict[str, Any] = {
         "min_spread_persistence_hours": "0",
         "max_data_age_seconds": "900",
     },
-    "exit": {"exit_net_apr": "0.03", "min_hold_hours": "0"},
+    # zero-rate legs are deliberate in these cases: staleness (max_stale_hours) is tested on its own below
+    "exit": {"exit_signal_apr": "0.03", "min_hold_hours": "0", "max_stale_hours": "1000"},
     "sizing": {"target_notional_usd": "5000", "leverage": "1", "max_positions": 1, "margin_buffer": "0"},
     "costs": {
         "fee_overrides": {
@@ -363,11 +366,11 @@ FLIP = rows("binance", "BTC", range(0, 49, 8), "0", "8") + rows(
 
 
 def test_exit_by_spread_flip_and_reverse_entry() -> None:
-    """bybit's rate turns negative at the h16 settlement: the spread flips, the position closes at h16 (held
-    16 h >= min_hold 8 h) and the reverse direction opens at once.
+    """bybit's rate turns negative at the h16 settlement: with the optional one-hour flip rule on, the position
+    closes at h16 as `spread_flipped` (held 16 h >= min_hold 8 h) and the reverse direction opens at once.
 
     First: +4 (h8) - 4 (h16) - 14 costs = -14. Second (long bybit from h16): receives 4 x 4 (h24..h48) - 14 = 2."""
-    result = run_backtest(config(exit={"min_hold_hours": "8"}), load_rows(FLIP))
+    result = run_backtest(config(exit={"min_hold_hours": "8", "exit_on_flip": True}), load_rows(FLIP))
     assert decisions(result) == [
         (h(0), "enter", "BTC", "binance", "bybit", "entry"),
         (h(16), "exit", "BTC", "binance", "bybit", "spread_flipped"),
@@ -378,10 +381,22 @@ def test_exit_by_spread_flip_and_reverse_entry() -> None:
     assert build_report(result).net_pnl_usd == D(-12)
 
 
+def test_flip_rule_off_closes_on_the_signal_instead() -> None:
+    """Flip rule off (the default): the same sign change closes the position through the signal, whose gross APR
+    -0.876 (= -0.0001 x 8760) is below exit_signal_apr 0.03."""
+    result = run_backtest(config(exit={"min_hold_hours": "8"}), load_rows(FLIP))
+    assert decisions(result)[:3] == [
+        (h(0), "enter", "BTC", "binance", "bybit", "entry"),
+        (h(16), "exit", "BTC", "binance", "bybit", "below_exit_threshold"),
+        (h(16), "enter", "BTC", "bybit", "binance", "entry"),
+    ]
+    assert result.decisions[1].detail == "signal APR -0.8760 < 0.03"
+
+
 def test_min_hold_delays_the_flip_exit() -> None:
     """Same data, min_hold 20 h: the flipped spread at h16 cannot close it; it closes at h20 (first hour past
     min_hold)."""
-    result = run_backtest(config(exit={"min_hold_hours": "20"}), load_rows(FLIP))
+    result = run_backtest(config(exit={"min_hold_hours": "20", "exit_on_flip": True}), load_rows(FLIP))
     assert decisions(result)[:3] == [
         (h(0), "enter", "BTC", "binance", "bybit", "entry"),
         (h(20), "exit", "BTC", "binance", "bybit", "spread_flipped"),
@@ -393,7 +408,9 @@ def test_persistence_needs_hours_of_history_before_entry() -> None:
     """min_spread_persistence_hours 3: the first entry waits for 3 hourly buckets (h0, h1, h2) -> h3; after the
     flip at h16 the reverse direction waits for h16, h17, h18 -> h19. Same cash as without persistence
     (settlements are 8-hourly): -14 + 2."""
-    cfg = config(entry={"min_spread_persistence_hours": "3"}, exit={"min_hold_hours": "8"})
+    cfg = config(
+        entry={"min_spread_persistence_hours": "3"}, exit={"min_hold_hours": "8", "exit_on_flip": True}
+    )
     result = run_backtest(cfg, load_rows(FLIP))
     assert decisions(result) == [
         (h(3), "enter", "BTC", "binance", "bybit", "entry"),
@@ -404,25 +421,91 @@ def test_persistence_needs_hours_of_history_before_entry() -> None:
     assert [p.net_pnl_usd for p in result.positions] == [D(-14), D(2)]
 
 
-def test_below_exit_threshold_and_stale_leg() -> None:
-    """bybit's rate falls to 0.00005 per 8 h at h16: spread 0.00000625/h, APR net of exit cost
-    (0.00000625 x 168 - 0.0014) / 168 x 8760 = -0.01825 < 0.03 -> below_exit_threshold at h16. bybit then stops
-    settling: fresh until h16 + 8 h + 900 s, stale after; nothing is ranked or entered again."""
-    data = rows("binance", "BTC", range(0, 49, 8), "0", "8") + rows(
-        "bybit", "BTC", [0, 8, 16], ["0.0009", "0.0009", "0.00005"], "8"
+def test_hysteresis_holds_between_the_thresholds_then_closes() -> None:
+    """Entry needs net APR 0.15 on the signal, exit comes below a GROSS signal APR of 0.03: the band between them
+    holds the position.
+
+    h16: bybit 0.00035 per 8 h -> spread (0.00035 - 0.0001) / 8 = 0.00003125/h: gross APR 0.27375 >= 0.03 -> held
+    (its net APR (0.00003125 x 168 - 0.0028) / 168 x 8760 = 0.1278 < 0.15 would not open it). h24: 0.00012 ->
+    0.0000025/h: gross APR 0.0219 < 0.03 -> closed. No exit cost enters either figure."""
+    data = rows("binance", "BTC", range(0, 49, 8), "0.0001", "8") + rows(
+        "bybit",
+        "BTC",
+        range(0, 49, 8),
+        ["0.0009", "0.0009", "0.00035", "0.00012", "0.00012", "0.00012", "0.00012"],
+        "8",
     )
     result = run_backtest(config(), load_rows(data))
     assert decisions(result) == [
         (h(0), "enter", "BTC", "binance", "bybit", "entry"),
-        (h(16), "exit", "BTC", "binance", "bybit", "below_exit_threshold"),
+        (h(24), "exit", "BTC", "binance", "bybit", "below_exit_threshold"),
     ]
-    assert result.decisions[1].detail == "APR net of exit cost -0.0182"
+    assert result.decisions[1].detail == "signal APR 0.0219 < 0.03"
+
+
+def test_stale_leg_closes_and_is_never_entered() -> None:
+    """bybit stops settling after h16 (the settlement at h16 pays for hours 8..15): its last fresh rate ends at
+    h16, so with max_stale_hours 12 it is stale from h29 (13 h > 12): the position closes `stale_leg` and nothing
+    is entered again. The snapshot rule (interval + max_data_age) drops it from the pricing after h24:15."""
+    data = rows("binance", "BTC", range(0, 49, 8), "0.0001", "8") + rows(
+        "bybit", "BTC", [0, 8, 16], "0.0009", "8"
+    )
+    result = run_backtest(config(exit={"max_stale_hours": "12"}), load_rows(data))
+    assert decisions(result) == [
+        (h(0), "enter", "BTC", "binance", "bybit", "entry"),
+        (h(29), "exit", "BTC", "binance", "bybit", "stale_leg"),
+    ]
+    assert result.decisions[1].detail == "bybit: no fresh non-zero rate for 13.0 h (max 12)"
     assert known_rates(result.markets[("bybit", "BTC")], [h(15), h(24), h(24.25), h(24.26)], D(900)) == [
         D("0.0001125"),
-        D("0.00000625"),
-        D("0.00000625"),
+        D("0.0001125"),
+        D("0.0001125"),
         None,
     ]
+
+
+def test_delisted_leg_publishing_zeros_is_stale() -> None:
+    """After its last real settlement (h16) bybit keeps publishing 0 (what a venue does after it stops listing a
+    market, e.g. TON on Hyperliquid from 2026-06-15): a zero rate is not a fresh rate, so the leg is stale from h29
+    as if it had stopped settling, although the spread (0 - (-0.0001)) / 8 per hour, gross APR 0.1095, is still
+    above the exit threshold. A leg whose rates were always zero is stale max_stale_hours after its first hour."""
+    data = rows("binance", "BTC", range(0, 49, 8), "-0.0001", "8") + rows(
+        "bybit", "BTC", range(0, 49, 8), ["0.0009", "0.0009", "0.0009", "0", "0", "0", "0"], "8"
+    )
+    result = run_backtest(config(exit={"max_stale_hours": "12"}), load_rows(data))
+    assert decisions(result) == [
+        (h(0), "enter", "BTC", "binance", "bybit", "entry"),
+        (h(29), "exit", "BTC", "binance", "bybit", "stale_leg"),
+    ]
+    assert [d.action for d in result.decisions].count("enter") == 1
+    zeros = rows("binance", "ETH", range(0, 49, 8), "0", "8") + rows(
+        "bybit", "ETH", range(0, 49, 8), "0.0009", "8"
+    )
+    first = run_backtest(config(exit={"max_stale_hours": "12"}), load_rows(zeros))
+    # binance's first settlement (h0) pays for hours -8..-1: zero rates, stale from h5 (13 h after -8)
+    assert decisions(first) == [
+        (h(0), "enter", "ETH", "binance", "bybit", "entry"),
+        (h(5), "exit", "ETH", "binance", "bybit", "stale_leg"),
+    ]
+
+
+def test_lumps_given_up_at_exit_are_reported() -> None:
+    """8-hourly settlements pay whoever holds at settlement. Opened at h4 (after the h0 settlement) and closed by
+    max_hold at h12, the position receives the h8 lump in full (5000 x 0.0008 = 4 on the short leg, half of it
+    accrued before it opened: 2 unearned) and gives up the half of the h16 lump accrued while it held (h8-h12:
+    2). Both are recorded and the report counts the exit."""
+    data = rows("binance", "BTC", range(0, 49, 8), "0.0001", "8") + rows(
+        "bybit", "BTC", range(0, 49, 8), "0.0009", "8"
+    )
+    result = run_backtest(config(exit={"max_hold_hours": "8"}), load_rows(data), BacktestOptions(start=h(4)))
+    first = result.positions[0]
+    assert (first.opened_at, first.closed_at, first.exit_reason) == (h(4), h(12), "max_hold")
+    # short bybit +5000 x 0.0009, long binance -5000 x 0.0001, per lump: +4; half of it
+    assert first.entry_unearned_usd == D(2)
+    assert first.exit_forgone_usd == D(2)
+    assert first.net_funding_usd == D(4)  # the h8 lump, paid in full
+    diag = build_report(result).diagnostics
+    assert diag is not None and diag.exits_forgoing_lumps >= 1 and diag.exit_forgone_usd >= D(2)
 
 
 def test_better_opportunity_switch() -> None:
@@ -525,6 +608,11 @@ def test_no_look_ahead_example_has_teeth() -> None:
 
 
 rate_st = st.integers(min_value=-400, max_value=400).map(lambda n: str(D(n) / D(1_000_000)))
+SIGNALS: dict[str, dict[str, Any]] = {
+    "instantaneous": {"estimator": "instantaneous"},
+    "mean": {"estimator": "mean", "window_hours": 6, "min_hours": 2, "stability_days": 3},
+    "ewma": {"estimator": "ewma", "half_life_hours": "4", "window_hours": 12, "min_hours": 1},
+}
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -535,12 +623,20 @@ rate_st = st.integers(min_value=-400, max_value=400).map(lambda n: str(D(n) / D(
     factor=st.sampled_from(["-1", "3", "0"]),
     shift=st.sampled_from(["0", "0.0005", "-0.0003"]),
     persistence=st.sampled_from(["0", "2"]),
+    estimator=st.sampled_from(sorted(SIGNALS)),
 )
 def test_no_look_ahead_property(
-    hourly_rates: list[str], slow_rates: list[str], cut_hour: int, factor: str, shift: str, persistence: str
+    hourly_rates: list[str],
+    slow_rates: list[str],
+    cut_hour: int,
+    factor: str,
+    shift: str,
+    persistence: str,
+    estimator: str,
 ) -> None:
-    """Random rates on one hourly venue and two 8-hourly / 4-hourly venues for three assets: changing every
-    rate (and mark) settled after t changes no entry, exit, refusal or equity point before (or at) t."""
+    """Random rates on one hourly venue and two 8-hourly / 4-hourly venues for three assets, for every estimator:
+    changing every rate (and mark) settled after t changes no entry, exit, refusal or equity point before (or
+    at) t."""
     data: list[dict[str, Any]] = []
     for i, sym in enumerate(("BTC", "ETH", "SOL")):
         data += rows("hyperliquid", sym, range(49), hourly_rates[i * 49 : (i + 1) * 49], "1", quote="USDC")
@@ -553,8 +649,9 @@ def test_no_look_ahead_property(
     )
     cfg = config(
         venues=["hyperliquid", "binance", "bybit"],
+        signal=SIGNALS[estimator],
         entry={"min_net_apr": "0.05", "horizon_hours": "24", "min_spread_persistence_hours": persistence},
-        exit={"exit_net_apr": "0", "max_hold_hours": "12"},
+        exit={"exit_signal_apr": "0", "max_hold_hours": "12", "min_hold_hours": "2"},
         sizing={"max_positions": 2},
     )
     opts = BacktestOptions(budget_usd_per_venue=D(9000))

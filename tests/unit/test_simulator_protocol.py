@@ -197,6 +197,9 @@ def test_a_folder_of_an_unknown_venue_is_reported(tmp_path: Path) -> None:
     (tmp_path / "kraken" / "markets.json").unlink()
     (tmp_path / "history").mkdir()
     (tmp_path / "history" / "rates.parquet").write_bytes(b"PAR1")
+    with pytest.raises(ScenarioError, match=r"not a scenario folder: no scenario\.json and no venue folder"):
+        load_scenario(tmp_path, clock=SimClock(NOW_MS))  # nothing of a scenario: refused, not served empty
+    write(tmp_path, "scenario.json", {})
     assert set(load_scenario(tmp_path, clock=SimClock(NOW_MS)).venues) == set(installed_protocols())
 
 
@@ -232,3 +235,16 @@ async def test_a_new_venue_is_one_package(toy_venue: None, tmp_path: Path) -> No
         ScenarioError, match=r"funding\.toyvenue\.NOPE: no market 'NOPE' in toyvenue/prices\.json"
     ):
         load_scenario(tmp_path, clock=SimClock(NOW_MS))
+
+
+def test_fixed_default_ports_are_the_ones_env_example_names() -> None:
+    """`perparb sim` listens on each venue's fixed default port, so the URLs in `.env.example` reach it."""
+    from pathlib import Path
+
+    from simulator.protocol import installed_protocols
+
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    ports = {name: p.default_port for name, p in installed_protocols().items()}
+    assert all(port > 0 for port in ports.values()) and len(set(ports.values())) == len(ports)
+    for port in ports.values():
+        assert f"http://127.0.0.1:{port}" in example
