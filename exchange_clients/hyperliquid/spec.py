@@ -86,7 +86,20 @@ async def _paper(
     return await prepare_paper_account(credentials, config, admin, collateral)
 
 
-PAPER = PaperHooks(prepare_account=_paper)
+def paper_hooks(dex: str) -> PaperHooks:
+    """The paper hooks of perp dex `dex` ("" = the first): `paper.prepare_paper_account`, and fresh test credentials
+    for the simulator (`perparb accounts add-account --simulator`): a random account address and a random agent key
+    (eth-account), never a real account's, of the dex's credentials type; the paper hook approves the agent."""
+
+    def new_credentials() -> BaseCredentials:
+        from eth_account import Account
+
+        owner, agent = Account.create(), Account.create()
+        return credentials_type_for(dex)(account_address=owner.address, agent_private_key=agent.key.hex())
+
+    return PaperHooks(prepare_account=_paper, new_credentials=new_credentials)
+
+
 SIMULATOR_PROTOCOL = "simulator.hyperliquid"
 FEES = FeeSchedule(taker=Decimal("0.00045"), maker=Decimal("0.00015"))
 SETTLEMENT = SettlementRule(
@@ -115,7 +128,7 @@ def dex_spec(dex: str) -> VenueSpec:
         verify_credentials=_verify,
         fees=FEES,
         settlement=SETTLEMENT,
-        paper=PAPER,
+        paper=paper_hooks(dex),
         simulator_protocol=SIMULATOR_PROTOCOL,
         sdk_modules=("hyperliquid",),
         parent=VENUE,
@@ -138,7 +151,7 @@ SPEC = VenueSpec(
     verify_credentials=_verify,
     fees=FEES,
     settlement=SETTLEMENT,
-    paper=PAPER,
+    paper=paper_hooks(""),
     simulator_protocol=SIMULATOR_PROTOCOL,
     sdk_modules=("hyperliquid",),
     sub_venues=SubVenues(

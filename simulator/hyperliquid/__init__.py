@@ -49,4 +49,5 @@ PROTOCOL = SimVenueProtocol(
     trading_settings=HyperliquidTradingSettings,
     write_recordings=write_hyperliquid_recordings,
     write_demo=write_demo,
+    default_port=8803,
 )
