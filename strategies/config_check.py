@@ -117,7 +117,7 @@ async def check_account(conn: AsyncConnection, config: StrategyConfig, account: 
 async def check_markets(conn: AsyncConnection, config: StrategyConfig) -> CheckResult:
     """Leverage against each venue's maximum and listed symbols, from the `markets` table."""
     result = CheckResult()
-    venues = config.traded_venues
+    venues = list(config.venues)
     rows = (
         await conn.execute(
             text(

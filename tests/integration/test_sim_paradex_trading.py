@@ -820,10 +820,12 @@ def test_perparb_sim_prints_its_ready_line_with_trading_mounted() -> None:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         match = re.fullmatch(
-            r"ready lighter=(http://127\.0\.0\.1:\d+) paradex=(http://127\.0\.0\.1:\d+/v1)\n", line
+            r"ready hyperliquid=(http://127\.0\.0\.1:\d+) lighter=(http://127\.0\.0\.1:\d+) "
+            r"paradex=(http://127\.0\.0\.1:\d+/v1)\n",
+            line,
         )
         assert match, (line, proc.stderr.read() if proc.poll() is not None and proc.stderr else "")
-        paradex = match.group(2)
+        paradex = match.group(3)
         answer = httpx.get(paradex + "/positions", timeout=5)
         assert (answer.status_code, answer.json()["error"]) == (401, "UNAUTHORIZED_ERROR")
         book = httpx.get(paradex + f"/orderbook/{ETH}?depth=3", timeout=5).json()
