@@ -1186,6 +1186,11 @@ def run_backtest(
     hourly = _HourlyHistory(markets, window) if window else None
     loop_from = start_us - window * US_PER_HOUR
     start_dt = utc_from_us(start_us)
+    # The history carries no fee metadata and the backtest prices every leg at the query's blanket default
+    # (5 bps taker / 2 bps maker) unless `costs.fee_overrides` say otherwise: deliberately conservative, and
+    # the figures in docs/strategies.md are stated at it. The venues' documented tiers (which live ranking
+    # falls back to) are not used, so `cost_of` below stays the exact cost the finder charges.
+    adjust["venue_default_fees"] = {}
     query = opportunity_query(config, start_dt).model_copy(update=adjust)
 
     # Signals: every unordered venue pair of every asset, read at each decision hour (module docstring).

@@ -22,6 +22,7 @@ import importlib
 import logging
 import pkgutil
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -34,7 +35,7 @@ from exchange_clients.base.funding_adapter import BaseFundingAdapter
 from exchange_clients.base.scope import venue_scope
 from exchange_clients.base.spec import VenueSpec
 from perparb_core.errors import ConfigError
-from perparb_core.settings import VenueConfig
+from perparb_core.settings import FeeSide, VenueConfig
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,17 @@ def venue_specs() -> dict[str, VenueSpec]:
     registered at run time."""
     merged = {**_discover(), **{k: v for subs in _ENABLED.values() for k, v in subs.items()}, **_REGISTERED}
     return {name: merged[name] for name in sorted(merged)}
+
+
+def venue_default_fees() -> dict[tuple[str, FeeSide], Decimal]:
+    """Every installed venue's documented standard-tier fees (`VenueSpec.fees`, sourced in each venue's
+    spec module) as {(venue, "taker" | "maker"): fraction of notional}. The cost model uses them for a leg
+    whose market metadata publishes no fee, before its blanket default (`cost_model.resolve_fee`)."""
+    out: dict[tuple[str, FeeSide], Decimal] = {}
+    for name, spec in venue_specs().items():
+        out[(name, "taker")] = spec.fees.taker
+        out[(name, "maker")] = spec.fees.maker
+    return out
 
 
 def venue_names() -> list[str]:

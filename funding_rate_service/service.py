@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from exchange_clients.registry import venue_specs
+from exchange_clients.registry import venue_default_fees
 from funding_rate_service import repository
 from funding_rate_service.opportunity_finder import (
     MarketSnapshot,
@@ -28,7 +28,7 @@ from funding_rate_service.opportunity_finder import (
 )
 from perparb_core.errors import ConfigError
 from perparb_core.models import utcnow
-from perparb_core.settings import FeeSide, RankingConfig
+from perparb_core.settings import RankingConfig
 
 HISTORY_DAYS = 7
 
@@ -110,15 +110,6 @@ async def get_opportunities(conn: AsyncConnection, query: OpportunityQuery) -> O
         else {}
     )
     return find_opportunities(snapshots, query, history=history)
-
-
-def venue_default_fees() -> dict[tuple[str, FeeSide], Decimal]:
-    """Every installed venue's documented standard-tier fees (`VenueSpec.fees`) as {(venue, side): fraction}."""
-    out: dict[tuple[str, FeeSide], Decimal] = {}
-    for name, spec in venue_specs().items():
-        out[(name, "taker")] = spec.fees.taker
-        out[(name, "maker")] = spec.fees.maker
-    return out
 
 
 def build_query(

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from exchange_clients.registry import venue_default_fees
 from funding_rate_service.opportunity_finder import Opportunity, OpportunityQuery
 from strategies.config import FundingArbitrageConfig
 from strategies.funding_arbitrage.signals import SignalEstimate, SignalParams
@@ -65,7 +66,9 @@ def signal_params(config: FundingArbitrageConfig) -> SignalParams:
 
 def opportunity_query(config: FundingArbitrageConfig, now: datetime) -> OpportunityQuery:
     """The finder query a config implies at `now`: every direction of the config's venues and symbols, priced
-    with its costs and filtered by volume, open interest and data age. No APR threshold: entries are decided on
+    with its costs (fees: the config's overrides > the market's published fee > the venue's documented
+    standard tier, `registry.venue_default_fees`, as the ranking prices them) and filtered by volume, open
+    interest and data age. No APR threshold: entries are decided on
     the signal (`entry_refusal`)."""
     overrides = {
         (venue, side): fee
@@ -77,6 +80,7 @@ def opportunity_query(config: FundingArbitrageConfig, now: datetime) -> Opportun
         min_net_apr=None,
         use_maker_fees=config.costs.fee_mode == "maker",
         fee_overrides=overrides,
+        venue_default_fees=venue_default_fees(),
         slippage_bps=config.costs.slippage_bps,
         min_volume_24h_usd=config.entry.min_volume_24h_usd or None,
         min_open_interest_usd=config.entry.min_open_interest_usd or None,

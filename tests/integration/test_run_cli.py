@@ -231,8 +231,13 @@ async def test_validate_unlisted_symbol_and_unchecked_venue(
     )
     assert code == 0, err
     assert json.loads(out)["notes"] == [
-        f"no {v} markets in the database (run `perparb collect --once`): leverage and symbols not checked on {v}"
-        for v in ("binance", "bybit", "hyperliquid")
+        *(
+            f"{v} is a backtest-only venue (replayed from funding-history files, never collected"
+            f" or traded): leverage and symbols not checked on it"
+            for v in ("binance", "bybit")
+        ),
+        "no hyperliquid markets in the database (run `perparb collect --once`):"
+        " leverage and symbols not checked on hyperliquid",
     ]
 
 

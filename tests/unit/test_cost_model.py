@@ -34,8 +34,7 @@ def test_a_venue_documented_fee_comes_between_the_market_fee_and_the_generic_def
 
 
 def test_service_queries_carry_every_installed_venue_documented_fees() -> None:
-    from exchange_clients.registry import venue_specs
-    from funding_rate_service.service import venue_default_fees
+    from exchange_clients.registry import venue_default_fees, venue_specs
 
     fees = venue_default_fees()
     for name, spec in venue_specs().items():

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from exchange_clients import registry
 from funding_rate_service.opportunity_finder import Opportunity
 from strategies.config import FundingArbitrageConfig, parse_config
 from strategies.funding_arbitrage.decision import (
@@ -182,6 +183,12 @@ def test_opportunity_query_maps_the_config() -> None:
     assert q.min_open_interest_usd is None  # 0 means "no filter"
     assert q.venues_include == frozenset({"lighter", "paradex", "binance", "bybit"})
     assert q.symbols is None and q.max_data_age_seconds == 600.0 and q.now == NOW
+    # A market that publishes no fee is priced at its venue's documented tier, as the ranking does.
+    paradex = registry.get_spec("paradex").fees
+    assert (q.venue_default_fees[("paradex", "taker")], q.venue_default_fees[("paradex", "maker")]) == (
+        paradex.taker,
+        paradex.maker,
+    )
 
     m = opportunity_query(maker_cfg, NOW)
     assert m.use_maker_fees is True
