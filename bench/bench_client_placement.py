@@ -1,5 +1,6 @@
 """Benchmark: placement round trip through perparb's own clients (`place_limit_order`, rounding, client order id,
-venue call, acknowledgement) against a simulator running in its own process (`perparb sim`).
+signing, venue call, acknowledgement) against a simulator running in its own process (`perparb sim`), for every
+simulated venue (Lighter, Paradex, Hyperliquid).
 
 Run: .venv/bin/python bench/bench_client_placement.py [--orders 200]
 """
@@ -24,6 +25,7 @@ import lighter  # noqa: E402
 from eth_account import Account  # noqa: E402
 
 from exchange_clients.base.trading import Side  # noqa: E402
+from exchange_clients.hyperliquid.credentials import HyperliquidCredentials  # noqa: E402
 from exchange_clients.lighter.credentials import LighterCredentials  # noqa: E402
 from exchange_clients.paradex.credentials import ParadexCredentials  # noqa: E402
 from exchange_clients.registry import create_client, default_config  # noqa: E402
@@ -34,12 +36,17 @@ from simulator.server import DEMO_SCENARIO  # noqa: E402
 def report(name: str, lat: list[float], total: float) -> None:
     lat.sort()
     print(
-        f"{name:8s} {len(lat)} placements in {total:.2f} s = {len(lat) / total:7.1f} orders/s   "
+        f"{name:11s} {len(lat)} placements in {total:.2f} s = {len(lat) / total:7.1f} orders/s   "
         f"p50 {statistics.median(lat) * 1000:6.2f} ms   p99 {lat[int(0.99 * (len(lat) - 1))] * 1000:6.2f} ms"
     )
 
 
-async def run(lighter_url: str, paradex_url: str, n: int) -> None:
+async def run(urls: dict[str, str], n: int) -> None:
+    lighter_url, paradex_url, hyperliquid_url = urls["lighter"], urls["paradex"], urls["hyperliquid"]
+    hyperliquid_config = default_config(
+        "hyperliquid", rest_url=hyperliquid_url, rate_limit=RateLimitConfig(rate_per_second=1000.0, burst=100)
+    )
+    owner, agent = Account.create(), Account.create()
     lighter_config = default_config(
         "lighter", rest_url=lighter_url, rate_limit=RateLimitConfig(rate_per_second=1000.0, burst=1)
     )
@@ -56,6 +63,12 @@ async def run(lighter_url: str, paradex_url: str, n: int) -> None:
         await http.post(
             f"{lighter_url}/_sim/accounts", json={"account_index": 9101, "collateral": "10000000"}
         )
+        await http.post(
+            f"{hyperliquid_url}/_sim/accounts", json={"address": owner.address, "collateral": "10000000"}
+        )
+        await http.post(
+            f"{hyperliquid_url}/_sim/hyperliquid/agents", json={"user": owner.address, "agent": agent.address}
+        )
         clients = {
             "lighter": create_client(
                 LighterCredentials(account_index=9101, api_key_index=3, api_private_key=private),
@@ -67,6 +80,11 @@ async def run(lighter_url: str, paradex_url: str, n: int) -> None:
                 paradex_config,
                 markets=["ETH"],
             ),
+            "hyperliquid": create_client(
+                HyperliquidCredentials(account_address=owner.address, agent_private_key=agent.key.hex()),
+                hyperliquid_config,
+                markets=["ETH"],
+            ),
         }
         for c in clients.values():
             await c.connect()
@@ -75,7 +93,8 @@ async def run(lighter_url: str, paradex_url: str, n: int) -> None:
             json={"address": clients["paradex"].session.account_address, "collateral": "10000000"},  # type: ignore[attr-defined]
         )
     print(
-        f"simulator in its own process; {n} post-only placements per venue through the clients, one at a time"
+        f"simulator in its own process; {n} post-only placements per venue through the clients, one at a time "
+        "(Hyperliquid: signed by an approved agent, the signature verified by the simulator)"
     )
     for venue, client in clients.items():
         lat = []
@@ -118,8 +137,9 @@ def main(n: int) -> None:
     )
     try:
         assert proc.stdout is not None
-        urls = dict(pair.split("=", 1) for pair in proc.stdout.readline().split()[1:])
-        asyncio.run(run(urls["lighter"], urls["paradex"], n))
+        head, *pairs = proc.stdout.readline().split()
+        assert head == "ready", head
+        asyncio.run(run(dict(pair.split("=", 1) for pair in pairs), n))
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -1,8 +1,9 @@
-"""Benchmark: decision latency of the funding-arbitrage strategy and the gap between its two legs.
+"""Benchmark: decision latency of the funding-arbitrage strategy and the gap between its two legs, for every pair
+of simulated venues (Hyperliquid / Lighter / Paradex: three pairs, each venue once the long and once the short leg).
 
 The runner trades the in-process simulator (real SDKs over HTTP); the bench alternates the funding rates so the
 strategy enters (spread 0.001 / h), then exits (spread 0), again and again; entry cycles do no exit work. For
-each entry it reports:
+each pair and each entry it reports:
 
 * decision latency: market data in hand (the scan's fetch done) -> both entry orders handed to the clients,
   including the live checks (books, balances, leverage) and the database writes before the venue calls;
@@ -10,7 +11,7 @@ each entry it reports:
   simulator's request hook, same process and clock): the target is "sent concurrently, gap under 5 ms";
 * decision -> second leg at the venue.
 
-Run: .venv/bin/python bench/bench_execution.py [--entries 30]
+Run: .venv/bin/python bench/bench_execution.py [--entries 30] [--pair hyperliquid,paradex ...]
 """
 
 from __future__ import annotations
@@ -36,8 +37,17 @@ from simulator.server import DEMO_SCENARIO, start_simulator  # noqa: E402
 from strategies import state  # noqa: E402
 from strategies.config import parse_config  # noqa: E402
 from strategies.runner import RunOptions, run_strategy  # noqa: E402
-from tests.integration.strategy_support import set_market, sim_account, sim_settings, test_vault  # noqa: E402
+from tests.integration.strategy_support import (  # noqa: E402
+    admin,
+    set_market,
+    sim_account,
+    sim_settings,
+    test_vault,
+)
 
+MARKET = {"lighter": "ETH", "paradex": "ETH-USD-PERP", "hyperliquid": "ETH"}
+PLACEMENT = {"lighter": "/api/v1/sendTx", "paradex": "/v1/orders", "hyperliquid": "/exchange"}
+PAIRS = [("lighter", "paradex"), ("hyperliquid", "paradex"), ("lighter", "hyperliquid")]
 CONFIG = {
     "strategy": "funding_arbitrage",
     "name": "bench-arb",
@@ -65,14 +75,16 @@ def line(name: str, values: list[float]) -> str:
     return f"{name:34s} p50 {statistics.median(values):8.3f} ms   p99 {pct(values, 0.99):8.3f} ms   max {max(values):8.3f} ms"
 
 
-async def wait_for_events(engine: Any, n: int, task: asyncio.Task) -> list[dict]:
+async def wait_for_events(engine: Any, n: int, task: asyncio.Task, account: str) -> list[dict]:
     while True:
         assert not task.done(), task
         async with engine.connect() as conn:
             details = (
                 (
                     await conn.execute(
-                        select(state.EVENTS.c.detail).where(state.EVENTS.c.kind == "entry_latency")
+                        select(state.EVENTS.c.detail)
+                        .join(state.RUNS, state.RUNS.c.id == state.EVENTS.c.run_id)
+                        .where(state.EVENTS.c.kind == "entry_latency", state.RUNS.c.account_name == account)
                     )
                 )
                 .scalars()
@@ -83,88 +95,62 @@ async def wait_for_events(engine: Any, n: int, task: asyncio.Task) -> list[dict]
         await asyncio.sleep(0.05)
 
 
-async def wait_flat(engine: Any, task: asyncio.Task) -> None:
+async def wait_flat(engine: Any, task: asyncio.Task, account: str) -> None:
     while True:
         assert not task.done(), task
         async with engine.connect() as conn:
-            if not await state.live_positions(conn, "bench", "live"):
+            if not await state.live_positions(conn, account, "live"):
                 return
         await asyncio.sleep(0.05)
 
 
-async def main(entries: int) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="pbx", dir="/tmp"))
-    url = embedded_server_url(tmp / "pg")
-    migrate.upgrade(url)
-    engine = create_engine(url)
-    arrivals: dict[str, list[float]] = {"lighter": [], "paradex": []}
-    try:
-        async with await start_simulator(DEMO_SCENARIO, push_interval_seconds=0.1) as sim:
-            for venue, market, take_path in (
-                ("lighter", "ETH", "/api/v1/sendTx"),
-                ("paradex", "ETH-USD-PERP", "/v1/orders"),
-            ):
-                await set_market(sim, venue, market, mark="3636")
-                await set_market(sim, venue, market, mark="3600")
-                faults = sim.faults("lighter") if venue == "lighter" else sim.faults("paradex")
-                original = faults.take
+async def run_pair(
+    engine: Any, sim: Any, vault: Any, pair: tuple[str, str], entries: int, arrivals: dict[str, list[float]]
+) -> list[dict]:
+    """`entries` entries (each followed by an exit) of the pair, long the first venue; their latency details."""
+    long, short = pair
+    account = f"bench-{long}-{short}"
+    await sim_account(engine, vault, sim, account, venues=pair, collateral="10000000")
+    config = parse_config({**CONFIG, "name": f"bench-{long}-{short}", "venues": list(pair)})
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_strategy(
+            config,
+            account,
+            engine=engine,
+            vault=vault,
+            settings=sim_settings(sim),
+            options=RunOptions(interval_seconds=0.05),
+            stop=stop,
+        )
+    )
+    details: list[dict] = []
+    for _ in range(entries):
+        await set_market(sim, long, MARKET[long], rate_hourly="-0.0005")
+        await set_market(sim, short, MARKET[short], rate_hourly="0.0005")
+        details = await wait_for_events(engine, len(details) + 1, task, account)
+        await set_market(sim, long, MARKET[long], rate_hourly="0")
+        await set_market(sim, short, MARKET[short], rate_hourly="0")
+        await wait_flat(engine, task, account)
+    stop.set()
+    await task
+    return details
 
-                def hook(
-                    method: str = "GET",
-                    path: str = "/",
-                    _o: Any = original,
-                    _v: str = venue,
-                    _p: str = take_path,
-                ) -> Any:
-                    if method == "POST" and path == _p:
-                        arrivals[_v].append(time.perf_counter())
-                    return _o(method, path)
 
-                faults.take = hook  # type: ignore[method-assign]
-            await set_market(sim, "lighter", "ETH", rate_hourly="-0.0005")
-            await set_market(sim, "paradex", "ETH-USD-PERP", rate_hourly="0.0005")
-            vault = test_vault()
-            await sim_account(engine, vault, sim, "bench", collateral="10000000")
-            stop = asyncio.Event()
-            task = asyncio.create_task(
-                run_strategy(
-                    parse_config(CONFIG),
-                    "bench",
-                    engine=engine,
-                    vault=vault,
-                    settings=sim_settings(sim),
-                    options=RunOptions(interval_seconds=0.05),
-                    stop=stop,
-                )
-            )
-            details: list[dict] = []
-            for _ in range(entries):
-                await set_market(sim, "lighter", "ETH", rate_hourly="-0.0005")
-                await set_market(sim, "paradex", "ETH-USD-PERP", rate_hourly="0.0005")
-                details = await wait_for_events(engine, len(details) + 1, task)
-                await set_market(sim, "lighter", "ETH", rate_hourly="0")
-                await set_market(sim, "paradex", "ETH-USD-PERP", rate_hourly="0")
-                await wait_flat(engine, task)
-            stop.set()
-            await task
-    finally:
-        await engine.dispose()
-        stop_embedded(tmp / "pg")  # get_server(cleanup_mode=None).cleanup() would leave it running
-        shutil.rmtree(tmp, ignore_errors=True)
+def report(pair: tuple[str, str], details: list[dict], arrivals: dict[str, list[float]]) -> None:
     decision = [d["decision_ms"] for d in details]
     client_gap = [d["leg_gap_ms"] for d in details]
     wire_gap, to_wire = [], []
     for d in details:
         first_start = min(d["perf_leg_starts"])
-        seen = [
-            min((t for t in arrivals[v] if t >= first_start), default=None) for v in ("lighter", "paradex")
-        ]
+        seen = [min((t for t in arrivals[v] if t >= first_start), default=None) for v in pair]
         if None in seen:
             continue
         wire_gap.append(abs(seen[0] - seen[1]) * 1000)
         to_wire.append((max(seen) - d["perf_scan_done"]) * 1000)
     print(
-        f"{len(details)} entries (each followed by an exit) through the runner against the in-process simulator"
+        f"{pair[0]} long / {pair[1]} short: {len(details)} entries (each followed by an exit) through the runner "
+        "against the in-process simulator"
     )
     print(line("decision -> both orders to clients", decision))
     print(line("decision -> second leg at venue", to_wire))
@@ -172,7 +158,55 @@ async def main(entries: int) -> None:
     print(line("gap between legs (venue arrival)", wire_gap))
 
 
+async def main(entries: int, pairs: list[tuple[str, str]]) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="pbx", dir="/tmp"))
+    url = embedded_server_url(tmp / "pg")
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    arrivals: dict[str, list[float]] = {venue: [] for venue in MARKET}
+    results: list[tuple[tuple[str, str], list[dict]]] = []
+    try:
+        async with await start_simulator(DEMO_SCENARIO, push_interval_seconds=0.1) as sim:
+            for venue, market in MARKET.items():
+                await set_market(sim, venue, market, mark="3636")
+                await set_market(sim, venue, market, mark="3600")
+                await set_market(sim, venue, market, rate_hourly="0")
+                # a slow walk from 3600 keeps every book changing (a book pinned still would push nothing new
+                # and go stale on the clients: Paradex's snapshot channel pushes on change only)
+                walk = {"random_walk": {"vol_bps": "0.5", "step_ms": 1000, "seed": 3}}
+                await admin(sim, venue, f"/_sim/markets/{market}/mark", walk)
+                faults = sim.faults(venue)
+                original = faults.take
+
+                def hook(
+                    method: str = "GET",
+                    path: str = "/",
+                    _o: Any = original,
+                    _v: str = venue,
+                    _p: str = PLACEMENT[venue],
+                ) -> Any:
+                    if method == "POST" and path == _p:
+                        arrivals[_v].append(time.perf_counter())
+                    return _o(method, path)
+
+                faults.take = hook  # type: ignore[method-assign]
+            vault = test_vault()
+            for pair in pairs:
+                results.append((pair, await run_pair(engine, sim, vault, pair, entries, arrivals)))
+    finally:
+        await engine.dispose()
+        stop_embedded(tmp / "pg")  # get_server(cleanup_mode=None).cleanup() would leave it running
+        shutil.rmtree(tmp, ignore_errors=True)
+    for pair, details in results:
+        report(pair, details, arrivals)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=30)
-    asyncio.run(main(parser.parse_args().entries))
+    parser.add_argument(
+        "--pair", action="append", default=None, help="LONG,SHORT (repeatable); default every pair of venues"
+    )
+    args = parser.parse_args()
+    chosen = [tuple(p.split(",", 1)) for p in args.pair] if args.pair else PAIRS
+    asyncio.run(main(args.entries, chosen))  # type: ignore[arg-type]

@@ -2,8 +2,10 @@
 
 The simulator runs in its own process (`perparb sim`, as a user runs it); this process places post-only limit
 orders far from the touch (so they rest and the book grows) through lighter-sdk `SignerClient.create_order`
-(Go signer, form POST /api/v1/sendTx) and paradex-py `submit_order` (Stark signature, POST /v1/orders), one at a
-time, and reports round trips per second and p50 / p99 latency per placement (signing included).
+(Go signer, form POST /api/v1/sendTx), paradex-py `submit_order` (Stark signature, POST /v1/orders) and
+hyperliquid-python-sdk `Exchange.order` (EIP-712 signature, POST /exchange; the simulator recovers the signer and
+checks the nonce), one at a time, and reports round trips per second and p50 / p99 latency per placement (signing
+included).
 
 Run: .venv/bin/python bench/bench_sim_http.py [--orders 300]
 """
@@ -26,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 import lighter  # noqa: E402
 from eth_account import Account  # noqa: E402
+from hyperliquid.exchange import Exchange  # noqa: E402
 from paradex_py import Paradex  # noqa: E402
 from paradex_py.common.order import Order, OrderSide, OrderType  # noqa: E402
 
@@ -35,7 +38,7 @@ from simulator.server import DEMO_SCENARIO  # noqa: E402
 def report(name: str, lat: list[float], total: float) -> None:
     lat.sort()
     print(
-        f"{name:8s} {len(lat)} placements in {total:.2f} s = {len(lat) / total:7.1f} orders/s   "
+        f"{name:11s} {len(lat)} placements in {total:.2f} s = {len(lat) / total:7.1f} orders/s   "
         f"p50 {statistics.median(lat) * 1000:6.2f} ms   p99 {lat[int(0.99 * (len(lat) - 1))] * 1000:6.2f} ms"
     )
 
@@ -103,6 +106,23 @@ def bench_paradex(url: str, ws_url: str, n: int) -> None:
     report("paradex", lat, time.perf_counter() - t0)
 
 
+def bench_hyperliquid(url: str, n: int) -> None:
+    wallet = Account.create()
+    import httpx
+
+    httpx.post(f"{url}/_sim/accounts", json={"address": wallet.address, "collateral": "10000000"}, timeout=5)
+    exchange = Exchange(wallet, url)
+    lat = []
+    t0 = time.perf_counter()
+    for i in range(n):
+        a = time.perf_counter()
+        # ETH: 0.01 at 1000..1299 (integers: always on the price grid), far below the touch: rests (Alo)
+        answer = exchange.order("ETH", True, 0.01, 1000.0 + i, {"limit": {"tif": "Alo"}})
+        lat.append(time.perf_counter() - a)
+        assert "resting" in answer["response"]["data"]["statuses"][0], answer
+    report("hyperliquid", lat, time.perf_counter() - t0)
+
+
 def main(n: int) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
@@ -114,12 +134,15 @@ def main(n: int) -> None:
     )
     try:
         assert proc.stdout is not None
-        urls = dict(pair.split("=", 1) for pair in proc.stdout.readline().split()[1:])
+        head, *pairs = proc.stdout.readline().split()
+        assert head == "ready", head
+        urls = dict(pair.split("=", 1) for pair in pairs)
         lighter_url, paradex_url = urls["lighter"], urls["paradex"]
         paradex_ws = paradex_url.replace("http://", "ws://")
         print(f"simulator in its own process; {n} post-only placements per venue, one at a time")
         asyncio.run(bench_lighter(lighter_url, n))
         bench_paradex(paradex_url, paradex_ws, n)
+        bench_hyperliquid(urls["hyperliquid"], n)
     finally:
         proc.terminate()
         proc.wait(timeout=10)

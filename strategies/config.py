@@ -284,6 +284,12 @@ class FundingArbitrageConfig(_Model):
     def symbol_set(self) -> frozenset[str] | None:
         return None if self.symbols is None else frozenset(s.upper() for s in self.symbols)
 
+    @property
+    def traded_venues(self) -> list[str]:
+        """The venues a live or paper run trades: `venues` without the history-only ones (`BACKTEST_VENUES`),
+        which only the backtester replays. So one file lists both and runs unchanged in either."""
+        return [v for v in self.venues if v not in BACKTEST_VENUES]
+
 
 class GridConfig(_Model):
     """A grid on one venue and market (`strategies.grid`).
@@ -356,6 +362,11 @@ class GridConfig(_Model):
 
     @property
     def venues(self) -> list[str]:
+        return [self.venue]
+
+    @property
+    def traded_venues(self) -> list[str]:
+        """The venue a live or paper run trades (`venue`)."""
         return [self.venue]
 
     @property

@@ -108,7 +108,7 @@ async def check_account(conn: AsyncConnection, config: StrategyConfig, account: 
             )
         ).scalars()
     )
-    missing = [v for v in config.venues if v not in have]
+    missing = [v for v in config.traded_venues if v not in have]
     if missing:
         return [f"account {account!r} has no credentials for {_or(missing)} (it has {have})"]
     return []

@@ -86,12 +86,20 @@ class SimAdmin:
 
 
 def simulated_venue_urls(sim: SimulatorHandle, venue: str) -> tuple[str, str, str]:
-    """(REST base the SDK uses, WebSocket URL, server root where `/_sim/` lives) of `venue` on the simulator.
+    """(REST base the SDK uses, WebSocket URL, server root where `/_sim/` lives) of `venue` on the simulator. A
+    sub-venue ("<parent>:<sub>", `VenueSpec.parent`) is served by its parent's simulated server (the sub-venue is a
+    request parameter of the parent's protocol, e.g. a HIP-3 perp dex).
 
     Raises:
-        PaperError: the simulator does not serve `venue`.
+        PaperError: the simulator does not serve `venue` (nor its parent).
     """
     served = sim.venues.get(venue)
+    if served is None and ":" in venue:
+        try:
+            parent = get_spec(venue).parent
+        except PerparbError:
+            parent = None
+        served = sim.venues.get(parent) if parent else None
     if served is None:
         raise PaperError(f"the simulator does not serve {venue!r} (it serves {sorted(sim.venues)})")
     return served.url, served.ws_url, served.root_url

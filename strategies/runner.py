@@ -94,8 +94,9 @@ def build_strategy(ctx: RunContext) -> Strategy:
 
 
 def check_account(config: StrategyConfig, account: AccountCredentials) -> None:
-    """Raises RunError when the account lacks credentials for a venue the config trades."""
-    missing = [v for v in list(config.venues) if v not in account.venues]
+    """Raises RunError when the account lacks credentials for a venue the config trades (`traded_venues`: a
+    history-only venue the backtester replays is not traded)."""
+    missing = [v for v in config.traded_venues if v not in account.venues]
     if missing:
         raise RunError(
             f"account {account.name!r} has no credentials for {missing} (it has {sorted(account.venues)}); "
@@ -178,7 +179,12 @@ async def run_strategy(
     mode = "paper" if options.paper else "live"
     account = await open_account(engine, vault, account_name)
     check_account(config, account)
-    venues = list(config.venues)
+    venues = config.traded_venues
+    if isinstance(config, FundingArbitrageConfig) and len(venues) < 2:
+        raise RunError(
+            f"config {config.name!r} trades fewer than two venues ({venues}): its other venues "
+            f"{[v for v in config.venues if v not in venues]} are history-only (backtests)"
+        )
     lease = await Lease.acquire(engine, account_name, venues, mode)
     run = None
     cycles = 0

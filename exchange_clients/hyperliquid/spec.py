@@ -14,8 +14,11 @@ venue-data/hyperliquid/rest_info_userFees_2024-07.json: volume tiers and staking
 
 Settlement: every hour on the hour (docs trading/funding.md), the stored settled rows coming from
 `fundingHistory` (source "hyperliquid:fundingHistory"); rows from before 2023-06-08T01:00Z were 8-hourly
-(source "hyperliquid:fundingHistory:8h", 8 hours each). Phase 1: no simulator protocol and no paper hooks yet
-(`simulator_protocol=None`, `paper=None`): the venue is collected and traded live only.
+(source "hyperliquid:fundingHistory:8h", 8 hours each).
+
+Simulator and paper mode: the venue's protocol is `simulator.hyperliquid` (it serves the first perp dex and the
+scenario's HIP-3 dexes on one server, so a sub-venue "hyperliquid:<dex>" is reached through its parent's endpoint);
+paper hooks: `paper.py` (the agent approved and the account funded on its dex through the admin API).
 """
 
 from __future__ import annotations
@@ -27,7 +30,14 @@ from exchange_clients.base.client import BaseExchangeClient
 from exchange_clients.base.credentials import BaseCredentials
 from exchange_clients.base.funding_adapter import BaseFundingAdapter
 from exchange_clients.base.scope import VenueScope
-from exchange_clients.base.spec import FeeSchedule, SettlementRule, SubVenues, VenueSpec
+from exchange_clients.base.spec import (
+    FeeSchedule,
+    PaperHooks,
+    SettlementRule,
+    SimulatorAdmin,
+    SubVenues,
+    VenueSpec,
+)
 from exchange_clients.hyperliquid.common import VENUE, venue_id
 from exchange_clients.hyperliquid.config import config_type_for, dex_of_config
 from exchange_clients.hyperliquid.credentials import credentials_type_for
@@ -68,6 +78,29 @@ async def _verify(credentials: BaseCredentials, config: VenueConfig) -> VerifyRe
     return await verify_hyperliquid_credentials(credentials, config)
 
 
+async def _paper(
+    credentials: BaseCredentials, config: VenueConfig, admin: SimulatorAdmin, collateral: Decimal
+) -> dict[str, Any]:
+    from exchange_clients.hyperliquid.paper import prepare_paper_account
+
+    return await prepare_paper_account(credentials, config, admin, collateral)
+
+
+def paper_hooks(dex: str) -> PaperHooks:
+    """The paper hooks of perp dex `dex` ("" = the first): `paper.prepare_paper_account`, and fresh test credentials
+    for the simulator (`perparb accounts add-account --simulator`): a random account address and a random agent key
+    (eth-account), never a real account's, of the dex's credentials type; the paper hook approves the agent."""
+
+    def new_credentials() -> BaseCredentials:
+        from eth_account import Account
+
+        owner, agent = Account.create(), Account.create()
+        return credentials_type_for(dex)(account_address=owner.address, agent_private_key=agent.key.hex())
+
+    return PaperHooks(prepare_account=_paper, new_credentials=new_credentials)
+
+
+SIMULATOR_PROTOCOL = "simulator.hyperliquid"
 FEES = FeeSchedule(taker=Decimal("0.00045"), maker=Decimal("0.00015"))
 SETTLEMENT = SettlementRule(
     interval_hours=Decimal(1),
@@ -95,8 +128,8 @@ def dex_spec(dex: str) -> VenueSpec:
         verify_credentials=_verify,
         fees=FEES,
         settlement=SETTLEMENT,
-        paper=None,
-        simulator_protocol=None,
+        paper=paper_hooks(dex),
+        simulator_protocol=SIMULATOR_PROTOCOL,
         sdk_modules=("hyperliquid",),
         parent=VENUE,
     )
@@ -118,8 +151,8 @@ SPEC = VenueSpec(
     verify_credentials=_verify,
     fees=FEES,
     settlement=SETTLEMENT,
-    paper=None,
-    simulator_protocol=None,
+    paper=paper_hooks(""),
+    simulator_protocol=SIMULATOR_PROTOCOL,
     sdk_modules=("hyperliquid",),
     sub_venues=SubVenues(
         setting="DEXES",

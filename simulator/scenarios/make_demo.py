@@ -9,24 +9,27 @@ script reproduces it byte for byte.
 
 Designed content (fraction per hour; positive = longs pay shorts):
 
-| asset | Lighter id | Lighter rate | Paradex rate (period) | note |
-|---|---|---|---|---|
-| ETH | 0 | +0.0030 %/h | -0.0010 %/h (8 h) | clear spread: long Paradex, short Lighter |
-| BTC | 1 | +0.0012 %/h | +0.0008 %/h (8 h) | small spread |
-| SOL | 2 | -0.0020 %/h | +0.0015 %/h (8 h) | clear spread: long Lighter, short Paradex |
-| DOGE | 3 | +0.0025 %/h | +0.0025 %/h (8 h) | no spread |
-| WIF | 5 | +0.0060 %/h | – | Lighter only |
-| XRP | 7 | +0.0010 %/h | +0.0012 %/h (8 h) | |
-| LINK | 8 | +0.0005 %/h | -0.0005 %/h (8 h) | |
-| AVAX | 9 | +0.0040 %/h | +0.0010 %/h (8 h) | clear spread |
-| TON | 12 | -0.0010 %/h | – | Lighter only |
-| SUI | 16 | +0.0012 %/h | +0.0012 %/h (8 h) | no spread |
-| HYPE | 24 | +0.0012 %/h | +0.0050 %/h (1 h) | Paradex market with funding_period_hours 1 |
-| TAO | – | – | +0.0020 %/h (8 h) | Paradex only |
+| asset | Lighter id | Lighter rate | Paradex rate (period) | Hyperliquid rate | note |
+|---|---|---|---|---|---|
+| ETH | 0 | +0.0030 %/h | -0.0010 %/h (8 h) | -0.0020 %/h | clear spreads: long Hyperliquid or Paradex, short Lighter |
+| BTC | 1 | +0.0012 %/h | +0.0008 %/h (8 h) | +0.0045 %/h | small L/P spread; clear: short Hyperliquid |
+| SOL | 2 | -0.0020 %/h | +0.0015 %/h (8 h) | +0.00125 %/h | clear spread: long Lighter, short Paradex |
+| DOGE | 3 | +0.0025 %/h | +0.0025 %/h (8 h) | -0.0030 %/h | no L/P spread; clear: long Hyperliquid |
+| WIF | 5 | +0.0060 %/h | – | -0.0010 %/h | clear: long Hyperliquid, short Lighter |
+| XRP | 7 | +0.0010 %/h | +0.0012 %/h (8 h) | – | |
+| LINK | 8 | +0.0005 %/h | -0.0005 %/h (8 h) | – | |
+| AVAX | 9 | +0.0040 %/h | +0.0010 %/h (8 h) | – | clear spread |
+| TON | 12 | -0.0010 %/h | – | – | Lighter only |
+| SUI | 16 | +0.0012 %/h | +0.0012 %/h (8 h) | – | no spread |
+| HYPE | 24 | +0.0012 %/h | +0.0050 %/h (1 h) | +0.00125 %/h | Paradex market with funding_period_hours 1 |
+| TAO | – | – | +0.0020 %/h (8 h) | – | Paradex only |
+| XYZ100 | – | – | – | +0.000625 %/h (HIP-3 dex xyz) | Hyperliquid:xyz only |
 
 The assets (prices, sizes, rates, listings) are data: `demo_assets.json`. Each venue's simulator package writes
 its own folder from them (`simulator/<venue>/demo.py`, registered as `SimVenueProtocol.write_demo`), drawing from
-one random generator in venue order, so the output is byte-identical run after run. Raw units: see each venue's
+one random generator in venue order, so the output is byte-identical run after run. A venue added later that
+sorts before existing ones draws from its own generator instead (Hyperliquid: `simulator/hyperliquid/demo.py`), so
+the earlier venues' files stay byte-identical. Raw units: see each venue's
 `demo.py`. History: 72 h, each series ending at the current rate. The folder's README is `demo_README.md`.
 """
 

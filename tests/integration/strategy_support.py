@@ -1,7 +1,8 @@
 """Helpers for strategy tests: a vault, an account stored in it whose keys are registered and funded on the
 in-process simulator (Lighter API key + collateral; Paradex L1 key onboarded + collateral; Aster API wallet
-registered + collateral), settings pointing at the simulator, admin calls, and what each venue calls its ETH market,
-its order placement path and its positions (`VENUE_KIT`), so tests can run over pairs of venues.
+registered + collateral; Backpack ED25519 key registered + collateral; Hyperliquid account funded + an agent key
+approved for it), settings pointing at the simulator, admin calls, and what each venue calls its ETH market, its
+order placement path and its positions (`VENUE_KIT`), so tests can run over pairs of venues.
 
     vault = test_vault()
     await sim_account(engine, vault, sim, "alice", collateral="100000")
@@ -26,6 +27,7 @@ from database.accounts import add_account
 from database.vault import Vault, encode_key, new_key
 from exchange_clients.aster.credentials import AsterCredentials
 from exchange_clients.backpack.credentials import BackpackCredentials, new_key_pair
+from exchange_clients.hyperliquid.credentials import HyperliquidCredentials
 from exchange_clients.lighter.credentials import LighterCredentials
 from exchange_clients.paradex.client.session import ParadexSession
 from exchange_clients.paradex.credentials import ParadexCredentials
@@ -50,7 +52,7 @@ def master_key_text(vault: Vault) -> str:
 
 
 def sim_settings(sim: SimulatorHandle, **overrides: Any) -> TradingConfig:
-    """A strategy run's config on the simulator (both venues, 5 s timeouts, 1 retry, 10 s venue budget)."""
+    """A strategy run's config on the simulator (every simulated venue, 5 s timeouts, 1 retry, 10 s venue budget)."""
     venue_timeout = float(overrides.pop("venue_timeout_seconds", 10))
     return sim_trading(sim, venue_timeout_seconds=venue_timeout, **overrides)
 
@@ -63,12 +65,15 @@ def paradex_root(sim: SimulatorHandle) -> str:
 class VenueKit:
     """What a venue calls things, for tests that run on any simulated venue: its ETH market (admin and positions),
     the path its client places orders on (HTTP fault targets), the key of its account ids in `sim_account`'s
-    answer, and the smallest ETH size it trades."""
+    answer, the smallest ETH size it trades (a size step or minimum base amount; a minimum VALUE such as
+    Hyperliquid's $10 is not a size), and how many POSTs to `order_path` a run makes before its first entry order
+    (Hyperliquid's leverage change is an `/exchange` action too), which faults aimed at a placement skip."""
 
     eth: str
     order_path: str
     account_key: str
     eth_min_size: Decimal
+    posts_before_entry: int = 0
 
 
 VENUE_KIT = {
@@ -76,6 +81,7 @@ VENUE_KIT = {
     "paradex": VenueKit("ETH-USD-PERP", "/v1/orders", "paradex_address", D("0.0001")),
     "aster": VenueKit("ETHUSDT", "/fapi/v3/order", "aster_user", D("0.0001")),
     "backpack": VenueKit("ETH_USDC_PERP", "/api/v1/order", "backpack_account", D("0.0001")),
+    "hyperliquid": VenueKit("ETH", "/exchange", "hyperliquid_address", D("0.0001"), posts_before_entry=1),
 }
 
 
@@ -107,9 +113,9 @@ async def sim_account(
 ) -> dict[str, Any]:
     """Create account `name` in the vault with fresh keys registered and funded on `sim`.
 
-    Returns {"lighter_account": int, "paradex_address": str, "aster_user": str, "backpack_account": int} for the
-    venues created (Backpack: a fresh ED25519 key pair whose public key the simulator registers; its engine account
-    id).
+    Returns {"lighter_account": int, "paradex_address": str, "aster_user": str, "backpack_account": int,
+    "hyperliquid_address": str} for the venues created (Backpack: a fresh ED25519 key pair whose public key the
+    simulator registers; its engine account id).
     """
     out: dict[str, Any] = {}
     if "aster" in venues:
@@ -152,6 +158,19 @@ async def sim_account(
         bcreds = BackpackCredentials(api_key=api_key, api_secret=SecretStr(api_secret))
         await add_account(engine, vault, name=name, creds=bcreds)
         out["backpack_account"] = view["engine_account_id"]
+    if "hyperliquid" in venues:
+        owner, agent = Account.create(), Account.create()
+        await admin(
+            sim, "hyperliquid", "/_sim/accounts", {"address": owner.address, "collateral": collateral}
+        )
+        await admin(
+            sim, "hyperliquid", "/_sim/hyperliquid/agents", {"user": owner.address, "agent": agent.address}
+        )
+        hcreds = HyperliquidCredentials(
+            account_address=owner.address, agent_private_key=SecretStr(agent.key.hex())
+        )
+        await add_account(engine, vault, name=name, creds=hcreds)
+        out["hyperliquid_address"] = owner.address.lower()
     return out
 
 
@@ -159,7 +178,8 @@ async def set_market(
     sim: SimulatorHandle, venue: str, market: str, *, mark: str | None = None, rate_hourly: str | None = None
 ) -> None:
     """Pin a market's mark price and/or funding rate (fraction per hour) on the simulator. `market`: Lighter
-    symbol ("ETH"), Paradex symbol ("ETH-USD-PERP") or Aster symbol ("ETHUSDT")."""
+    symbol ("ETH"), Paradex symbol ("ETH-USD-PERP"), Aster symbol ("ETHUSDT"), Backpack symbol ("ETH_USDC_PERP") or
+    Hyperliquid coin ("ETH")."""
     if mark is not None:
         await admin(sim, venue, f"/_sim/markets/{market}/mark", {"price": mark})
     if rate_hourly is not None:

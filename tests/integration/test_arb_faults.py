@@ -2,8 +2,8 @@
 smallest tradeable size), at most one live position, the database agrees with the venues, no order left
 unresolved and none resting.
 
-The matrix runs over pairs of simulated venues (`PAIRS`: Lighter / Paradex, then Aster and Backpack each as
-either leg, issue #17):
+The matrix runs over pairs of simulated venues (`PAIRS`: Lighter / Paradex, then Aster and Backpack (issue #17)
+and Hyperliquid (issue #13) each as either leg):
 the first of a pair is the long leg, the second the short leg ("second leg" below). Faults come from the
 simulator: engine `reject_next` / `fill_fraction`, HTTP status and latency faults aimed at each venue's order
 placement path, WebSocket drops; and a real SIGKILL of a child process between the two legs.
@@ -53,8 +53,11 @@ PAIRS = [
     ("lighter", "aster"),
     ("backpack", "paradex"),
     ("lighter", "backpack"),
+    ("hyperliquid", "paradex"),
+    ("lighter", "hyperliquid"),
 ]
-"""(long venue, short venue): the original pair, then Aster and Backpack each as the long and as the short leg."""
+"""(long venue, short venue): the original pair, then Aster, Backpack and Hyperliquid each as the long and as the
+short leg."""
 
 
 @pytest.fixture(params=PAIRS, ids=["-".join(p) for p in PAIRS])
@@ -219,7 +222,13 @@ async def test_websocket_dropped_during_entry(
         sim,
         long_v,
         "/_sim/faults",
-        {"latency_seconds": 0.8, "count": 1, "method": "POST", "path": VENUE_KIT[long_v].order_path},
+        {
+            "latency_seconds": 0.8,
+            "count": 1,
+            "method": "POST",
+            "path": VENUE_KIT[long_v].order_path,
+            "skip": VENUE_KIT[long_v].posts_before_entry,
+        },
     )
     task = asyncio.create_task(run_once(engine, vault, sim, acct("f-ws", pair), pair))
 
@@ -245,7 +254,13 @@ async def test_http_5xx_during_the_hedge_never_doubles(
         sim,
         short_v,
         "/_sim/faults",
-        {"http_status": 500, "count": 2, "method": "POST", "path": VENUE_KIT[short_v].order_path, "skip": 1},
+        {
+            "http_status": 500,
+            "count": 2,
+            "method": "POST",
+            "path": VENUE_KIT[short_v].order_path,
+            "skip": 1 + VENUE_KIT[short_v].posts_before_entry,
+        },
     )
     await run_once(engine, vault, sim, acct("f-5xx", pair), pair)
     assert sim.faults(short_v).status_fault is None  # both 500s were answered (the hedge and its retry)
@@ -276,7 +291,13 @@ async def test_sigkill_between_the_legs_then_restart_recovers(
         sim,
         short_v,
         "/_sim/faults",
-        {"latency_seconds": 3, "count": 1, "method": "POST", "path": VENUE_KIT[short_v].order_path},
+        {
+            "latency_seconds": 3,
+            "count": 1,
+            "method": "POST",
+            "path": VENUE_KIT[short_v].order_path,
+            "skip": VENUE_KIT[short_v].posts_before_entry,
+        },
     )
     env = {
         **os.environ,

@@ -1,10 +1,11 @@
 """Funding arbitrage end to end: the runner, the strategy and the two-leg executor against the in-process
 simulator through the real SDKs, state in a real PostgreSQL.
 
-The simulator runs at 3600x (one funding hour per second). ETH is pinned at 3600 on both venues; Lighter's ETH
-funding is set to -0.0005 / h (longs receive) and Paradex's to +0.0005 / h (shorts receive): the spread
-0.001 / h (876 % APR) is opened long Lighter / short Paradex; flipping the rates closes it ("spread_flipped": the
-config uses the instantaneous estimator and opts in to the one-hour flip rule).
+The simulator runs at 3600x (one funding hour per second). For each venue pair (long venue, short venue): Lighter /
+Paradex, Hyperliquid / Paradex and Lighter / Hyperliquid, ETH is pinned at 3600 on both venues; the long venue's
+ETH funding is set to -0.0005 / h (longs receive) and the short venue's to +0.0005 / h (shorts receive): the spread
+0.001 / h (876 % APR) is opened long / short; flipping the rates closes it ("spread_flipped": the config uses the
+instantaneous estimator and opts in to the one-hour flip rule).
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ pytestmark = pytest.mark.integration
 
 D = Decimal
 PX = "ETH-USD-PERP"
+MARKET = {"lighter": "ETH", "paradex": PX, "hyperliquid": "ETH"}  # each venue's ETH market
+ADDRESS = {"lighter": "lighter_account", "paradex": "paradex_address", "hyperliquid": "hyperliquid_address"}
+PAIRS = [("lighter", "paradex"), ("hyperliquid", "paradex"), ("lighter", "hyperliquid")]
 
 
 def config(**over: Any) -> Any:
@@ -80,10 +84,14 @@ def vault() -> Vault:
     return test_vault()
 
 
-async def collateral(sim: SimulatorHandle, ids: dict[str, Any]) -> dict[str, Decimal]:
-    lighter = await admin(sim, "lighter", f"/_sim/accounts/{ids['lighter_account']}", method="GET")
-    paradex = await admin(sim, "paradex", f"/_sim/accounts/{ids['paradex_address']}", method="GET")
-    return {"lighter": D(lighter["collateral"]), "paradex": D(paradex["collateral"])}
+async def collateral(
+    sim: SimulatorHandle, ids: dict[str, Any], venues: tuple[str, ...] = ("lighter", "paradex")
+) -> dict[str, Decimal]:
+    out = {}
+    for venue in venues:
+        view = await admin(sim, venue, f"/_sim/accounts/{ids[ADDRESS[venue]]}", method="GET")
+        out[venue] = D(view["collateral"])
+    return out
 
 
 async def positions(engine: AsyncEngine, account: str) -> list[Any]:
@@ -115,45 +123,53 @@ async def start_run(
     return task, stop
 
 
+@pytest.mark.parametrize("pair", PAIRS, ids=lambda p: f"{p[0]}-long/{p[1]}-short")
 async def test_lifecycle_open_accrue_flip_close_and_pnl_matches_balances(
-    engine: AsyncEngine, vault: Vault, sim: SimulatorHandle
+    engine: AsyncEngine, vault: Vault, sim: SimulatorHandle, pair: tuple[str, str]
 ) -> None:
-    ids = await sim_account(engine, vault, sim, "arb-life")
-    before = await collateral(sim, ids)
-    task, stop = await start_run(engine, vault, sim, config(), "arb-life")
+    long, short = pair
+    name = f"arb-life-{long[:2]}{short[:2]}"
+    for venue in pair:
+        await set_market(sim, venue, MARKET[venue], mark="3636")
+        await set_market(sim, venue, MARKET[venue], mark="3600")
+    await set_market(sim, long, MARKET[long], rate_hourly="-0.0005")
+    await set_market(sim, short, MARKET[short], rate_hourly="0.0005")
+    ids = await sim_account(engine, vault, sim, name, venues=pair)
+    before = await collateral(sim, ids, pair)
+    task, stop = await start_run(engine, vault, sim, config(venues=list(pair)), name)
     try:
 
         async def opened() -> bool:
             assert not task.done(), task.exception()
-            return any(p.status == "open" for p in await positions(engine, "arb-life"))
+            return any(p.status == "open" for p in await positions(engine, name))
 
         await until(opened, 30, "position open")
-        (p,) = await positions(engine, "arb-life")
-        assert (p.symbol, p.long_venue, p.short_venue) == ("ETH", "lighter", "paradex")
+        (p,) = await positions(engine, name)
+        assert (p.symbol, p.long_venue, p.short_venue) == ("ETH", long, short)
         # 1000 USD at ~3600 on the common grid of both steps
         assert p.quantity == p.target_quantity and D("0.2") < p.quantity < D("0.3")
         await asyncio.sleep(3.5)  # ~3.5 simulated funding hours
-        await set_market(sim, "lighter", "ETH", rate_hourly="0.00001")
-        await set_market(sim, "paradex", PX, rate_hourly="-0.00001")
+        await set_market(sim, long, MARKET[long], rate_hourly="0.00001")
+        await set_market(sim, short, MARKET[short], rate_hourly="-0.00001")
 
         async def closed() -> bool:
             assert not task.done(), task.exception()
-            return all(p.status == "closed" for p in await positions(engine, "arb-life"))
+            return all(p.status == "closed" for p in await positions(engine, name))
 
         await until(closed, 30, "position closed")
     finally:
         stop.set()
         summary = await asyncio.wait_for(task, 30)
     assert summary.status == "stopped"
-    (p,) = await positions(engine, "arb-life")
+    (p,) = await positions(engine, name)
     assert p.exit_reason == "spread_flipped"
     assert p.funding_long > 0 and p.funding_short > 0  # both legs received funding
-    after = await collateral(sim, ids)
-    moved = (after["lighter"] - before["lighter"]) + (after["paradex"] - before["paradex"])
+    after = await collateral(sim, ids, pair)
+    moved = (after[long] - before[long]) + (after[short] - before[short])
     assert abs(p.realized_pnl - moved) < D("0.01"), (p.realized_pnl, moved, before, after)
     assert p.realized_pnl == p.funding_long + p.funding_short + p.basis_pnl - p.fees
     async with engine.connect() as conn:
-        open_orders = await state.open_orders(conn, "arb-life", "live")
+        open_orders = await state.open_orders(conn, name, "live")
         run = (
             await conn.execute(text("SELECT status FROM strategy_runs WHERE id = :i"), {"i": summary.run_id})
         ).scalar()

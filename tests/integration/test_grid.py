@@ -5,6 +5,8 @@ Lighter demo ETH (`simulator/scenarios/demo/lighter/orderBookOrders_0.json`): be
 mid 3600.25, tick 0.01, step 0.0001, fees 0; the recorded book moves with the admin mark (best ask = mark + 0.72,
 best bid = mark - 0.72), and maker quotes that move through a resting order fill it at the order's price.
 Paradex demo ETH-USD-PERP pinned at 3600: best bid 3599.28, best ask 3600.72, maker fee 0.00003.
+Hyperliquid demo ETH pinned at 3600: best bid 3599.2, best ask 3600.8 (tick 0.1, 2 bps either side of the mid), maker
+fee 0.00015; its market maker's quotes move with the mark and fill a resting order they cross at the order's price.
 
 The ladder used throughout: lower 3580, upper 3620, 5 levels -> 3580 3590 [3600 empty: nearest the mid] 3610 3620,
 0.1 ETH a level, take profit one step (10 USD).
@@ -81,7 +83,10 @@ def config(name: str, venue: str = "lighter", **changes: Any) -> GridConfig:
 
 
 def market(venue: str) -> str:
-    return "ETH" if venue == "lighter" else "ETH-USD-PERP"
+    return "ETH-USD-PERP" if venue == "paradex" else "ETH"
+
+
+MAKER_FEE = {"lighter": D(0), "paradex": D("0.00003"), "hyperliquid": D("0.00015")}
 
 
 async def active(client: BaseExchangeClient) -> set[tuple[str, Decimal, Decimal]]:
@@ -217,15 +222,15 @@ async def position(client: BaseExchangeClient) -> Decimal:
 # ------------------------------------------------------------------------------------------------ lifecycle
 
 
-@pytest.mark.parametrize("venue", ["lighter", "paradex"])
+@pytest.mark.parametrize("venue", ["lighter", "paradex", "hyperliquid"])
 async def test_lifecycle_fill_counter_and_round_trip(
     engine: AsyncEngine, vault: Vault, sim: SimulatorHandle, venue: str
 ) -> None:
     account = f"grid-life-{venue}"
     await sim_account(engine, vault, sim, account, venues=(venue,))
-    if venue == "paradex":
+    if venue != "lighter":
         await set_market(sim, venue, market(venue), mark="3636", rate_hourly="0")
-    await set_market(sim, venue, market(venue), mark="3600" if venue == "paradex" else "3600.25")
+    await set_market(sim, venue, market(venue), mark="3600.25" if venue == "lighter" else "3600")
     cfg = config(f"life-{venue}", venue, on_stop="close")
     bg = await launch(engine, vault, sim, cfg, account)
     client = bg.client
@@ -257,8 +262,8 @@ async def test_lifecycle_fill_counter_and_round_trip(
 
     saved = await grid_state(engine, account, cfg.name)
     assert (saved["round_trips"], D(saved["realized_pnl"])) == (1, D("1.0"))  # (3600 - 3590) x 0.1
-    # maker fees: Lighter 0; Paradex 0.00003 x (3590 + 3600) x 0.1
-    assert D(saved["fees"]) == (D(0) if venue == "lighter" else D("0.02157"))
+    # maker fees: Lighter 0; Paradex 0.00003 x (3590 + 3600) x 0.1 = 0.02157; Hyperliquid 0.00015 x ... = 0.10785
+    assert D(saved["fees"]) == MAKER_FEE[venue] * (3590 + 3600) * D("0.1")
     assert saved["slots"][1]["phase"] == "home"
     async with engine.connect() as conn:
         filled = (

@@ -56,6 +56,9 @@ OPP_KEYS = {
 FREE_PORTS = free_sim_ports()  # not the fixed default ports: tests may overlap
 
 
+SIMULATED = "hyperliquid,lighter,paradex"
+
+
 @pytest_asyncio.fixture(scope="module")
 async def sim() -> AsyncIterator[SimulatorHandle]:
     async with await start_simulator(DEMO_SCENARIO) as handle:
@@ -69,7 +72,8 @@ def cli_env(db_url: str, sim: SimulatorHandle) -> dict[str, str]:
             "DATABASE_URL": db_url,
             "PERPARB_LIGHTER_URL": sim.url("lighter"),
             "PERPARB_PARADEX_URL": sim.url("paradex"),
-            "PERPARB_VENUES": "lighter,paradex",  # the simulated venues only: no real venue is reachable
+            "PERPARB_HYPERLIQUID_URL": sim.url("hyperliquid"),
+            "PERPARB_VENUES": SIMULATED,  # the simulated venues only: no real venue is reachable
             "PERPARB_HTTP_RETRIES": "1",
             "PERPARB_HTTP_BACKOFF_SECONDS": "0.01",
             "PYTHONPATH": str(PROJECT),
@@ -107,7 +111,7 @@ async def test_cli_and_api_agree(
     code, out, err = await perparb(env, "collect", "--once", "--json", cwd=tmp_path)
     assert code == 0, err
     summary = json.loads(out)  # stdout is pure JSON: logs go to stderr
-    assert set(summary["venues"]) == {"lighter", "paradex"}
+    assert set(summary["venues"]) == {"hyperliquid", "lighter", "paradex"}
     for v in summary["venues"].values():
         assert v["status"] == "ok" and v["stored"] > 0 and v["rejected"] == 0
     assert summary["failed_venues"] == []
@@ -117,7 +121,9 @@ async def test_cli_and_api_agree(
     cli_rates = json.loads(out)
     assert cli_rates and all(RATE_KEYS <= set(r) for r in cli_rates)
     eth = {r["venue"]: r for r in cli_rates if r["symbol"] == "ETH"}
-    assert set(eth) == {"lighter", "paradex"}
+    assert set(eth) == {"hyperliquid", "lighter", "paradex"}
+    # the demo's designed Hyperliquid ETH rate, fraction per hour (simulator/scenarios/demo_assets.json)
+    assert eth["hyperliquid"]["rate_hourly"] == pytest.approx(-0.00002, rel=1e-12)
     for r in cli_rates:  # fractions, consistent with each other
         assert r["rate_8h"] == pytest.approx(8 * r["rate_hourly"], rel=1e-12)
         assert r["apr"] == pytest.approx(8760 * r["rate_hourly"], rel=1e-12)
@@ -129,7 +135,7 @@ async def test_cli_and_api_agree(
     cli_opps = json.loads(out)
     assert 0 < len(cli_opps) <= 5 and all(OPP_KEYS <= set(o) for o in cli_opps)
 
-    settings = Settings(_env_file=None, database_url=db_url, venues="lighter,paradex")
+    settings = Settings(_env_file=None, database_url=db_url, venues=SIMULATED)
     app = create_app(settings.service_config(), engine=clean_engine)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://localhost"
@@ -147,7 +153,7 @@ async def test_cli_and_api_agree(
 
         health = (await client.get("/api/v1/health")).json()
         assert health["status"] == "ok"
-        for v in ("lighter", "paradex"):
+        for v in ("hyperliquid", "lighter", "paradex"):
             assert health["venues"][v]["last_status"] == "ok"
             assert health["venues"][v]["data_age_seconds"] < 60 and not health["venues"][v]["stale"]
 
@@ -177,6 +183,26 @@ async def test_collect_reports_a_failed_venue(
     assert summary["failed_venues"] == ["paradex"]
     assert summary["venues"]["lighter"]["stored"] > 0
     assert summary["venues"]["paradex"]["error"].startswith("paradex")
+
+
+async def test_collect_reports_hyperliquid_and_a_hip3_dex_against_the_simulator(
+    clean_engine: AsyncEngine, db_url: str, sim: SimulatorHandle, tmp_path: Path
+) -> None:
+    env = cli_env(db_url, sim)
+    env["PERPARB_HYPERLIQUID_DEXES"] = "xyz"  # the demo's HIP-3 dex, served by the same simulated server
+    env["PERPARB_VENUES"] = "hyperliquid,hyperliquid:xyz"
+    code, out, err = await perparb(env, "collect", "--once", "--json", cwd=tmp_path)
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["failed_venues"] == []
+    assert {v: (r["status"], r["stored"]) for v, r in summary["venues"].items()} == {
+        "hyperliquid": ("ok", 6),
+        "hyperliquid:xyz": ("ok", 1),
+    }
+    code, out, err = await perparb(env, "rates", "--json", "--venues", "hyperliquid:xyz", cwd=tmp_path)
+    assert code == 0, err
+    (xyz,) = json.loads(out)
+    assert (xyz["symbol"], xyz["rate_hourly"]) == ("XYZ100", pytest.approx(0.00000625, rel=1e-12))
 
 
 async def test_cli_errors_are_clear(db_url: str, sim: SimulatorHandle, tmp_path: Path) -> None:
@@ -214,6 +240,8 @@ def test_perparb_sim_prints_ready_line(tmp_path: Path) -> None:
         )  # every venue, sorted
         body = httpx.get(f"{urls['lighter']}/api/v1/funding-rates", timeout=5).json()
         assert body["code"] == 200
+        meta = httpx.post(f"{urls['hyperliquid']}/info", json={"type": "meta"}, timeout=5).json()
+        assert meta["universe"][0]["name"] == "ETH"
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0

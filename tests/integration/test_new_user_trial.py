@@ -456,7 +456,7 @@ async def test_a_simulator_account_in_one_command(tmp_path: Path, db_url: str) -
     code, _out, err = await perparb(env, "accounts", "init-vault", cwd=tmp_path)
     assert code == 0, err
     async with await start_simulator(DEMO_SCENARIO) as sim:
-        urls = {v: sim.url(v) for v in ("lighter", "paradex")}
+        urls = {v: sim.url(v) for v in ("hyperliquid", "lighter", "paradex")}
         for venue, url in urls.items():
             code, out, err = await perparb(
                 env,
@@ -474,14 +474,23 @@ async def test_a_simulator_account_in_one_command(tmp_path: Path, db_url: str) -
                 cwd=tmp_path,
             )
             assert code == 0 and "funded with 2500 USDC" in out, out + err
-        verify_env = {**env, "PERPARB_LIGHTER_URL": urls["lighter"], "PERPARB_PARADEX_URL": urls["paradex"]}
+        verify_env = {
+            **env,
+            "PERPARB_LIGHTER_URL": urls["lighter"],
+            "PERPARB_PARADEX_URL": urls["paradex"],
+            "PERPARB_HYPERLIQUID_URL": urls["hyperliquid"],
+        }
         code, out, err = await perparb(
             verify_env, "accounts", "verify-account", "--name", "trial", "--json", cwd=tmp_path
         )
     assert code == 0, out + err
     import json
 
-    assert {(r["venue"], r["ok"]) for r in json.loads(out)} == {("lighter", True), ("paradex", True)}
+    assert {(r["venue"], r["ok"]) for r in json.loads(out)} == {
+        ("hyperliquid", True),  # the agent key was approved for the new account on the simulator
+        ("lighter", True),
+        ("paradex", True),
+    }
     # nothing answers on a free port: one line naming the simulator's address
     port = free_port()
     code, _out, err = await perparb(

@@ -1,6 +1,7 @@
 """Paper venues (`strategies.paper.start_paper_venues`): the in-process simulator made to accept an account's own
-credentials (Lighter API key derived from the private key, Paradex L1 key onboarded or subkey registered),
-funded, and reached only through the returned settings."""
+credentials (Lighter API key derived from the private key, Paradex L1 key onboarded or subkey registered, Hyperliquid
+agent approved for the account, on the first perp dex or a HIP-3 dex), funded, and reached only through the returned
+settings."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from lighter.signer_client import create_api_key
 from pydantic import SecretStr
 
 from database.accounts import AccountCredentials, CredentialsError
+from exchange_clients import registry
 from exchange_clients.base.trading import OrderStatus, Side
+from exchange_clients.hyperliquid.credentials import credentials_type_for
 from exchange_clients.lighter.credentials import LighterCredentials
 from exchange_clients.lighter.paper import public_key_of
 from exchange_clients.paradex.credentials import ParadexCredentials
@@ -158,3 +161,67 @@ async def test_refusals() -> None:
         await start_paper_venues(
             account, ["lighter"], base_settings(), scenario=None, speed=1.0, collateral_usd=D(1)
         )
+
+
+async def test_hyperliquid_agent_is_approved_and_the_account_funded_on_its_dex() -> None:
+    owner, agent = Account.create(), Account.create()
+    creds = credentials_type_for("")(
+        account_address=owner.address, agent_private_key=SecretStr(agent.key.hex())
+    )
+    account = AccountCredentials(name="paper-hl", venues={"hyperliquid": creds})
+    settings = TradingConfig(venues={"hyperliquid": venue_config("hyperliquid")})
+    paper = await start_paper_venues(
+        account, ["hyperliquid"], settings, scenario=None, speed=1.0, collateral_usd=D(5000)
+    )
+    config = paper.settings.venue("hyperliquid")
+    assert config.rest_url.startswith("http://127.0.0.1:") and config.websocket_url.endswith("/ws")
+    assert paper.accounts["hyperliquid"] == {
+        "address": owner.address.lower(),
+        "agent": agent.address.lower(),
+        "dex": "",
+    }
+    client = create_client(creds, config, markets=["ETH"], account_stream=False)
+    try:
+        await client.connect()
+        assert (await client.get_account_balance()).equity == D(5000)
+        placed = await client.place_limit_order("ETH", Side.BUY, D("0.01"), D("3000"), client_order_id="77")
+        assert placed.status is OrderStatus.OPEN  # signed by the agent: verified and accepted
+    finally:
+        await client.disconnect()
+        await paper.stop()
+
+
+async def test_hyperliquid_hip3_sub_venue_is_paper_traded_on_the_parents_server() -> None:
+    owner, agent = Account.create(), Account.create()
+    registry.enable_sub_venues("hyperliquid", ["xyz"])
+    try:
+        creds = credentials_type_for("xyz")(
+            account_address=owner.address, agent_private_key=SecretStr(agent.key.hex())
+        )
+        account = AccountCredentials(name="paper-xyz", venues={"hyperliquid:xyz": creds})
+        settings = TradingConfig(venues={"hyperliquid:xyz": venue_config("hyperliquid:xyz")})
+        paper = await start_paper_venues(
+            account, ["hyperliquid:xyz"], settings, scenario=None, speed=1.0, collateral_usd=D(3000)
+        )
+        assert paper.accounts["hyperliquid:xyz"]["dex"] == "xyz"
+        config = paper.settings.venue("hyperliquid:xyz")
+        assert config.rest_url == paper.sim.url("hyperliquid")
+        client = create_client(creds, config, markets=["XYZ100"], account_stream=False)
+        try:
+            await client.connect()
+            assert (await client.get_account_balance()).equity == D(3000)  # the xyz clearinghouse
+            filled = await client.place_market_order(
+                "XYZ100", Side.BUY, D("0.01"), max_slippage_bps=D(30), client_order_id="78"
+            )
+            assert filled.status is OrderStatus.FILLED
+            (position,) = await client.get_positions()
+            assert (position.venue, position.symbol, position.quantity) == (
+                "hyperliquid:xyz",
+                "XYZ100",
+                D("0.01"),
+            )
+        finally:
+            await client.disconnect()
+            await paper.stop()
+    finally:
+        registry.enable_sub_venues("hyperliquid", [])

@@ -825,7 +825,7 @@ def test_perparb_sim_prints_its_ready_line_with_trading_mounted() -> None:
             line,
         )
         assert match, (line, proc.stderr.read() if proc.poll() is not None and proc.stderr else "")
-        paradex = match.group(2)
+        paradex = match.group(3)
         answer = httpx.get(paradex + "/positions", timeout=5)
         assert (answer.status_code, answer.json()["error"]) == (401, "UNAUTHORIZED_ERROR")
         book = httpx.get(paradex + f"/orderbook/{ETH}?depth=3", timeout=5).json()

@@ -704,8 +704,10 @@ def test_serve_forever_prints_ready_line_and_exits_zero_on_sigterm() -> None:
         import urllib.request
 
         with urllib.request.urlopen(match.group(1) + "/_sim/health", timeout=5) as resp:
+            assert json.loads(resp.read())["venue"] == "hyperliquid"
+        with urllib.request.urlopen(match.group(2) + "/_sim/health", timeout=5) as resp:
             assert json.loads(resp.read())["venue"] == "lighter"
-        with urllib.request.urlopen(match.group(2) + "/system/state", timeout=5) as resp:
+        with urllib.request.urlopen(match.group(3) + "/system/state", timeout=5) as resp:
             assert json.loads(resp.read()) == {"status": "ok"}
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=15)

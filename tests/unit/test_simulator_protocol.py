@@ -121,11 +121,12 @@ def write(folder: Path, rel: str, body: object) -> None:
 
 def test_installed_protocols_are_the_venue_packages() -> None:
     protocols = installed_protocols()
-    assert list(protocols) == sorted(protocols) and {"lighter", "paradex"} <= set(protocols)
+    assert list(protocols) == sorted(protocols) and {"hyperliquid", "lighter", "paradex"} <= set(protocols)
     for name, protocol in protocols.items():
         assert isinstance(protocol, SimVenueProtocol) and protocol.name == name
     assert (protocols["lighter"].rest_path, protocols["lighter"].ws_path) == ("", "/stream")
     assert (protocols["paradex"].rest_path, protocols["paradex"].ws_path) == ("/v1", "/v1")
+    assert (protocols["hyperliquid"].rest_path, protocols["hyperliquid"].ws_path) == ("", "/ws")
 
 
 def test_select_protocols_and_parse_ports() -> None:
@@ -152,7 +153,7 @@ def test_select_protocols_and_parse_ports() -> None:
 async def test_handle_is_keyed_by_venue() -> None:
     async with await start_simulator(DEMO_SCENARIO) as sim:
         assert list(sim.venues) == list(installed_protocols())
-        lighter, paradex = sim.venues["lighter"], sim.venues["paradex"]
+        lighter, paradex, hl = sim.venues["lighter"], sim.venues["paradex"], sim.venues["hyperliquid"]
         assert sim.url("lighter") == lighter.url == lighter.root_url
         assert sim.url("paradex") == paradex.root_url + "/v1"
         assert sim.ws_url("lighter") == lighter.root_url.replace("http://", "ws://") + "/stream"
@@ -164,6 +165,11 @@ async def test_handle_is_keyed_by_venue() -> None:
         backpack = sim.venues["backpack"]
         assert sim.url("backpack") == backpack.root_url and backpack.engine.rules.venue == "backpack"
         assert sim.ws_url("backpack") == backpack.root_url.replace("http://", "ws://") + "/ws"
+        assert (
+            sim.url("hyperliquid") == hl.root_url
+            and sim.ws_url("hyperliquid") == hl.root_url.replace("http://", "ws://") + "/ws"
+        )
+        assert hl.engine.rules.venue == "hyperliquid" and hl.engine is not lighter.engine
         running = re.escape(str(list(installed_protocols())))
         with pytest.raises(KeyError, match=rf"venue 'kraken' is not simulated here; running: {running}"):
             sim.url("kraken")
