@@ -631,8 +631,8 @@ def serve(
     import uvicorn
 
     from database.session import wait_until_reachable
-    from funding_rate_service.api.app import create_app
     from perparb.runtime import database_url
+    from perparb.web import create_web_app
 
     settings = _settings()
     configure_logging(settings)
@@ -644,7 +644,7 @@ def serve(
         )
     asyncio.run(wait_until_reachable(database_url(settings), wait_seconds=settings.database_wait_seconds))
     uvicorn.run(
-        create_app(settings.service_config(bind)),
+        create_web_app(settings.service_config(bind)),
         host=bind,
         port=port or settings.api_port,
         log_level=settings.log_level.lower(),
