@@ -637,14 +637,15 @@ def serve(
     settings = _settings()
     configure_logging(settings)
     bind = host or settings.api_host
-    if not is_loopback(bind) and settings.api_token is None and not insecure:
+    config = settings.service_config(bind)  # ConfigError (one line) for an unreadable or short token
+    if not is_loopback(bind) and config.api_token is None and not insecure:
         die(
             f"refusing to serve on {bind}: the API would be reachable from other machines without a token; set "
-            "PERPARB_API_TOKEN (or pass --insecure)"
+            "PERPARB_API_TOKEN or PERPARB_API_TOKEN_FILE (or pass --insecure)"
         )
     asyncio.run(wait_until_reachable(database_url(settings), wait_seconds=settings.database_wait_seconds))
     uvicorn.run(
-        create_web_app(settings.service_config(bind)),
+        create_web_app(config),
         host=bind,
         port=port or settings.api_port,
         log_level=settings.log_level.lower(),
@@ -747,8 +748,26 @@ def backtest(
         "--budget-usd-per-venue",
         help="capital per venue, USD (default: sizing.max_exposure_per_venue_usd, else 10 x target notional)",
     ),
+    save: bool = typer.Option(
+        False, "--save", help="store the report in the database (the dashboard lists it); prints its id"
+    ),
+    name: str | None = typer.Option(
+        None, "--name", help="--save: the report's name (default '<config> <from>..<to>')"
+    ),
 ) -> None:
-    """Replay settled funding history through the funding-arbitrage decision code and report the result."""
+    """Replay settled funding history through the funding-arbitrage decision code and report the result.
+
+    `--save` stores the finished report (figures, text, the config, and the equity-curve PNG with `--plot`) in the
+    database in one transaction and prints `saved backtest report <id>` (with `--json`: `saved_report_id`); the
+    database is checked before the replay, so an unreachable one fails at once."""
+    from backtest.store import NAME_MAX
+
+    if name is not None and not save:
+        die("--name names a saved report: add --save")
+    if name is not None and not name.strip():
+        die("--name: the report name is empty")
+    if name is not None and len(name.strip()) > NAME_MAX:
+        die(f"--name: {len(name.strip())} characters, longer than {NAME_MAX}")
     settings = _settings()
     configure_logging(settings, quiet=True)
     from backtest.engine import BacktestError, BacktestOptions, run_backtest, with_venues
@@ -772,6 +791,13 @@ def backtest(
     start = _parse_when(from_, "--from")
     end = _parse_when(to, "--to")
     budget = None if budget_usd_per_venue is None else Decimal(str(budget_usd_per_venue))
+    if save:
+
+        async def reachable() -> None:  # fail before the replay, not after it
+            async with open_engine(settings) as engine, engine.connect():
+                pass
+
+        asyncio.run(reachable())
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -815,14 +841,47 @@ def backtest(
             paths = write_plots(result, report, plot)
         except OSError as exc:
             die(f"--plot {plot}: {exc}")
+    saved_id = _save_backtest(settings, report, cfg, name, paths) if save else None
     if as_json:
         data = report.to_json_dict()
         data["plots"] = [str(p) for p in paths]
+        if save:
+            data["saved_report_id"] = saved_id
         _print_json(data)
     else:
         print_report(report, console)
         for p in paths:
             console.print(f"wrote {p}", highlight=False)
+        if save:
+            console.print(f"saved backtest report {saved_id}", highlight=False)
+
+
+def _save_backtest(settings: Settings, report: Any, cfg: Any, name: str | None, plots: list[Path]) -> int:
+    """Store a finished backtest (`backtest.store.save_report`, one transaction); the equity curve is the PNG kept
+    (`write_plots` writes it first)."""
+    from backtest.report import report_text
+    from backtest.store import save_report
+
+    png = None
+    if plots:
+        try:
+            png = plots[0].read_bytes()
+        except OSError as exc:
+            die(f"--plot {plots[0]}: cannot read it back to save ({exc.strerror or type(exc).__name__})")
+
+    async def main() -> int:
+        async with open_engine(settings) as engine:
+            return await save_report(
+                engine,
+                report,
+                config=cfg.model_dump(mode="json"),
+                strategy=cfg.strategy,
+                text=report_text(report),
+                name=name,
+                plot_png=png,
+            )
+
+    return asyncio.run(main())
 
 
 @app.command()

@@ -47,6 +47,8 @@ from perparb_core.settings import (
 )
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MIN_API_TOKEN_CHARS = 16
+"""The shortest API token accepted: the token opens pause, resume and flatten (`openssl rand -hex 32` gives 64)."""
 
 
 def venue_env_prefix(venue: str) -> str:
@@ -149,6 +151,10 @@ class Settings(BaseSettings):
         default=None,
         description="bearer token for the API's control actions; required to bind beyond loopback",
     )
+    api_token_file: Path | None = Field(
+        default=None,
+        description="file holding the API token (a container secret); exclusive with PERPARB_API_TOKEN",
+    )
     api_allowed_hosts: str = Field(
         default="127.0.0.1,localhost,[::1]",
         description="comma-separated Host header names the API answers (DNS-rebinding guard); * = any",
@@ -187,10 +193,37 @@ class Settings(BaseSettings):
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
 
-    @field_validator("master_key_file")
+    @field_validator("master_key_file", "api_token_file")
     @classmethod
     def _expand_key_file(cls, value: Path | None) -> Path | None:
         return None if value is None else value.expanduser()
+
+    def resolved_api_token(self) -> SecretStr | None:
+        """The API token: `PERPARB_API_TOKEN`, or the content of `PERPARB_API_TOKEN_FILE`, stripped; None when
+        neither is set (an empty `PERPARB_API_TOKEN=` is no token, never an empty password).
+
+        Raises:
+            ConfigError: both are set; the file cannot be read; the token is shorter than `MIN_API_TOKEN_CHARS`
+                characters (a guessable token would open the control actions). Messages name the variable or the
+                file, never the token.
+        """
+        token = None if self.api_token is None else self.api_token.get_secret_value().strip()
+        source = "PERPARB_API_TOKEN"
+        if self.api_token_file is not None:
+            if token:
+                raise ConfigError("PERPARB_API_TOKEN and PERPARB_API_TOKEN_FILE are both set: keep one")
+            token = read_text_file(self.api_token_file, what="token file").strip()
+            source = f"PERPARB_API_TOKEN_FILE {self.api_token_file}"
+            if not token:
+                raise ConfigError(f"{source}: the file is empty")
+        if not token:
+            return None
+        if len(token) < MIN_API_TOKEN_CHARS:
+            raise ConfigError(
+                f"{source}: the token is shorter than {MIN_API_TOKEN_CHARS} characters; generate one with "
+                "`openssl rand -hex 32`"
+            )
+        return SecretStr(token)
 
     @property
     def key_file(self) -> Path:
@@ -349,6 +382,7 @@ class Settings(BaseSettings):
             ranking=self.ranking_config(),
             venues=tuple(self.venue_list),
             allowed_hosts=tuple(hosts),
+            api_token=self.resolved_api_token(),
         )
 
     def ranking_config(self) -> RankingConfig:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from database.session import CONNECTION_ERRORS
 from funding_rate_service import market_metrics
 from funding_rate_service.api.app import create_app
+from perparb.dashboard import mount_dashboard
 from perparb_core.settings import ServiceConfig
 
 log = logging.getLogger("perparb.web")
@@ -37,4 +38,5 @@ def create_web_app(config: ServiceConfig, *, engine: AsyncEngine | None = None) 
             log.warning("metrics: database unavailable, market series not refreshed: %s", type(exc).__name__)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    mount_dashboard(app, config)
     return app

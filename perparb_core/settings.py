@@ -160,12 +160,14 @@ class ServiceConfig(_Frozen):
     Attributes:
         database: where the database is; ranking: the ranking defaults; venues: the collected venues (health);
         allowed_hosts: the `Host` header names the API answers ("*" = any), a DNS-rebinding guard.
+        api_token: the bearer token of the control actions (pause, resume, flatten); None = control refused.
     """
 
     database: DatabaseConfig
     ranking: RankingConfig = RankingConfig()
     venues: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ("*",)
+    api_token: SecretStr | None = None
 
 
 class TradingConfig(_Frozen):
