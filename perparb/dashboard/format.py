@@ -1,7 +1,7 @@
 """Number and time formats of the dashboard (Jinja2 filters). Humans read percent here, code and JSON never do.
 
 * `pct(fraction)` "12.34 %" (a fraction, 0.1234); `apr(rate_hourly)` the hourly rate as APR percent
-  (x 8760 x 100, DESIGN.md units); `usd(x)` "1,234.56" / "-12.00" (USD, two decimals); `qty(x)` a base quantity
+  (x 8760 x 100, DESIGN.md units); `usd(x)` "1,234.56" / "-12.00" (USD, two decimals); `usd_short(x)` "50.0 M"; `qty(x)` a base quantity
   without trailing zeros; `age(seconds)` "42 s", "5.0 min", "2.1 h", "3.0 d"; `when(datetime)` "2026-03-01 12:00:00"
   UTC; `sort_key(x)` the raw number a sortable cell carries (`data-sort`), "" when unknown.
 * `tone(x)` "pos" / "neg" / "" by sign, for colouring PnL cells.
@@ -45,6 +45,17 @@ def usd(value: Any, digits: int = 2) -> str:
     """USD with thousands separators and `digits` decimals: -1234.5 -> "-1,234.50"."""
     v = _float(value)
     return DASH if v is None else f"{v:,.{digits}f}"
+
+
+def usd_short(value: Any) -> str:
+    """USD rounded to its size: 1234 -> "1.2 k", 50_000_000 -> "50.0 M", 2.5e9 -> "2.5 B", 950 -> "950"."""
+    v = _float(value)
+    if v is None:
+        return DASH
+    for unit, div in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(v) >= div:
+            return f"{v / div:,.1f} {unit}"
+    return f"{v:,.0f}"
 
 
 def qty(value: Any) -> str:
@@ -99,6 +110,7 @@ FILTERS = {
     "pct": pct,
     "apr": apr,
     "usd": usd,
+    "usd_short": usd_short,
     "qty": qty,
     "age": age,
     "when": when,
@@ -107,4 +119,17 @@ FILTERS = {
     "pretty_json": pretty_json,
 }
 
-__all__ = ["DASH", "FILTERS", "age", "apr", "pct", "pretty_json", "qty", "sort_key", "tone", "usd", "when"]
+__all__ = [
+    "DASH",
+    "FILTERS",
+    "age",
+    "apr",
+    "pct",
+    "pretty_json",
+    "qty",
+    "sort_key",
+    "tone",
+    "usd",
+    "usd_short",
+    "when",
+]

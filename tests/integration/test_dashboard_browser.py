@@ -164,6 +164,7 @@ class Page:
         )
 
     async def shot(self, name: str) -> Path:
+        await self.page.evaluate("window.scrollTo(0, 0)")
         path = self.shots / f"{name}.png"
         await self.page.screenshot(path=str(path), full_page=True)
         assert path.stat().st_size > 10_000
@@ -322,10 +323,15 @@ async def test_runs_and_run_page(page: Page, server: str, seeded: Seeded) -> Non
     row = dict(zip(await p.headers("open-positions"), open_rows[0], strict=True))
     assert (row["symbol"], row["long"], row["short"], row["status"]) == ("ETH", "lighter", "paradex", "open")
     assert (row["funding L"], row["funding S"], row["fees"]) == ("-1.20", "4.50", "2.40")
-    assert (row["uPnL L"], row["uPnL S"]) == ("20.00", "-22.00")
+    assert row["unrealised"] == "-2.00"  # 20 on the long leg, -22 on the short
     assert row["total"] == f"{float(dashboard_seed.OPEN_TOTAL):,.2f}" == "-1.10"
-    assert (row["liq dist L"], row["liq dist S"]) == ("42.0 %", "8.0 %")
-    assert (row["mark L"], row["mark S"]) == ("3010", "3011")
+    assert row["liq dist"] == "8.0 %"  # the nearer leg
+    assert "bad" in (await p.page.locator("#open-positions tbody td").nth(13).get_attribute("class") or "")
+    legs = [dict(zip(await p.headers("legs"), r, strict=True)) for r in await p.table("legs")]
+    assert [(x["side"], x["venue"], x["qty"], x["mark"], x["unrealised"], x["liq dist"]) for x in legs] == [
+        ("long", "lighter", "2", "3010", "20.00", "42.0 %"),
+        ("short", "paradex", "-2", "3011", "-22.00", "8.0 %"),
+    ]
     closed = dict(
         zip(await p.headers("closed-positions"), (await p.table("closed-positions"))[0], strict=True)
     )
