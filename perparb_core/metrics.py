@@ -24,6 +24,7 @@ Raises nothing; recording helpers never fail a trading path (prometheus-client's
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -224,7 +225,7 @@ def error_kind(exc: BaseException) -> str:
         return "rejected"
     if isinstance(exc, (VenueDataError, DataError)):
         return "data"
-    if isinstance(exc, VenueUnavailableError):
+    if isinstance(exc, (VenueUnavailableError, asyncio.TimeoutError, TimeoutError, OSError)):
         return "unavailable"
     return "other"
 

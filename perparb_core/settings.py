@@ -154,20 +154,6 @@ class RankingConfig(_Frozen):
     max_data_age_seconds: float = Field(default=900.0, gt=0)
 
 
-class ServiceConfig(_Frozen):
-    """What the funding-rate service's REST API needs (`funding_rate_service.api.app.create_app`).
-
-    Attributes:
-        database: where the database is; ranking: the ranking defaults; venues: the collected venues (health);
-        allowed_hosts: the `Host` header names the API answers ("*" = any), a DNS-rebinding guard.
-    """
-
-    database: DatabaseConfig
-    ranking: RankingConfig = RankingConfig()
-    venues: tuple[str, ...] = ()
-    allowed_hosts: tuple[str, ...] = ("*",)
-
-
 class AlertConfig(_Frozen):
     """Where and how operator alerts are delivered (`database.alerts`).
 
@@ -189,6 +175,22 @@ class AlertConfig(_Frozen):
     max_attempts: int = Field(default=8, ge=1)
     retry_base_seconds: float = Field(default=5.0, gt=0)
     liquidation_warning: Decimal = Field(default=Decimal("0.25"), gt=0, lt=1)
+
+
+class ServiceConfig(_Frozen):
+    """What the funding-rate service's REST API needs (`funding_rate_service.api.app.create_app`).
+
+    Attributes:
+        database: where the database is; ranking: the ranking defaults; venues: the collected venues (health);
+        allowed_hosts: the `Host` header names the API answers ("*" = any), a DNS-rebinding guard.
+        alerts: alert delivery (`perparb serve` runs a dispatcher when URLs are set).
+    """
+
+    database: DatabaseConfig
+    ranking: RankingConfig = RankingConfig()
+    venues: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ("*",)
+    alerts: AlertConfig = Field(default_factory=AlertConfig)
 
 
 class TradingConfig(_Frozen):

@@ -48,6 +48,7 @@ from exchange_clients.base.client import BaseExchangeClient
 from exchange_clients.registry import create_client, create_funding_adapter
 from perparb_core import metrics
 from perparb_core.errors import ConfigError, PerparbError, VenueError
+from perparb_core.logcontext import log_context
 from perparb_core.settings import TradingConfig
 from strategies import state
 from strategies.base import RunContext, Strategy, wall_clock
@@ -203,6 +204,7 @@ async def run_strategy(
                 venues=venues,
             )
             await lease.label(run.id)
+            stack.enter_context(log_context(run=run.id, account=account_name))
             clock = now or wall_clock
             run_settings = settings
             if options.paper:
