@@ -204,15 +204,66 @@ class DeliveryError(Exception):
     """A delivery attempt failed (the message is safe to store)."""
 
 
+SECRET_BEARING_LOGGERS = ("apprise", "urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry")
+"""Loggers that may print a receiver's URL (apprise at DEBUG prints it whole; urllib3 prints request paths):
+their level is pinned at WARNING (`pin_secret_bearing_loggers`) and their records pass `UrlRedactor`."""
+
+
+def url_secrets(url: str) -> set[str]:
+    """The parts of an apprise URL that may be credentials: host (Telegram's bot token sits there), user,
+    password, every path segment and query value of 4 characters or more (shorter ones are not secrets and would
+    redact ordinary words)."""
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    parts = urlsplit(url)
+    found = {parts.hostname or "", parts.username or "", parts.password or ""}
+    found |= {unquote(seg) for seg in parts.path.split("/")}
+    found |= {value for _key, value in parse_qsl(parts.query)}
+    found |= {seg for seg in parts.netloc.replace("@", ":").split(":")}
+    return {f for f in found if len(f) >= 4}
+
+
+class UrlRedactor(logging.Filter):
+    """Replaces every secret part of the alert URLs (`url_secrets`) with *** in a record's message."""
+
+    def __init__(self, secrets: set[str]) -> None:
+        super().__init__()
+        self.secrets = sorted(secrets, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        redacted = text
+        for secret in self.secrets:
+            redacted = redacted.replace(secret, "***")
+        if redacted != text:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def pin_secret_bearing_loggers(secrets: set[str]) -> None:
+    """Pin `SECRET_BEARING_LOGGERS` at WARNING and redact `secrets` from their records (idempotent)."""
+    for name in SECRET_BEARING_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.WARNING)
+        for old in [f for f in logger.filters if isinstance(f, UrlRedactor)]:
+            secrets = secrets | set(old.secrets)
+            logger.removeFilter(old)
+        logger.addFilter(UrlRedactor(secrets))
+
+
 def apprise_sender(config: AlertConfig) -> AlertSender:
     """A sender for `config.urls` through apprise. Each URL gets apprise's connect/read timeouts at the
-    delivery budget unless the URL sets its own (`cto`, `rto`).
+    delivery budget unless the URL sets its own (`cto`, `rto`). The URLs' secret parts are kept out of the logs
+    (`pin_secret_bearing_loggers`).
 
     Raises:
         ConfigError: a URL apprise does not understand (named by its scheme only: the rest may be a token).
     """
     import apprise
 
+    pin_secret_bearing_loggers(
+        {part for secret in config.urls for part in url_secrets(secret.get_secret_value().strip())}
+    )
     app = apprise.Apprise()
     for secret in config.urls:
         url = secret.get_secret_value().strip()

@@ -14,7 +14,7 @@ from rich.logging import RichHandler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database import migrate
-from database.alerts import AlertDispatcher
+from database.alerts import SECRET_BEARING_LOGGERS, AlertDispatcher
 from database.session import create_engine, resolve_database_url, wait_until_reachable
 from exchange_clients.base.funding_adapter import BaseFundingAdapter
 from exchange_clients.registry import create_funding_adapter, venue_specs
@@ -74,7 +74,7 @@ def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
     """Logs on stderr (stdout stays clean for `--json`): human lines, or one JSON object per line with
     PERPARB_LOG_FORMAT=json (`json_formatter`). `quiet` shows warnings and errors only. Third-party libraries log
     at `THIRD_PARTY_LEVELS` unless the level is DEBUG. Neither format carries a secret: perparb never logs one
-    (tests/integration/test_operations_logs.py greps both formats for the account's keys)."""
+    (tests/integration/test_operations_cli.py greps both formats for the account's keys)."""
     level = logging.WARNING if quiet else logging.getLevelName(settings.log_level)
     root = logging.getLogger()
     root.handlers.clear()
@@ -90,6 +90,8 @@ def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
     root.setLevel(level)
     for name, third_party_level in third_party_levels().items():
         logging.getLogger(name).setLevel(logging.DEBUG if level == logging.DEBUG else third_party_level)
+    for name in SECRET_BEARING_LOGGERS:  # they print alert URLs (tokens) below WARNING, even at DEBUG
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def database_url(settings: Settings) -> str:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.metrics import MetricWrapperBase
 
 from perparb_core.errors import (
@@ -38,6 +38,8 @@ from perparb_core.errors import (
     VenueRejectedError,
     VenueUnavailableError,
 )
+
+disable_created_metrics()  # no `_created` series: they double every counter and histogram for no use here
 
 ERROR_KINDS = ("unavailable", "rate_limited", "rejected", "auth", "data", "other")
 """The `kind` label of `perparb_venue_errors_total`: the venue error hierarchy of `perparb_core.errors`."""
