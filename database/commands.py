@@ -27,7 +27,7 @@ from typing import Literal
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from database.models import RunCommand, table_of
+from database.models import RunCommand, StrategyRun, table_of
 from perparb_core.errors import ConfigError
 
 Command = Literal["pause", "resume", "flatten", "reduce"]
@@ -180,3 +180,45 @@ async def recent_commands(
         query = query.where(c.account_name == account)
     async with engine.connect() as conn:
         return [_row(r) for r in await conn.execute(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class RunningRun:
+    """A run recorded `running`: `heartbeat_at` tells whether it is alive (it heartbeats every cycle)."""
+
+    id: int
+    mode: str
+    config_name: str
+    heartbeat_at: datetime
+    status: str
+    stop_reason: str | None
+
+
+async def running_runs(engine: AsyncEngine, account: str, mode: str | None = None) -> list[RunningRun]:
+    """The runs of `account` (in `mode`, or any) recorded `running`, newest first."""
+    r = table_of(StrategyRun).c
+    query = (
+        select(r.id, r.mode, r.config_name, r.heartbeat_at, r.status, r.stop_reason)
+        .where(r.account_name == account, r.status == "running")
+        .order_by(r.id.desc())
+    )
+    if mode is not None:
+        query = query.where(r.mode == mode)
+    async with engine.connect() as conn:
+        return [RunningRun(*row) for row in await conn.execute(query)]
+
+
+async def run_status(engine: AsyncEngine, run_id: int) -> RunningRun:
+    """A run's status now (see `RunningRun`). Raises LookupError when there is no such run."""
+    r = table_of(StrategyRun).c
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(r.id, r.mode, r.config_name, r.heartbeat_at, r.status, r.stop_reason).where(
+                    r.id == run_id
+                )
+            )
+        ).first()
+    if row is None:
+        raise LookupError(f"no run {run_id}")
+    return RunningRun(*row)

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
@@ -35,6 +35,7 @@ from exchange_clients.registry import default_config, enable_sub_venues, get_spe
 from perparb_core.errors import ConfigError
 from perparb_core.files import read_text_file
 from perparb_core.settings import (
+    AlertConfig,
     DatabaseConfig,
     FeeSide,
     HttpConfig,
@@ -160,6 +161,31 @@ class Settings(BaseSettings):
         description="comma-separated Host header names the API answers (DNS-rebinding guard); * = any",
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: human-readable lines; json: one JSON object per line (time, level, logger, event, "
+        "run, account, venue, symbol) for Loki and the like",
+    )
+
+    alert_urls: SecretStr | None = Field(
+        default=None,
+        description="apprise URLs of the alert receivers, separated by spaces (they carry tokens: secret)",
+    )
+    alert_dedupe_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        description="an alert of the same event and subject within this window is suppressed",
+    )
+    alert_timeout_seconds: float = Field(default=10.0, gt=0, description="budget of one delivery attempt")
+    alert_max_attempts: int = Field(
+        default=8, ge=1, description="delivery attempts before an alert is failed"
+    )
+    alert_liquidation_warning: Decimal = Field(
+        default=Decimal("0.25"),
+        gt=0,
+        lt=1,
+        description="alert when a leg's distance to liquidation (fraction of the mark) falls below this",
+    )
 
     _env_file: Any = PrivateAttr(default=".env")
     _venue_urls: dict[str, tuple[str, str | None]] = PrivateAttr(default_factory=dict)
@@ -367,7 +393,22 @@ class Settings(BaseSettings):
             UnknownVenueError / ConfigError: an unknown venue or a bad per-venue variable."""
         names = [v for v in (venues or venue_names()) if v in venue_names()]
         return TradingConfig(
-            venues=self.venue_configs(names), venue_timeout_seconds=self.venue_timeout_seconds
+            venues=self.venue_configs(names),
+            venue_timeout_seconds=self.venue_timeout_seconds,
+            alerts=self.alert_config(),
+        )
+
+    def alert_config(self) -> AlertConfig:
+        """Where alerts go (`database.alerts`): the URLs split on whitespace (a URL may hold commas, e.g. several
+        e-mail recipients), each kept secret."""
+        raw = self.alert_urls.get_secret_value() if self.alert_urls is not None else ""
+        urls = tuple(SecretStr(u) for u in raw.split())
+        return AlertConfig(
+            urls=urls,
+            dedupe_seconds=self.alert_dedupe_seconds,
+            timeout_seconds=self.alert_timeout_seconds,
+            max_attempts=self.alert_max_attempts,
+            liquidation_warning=self.alert_liquidation_warning,
         )
 
     def service_config(self, host: str | None = None) -> ServiceConfig:
@@ -383,6 +424,7 @@ class Settings(BaseSettings):
             venues=tuple(self.venue_list),
             allowed_hosts=tuple(hosts),
             api_token=self.resolved_api_token(),
+            alerts=self.alert_config(),
         )
 
     def ranking_config(self) -> RankingConfig:

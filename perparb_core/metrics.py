@@ -24,9 +24,10 @@ Raises nothing; recording helpers never fail a trading path (prometheus-client's
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.metrics import MetricWrapperBase
 
 from perparb_core.errors import (
@@ -37,6 +38,8 @@ from perparb_core.errors import (
     VenueRejectedError,
     VenueUnavailableError,
 )
+
+disable_created_metrics()  # no `_created` series: they double every counter and histogram for no use here
 
 ERROR_KINDS = ("unavailable", "rate_limited", "rejected", "auth", "data", "other")
 """The `kind` label of `perparb_venue_errors_total`: the venue error hierarchy of `perparb_core.errors`."""
@@ -224,7 +227,7 @@ def error_kind(exc: BaseException) -> str:
         return "rejected"
     if isinstance(exc, (VenueDataError, DataError)):
         return "data"
-    if isinstance(exc, VenueUnavailableError):
+    if isinstance(exc, (VenueUnavailableError, asyncio.TimeoutError, TimeoutError, OSError)):
         return "unavailable"
     return "other"
 
