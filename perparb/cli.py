@@ -656,8 +656,10 @@ def serve(
         False, "--insecure", help="bind beyond loopback without PERPARB_API_TOKEN (not recommended)"
     ),
 ) -> None:
-    """Run the REST API (FastAPI; OpenAPI docs at /docs). Binding beyond loopback needs PERPARB_API_TOKEN (or
-    --insecure); only the Host names in PERPARB_API_ALLOWED_HOSTS (plus the bind address) are answered."""
+    """Run the web dashboard (at /), the REST API (OpenAPI docs at /docs) and /metrics. The dashboard's control
+    actions (pause, resume, flatten) need PERPARB_API_TOKEN (or PERPARB_API_TOKEN_FILE); binding beyond loopback
+    needs it too (or --insecure); only the Host names in PERPARB_API_ALLOWED_HOSTS (plus the bind address) are
+    answered."""
     import uvicorn
 
     from database.session import wait_until_reachable

@@ -6,7 +6,9 @@
   the process's series as they stand (the data-age series then keep their last value) rather than an error, so
   Prometheus still scrapes the rest;
 * with alert URLs configured, a background alert dispatcher (`database.alerts.AlertDispatcher`) for the app's
-  lifetime.
+  lifetime;
+* the dashboard at `/` and the control API (`perparb.dashboard.mount_dashboard`): read-only pages, and pause /
+  resume / flatten of an account's run with the bearer token `config.api_token` (refused without it).
 """
 
 from __future__ import annotations

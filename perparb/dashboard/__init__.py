@@ -15,8 +15,11 @@ Read-only by default: the only write is a `run_commands` row, through the contro
 
 from __future__ import annotations
 
+import inspect
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
@@ -52,6 +55,13 @@ def _field_errors(exc: RequestValidationError) -> list[str]:
     return out
 
 
+async def _call(handler: Callable[[Request, Exception], Any], request: Request, exc: Exception) -> Response:
+    """Run an exception handler registered before ours (sync or async)."""
+    result = handler(request, exc)
+    response: Response = await result if inspect.isawaitable(result) else result
+    return response
+
+
 def mount_dashboard(app: FastAPI, config: ServiceConfig) -> None:
     """Add the dashboard, the control API, the static files and the page error handlers to `app`."""
     app.include_router(control.router(config))
@@ -75,8 +85,7 @@ def mount_dashboard(app: FastAPI, config: ServiceConfig) -> None:
         if is_page(request.url.path):
             return pages.error_page(request, 503, [str(exc)], config)
         assert previous_database is not None
-        response: Response = await previous_database(request, exc)
-        return response
+        return await _call(previous_database, request, exc)
 
     async def internal_error(request: Request, exc: Exception) -> Response:
         if is_page(request.url.path):
@@ -89,8 +98,7 @@ def mount_dashboard(app: FastAPI, config: ServiceConfig) -> None:
                 request, 500, [f"internal error ({type(exc).__name__}); see the server log"], config
             )
         assert previous_any is not None
-        response: Response = await previous_any(request, exc)
-        return response
+        return await _call(previous_any, request, exc)
 
     app.add_exception_handler(pages.PageError, page_error)
     app.add_exception_handler(RequestValidationError, validation_error)
