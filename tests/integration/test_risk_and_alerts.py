@@ -108,7 +108,12 @@ async def received(rx: AlertReceiver, event: str, subject: str = "", timeout: fl
 
 
 def start(
-    engine: AsyncEngine, vault: Vault, settings: TradingConfig, account: str, interval: float = 0.3, **cfg: Any
+    engine: AsyncEngine,
+    vault: Vault,
+    settings: TradingConfig,
+    account: str,
+    interval: float = 0.3,
+    **cfg: Any,
 ) -> tuple[asyncio.Task[RunSummary], asyncio.Event]:
     stop = asyncio.Event()
     task = asyncio.create_task(
@@ -203,7 +208,10 @@ async def test_a_price_move_near_liquidation_warns_then_reduces(
         summary = await asyncio.wait_for(task, 60)
     assert summary.status == "stopped"
     (after, *others) = await positions(engine, "k-liq")
-    assert (after.status, after.exit_reason) == ("closed", "risk") and not others  # no re-entry: prices diverge
+    assert (after.status, after.exit_reason) == (
+        "closed",
+        "risk",
+    ) and not others  # no re-entry: prices diverge
     assert await assert_safe(engine, sim, ids, "k-liq") is None
     run_id = await run_id_of(engine, "k-liq")
     (triggered,) = [e for e in await events(engine, run_id, "risk") if e.detail and e.detail.get("action")]
@@ -328,7 +336,12 @@ async def test_hedge_unwind_and_naked_leg_alerts(
     await admin(sim, "paradex", "/_sim/engine/faults", {"reject_next": 1})
     await asyncio.wait_for(
         run_strategy(
-            config(), "k-hedge", engine=engine, vault=vault, settings=settings, options=RunOptions(max_cycles=1)
+            config(),
+            "k-hedge",
+            engine=engine,
+            vault=vault,
+            settings=settings,
+            options=RunOptions(max_cycles=1),
         ),
         60,
     )
@@ -398,16 +411,24 @@ async def test_an_entry_refused_for_margin_alerts(
         60,
     )
     payload = await received(receiver, "insufficient_margin", "k-poor/lighter")
-    assert re.search(r"lighter: margin 49\d\.\d\d needed, 40\.00 usable of 50\.00 available", payload["message"])
+    assert re.search(
+        r"lighter: margin 49\d\.\d\d needed, 40\.00 usable of 50\.00 available", payload["message"]
+    )
     assert payload["type"] == "warning"
     assert await positions(engine, "k-poor") == []
     assert await assert_safe(engine, sim, ids, "k-poor") is None
     async with engine.connect() as conn:
         statuses = (
-            await conn.execute(
-                select(ALERTS.c.status).where(ALERTS.c.event == "insufficient_margin").order_by(ALERTS.c.id)
+            (
+                await conn.execute(
+                    select(ALERTS.c.status)
+                    .where(ALERTS.c.event == "insufficient_margin")
+                    .order_by(ALERTS.c.id)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     assert statuses[0] == "sent" and set(statuses[1:]) <= {"suppressed"} and len(statuses) == 3
 
 
@@ -416,8 +437,10 @@ async def test_a_crashed_run_and_a_lost_lease_alert(
 ) -> None:
     settings = settings_with_alerts(sim, receiver)
     await sim_account(engine, vault, sim, "k-crash")
-    with pytest.raises(Exception, match="sizing.leverage: 60"):
-        await run_strategy(config(sizing={"leverage": 60}), "k-crash", engine=engine, vault=vault, settings=settings)
+    with pytest.raises(Exception, match=r"sizing\.leverage: 60"):
+        await run_strategy(
+            config(sizing={"leverage": 60}), "k-crash", engine=engine, vault=vault, settings=settings
+        )
     crashed = await received(receiver, "run_crashed", "k-crash/run")
     assert "failed: ConfigError: sizing.leverage: 60" in crashed["message"] and crashed["type"] == "failure"
 
@@ -431,7 +454,9 @@ async def test_a_crashed_run_and_a_lost_lease_alert(
                 return bool(
                     (
                         await conn.execute(
-                            text("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'perparb run %'")
+                            text(
+                                "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'perparb run %'"
+                            )
                         )
                     ).scalar()
                 )
@@ -440,13 +465,17 @@ async def test_a_crashed_run_and_a_lost_lease_alert(
         run_id = await run_id_of(engine, "k-lease")
         async with engine.connect() as conn:
             killed = (
-                await conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE :l"
-                    ),
-                    {"l": f"perparb run {run_id} %"},
+                (
+                    await conn.execute(
+                        text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE :l"
+                        ),
+                        {"l": f"perparb run {run_id} %"},
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
         assert killed == [True]
         with pytest.raises(state.LeaseLostError):
             await asyncio.wait_for(task, 30)
@@ -488,7 +517,9 @@ async def test_the_collector_alerts_outage_recovery_and_stale_data(
         await asyncio.sleep(1.6)
         await cycle()
         stale = await received(receiver, "data_stale", "paradex")
-        assert re.search(r"paradex: newest row \d+ s old \(limit 1\.5 s\): its markets are not ranked", stale["message"])
+        assert re.search(
+            r"paradex: newest row \d+ s old \(limit 1\.5 s\): its markets are not ranked", stale["message"]
+        )
         await admin(sim, "paradex", "/_sim/faults", {"clear": True})
         assert (await cycle()).to_json_dict()["failed_venues"] == []
         recovered = await received(receiver, "venue_recovered", "paradex")
