@@ -529,3 +529,56 @@ async def test_the_collector_alerts_outage_recovery_and_stale_data(
             await adapter.close()
     titles = [p["title"] for p in receiver.received]
     assert not any(t.endswith(": lighter") for t in titles), titles
+
+
+async def test_a_dead_alert_receiver_does_not_slow_the_trading_loop(
+    engine: AsyncEngine, vault: Vault, sim: SimulatorHandle
+) -> None:
+    """The same eight-cycle run (an entry, then monitoring: alerts raised on the way) with a dispatcher whose
+    receiver accepts connections and never answers, and with one whose receiver answers at once: the run's
+    cycles take the same time; the dead receiver's alerts wait, `pending`, for their retry."""
+
+    async def timed(account: str, mode: str) -> tuple[float, AlertReceiver]:
+        await sim_account(engine, vault, sim, account)
+        async with AlertReceiver(mode=mode) as rx:
+            cfg = AlertConfig(urls=(SecretStr(rx.url),), timeout_seconds=30, retry_base_seconds=60)
+            dispatcher = AlertDispatcher(engine, cfg, poll_seconds=0.05)
+            stop = asyncio.Event()
+            task = asyncio.create_task(dispatcher.run(stop))
+            started = asyncio.get_running_loop().time()
+            summary = await asyncio.wait_for(
+                run_strategy(
+                    config(),
+                    account,
+                    engine=engine,
+                    vault=vault,
+                    settings=sim_settings(sim).model_copy(update={"alerts": cfg}),
+                    options=RunOptions(max_cycles=8, interval_seconds=0.2),
+                ),
+                120,
+            )
+            elapsed = asyncio.get_running_loop().time() - started
+            assert summary.cycles == 8
+            stop.set()
+            task.cancel()  # a dispatcher stuck on a hanging receiver is abandoned, not awaited
+            dispatcher.close()
+            return elapsed, rx
+
+    healthy, ok_rx = await timed("k-alive", "ok")
+    dead, dead_rx = await timed("k-dead", "hang")
+    print(f"8 cycles: {healthy:.2f} s with a live receiver, {dead:.2f} s with one that hangs")
+    assert ok_rx.received and not dead_rx.received and dead_rx.hanging >= 1
+    assert dead < healthy * 1.5 + 2.0, (healthy, dead)
+    async with engine.connect() as conn:
+        waiting = (
+            (
+                await conn.execute(
+                    select(ALERTS.c.status).where(
+                        ALERTS.c.account_name == "k-dead", ALERTS.c.event == "position_opened"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert waiting == ["pending"]
