@@ -93,7 +93,7 @@ class CollectionWatch:
                         self.alerts,
                         "data_stale",
                         venue,
-                        f"{venue}: {shown} (limit {limit:.0f} s): its markets are not ranked",
+                        f"{venue}: {shown} (limit {limit:g} s): its markets are not ranked",
                     )
                 elif age <= limit:
                     self.stale.discard(venue)

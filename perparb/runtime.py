@@ -85,7 +85,7 @@ def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
     else:
         handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False, markup=False)
         handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-    handler.addFilter(ContextFilter())
+    handler.addFilter(ContextFilter(venue_specs()))
     root.addHandler(handler)
     root.setLevel(level)
     for name, third_party_level in third_party_levels().items():

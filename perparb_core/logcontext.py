@@ -4,7 +4,7 @@
 call may also pass `extra={"venue": ..., "symbol": ...}`. `ContextFilter`, installed on the handler by the app
 (`perparb.runtime.configure_logging`), copies the fields onto every record (None when unknown), and takes the
 venue from the logger's name when it is a venue package's logger (`exchange_clients.<venue>....`,
-`simulator.<venue>....`). The JSON log format prints them as fields; the text format ignores them.
+`simulator.<venue>....`, or a name with an installed venue as a later component: `perparb.<venue>.client`). The JSON log format prints them as fields; the text format ignores them.
 
 Raises nothing.
 """
@@ -12,7 +12,7 @@ Raises nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -41,16 +41,26 @@ def current() -> dict[str, Any]:
     return dict(_context.get() or {})
 
 
-def _venue_of_logger(name: str) -> str | None:
+def _venue_of_logger(name: str, venues: frozenset[str]) -> str | None:
+    parts = name.split(".")
     for prefix in _VENUE_PACKAGES:
         if name.startswith(prefix):
-            part = name[len(prefix) :].split(".", 1)[0]
-            return None if part in _NOT_VENUES or not part else part
+            part = parts[1] if len(parts) > 1 else ""
+            if part and part not in _NOT_VENUES:
+                return part
+    for part in parts[1:]:  # "perparb.<venue>.client": a component that is an installed venue's name
+        if part in venues:
+            return part
     return None
 
 
 class ContextFilter(logging.Filter):
-    """Sets `run`, `account`, `venue`, `symbol` on each record (see the module docstring); never drops one."""
+    """Sets `run`, `account`, `venue`, `symbol` on each record (see the module docstring); never drops one.
+    `venues`: the installed venues' names, recognised as a component of a logger's name after the first."""
+
+    def __init__(self, venues: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.venues = frozenset(venues)
 
     def filter(self, record: logging.LogRecord) -> bool:
         fields = _context.get() or {}
@@ -58,5 +68,5 @@ class ContextFilter(logging.Filter):
             if getattr(record, name, None) is None:
                 setattr(record, name, fields.get(name))
         if getattr(record, "venue", None) is None:
-            record.venue = _venue_of_logger(record.name)
+            record.venue = _venue_of_logger(record.name, self.venues)
         return True

@@ -40,7 +40,9 @@ class AlertReceiver:
             await self._release.wait()
             return web.Response(status=200)
         self.received.append(json.loads(body))
-        return web.Response(status=200 if self.mode == "ok" else 500, text="ok" if self.mode == "ok" else "no")
+        return web.Response(
+            status=200 if self.mode == "ok" else 500, text="ok" if self.mode == "ok" else "no"
+        )
 
     async def __aenter__(self) -> AlertReceiver:
         app = web.Application()

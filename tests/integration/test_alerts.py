@@ -35,7 +35,9 @@ def config(url: str | None, **kw: float) -> AlertConfig:
     return AlertConfig(urls=(SecretStr(url),) if url else (), **kw)  # type: ignore[arg-type]
 
 
-async def alert(engine: AsyncEngine, cfg: AlertConfig, event: str, subject: str, message: str, **kw: object) -> str:
+async def alert(
+    engine: AsyncEngine, cfg: AlertConfig, event: str, subject: str, message: str, **kw: object
+) -> str:
     async with engine.begin() as conn:
         row = await raise_alert(conn, cfg, event, subject, message, **kw)  # type: ignore[arg-type]
     return row.status
@@ -49,7 +51,10 @@ async def rows(engine: AsyncEngine) -> list[object]:
 async def test_delivered_payload_carries_title_message_and_type(db: AsyncEngine) -> None:
     async with AlertReceiver() as rx:
         cfg = config(rx.url)
-        assert await alert(db, cfg, "position_opened", "alice/position 1", "position 1 open: 0.3 ETH") == "pending"
+        assert (
+            await alert(db, cfg, "position_opened", "alice/position 1", "position 1 open: 0.3 ETH")
+            == "pending"
+        )
         assert await alert(db, cfg, "leg_unbalanced", "alice/position 2", "NAKED LEG long 0.3") == "pending"
         assert await alert(db, cfg, "hedge_used", "alice/position 3", "hedging 0.1") == "pending"
         dispatcher = AlertDispatcher(db, cfg)
@@ -76,11 +81,17 @@ async def test_duplicates_within_the_window_are_suppressed_and_others_are_not(db
     cfg = config("json://127.0.0.1:9/none", dedupe_seconds=600)
     t0 = datetime(2026, 12, 1, tzinfo=timezone.utc)
     assert await alert(db, cfg, "venue_outage", "paradex", "down", now=t0) == "pending"
-    assert await alert(db, cfg, "venue_outage", "paradex", "still down", now=t0 + timedelta(minutes=9)) == "suppressed"
+    assert (
+        await alert(db, cfg, "venue_outage", "paradex", "still down", now=t0 + timedelta(minutes=9))
+        == "suppressed"
+    )
     assert await alert(db, cfg, "venue_outage", "lighter", "down", now=t0 + timedelta(minutes=9)) == "pending"
     assert await alert(db, cfg, "data_stale", "paradex", "old", now=t0 + timedelta(minutes=9)) == "pending"
     # the window counts from the last alert that was not itself suppressed
-    assert await alert(db, cfg, "venue_outage", "paradex", "down again", now=t0 + timedelta(minutes=11)) == "pending"
+    assert (
+        await alert(db, cfg, "venue_outage", "paradex", "down again", now=t0 + timedelta(minutes=11))
+        == "pending"
+    )
 
 
 async def test_concurrent_duplicates_send_once(db: AsyncEngine) -> None:
@@ -181,7 +192,9 @@ async def test_a_hanging_receiver_does_not_slow_the_event_loop(db: AsyncEngine) 
         dispatcher.close()
         assert rx.hanging >= 2  # at most DELIVERY_THREADS requests in flight; the rest queue behind them
     worst = max(lateness)
-    print(f"trading-loop ticks in 3 s: {ticks}, worst lateness {worst * 1000:.1f} ms (delivery budget 2000 ms)")
+    print(
+        f"trading-loop ticks in 3 s: {ticks}, worst lateness {worst * 1000:.1f} ms (delivery budget 2000 ms)"
+    )
     assert worst < 0.5, f"the event loop stalled {worst:.3f} s while a receiver hung"
     assert ticks > 100
     stored = await rows(db)

@@ -31,9 +31,9 @@ def test_every_metric_name_carries_its_unit_and_the_perparb_prefix() -> None:
         assert re.fullmatch(r"[a-z_]+", name), name
     for m in metrics.METRICS:
         family = next(iter(m.describe()))
-        assert family.type == "counter" or family.name.endswith(units) or family.name == "perparb_opportunities", (
-            family.name
-        )
+        assert (
+            family.type == "counter" or family.name.endswith(units) or family.name == "perparb_opportunities"
+        ), family.name
 
 
 def test_exported_names_are_what_the_exposition_shows() -> None:
@@ -85,7 +85,9 @@ def test_leg_series_do_not_outlive_their_position() -> None:
     assert not [
         s for f in metrics.RUN_NOTIONAL_USD.collect() for s in f.samples if s.labels["account"] == "legs"
     ]
-    other = [s for f in metrics.LEG_MARGIN_RATIO.collect() for s in f.samples if s.labels["account"] == "other"]
+    other = [
+        s for f in metrics.LEG_MARGIN_RATIO.collect() for s in f.samples if s.labels["account"] == "other"
+    ]
     assert len(other) == 1  # another account's series are untouched
     metrics.clear_legs("other")
 
@@ -104,9 +106,10 @@ def test_json_logs_one_object_per_line_with_context(
     with log_context(run=7, account="alice"):
         log.warning("order %s rejected", "c-1", extra={"symbol": "ETH"})
     logging.getLogger("strategies.runner").info("no context here")
+    logging.getLogger("perparb.lighter.client").info("an installed venue's own logger")
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
-    assert len(lines) == 2
-    first, second = lines
+    assert len(lines) == 3
+    first, second, third = lines
     assert {k: first[k] for k in ("level", "logger", "event", "run", "account", "venue", "symbol")} == {
         "level": "WARNING",
         "logger": "exchange_clients.somevenue.client",
@@ -118,6 +121,7 @@ def test_json_logs_one_object_per_line_with_context(
     }
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", first["time"])
     assert (second["run"], second["account"], second["venue"]) == (None, None, None)
+    assert third["venue"] == "lighter"
 
 
 def test_text_logs_stay_human(root_logging: None, capsys: pytest.CaptureFixture[str]) -> None:

@@ -32,7 +32,9 @@ def leg(venue: str, qty: str, mark: str, *, liq: str | None = None, pid: int | N
 
 
 def book(equity: str, *legs: LegExposure, at: datetime = T0) -> RunBook:
-    return RunBook(at=at, legs=tuple(legs), open_positions=len({g.position_id for g in legs}), funding_usd=D(equity))
+    return RunBook(
+        at=at, legs=tuple(legs), open_positions=len({g.position_id for g in legs}), funding_usd=D(equity)
+    )
 
 
 def rules(**limits: Any) -> RiskRules:
@@ -45,7 +47,12 @@ def test_drawdown_is_measured_from_the_peak_and_announced_once() -> None:
     assert guard.evaluate(book("200")) == []
     assert guard.evaluate(book("100")) == []  # 100 below the peak: at the limit, not beyond it
     (first,) = guard.evaluate(book("99.99"))
-    assert (first.limit, first.action, first.value, first.new) == ("max_drawdown_usd", "flatten", D("100.01"), True)
+    assert (first.limit, first.action, first.value, first.new) == (
+        "max_drawdown_usd",
+        "flatten",
+        D("100.01"),
+        True,
+    )
     (again,) = guard.evaluate(book("90"))
     assert again.new is False and again.value == D(110)
     assert guard.evaluate(book("150")) == []  # back within: the episode ends
@@ -76,7 +83,9 @@ def test_net_delta_sees_a_naked_leg_not_a_hedged_pair() -> None:
 def test_liquidation_distance_takes_the_nearest_leg_and_ignores_legs_without_one() -> None:
     guard = RiskGuardian(rules(min_liquidation_distance={"limit": "0.1", "action": "reduce"}))
     assert guard.evaluate(book("0", leg("a", "1", "3600", liq="0.3"), leg("b", "-1", "3600"))) == []
-    (breach,) = guard.evaluate(book("0", leg("a", "1", "3600", liq="0.3"), leg("b", "-1", "3600", liq="0.09")))
+    (breach,) = guard.evaluate(
+        book("0", leg("a", "1", "3600", liq="0.3"), leg("b", "-1", "3600", liq="0.09"))
+    )
     assert breach.value == D("0.09") and breach.action == "reduce"
     assert guard.evaluate(book("0")) == []  # no leg: nothing to judge
 
@@ -172,5 +181,7 @@ def test_leg_from_a_monitor_snapshot_and_without_one() -> None:
     got = leg_from_snapshot(snap, "b", "ETH", fallback_quantity=D(0), fallback_price=None, position_id=7)
     assert (got.quantity, got.notional_usd, got.unrealised_usd) == (D("-0.5"), D(-1500), D("-12.5"))
     assert (got.liquidation_distance, got.margin_ratio, got.position_id) == (D("0.2"), D("0.2"), 7)
-    bare = leg_from_snapshot(None, "a", "ETH", fallback_quantity=D("0.5"), fallback_price=D(2990), position_id=7)
+    bare = leg_from_snapshot(
+        None, "a", "ETH", fallback_quantity=D("0.5"), fallback_price=D(2990), position_id=7
+    )
     assert (bare.notional_usd, bare.liquidation_distance, bare.margin_ratio) == (D(1495), None, None)
