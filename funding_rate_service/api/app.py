@@ -7,7 +7,8 @@ Endpoints (OpenAPI docs at `/docs`, served offline: Swagger UI ships in `fastapi
 * `GET /api/v1/opportunities?...` ranked opportunities, same filters as `perparb opportunities`;
 * `GET /api/v1/health` per venue: last successful collection, last run status/error, age of the newest data.
 
-Binds 127.0.0.1 by default (`perparb serve`): it is a local tool with no authentication.
+Binds 127.0.0.1 by default (`perparb serve`): reading needs no authentication; the app's control actions (pause,
+resume, flatten, added by `perparb.dashboard`) need the bearer token of `ServiceConfig.api_token`.
 """
 
 from __future__ import annotations

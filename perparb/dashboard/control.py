@@ -110,6 +110,12 @@ def _refusal(exc: ControlError) -> JSONResponse:
     return JSONResponse({"error": exc.error, "detail": exc.detail}, status_code=exc.status, headers=headers)
 
 
+def _shown(value: Any) -> str:
+    """A refused value as the error shows it: its repr, at most 80 characters."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _parse(raw: bytes) -> CommandRequest:
     try:
         data = json.loads(raw or b"null")
@@ -119,7 +125,7 @@ def _parse(raw: bytes) -> CommandRequest:
         return CommandRequest.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']} (got {e.get('input')!r})"
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']} (got {_shown(e.get('input'))})"
             for e in exc.errors()
         )
         raise ControlError(422, "invalid_request", problems) from None
