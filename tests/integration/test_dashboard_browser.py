@@ -274,11 +274,13 @@ async def test_rates_page_charts(page: Page, server: str, engine: AsyncEngine, s
     await p.open(server + "/rates?symbol=ETH&days=7")
     await assert_chart(p, "#rates-chart", must_mention=["hyperliquid", "lighter", "paradex", "APR %"])
     pairs = await p.table("pairs")
-    # every pair shown in its profitable direction: paradex (0.00005) > hyperliquid (0.00003) > lighter (0.00001)
+    # every pair shown in its profitable direction, widest mean spread first: paradex (0.00005) > hyperliquid
+    # (0.000034) > lighter (0.00001), so spreads 0.00004 (lighter/paradex), 0.000024 (lighter/hyperliquid),
+    # 0.000016 (hyperliquid/paradex); the seeded sine moves each mean by far less than those gaps
     assert [(r[0], r[1]) for r in pairs] == [
         ("lighter", "paradex"),
-        ("hyperliquid", "paradex"),
         ("lighter", "hyperliquid"),
+        ("hyperliquid", "paradex"),
     ]
     # the mean spread as the stored hourly history gives it (short - long, aligned hours)
     async with engine.connect() as conn:
@@ -292,7 +294,7 @@ async def test_rates_page_charts(page: Page, server: str, engine: AsyncEngine, s
     for i in range(1, charts + 1):
         await p.page.locator(f"#spread-chart-{i}").scroll_into_view_if_needed()
         await assert_chart(
-            p, f"#spread-chart-{i}", must_mention=["mean", "spread", "paradex" if i < 3 else "lighter"]
+            p, f"#spread-chart-{i}", must_mention=["mean", "spread", "lighter" if i < 3 else "paradex"]
         )
     await p.shot("rates-ETH")
     # BTC: paradex pays less than lighter, so the pair is long paradex / short lighter
