@@ -35,6 +35,7 @@ Diagnostics:
 
 from __future__ import annotations
 
+import io
 import itertools
 import math
 import statistics
@@ -633,3 +634,11 @@ def print_report(report: BacktestReport, console: Console) -> None:
             console.print(extra)
     for note in report.notes:
         console.print(f"note: {note}", highlight=False, soft_wrap=True)
+
+
+def report_text(report: BacktestReport, width: int = 120) -> str:
+    """The report as `print_report` prints it, as plain text (no colour codes) `width` columns wide: what
+    `perparb backtest --save` stores and the dashboard shows."""
+    console = Console(file=io.StringIO(), record=True, width=width, color_system=None, force_terminal=False)
+    print_report(report, console)
+    return console.export_text()

@@ -467,3 +467,112 @@ class StrategyState(Base):
     config_name: Mapped[str] = mapped_column(String(64), primary_key=True)
     state: Mapped[dict] = mapped_column(JSONB)
     updated_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+
+
+class Alert(Base):
+    """One operator alert (`database.alerts`): raised in the same process as the event it reports, delivered by
+    a background dispatcher through apprise, never on the trading path.
+
+    `event`: one of `database.alerts.ALERT_EVENTS`; `subject`: what it is about (`account/venue/symbol`, a run
+    id, a venue), the key of duplicate suppression together with `event`. `status`: `pending` (to deliver,
+    at `next_attempt_at`), `sent`, `failed` (gave up after `attempts`), `suppressed` (a duplicate of an alert of
+    the same event and subject within the suppression window), `unrouted` (no `PERPARB_ALERT_URLS` set).
+    `message` and `detail` never hold a secret."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'sent', 'failed', 'suppressed', 'unrouted')", name="status_valid"
+        ),
+        CheckConstraint("level IN ('info', 'warn', 'error')", name="level_valid"),
+        Index("ix_alerts_status_next", "status", "next_attempt_at"),
+        Index("ix_alerts_event_subject_at", "event", "subject", "created_at"),
+        Index("ix_alerts_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    event: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(160))
+    level: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)
+    account_name: Mapped[str | None] = mapped_column(String(64))
+    run_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("strategy_runs.id"))
+    detail: Mapped[dict | None] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(String(12), server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    delivered_at: Mapped[datetime | None] = mapped_column(TS)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class RunCommand(Base):
+    """An operator or risk-guardian command to the run trading an account (`perparb pause|resume|flatten`, the
+    dashboard, `strategies.risk`): written here, polled by the runner, so it works across processes and machines.
+
+    `command`: `pause` (no new entries), `resume`, `flatten` (close every position, stop the run), `reduce` (close
+    the riskiest position). `mode`: `live` or `paper`, or NULL for the account's run in either mode. `status`:
+    `pending` -> `done` (the runner acted: `run_id`, `handled_at`, `result`) or
+    `expired` (no run picked it up before `expires_at`). The latest `done` pause/resume of an account also
+    decides whether its next run starts paused."""
+
+    __tablename__ = "run_commands"
+    __table_args__ = (
+        CheckConstraint("command IN ('pause', 'resume', 'flatten', 'reduce')", name="command_valid"),
+        CheckConstraint("status IN ('pending', 'done', 'expired')", name="status_valid"),
+        Index("ix_run_commands_account_status", "account_name", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    account_name: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str | None] = mapped_column(String(8))
+    command: Mapped[str] = mapped_column(String(16))
+    issued_by: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), server_default="pending")
+    created_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(TS)
+    run_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("strategy_runs.id"))
+    handled_at: Mapped[datetime | None] = mapped_column(TS)
+    result: Mapped[str | None] = mapped_column(Text)
+
+
+class RunEquity(Base):
+    """A run's equity curve, one row per recorded cycle (at most one a minute): USD(C) figures of the run's
+    positions. `funding_usd` (+ received), `realised_usd` (closed positions' realised PnL plus the basis PnL and
+    fees already realised on open ones), `unrealised_usd` (open legs marked at the venues' mark price),
+    `equity_usd` = funding + realised + unrealised: the run's PnL since it started, the risk guardian's drawdown
+    basis. `net_delta_usd`: signed sum of leg notionals (long +, short -)."""
+
+    __tablename__ = "run_equity"
+
+    run_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("strategy_runs.id"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(TS, primary_key=True)
+    funding_usd: Mapped[Decimal] = mapped_column(Numeric)
+    realised_usd: Mapped[Decimal] = mapped_column(Numeric)
+    unrealised_usd: Mapped[Decimal] = mapped_column(Numeric)
+    equity_usd: Mapped[Decimal] = mapped_column(Numeric)
+    open_positions: Mapped[int] = mapped_column(Integer)
+    notional_usd: Mapped[Decimal] = mapped_column(Numeric)
+    net_delta_usd: Mapped[Decimal] = mapped_column(Numeric)
+
+
+class BacktestReport(Base):
+    """A backtest saved with `perparb backtest --save`: the config, the window, the headline figures (`summary`,
+    the report's JSON), the human report and, when plotted, the equity chart (PNG bytes)."""
+
+    __tablename__ = "backtest_reports"
+    __table_args__ = (Index("ix_backtest_reports_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    name: Mapped[str] = mapped_column(String(128))
+    config_name: Mapped[str] = mapped_column(String(64))
+    strategy: Mapped[str] = mapped_column(String(32))
+    window_start: Mapped[datetime] = mapped_column(TS)
+    window_end: Mapped[datetime] = mapped_column(TS)
+    config: Mapped[dict] = mapped_column(JSONB)
+    summary: Mapped[dict] = mapped_column(JSONB)
+    report_text: Mapped[str] = mapped_column(Text)
+    plot_png: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from exchange_clients.base.funding_adapter import BaseFundingAdapter
 from funding_rate_service import repository
+from perparb_core import metrics
 from perparb_core.errors import VenueError
 from perparb_core.models import (
     FundingRateSample,
@@ -125,6 +127,7 @@ async def fetch_venue(adapter: BaseFundingAdapter, *, timeout_seconds: float) ->
     try:
         await asyncio.wait_for(_go(), timeout=timeout_seconds)
     except (VenueError, asyncio.TimeoutError, OSError, ValueError) as exc:
+        metrics.count_venue_error(adapter.venue, exc)
         fetch.error = _describe(exc)
         fetch.markets, fetch.samples, fetch.reference_rates = [], [], []
         log.error("collection failed for %s: %s", adapter.venue, fetch.error)
@@ -188,8 +191,13 @@ async def run_cycle(
     Raises:
         sqlalchemy.exc.DBAPIError: the database write failed (nothing stored).
     """
+    started = time.perf_counter()
     fetches = await asyncio.gather(*(fetch_venue(a, timeout_seconds=venue_timeout_seconds) for a in adapters))
     summary = await store_fetches(engine, fetches, kind="collect")
+    metrics.COLLECTOR_CYCLE_SECONDS.observe(time.perf_counter() - started)
+    for v in summary.venues:
+        metrics.COLLECTOR_ROWS.labels(venue=v.venue).set(v.stored)
+        metrics.COLLECTOR_ROWS_TOTAL.labels(venue=v.venue).inc(v.stored)
     for v in summary.venues:
         log.info(
             "collected %s: status=%s markets=%d stored=%d rejected=%d",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 from decimal import Decimal
@@ -23,7 +24,15 @@ from rich.table import Table
 
 from exchange_clients.registry import venue_names
 from funding_rate_service.service import build_query
-from perparb.runtime import configure_logging, die, err_console, open_adapters, open_engine
+from perparb.runtime import (
+    alert_dispatcher,
+    configure_logging,
+    die,
+    err_console,
+    open_adapters,
+    open_engine,
+    start_metrics_server,
+)
 from perparb.scripts.accounts_cli import app as accounts_app
 from perparb.settings import Settings, enable_configured_sub_venues
 from perparb_core.errors import ConfigError, PerparbError, VaultError
@@ -300,18 +309,31 @@ def collect(
     once: bool = typer.Option(False, "--once", help="run one cycle and exit"),
     as_json: bool = typer.Option(False, "--json", help="print the cycle summary as JSON"),
     venues: str | None = typer.Option(None, help="comma-separated venues (default PERPARB_VENUES)"),
+    metrics_port: int | None = typer.Option(
+        None, "--metrics-port", min=1, max=65535, help="serve Prometheus metrics on this port (/metrics)"
+    ),
+    metrics_host: str = typer.Option(
+        "127.0.0.1", "--metrics-host", help="address the metrics port binds (0.0.0.0 in a container)"
+    ),
 ) -> None:
-    """Collect funding rates and market data from every venue into PostgreSQL (loop, or --once)."""
+    """Collect funding rates and market data from every venue into PostgreSQL (loop, or --once).
+
+    The loop also watches the venues: alerts for an outage (3 failed cycles in a row), its recovery, and data
+    older than PERPARB_MAX_DATA_AGE_SECONDS; with --metrics-port, Prometheus metrics at /metrics."""
     settings = _settings()
     configure_logging(settings, quiet=as_json)
     names = _split(venues)
     _check_venues(names, "--venues")
     from funding_rate_service.collector import run_cycle, run_forever
+    from funding_rate_service.watch import CollectionWatch
+
+    start_metrics_server(metrics_port, metrics_host)
 
     async def main() -> int:
         async with (
             open_engine(settings, pre_ping=False, wait_seconds=settings.database_wait_seconds) as engine,
             open_adapters(settings, names) as adapters,
+            alert_dispatcher(engine, settings),
         ):
             if once:
                 summary = await run_cycle(
@@ -325,13 +347,21 @@ def collect(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
 
-            def on_cycle(summary: Any) -> None:
+            watch = CollectionWatch(
+                engine,
+                settings.ranking_config(),
+                settings.alert_config(),
+                [a.venue for a in adapters],
+            )
+
+            async def on_cycle(summary: Any) -> None:
                 data = summary.to_json_dict()
                 if as_json:
                     sys.stdout.write(json.dumps(data, default=str) + "\n")
                     sys.stdout.flush()
                 else:
                     _print_cycle(data)
+                await watch(summary)
 
             await run_forever(
                 engine,
@@ -626,25 +656,28 @@ def serve(
         False, "--insecure", help="bind beyond loopback without PERPARB_API_TOKEN (not recommended)"
     ),
 ) -> None:
-    """Run the REST API (FastAPI; OpenAPI docs at /docs). Binding beyond loopback needs PERPARB_API_TOKEN (or
-    --insecure); only the Host names in PERPARB_API_ALLOWED_HOSTS (plus the bind address) are answered."""
+    """Run the web dashboard (at /), the REST API (OpenAPI docs at /docs) and /metrics. The dashboard's control
+    actions (pause, resume, flatten) need PERPARB_API_TOKEN (or PERPARB_API_TOKEN_FILE); binding beyond loopback
+    needs it too (or --insecure); only the Host names in PERPARB_API_ALLOWED_HOSTS (plus the bind address) are
+    answered."""
     import uvicorn
 
     from database.session import wait_until_reachable
-    from funding_rate_service.api.app import create_app
     from perparb.runtime import database_url
+    from perparb.web import create_web_app
 
     settings = _settings()
     configure_logging(settings)
     bind = host or settings.api_host
-    if not is_loopback(bind) and settings.api_token is None and not insecure:
+    config = settings.service_config(bind)  # ConfigError (one line) for an unreadable or short token
+    if not is_loopback(bind) and config.api_token is None and not insecure:
         die(
             f"refusing to serve on {bind}: the API would be reachable from other machines without a token; set "
-            "PERPARB_API_TOKEN (or pass --insecure)"
+            "PERPARB_API_TOKEN or PERPARB_API_TOKEN_FILE (or pass --insecure)"
         )
     asyncio.run(wait_until_reachable(database_url(settings), wait_seconds=settings.database_wait_seconds))
     uvicorn.run(
-        create_app(settings.service_config(bind)),
+        create_web_app(config),
         host=bind,
         port=port or settings.api_port,
         log_level=settings.log_level.lower(),
@@ -747,8 +780,26 @@ def backtest(
         "--budget-usd-per-venue",
         help="capital per venue, USD (default: sizing.max_exposure_per_venue_usd, else 10 x target notional)",
     ),
+    save: bool = typer.Option(
+        False, "--save", help="store the report in the database (the dashboard lists it); prints its id"
+    ),
+    name: str | None = typer.Option(
+        None, "--name", help="--save: the report's name (default '<config> <from>..<to>')"
+    ),
 ) -> None:
-    """Replay settled funding history through the funding-arbitrage decision code and report the result."""
+    """Replay settled funding history through the funding-arbitrage decision code and report the result.
+
+    `--save` stores the finished report (figures, text, the config, and the equity-curve PNG with `--plot`) in the
+    database in one transaction and prints `saved backtest report <id>` (with `--json`: `saved_report_id`); the
+    database is checked before the replay, so an unreachable one fails at once."""
+    from backtest.store import NAME_MAX
+
+    if name is not None and not save:
+        die("--name names a saved report: add --save")
+    if name is not None and not name.strip():
+        die("--name: the report name is empty")
+    if name is not None and len(name.strip()) > NAME_MAX:
+        die(f"--name: {len(name.strip())} characters, longer than {NAME_MAX}")
     settings = _settings()
     configure_logging(settings, quiet=True)
     from backtest.engine import BacktestError, BacktestOptions, run_backtest, with_venues
@@ -772,6 +823,13 @@ def backtest(
     start = _parse_when(from_, "--from")
     end = _parse_when(to, "--to")
     budget = None if budget_usd_per_venue is None else Decimal(str(budget_usd_per_venue))
+    if save:
+
+        async def reachable() -> None:  # fail before the replay, not after it
+            async with open_engine(settings) as engine, engine.connect():
+                pass
+
+        asyncio.run(reachable())
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -815,14 +873,47 @@ def backtest(
             paths = write_plots(result, report, plot)
         except OSError as exc:
             die(f"--plot {plot}: {exc}")
+    saved_id = _save_backtest(settings, report, cfg, name, paths) if save else None
     if as_json:
         data = report.to_json_dict()
         data["plots"] = [str(p) for p in paths]
+        if save:
+            data["saved_report_id"] = saved_id
         _print_json(data)
     else:
         print_report(report, console)
         for p in paths:
             console.print(f"wrote {p}", highlight=False)
+        if save:
+            console.print(f"saved backtest report {saved_id}", highlight=False)
+
+
+def _save_backtest(settings: Settings, report: Any, cfg: Any, name: str | None, plots: list[Path]) -> int:
+    """Store a finished backtest (`backtest.store.save_report`, one transaction); the equity curve is the PNG kept
+    (`write_plots` writes it first)."""
+    from backtest.report import report_text
+    from backtest.store import save_report
+
+    png = None
+    if plots:
+        try:
+            png = plots[0].read_bytes()
+        except OSError as exc:
+            die(f"--plot {plots[0]}: cannot read it back to save ({exc.strerror or type(exc).__name__})")
+
+    async def main() -> int:
+        async with open_engine(settings) as engine:
+            return await save_report(
+                engine,
+                report,
+                config=cfg.model_dump(mode="json"),
+                strategy=cfg.strategy,
+                text=report_text(report),
+                name=name,
+                plot_png=png,
+            )
+
+    return asyncio.run(main())
 
 
 @app.command()
@@ -1117,8 +1208,18 @@ def run(
     ),
     max_cycles: int | None = typer.Option(None, "--max-cycles", min=1, help="stop after N cycles"),
     as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON"),
+    metrics_port: int | None = typer.Option(
+        None, "--metrics-port", min=1, max=65535, help="serve Prometheus metrics on this port (/metrics)"
+    ),
+    metrics_host: str = typer.Option(
+        "127.0.0.1", "--metrics-host", help="address the metrics port binds (0.0.0.0 in a container)"
+    ),
 ) -> None:
-    """Run a strategy on an account until Ctrl-C / SIGTERM (or --max-cycles); --paper for the simulator."""
+    """Run a strategy on an account until Ctrl-C / SIGTERM (or --max-cycles); --paper for the simulator.
+
+    While it runs: `perparb pause|resume|flatten --account NAME` act on it from any shell or machine sharing the
+    database; the config's `risk:` limits are enforced after every cycle; alerts go to PERPARB_ALERT_URLS; with
+    --metrics-port, Prometheus metrics at /metrics."""
     if not paper and (scenario is not None or speed != 1.0 or collateral_usd != 100_000):
         die("--scenario, --speed and --collateral-usd only apply with --paper")
     settings = _settings()
@@ -1145,6 +1246,11 @@ def run(
         paper_collateral_usd=Decimal(str(collateral_usd)),
         max_cycles=max_cycles,
     )
+    try:
+        start_metrics_server(metrics_port, metrics_host)
+    except ConfigError as exc:
+        die(str(exc))
+        return
 
     async def main() -> Any:
         stop = asyncio.Event()
@@ -1152,7 +1258,10 @@ def run(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            async with open_engine(settings, wait_seconds=settings.database_wait_seconds) as engine:
+            async with (
+                open_engine(settings, wait_seconds=settings.database_wait_seconds) as engine,
+                alert_dispatcher(engine, settings),
+            ):
                 return await run_strategy(
                     cfg,
                     account,
@@ -1374,6 +1483,150 @@ def status(
         _print_json(data)
     else:
         _print_status(data)
+
+
+# ------------------------------------------------------------------------------- strategies: run commands
+
+
+def _issued_by() -> str:
+    """Who issued a command from this shell: user@host (pid), for the run's events and alerts."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "?"
+    return f"cli {user}@{socket.gethostname()} (pid {os.getpid()})"
+
+
+def _run_command(
+    command: str, account: str, mode: str | None, reason: str | None, wait: float, as_json: bool
+) -> None:
+    """Issue `command` to the run of `account` through the database and wait for it to be carried out (see
+    `database.commands`). Exit 0 when done, 1 when no run picked it up within `wait` seconds, 2 on bad input."""
+    settings = _settings()
+    configure_logging(settings, quiet=True)
+    if mode not in (None, "live", "paper"):
+        die(f"--mode: {mode!r} is not live or paper")
+    from database import commands
+    from database.accounts import list_accounts
+
+    async def main() -> tuple[int, dict[str, Any]]:
+        async with open_engine(settings) as engine:
+            names = {a.name for a in await list_accounts(engine)}
+            if account not in names:
+                raise ConfigError(
+                    f"--account: unknown account {account!r}; `perparb accounts list-accounts` shows them"
+                )
+            running = await commands.running_runs(engine, account, mode)
+            if not running and command in commands.ACT_NOW:
+                raise ConfigError(
+                    f"no running run of {account!r}{'' if mode is None else f' in {mode} mode'}: nothing to "
+                    f"{command} (`perparb status --account {account}`)"
+                )
+            if len({r.mode for r in running}) > 1 and mode is None:
+                raise ConfigError(
+                    f"{account!r} has a live and a paper run: say which with --mode live or --mode paper"
+                )
+            cmd = await commands.issue_command(
+                engine, account, command, issued_by=_issued_by(), reason=reason, mode=mode
+            )
+            data: dict[str, Any] = {
+                "command_id": cmd.id,
+                "account": account,
+                "command": command,
+                "mode": mode,
+                "status": cmd.status,
+                "run_id": None,
+                "result": None,
+            }
+            if not running:
+                data["result"] = f"recorded: no run of {account} is running; its next run starts " + (
+                    "paused" if command == "pause" else "with entries on"
+                )
+                return 0, data
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + wait
+            while loop.time() < deadline:
+                cmd = await commands.get_command(engine, cmd.id)
+                if cmd.status != "pending":
+                    break
+                await asyncio.sleep(0.2)
+            data.update(status=cmd.status, run_id=cmd.run_id, result=cmd.result)
+            if cmd.status == "pending":
+                data["result"] = (
+                    f"not picked up within {wait:g} s: run {running[0].id} may be dead or mid-cycle "
+                    f"(heartbeat {running[0].heartbeat_at.isoformat()}); the command stays pending"
+                    + (f" until {cmd.expires_at.isoformat()}" if command in commands.ACT_NOW else "")
+                )
+                return 1, data
+            if command == "flatten" and cmd.run_id is not None:
+                while loop.time() < deadline:
+                    run = await commands.run_status(engine, cmd.run_id)
+                    if run.status != "running":
+                        data["run_status"], data["stop_reason"] = run.status, run.stop_reason
+                        break
+                    await asyncio.sleep(0.2)
+                else:
+                    data["run_status"] = "running"
+                    data["result"] += f"; run {cmd.run_id} still closing after {wait:g} s"
+            return 0, data
+
+    code, data = asyncio.run(main())
+    if as_json:
+        _print_json(data)
+    else:
+        console.print(
+            f"{command} {account}: {data['result']}"
+            + (f" (run {data['run_id']})" if data.get("run_id") else "")
+            + (f"; run {data['run_status']}: {data.get('stop_reason')}" if data.get("run_status") else ""),
+            highlight=False,
+        )
+    raise typer.Exit(code)
+
+
+_ACCOUNT = typer.Option(..., "--account", help="the account whose run receives the command")
+_MODE = typer.Option(None, "--mode", help="live or paper (needed only when both run)")
+_REASON = typer.Option(None, "--reason", help="why (shown in the run's events and alerts)")
+_JSON = typer.Option(False, "--json", help="print the outcome as JSON")
+
+
+@app.command()
+def pause(
+    account: str = _ACCOUNT,
+    mode: str | None = _MODE,
+    reason: str | None = _REASON,
+    wait: float = typer.Option(30.0, "--wait", min=0, help="seconds to wait for the run to act"),
+    as_json: bool = _JSON,
+) -> None:
+    """Stop new entries of the account's run (positions stay watched; a grid places only take-profit orders).
+    Works from any machine sharing the database; with no run running, its next run starts paused."""
+    _run_command("pause", account, mode, reason, wait, as_json)
+
+
+@app.command()
+def resume(
+    account: str = _ACCOUNT,
+    mode: str | None = _MODE,
+    reason: str | None = _REASON,
+    wait: float = typer.Option(30.0, "--wait", min=0, help="seconds to wait for the run to act"),
+    as_json: bool = _JSON,
+) -> None:
+    """Allow new entries again (lifts a pause, including one the risk guardian set)."""
+    _run_command("resume", account, mode, reason, wait, as_json)
+
+
+@app.command()
+def flatten(
+    account: str = _ACCOUNT,
+    mode: str | None = _MODE,
+    reason: str | None = _REASON,
+    wait: float = typer.Option(120.0, "--wait", min=0, help="seconds to wait for the run to close and stop"),
+    as_json: bool = _JSON,
+) -> None:
+    """Close every position of the account's run (reduce-only, bounded) and stop it; waits until it stopped."""
+    _run_command("flatten", account, mode, reason, wait, as_json)
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
@@ -35,6 +35,7 @@ from exchange_clients.registry import default_config, enable_sub_venues, get_spe
 from perparb_core.errors import ConfigError
 from perparb_core.files import read_text_file
 from perparb_core.settings import (
+    AlertConfig,
     DatabaseConfig,
     FeeSide,
     HttpConfig,
@@ -47,6 +48,8 @@ from perparb_core.settings import (
 )
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MIN_API_TOKEN_CHARS = 16
+"""The shortest API token accepted: the token opens pause, resume and flatten (`openssl rand -hex 32` gives 64)."""
 
 
 def venue_env_prefix(venue: str) -> str:
@@ -149,11 +152,40 @@ class Settings(BaseSettings):
         default=None,
         description="bearer token for the API's control actions; required to bind beyond loopback",
     )
+    api_token_file: Path | None = Field(
+        default=None,
+        description="file holding the API token (a container secret); exclusive with PERPARB_API_TOKEN",
+    )
     api_allowed_hosts: str = Field(
         default="127.0.0.1,localhost,[::1]",
         description="comma-separated Host header names the API answers (DNS-rebinding guard); * = any",
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: human-readable lines; json: one JSON object per line (time, level, logger, event, "
+        "run, account, venue, symbol) for Loki and the like",
+    )
+
+    alert_urls: SecretStr | None = Field(
+        default=None,
+        description="apprise URLs of the alert receivers, separated by spaces (they carry tokens: secret)",
+    )
+    alert_dedupe_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        description="an alert of the same event and subject within this window is suppressed",
+    )
+    alert_timeout_seconds: float = Field(default=10.0, gt=0, description="budget of one delivery attempt")
+    alert_max_attempts: int = Field(
+        default=8, ge=1, description="delivery attempts before an alert is failed"
+    )
+    alert_liquidation_warning: Decimal = Field(
+        default=Decimal("0.25"),
+        gt=0,
+        lt=1,
+        description="alert when a leg's distance to liquidation (fraction of the mark) falls below this",
+    )
 
     _env_file: Any = PrivateAttr(default=".env")
     _venue_urls: dict[str, tuple[str, str | None]] = PrivateAttr(default_factory=dict)
@@ -187,10 +219,37 @@ class Settings(BaseSettings):
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
 
-    @field_validator("master_key_file")
+    @field_validator("master_key_file", "api_token_file")
     @classmethod
     def _expand_key_file(cls, value: Path | None) -> Path | None:
         return None if value is None else value.expanduser()
+
+    def resolved_api_token(self) -> SecretStr | None:
+        """The API token: `PERPARB_API_TOKEN`, or the content of `PERPARB_API_TOKEN_FILE`, stripped; None when
+        neither is set (an empty `PERPARB_API_TOKEN=` is no token, never an empty password).
+
+        Raises:
+            ConfigError: both are set; the file cannot be read; the token is shorter than `MIN_API_TOKEN_CHARS`
+                characters (a guessable token would open the control actions). Messages name the variable or the
+                file, never the token.
+        """
+        token = None if self.api_token is None else self.api_token.get_secret_value().strip()
+        source = "PERPARB_API_TOKEN"
+        if self.api_token_file is not None:
+            if token:
+                raise ConfigError("PERPARB_API_TOKEN and PERPARB_API_TOKEN_FILE are both set: keep one")
+            token = read_text_file(self.api_token_file, what="token file").strip()
+            source = f"PERPARB_API_TOKEN_FILE {self.api_token_file}"
+            if not token:
+                raise ConfigError(f"{source}: the file is empty")
+        if not token:
+            return None
+        if len(token) < MIN_API_TOKEN_CHARS:
+            raise ConfigError(
+                f"{source}: the token is shorter than {MIN_API_TOKEN_CHARS} characters; generate one with "
+                "`openssl rand -hex 32`"
+            )
+        return SecretStr(token)
 
     @property
     def key_file(self) -> Path:
@@ -334,7 +393,22 @@ class Settings(BaseSettings):
             UnknownVenueError / ConfigError: an unknown venue or a bad per-venue variable."""
         names = [v for v in (venues or venue_names()) if v in venue_names()]
         return TradingConfig(
-            venues=self.venue_configs(names), venue_timeout_seconds=self.venue_timeout_seconds
+            venues=self.venue_configs(names),
+            venue_timeout_seconds=self.venue_timeout_seconds,
+            alerts=self.alert_config(),
+        )
+
+    def alert_config(self) -> AlertConfig:
+        """Where alerts go (`database.alerts`): the URLs split on whitespace (a URL may hold commas, e.g. several
+        e-mail recipients), each kept secret."""
+        raw = self.alert_urls.get_secret_value() if self.alert_urls is not None else ""
+        urls = tuple(SecretStr(u) for u in raw.split())
+        return AlertConfig(
+            urls=urls,
+            dedupe_seconds=self.alert_dedupe_seconds,
+            timeout_seconds=self.alert_timeout_seconds,
+            max_attempts=self.alert_max_attempts,
+            liquidation_warning=self.alert_liquidation_warning,
         )
 
     def service_config(self, host: str | None = None) -> ServiceConfig:
@@ -349,6 +423,8 @@ class Settings(BaseSettings):
             ranking=self.ranking_config(),
             venues=tuple(self.venue_list),
             allowed_hosts=tuple(hosts),
+            api_token=self.resolved_api_token(),
+            alerts=self.alert_config(),
         )
 
     def ranking_config(self) -> RankingConfig:

@@ -154,18 +154,45 @@ class RankingConfig(_Frozen):
     max_data_age_seconds: float = Field(default=900.0, gt=0)
 
 
+class AlertConfig(_Frozen):
+    """Where and how operator alerts are delivered (`database.alerts`).
+
+    Attributes:
+        urls: apprise URLs (Telegram `tgram://`, Discord `discord://`, Slack `slack://`, email `mailto://`, webhooks
+            `json://` ...; https://github.com/caronc/apprise/wiki). They carry tokens: secret, never logged. Empty:
+            alerts are recorded (status `unrouted`) but not sent.
+        dedupe_seconds: an alert of the same (event, subject) within this window is recorded `suppressed`.
+        timeout_seconds: one delivery attempt's budget (a receiver that hangs costs at most this).
+        max_attempts: delivery attempts before an alert is `failed`; retries back off exponentially
+            (`retry_base_seconds` x 2^(attempt-1), capped at 15 min).
+        liquidation_warning: a leg whose |mark - liquidation| / mark falls below this fraction raises
+            `liquidation_warning` (the strategy's own exit rule and the risk guardian act separately).
+    """
+
+    urls: tuple[SecretStr, ...] = ()
+    dedupe_seconds: float = Field(default=900.0, ge=0)
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    max_attempts: int = Field(default=8, ge=1)
+    retry_base_seconds: float = Field(default=5.0, gt=0)
+    liquidation_warning: Decimal = Field(default=Decimal("0.25"), gt=0, lt=1)
+
+
 class ServiceConfig(_Frozen):
     """What the funding-rate service's REST API needs (`funding_rate_service.api.app.create_app`).
 
     Attributes:
         database: where the database is; ranking: the ranking defaults; venues: the collected venues (health);
         allowed_hosts: the `Host` header names the API answers ("*" = any), a DNS-rebinding guard.
+        api_token: the bearer token of the control actions (pause, resume, flatten); None = control refused.
+        alerts: alert delivery (`perparb serve` runs a dispatcher when URLs are set).
     """
 
     database: DatabaseConfig
     ranking: RankingConfig = RankingConfig()
     venues: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ("*",)
+    api_token: SecretStr | None = None
+    alerts: AlertConfig = Field(default_factory=AlertConfig)
 
 
 class TradingConfig(_Frozen):
@@ -174,10 +201,12 @@ class TradingConfig(_Frozen):
     Attributes:
         venues: each tradeable venue's config by venue id (URLs: mainnet, testnet or the simulator).
         venue_timeout_seconds: budget of one venue's scan in one cycle (> 0).
+        alerts: where the run's alerts go (`database.alerts`).
     """
 
     venues: Mapping[str, VenueConfig] = Field(default_factory=dict)
     venue_timeout_seconds: float = Field(default=60.0, gt=0)
+    alerts: AlertConfig = Field(default_factory=AlertConfig)
 
     def venue(self, name: str) -> VenueConfig:
         """The config of venue `name`.

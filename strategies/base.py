@@ -11,18 +11,30 @@ run at `--speed 3600` lives one funding hour per second, and hold times, data ag
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from database.alerts import raise_alert
 from exchange_clients.base.client import BaseExchangeClient
 from exchange_clients.base.funding_adapter import BaseFundingAdapter
 from perparb_core.settings import TradingConfig
 from strategies import state
+from strategies.book import RunBook
 from strategies.state import OrderIds, RunInfo
+
+EVENT_ALERTS: dict[str, str] = {
+    "open": "position_opened",
+    "closed": "position_closed",
+    "hedge": "hedge_used",
+    "unwind": "unwind_used",
+    "naked_leg": "leg_unbalanced",
+}
+"""Event kinds of a run that also raise an operator alert (`database.alerts.ALERT_EVENTS`), in the same
+transaction. Other alerts are raised explicitly (`RunContext.event(..., alert=...)`)."""
 
 
 def wall_clock() -> datetime:
@@ -43,6 +55,11 @@ class RunContext:
     order_ids: OrderIds
     adapters: list[BaseFundingAdapter] = field(default_factory=list)
     now: Callable[[], datetime] = wall_clock
+    entries_paused: str | None = None
+    """Why new entries are paused (an operator's `perparb pause`, the risk guardian), or None."""
+    entry_gate: Callable[[], Awaitable[str | None]] | None = None
+    """Set by the runner: reads pending operator commands and returns why an entry may not start now (or None).
+    Strategies call `may_enter()` before every entry."""
 
     @property
     def mode(self) -> str:
@@ -53,10 +70,41 @@ class RunContext:
         return self.run.account_name
 
     async def event(
-        self, kind: str, message: str, *, level: str = "info", detail: dict[str, Any] | None = None
+        self,
+        kind: str,
+        message: str,
+        *,
+        level: str = "info",
+        detail: dict[str, Any] | None = None,
+        alert: str | None = None,
+        subject: str | None = None,
     ) -> None:
-        """Record an event of this run (database + log). `detail` holds no secret."""
-        await state.record_event(self.engine, self.run.id, kind, message, level=level, detail=detail)
+        """Record an event of this run (database + log). `detail` holds no secret.
+
+        When `kind` is in `EVENT_ALERTS`, or `alert` names an alert event, an operator alert is recorded in the
+        same transaction (`database.alerts.raise_alert`); `subject` (default: the account and, when `detail`
+        has one, the position id) is its de-duplication key."""
+        alert = alert or EVENT_ALERTS.get(kind)
+        async with self.engine.begin() as conn:
+            await state.insert_event(conn, self.run.id, kind, message, level=level, detail=detail)
+            if alert is not None:
+                position = (detail or {}).get("position_id")
+                await raise_alert(
+                    conn,
+                    self.settings.alerts,
+                    alert,
+                    subject or (f"{self.account}/position {position}" if position else self.account),
+                    message,
+                    account=self.account,
+                    run_id=self.run.id,
+                    detail=detail,
+                )
+
+    async def may_enter(self) -> str | None:
+        """Why no entry may start now (entries paused, by whom and why), or None: checked before every entry."""
+        if self.entry_gate is not None:
+            return await self.entry_gate()
+        return self.entries_paused
 
 
 class Strategy(ABC):
@@ -77,3 +125,12 @@ class Strategy(ABC):
     @abstractmethod
     async def stop(self, *, close: bool) -> None:
         """No new entries; cancel resting orders; close positions when `close` (reduce-only, bounded)."""
+
+    @abstractmethod
+    async def book(self) -> RunBook:
+        """The run's book now: legs, exposure, PnL decomposition (`strategies.book`)."""
+
+    @abstractmethod
+    async def reduce(self, reason: str) -> str:
+        """Close the riskiest position (`RunBook.riskiest_position`; a grid: its inventory), reduce-only and
+        bounded; returns what was done, one line."""

@@ -224,6 +224,66 @@ class ExecutionRules(_Model):
 BACKTEST_VENUES = ("binance", "bybit")
 
 
+RiskAction = Literal["alert", "pause_entries", "reduce", "flatten"]
+
+
+class RiskLimit(_Model):
+    """One portfolio limit and what the runner does when it is breached: `alert` (an alert only), `pause_entries`
+    (no new entries until `perparb resume`), `reduce` (close the riskiest position: the smallest liquidation
+    distance, else the largest notional), `flatten` (close every position and stop the run). Every breach also
+    raises a `risk_triggered` alert."""
+
+    limit: Decimal = Field(ge=0)
+    action: RiskAction
+
+
+class RiskRules(_Model):
+    """Portfolio-level limits of a run, enforced by the runner between cycles and before every entry
+    (`strategies.risk`). Equity is the run's funding + realised + unrealised PnL in USD (`strategies.book`).
+
+    Attributes:
+        max_drawdown_usd: equity's fall from its peak since the run started, USD.
+        max_consecutive_failed_cycles: cycles in a row that failed on a venue error (a whole number).
+        max_net_delta_usd: |signed sum of the legs' notionals| (long +, short -), USD.
+        min_liquidation_distance: the smallest |mark - liquidation| / mark of any leg, a fraction (breached below).
+        max_daily_loss_usd: equity at the first cycle of the UTC day minus equity now, USD.
+        liquidation_warning: a leg closer to liquidation than this fraction raises a `liquidation_warning` alert
+            (default: PERPARB_ALERT_LIQUIDATION_WARNING, 0.25).
+    """
+
+    max_drawdown_usd: RiskLimit | None = None
+    max_consecutive_failed_cycles: RiskLimit | None = None
+    max_net_delta_usd: RiskLimit | None = None
+    min_liquidation_distance: RiskLimit | None = None
+    max_daily_loss_usd: RiskLimit | None = None
+    liquidation_warning: Decimal | None = Field(default=None, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RiskRules:
+        cycles = self.max_consecutive_failed_cycles
+        if cycles is not None and (cycles.limit < 1 or cycles.limit != cycles.limit.to_integral_value()):
+            raise ValueError(
+                f"risk.max_consecutive_failed_cycles.limit: a whole number of cycles >= 1 (got {cycles.limit})"
+            )
+        liq = self.min_liquidation_distance
+        if liq is not None and not 0 < liq.limit < 1:
+            raise ValueError(
+                f"risk.min_liquidation_distance.limit: a fraction of the mark price in (0, 1) (got {liq.limit})"
+            )
+        return self
+
+    def limits(self) -> dict[str, RiskLimit]:
+        """The configured limits by name."""
+        names = (
+            "max_drawdown_usd",
+            "max_consecutive_failed_cycles",
+            "max_net_delta_usd",
+            "min_liquidation_distance",
+            "max_daily_loss_usd",
+        )
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+
 class FundingArbitrageConfig(_Model):
     """A delta-neutral funding-arbitrage strategy."""
 
@@ -237,6 +297,7 @@ class FundingArbitrageConfig(_Model):
     sizing: SizingRules
     costs: CostRules = Field(default_factory=CostRules)
     execution: ExecutionRules = Field(default_factory=ExecutionRules)
+    risk: RiskRules = Field(default_factory=RiskRules)
     on_stop: Literal["keep", "close"] = "keep"
     unknown_positions: Literal["report", "close"] = "report"
     loop_interval_seconds: Decimal = Field(
@@ -327,6 +388,7 @@ class GridConfig(_Model):
     max_slippage_bps: Decimal = Field(
         default=Decimal(20), ge=0, le=500, description="bound on closing orders"
     )
+    risk: RiskRules = Field(default_factory=RiskRules)
     on_stop: Literal["keep", "cancel", "close"] = Field(
         default="keep",
         description="keep: the ladder stays resting (a later run adopts it); cancel: cancel the ladder, keep the "

@@ -13,13 +13,18 @@ Order of work (each step fails with a clear message and leaves nothing half-done
    ended with that run); start the simulator in process (`strategies.paper`), register the account's keys there
    and fund it, so the same strategy code trades simulated venues;
 5. build and connect the clients (`exchange_clients.registry.create_client`), the funding adapters for the scan;
-6. `strategy.start()` reconciles the database with the venues, then `strategy.step()` every
-   `loop_interval_seconds`, with a heartbeat and a lease check after each cycle; a cycle that fails on a venue
-   error is recorded (`cycle_failed`) and the next cycle tries again (open positions stay watched through an
-   outage); `MAX_CONSECUTIVE_FAILURES` in a row end the run;
+6. the run's supervisor (`strategies.control.RunSupervisor`) applies pending operator commands (a pause issued
+   while nothing ran makes the run start paused); `strategy.start()` reconciles the database with the venues,
+   then `strategy.step()` every `loop_interval_seconds`, with a heartbeat and a lease check after each cycle; a
+   cycle that fails on a venue error is recorded (`cycle_failed`) and the next cycle tries again (open positions
+   stay watched through an outage); `MAX_CONSECUTIVE_FAILURES` in a row end the run. After every cycle the
+   supervisor exports the book to the metrics, records the equity curve, raises liquidation warnings and judges
+   the risk limits (`risk:`); while waiting for the next cycle it reads commands every second;
 7. on SIGINT/SIGTERM (`stop` event) or after `max_cycles`: `strategy.stop(close=config.on_stop == "close")`,
-   run `stopped`; on an exception: run `failed` with the reason; clients disconnected and the lease released in
-   every case.
+   run `stopped`; on a flatten (`perparb flatten`, the dashboard, a risk limit with action `flatten`):
+   `strategy.stop(close=True)`, a `flattened` event saying what is left open, run `stopped` with the reason; on
+   an exception: run `failed` with the reason and a `run_crashed` (or `lease_lost`) alert; clients disconnected
+   and the lease released in every case.
 """
 
 from __future__ import annotations
@@ -37,14 +42,18 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database.accounts import AccountCredentials, AccountNotFoundError, load_account
+from database.alerts import raise_alert
 from database.vault import Vault
 from exchange_clients.base.client import BaseExchangeClient
 from exchange_clients.registry import create_client, create_funding_adapter
+from perparb_core import metrics
 from perparb_core.errors import ConfigError, PerparbError, VenueError
+from perparb_core.logcontext import log_context
 from perparb_core.settings import TradingConfig
 from strategies import state
 from strategies.base import RunContext, Strategy, wall_clock
 from strategies.config import FundingArbitrageConfig, GridConfig, StrategyConfig
+from strategies.control import RunSupervisor, StopRequest
 from strategies.state import Lease, OrderIds
 
 log = logging.getLogger(__name__)
@@ -201,6 +210,7 @@ async def run_strategy(
                 venues=venues,
             )
             await lease.label(run.id)
+            stack.enter_context(log_context(run=run.id, account=account_name))
             clock = now or wall_clock
             run_settings = settings
             if options.paper:
@@ -254,9 +264,13 @@ async def run_strategy(
                 now=clock,
             )
             strategy = build_strategy(ctx)
+            supervisor = RunSupervisor(ctx, strategy)
+            ctx.entry_gate = supervisor.gate
+            stack.callback(supervisor.close)
             await ctx.event(
                 "start", f"{mode} run of {config.strategy} {config.name!r} on {account_name} {venues}"
             )
+            await supervisor.start()
             await strategy.start()
             if on_started is not None:
                 maybe = on_started(ctx)
@@ -269,7 +283,9 @@ async def run_strategy(
             )
             reason = "signal"
             failures = 0
+            flatten: StopRequest | None = None
             while not stop.is_set():
+                error: VenueError | None = None
                 try:
                     keep_going = await strategy.step()
                     failures = 0
@@ -277,6 +293,9 @@ async def run_strategy(
                     # a venue outage must not kill the run (it would leave open positions unwatched): record
                     # it and try again next cycle; only a persistent outage ends the run
                     failures += 1
+                    error = exc
+                    metrics.RUN_CYCLE_FAILURES.labels(account=account_name, config=config.name).inc()
+                    metrics.count_venue_error(exc.venue, exc)
                     await ctx.event(
                         "cycle_failed",
                         f"cycle failed ({failures} in a row): {exc}",
@@ -288,19 +307,45 @@ async def run_strategy(
                 cycles += 1
                 await state.heartbeat(engine, run.id)
                 await lease.check()
+                flatten = await supervisor.after_cycle(failures, error)
+                if flatten is not None:
+                    reason = flatten.reason
+                    break
                 if not keep_going:
                     reason = "strategy finished"
                     break
                 if options.max_cycles is not None and cycles >= options.max_cycles:
                     reason = f"max_cycles {options.max_cycles}"
                     break
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=interval)
-                except asyncio.TimeoutError:
-                    pass
-            close = config.on_stop == "close"
+                await supervisor.wait(stop, interval)
+                if supervisor.stop_request is not None:
+                    flatten = supervisor.stop_request
+                    reason = flatten.reason
+                    break
+            close = config.on_stop == "close" or flatten is not None
             await ctx.event("stop", f"stopping ({reason}); open positions {'closed' if close else 'kept'}")
             await strategy.stop(close=close)
+            if flatten is not None:
+                try:
+                    book = await strategy.book()
+                except VenueError as exc:
+                    await ctx.event(
+                        "flattened",
+                        f"{flatten.reason}: what is left open is unknown ({exc})",
+                        level="error",
+                        alert="leg_unbalanced",
+                    )
+                    await state.finish_run(engine, run.id, "stopped", reason)
+                    return RunSummary(run.id, "stopped", cycles, reason)
+                await ctx.event(
+                    "flattened",
+                    f"{flatten.reason}: {book.open_positions} position(s) left open"
+                    + (
+                        "" if not book.legs else f" ({', '.join(f'{g.venue} {g.symbol}' for g in book.legs)})"
+                    ),
+                    level="info" if not book.legs else "error",
+                    alert=None if not book.legs else "leg_unbalanced",
+                )
             await state.finish_run(engine, run.id, "stopped", reason)
             return RunSummary(run.id, "stopped", cycles, reason)
         except BaseException as exc:
@@ -311,7 +356,17 @@ async def run_strategy(
                     else "cancelled"
                 )
                 try:
-                    await state.record_event(engine, run.id, "failed", why, level="error")
+                    async with engine.begin() as conn:
+                        await state.insert_event(conn, run.id, "failed", why, level="error")
+                        await raise_alert(
+                            conn,
+                            settings.alerts,
+                            "lease_lost" if isinstance(exc, state.LeaseLostError) else "run_crashed",
+                            f"{account_name}/run {run.id}",
+                            f"{mode} run {run.id} of {config.name!r} on {account_name} failed: {why}",
+                            account=account_name,
+                            run_id=run.id,
+                        )
                     await state.finish_run(engine, run.id, "failed", why)
                 except Exception:
                     log.exception("could not record the failure of run %s", run.id)

@@ -311,6 +311,22 @@ async def finish_run(engine: AsyncEngine, run_id: int, status: str, reason: str)
 # ------------------------------------------------------------------------------------------------------- events
 
 
+async def insert_event(
+    conn: AsyncConnection,
+    run_id: int,
+    kind: str,
+    message: str,
+    *,
+    level: str = "info",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append an event in `conn`'s transaction (also logged). `detail` must hold no secret."""
+    getattr(log, "warning" if level == "warn" else level, log.info)("run %s %s: %s", run_id, kind, message)
+    await conn.execute(
+        insert(EVENTS).values(run_id=run_id, kind=kind, message=message[:4000], level=level, detail=detail)
+    )
+
+
 async def record_event(
     engine: AsyncEngine,
     run_id: int,
@@ -320,14 +336,9 @@ async def record_event(
     level: str = "info",
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Append an event (also logged). `detail` must hold no secret (ids, sizes, prices only)."""
-    getattr(log, "warning" if level == "warn" else level, log.info)("run %s %s: %s", run_id, kind, message)
+    """Append an event in its own transaction (also logged). `detail` must hold no secret."""
     async with engine.begin() as conn:
-        await conn.execute(
-            insert(EVENTS).values(
-                run_id=run_id, kind=kind, message=message[:4000], level=level, detail=detail
-            )
-        )
+        await insert_event(conn, run_id, kind, message, level=level, detail=detail)
 
 
 # ------------------------------------------------------------------------------------------------------- orders

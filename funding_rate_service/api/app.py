@@ -1,12 +1,14 @@
 """REST API (FastAPI). Same queries as the CLI (`funding_rate_service.service`), so both give the same numbers.
 
-Endpoints (OpenAPI docs at `/docs`, schema at `/openapi.json`):
+Endpoints (OpenAPI docs at `/docs`, served offline: Swagger UI ships in `fastapi-offline`; schema at
+`/openapi.json`):
 * `GET /api/v1/funding-rates?symbol=&venues=` latest rate per market (fractions);
 * `GET /api/v1/funding-rates/{venue}/{symbol}/history?start=&end=&kind=&limit=` stored samples, oldest first;
 * `GET /api/v1/opportunities?...` ranked opportunities, same filters as `perparb opportunities`;
 * `GET /api/v1/health` per venue: last successful collection, last run status/error, age of the newest data.
 
-Binds 127.0.0.1 by default (`perparb serve`): it is a local tool with no authentication.
+Binds 127.0.0.1 by default (`perparb serve`): reading needs no authentication; the app's control actions (pause,
+resume, flatten, added by `perparb.dashboard`) need the bearer token of `ServiceConfig.api_token`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -68,12 +71,17 @@ def create_app(config: ServiceConfig, *, engine: AsyncEngine | None = None) -> F
         finally:
             await app.state.engine.dispose()
 
-    app = FastAPI(
+    # /docs loads Swagger UI from the package (fastapi-offline), never from a CDN, with its online validator badge
+    # (an image from validator.swagger.io) off: it works on a closed network. No /redoc: the ReDoc bundle fetches
+    # its logo from cdn.redoc.ly.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="perparb funding-rate service",
         version="1",
         description="Funding rates (fractions per hour, 8 h and APR; + = longs pay shorts) and cross-venue "
         "opportunities net of round-trip costs.",
         lifespan=lifespan,
+        swagger_ui_parameters={"validatorUrl": None},
     )
     if engine is not None:
         app.state.engine = engine

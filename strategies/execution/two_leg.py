@@ -53,6 +53,7 @@ from exchange_clients.base.trading import (
     Side,
     round_quantity,
 )
+from perparb_core import metrics
 from perparb_core.errors import VenueError, VenueRejectedError
 from strategies import state
 from strategies.base import RunContext
@@ -200,10 +201,12 @@ class TwoLegExecutor:
             qty = self.tradeable(lagging, abs(diff))
             if qty is None:
                 break
+            metrics.HEDGES.labels(account=self.ctx.account).inc()
             await self.ctx.event(
                 "hedge",
                 f"position {position_id}: legs {lq} / {sq}; hedging {qty} on {lagging.venue} (attempt {attempt + 1})",
                 level="warn",
+                detail={"position_id": position_id, "venue": lagging.venue, "quantity": str(qty)},
             )
             await self.send_orders(
                 position_id,
@@ -218,11 +221,13 @@ class TwoLegExecutor:
             qty = self.tradeable(leading, abs(diff))
             if qty is None:
                 break
+            metrics.UNWINDS.labels(account=self.ctx.account).inc()
             await self.ctx.event(
                 "unwind",
                 f"position {position_id}: hedge failed, legs {lq} / {sq}; unwinding {qty} on {leading.venue} "
                 f"(attempt {attempt + 1})",
                 level="warn",
+                detail={"position_id": position_id, "venue": leading.venue, "quantity": str(qty)},
             )
             await self.send_orders(
                 position_id,
@@ -268,6 +273,7 @@ class TwoLegExecutor:
             await self.ctx.event(
                 "open",
                 f"position {position_id} open: {quantity} {long.symbol} long {long.venue} / short {short.venue}",
+                detail={"position_id": position_id, "quantity": str(quantity), "symbol": long.symbol},
             )
             return Outcome("open", lq, sq)
         await self.ctx.event(
@@ -347,7 +353,7 @@ class TwoLegExecutor:
                 f"position {position_id} closed: realised {figures['realized_pnl']:.4f} USD (funding "
                 f"{figures['funding_long']:.4f} + {figures['funding_short']:.4f}, basis {figures['basis_pnl']:.4f}, "
                 f"fees {figures['fees']:.4f})",
-                detail={k: str(v) for k, v in figures.items()},
+                detail={"position_id": position_id} | {k: str(v) for k, v in figures.items()},
             )
         return figures
 
@@ -493,12 +499,15 @@ class TwoLegExecutor:
         """Place one order (`prepared`: the send of `_prepare`, or the exception it raised, or None for a
         post-only limit); returns (final info, error, fills). (None, None, []) = outcome unknown."""
         leg, client, cid = plan.leg, plan.leg.client, plan.client_order_id
-        self.last_submit.starts.append(time.perf_counter())
+        started = time.perf_counter()
+        self.last_submit.starts.append(started)
+        round_trip = metrics.ORDER_ROUND_TRIP_SECONDS.labels(venue=leg.venue)
         try:
             if isinstance(prepared, BaseException):
                 raise prepared
             if prepared is not None:
                 info = await prepared()
+                round_trip.observe(time.perf_counter() - started)
             elif plan.post_only_price is not None:
                 info = await client.place_limit_order(
                     leg.symbol,
@@ -509,6 +518,7 @@ class TwoLegExecutor:
                     reduce_only=plan.reduce_only,
                     client_order_id=cid,
                 )
+                round_trip.observe(time.perf_counter() - started)
                 info = await self._await_post_only(leg, info)
             else:
                 info = await client.place_market_order(
@@ -519,7 +529,9 @@ class TwoLegExecutor:
                     reduce_only=plan.reduce_only,
                     client_order_id=cid,
                 )
+                round_trip.observe(time.perf_counter() - started)
         except VenueRejectedError as exc:
+            metrics.count_venue_error(leg.venue, exc)
             # refused (including a market order refused for want of a fresh book): it may still exist if the
             # rejection came after a timeout-and-retry, so look it up before believing it
             found = await self._lookup(leg, cid)
@@ -527,6 +539,7 @@ class TwoLegExecutor:
                 return None, f"{type(exc).__name__}: {exc}", []
             info = found
         except VenueError as exc:
+            metrics.count_venue_error(leg.venue, exc)
             log.warning("%s order %s: %s; reconciling by client order id", leg.venue, cid, exc)
             found = await self._lookup(leg, cid)
             if found is None:

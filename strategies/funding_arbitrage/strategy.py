@@ -56,10 +56,12 @@ from funding_rate_service.opportunity_finder import (
     find_opportunities,
 )
 from funding_rate_service.service import HISTORY_DAYS
+from perparb_core import metrics
 from perparb_core.errors import ConfigError, VenueError
 from perparb_core.models import FundingRateSample, MarketInfo
 from strategies import state
 from strategies.base import RunContext, Strategy
+from strategies.book import RunBook, funding_arbitrage_book
 from strategies.config import FundingArbitrageConfig
 from strategies.execution.two_leg import Leg, OrderPlan, TwoLegExecutor
 from strategies.funding_arbitrage import history
@@ -173,6 +175,7 @@ class FundingArbitrageStrategy(Strategy):
         self._last_reasons: dict[
             tuple[str, str, str], str
         ] = {}  # why each top candidate was skipped last cycle
+        self._paused_noted: str | None = None  # the pause an entry_skipped event last reported
 
     # ------------------------------------------------------------------------------------------------ legs
 
@@ -560,6 +563,16 @@ class FundingArbitrageStrategy(Strategy):
         ]
         await self._explain(scan, held, now)
         for cand in choose_entries(tradeable, held, self.config):
+            paused = await self.ctx.may_enter()
+            if paused is not None:
+                if paused != self._paused_noted:
+                    await self.ctx.event(
+                        "entry_skipped",
+                        f"{cand.symbol} long {cand.long_venue} / short {cand.short_venue}: entries paused ({paused})",
+                    )
+                self._paused_noted = paused
+                return
+            self._paused_noted = None
             try:
                 await self.enter_one(cand.opportunity, cand.signal)
             except VenueError as exc:
@@ -643,6 +656,15 @@ class FundingArbitrageStrategy(Strategy):
         long = await self.leg(opp.long_venue, opp.symbol)
         short = await self.leg(opp.short_venue, opp.symbol)
         why = await self.check_entry(opp, long, short)
+        if isinstance(why, InsufficientMargin):
+            await ctx.event(
+                "entry_skipped",
+                f"{opp.symbol} {opp.long_venue}->{opp.short_venue}: {why}",
+                level="warn",
+                alert="insufficient_margin",
+                subject=f"{ctx.account}/{why.venue}",
+            )
+            return
         if isinstance(why, str):
             await ctx.event("entry_skipped", f"{opp.symbol} {opp.long_venue}->{opp.short_venue}: {why}")
             return
@@ -670,6 +692,8 @@ class FundingArbitrageStrategy(Strategy):
         outcome = await self.executor.open_position(position_id, plans, long, short)
         starts = self.executor.last_submit.starts[:2]
         if len(starts) == 2:
+            if outcome.submit_gap_ms is not None:
+                metrics.LEG_GAP_SECONDS.observe(outcome.submit_gap_ms / 1000)
             # decision latency: market data in hand (scan done) -> both entry orders handed to the venues' clients
             await ctx.event(
                 "entry_latency",
@@ -740,7 +764,10 @@ class FundingArbitrageStrategy(Strategy):
         for leg, balance in zip((long, short), balances, strict=True):
             usable = balance.available * (1 - sizing.margin_buffer)
             if usable < need:
-                return f"{leg.venue}: margin {need:.2f} needed, {usable:.2f} usable of {balance.available:.2f} available"
+                return InsufficientMargin(
+                    leg.venue,
+                    f"{leg.venue}: margin {need:.2f} needed, {usable:.2f} usable of {balance.available:.2f} available",
+                )
         for leg in (long, short):
             key = (leg.venue, leg.symbol)
             if key in self._leverage_done:
@@ -766,6 +793,41 @@ class FundingArbitrageStrategy(Strategy):
             if p.status == "opening":
                 await self.executor.settle(p.id, long, short, "opening")
             await self.executor.close_position(p.id, long, short, "stop", "run stopped with on_stop: close")
+
+    # ------------------------------------------------------------------------------------------------ risk
+
+    async def book(self) -> RunBook:
+        """From the database alone (`strategies.book.funding_arbitrage_book`): no venue call."""
+        async with self.ctx.engine.connect() as conn:
+            return await funding_arbitrage_book(
+                conn, self.ctx.run.id, self.ctx.account, self.ctx.mode, self.ctx.now()
+            )
+
+    async def reduce(self, reason: str) -> str:
+        """Close the position whose leg is nearest liquidation (else the largest), through the two-leg
+        executor's bounded reduce-only close (exit reason `risk`)."""
+        book = await self.book()
+        target = book.riskiest_position()
+        if target is None:
+            return "nothing to reduce: no open position"
+        async with self.ctx.engine.connect() as conn:
+            p = await state.get_position(conn, target)
+        long, short = await self.legs_of(p)
+        if p.status == "opening":
+            await self.executor.settle(p.id, long, short, "opening")
+        outcome = await self.executor.close_position(p.id, long, short, "risk", reason)
+        return f"position {p.id} ({p.symbol} long {p.long_venue} / short {p.short_venue}): {outcome.status}"
+
+
+class InsufficientMargin(str):
+    """An entry refusal for lack of free margin on `venue` (the text says how much was needed and usable)."""
+
+    venue: str
+
+    def __new__(cls, venue: str, text: str) -> InsufficientMargin:
+        made = super().__new__(cls, text)
+        made.venue = venue
+        return made
 
 
 def _reason_kind(why: str) -> str:
@@ -794,4 +856,5 @@ def _snap_json(s: Any) -> dict[str, Any] | None:
         "liquidation_price": None if s.liquidation_price is None else str(s.liquidation_price),
         "liquidation_distance": None if s.liquidation_distance is None else str(s.liquidation_distance),
         "leverage": None if s.leverage is None else str(s.leverage),
+        "margin": None if s.margin is None else str(s.margin),
     }

@@ -81,6 +81,7 @@ from perparb_core.errors import (
 )
 from strategies import state
 from strategies.base import RunContext, Strategy
+from strategies.book import LegExposure, RunBook
 from strategies.config import GridConfig
 from strategies.state import ORDERS, RUNS, OrderRow
 
@@ -228,6 +229,7 @@ class GridStrategy(Strategy):
         self.stopped = False
         self.realized_pnl = ZERO
         self.fees = ZERO
+        self._gate_noted: str | None = None  # the operator pause last reported
         self.round_trips = 0
         self._blocked: set[int] = set()
 
@@ -744,9 +746,20 @@ class GridStrategy(Strategy):
         """Place the order of every slot without a live one, nearest to the mid first, within the limits."""
         mid = (bid + ask) / 2
         wanted: list[tuple[Decimal, int, Slot, Side, Decimal, Decimal]] = []
+        gate = await self.ctx.may_enter()
+        if gate != self._gate_noted:
+            self._gate_noted = gate
+            await self.ctx.event(
+                "pause" if gate else "resume",
+                f"entries paused ({gate}): only take-profit orders are placed"
+                if gate
+                else "entries resumed: placing ladder orders again",
+            )
         for slot in self.slots.values():
             if slot.level in self.live:
                 continue
+            if gate is not None and slot.phase == "home":
+                continue  # paused: no order that adds inventory; take-profit (counter) orders still reduce it
             try:
                 side, price, qty = slot.target(self.quantity, self.take_profit, self.tick)
             except RoundingError:
@@ -892,3 +905,45 @@ class GridStrategy(Strategy):
             f"{what}; realised PnL {self.realized_pnl}, fees {self.fees}, {self.round_trips} round trips",
             level="info" if not close or flat else "error",
         )
+
+    # ------------------------------------------------------------------------------------------------ risk
+
+    async def book(self) -> RunBook:
+        """The grid's inventory from the venue's position (one `get_position_snapshot` call): realised is the
+        ladder's round-trip PnL minus its fees (persisted across runs in `strategy_state`); the grid records no
+        funding (0)."""
+        snapshot = await self.client.get_position_snapshot(self.symbol)
+        legs: tuple[LegExposure, ...] = ()
+        unrealised = ZERO
+        if snapshot is not None and snapshot.quantity != 0:
+            mark = snapshot.mark_price
+            notional = snapshot.quantity * mark if mark is not None else ZERO
+            unrealised = snapshot.unrealized_pnl or ZERO
+            legs = (
+                LegExposure(
+                    venue=self.venue,
+                    symbol=self.symbol,
+                    quantity=snapshot.quantity,
+                    mark_price=mark,
+                    notional_usd=notional,
+                    unrealised_usd=unrealised,
+                    liquidation_distance=snapshot.liquidation_distance,
+                    margin_ratio=(
+                        snapshot.margin / abs(notional) if snapshot.margin is not None and notional else None
+                    ),
+                ),
+            )
+        return RunBook(
+            at=self.ctx.now(),
+            legs=legs,
+            open_positions=1 if legs else 0,
+            realised_usd=self.realized_pnl - self.fees,
+            unrealised_usd=unrealised,
+        )
+
+    async def reduce(self, reason: str) -> str:
+        """Close the grid's inventory (reduce-only market orders bounded by `max_slippage_bps`); resting ladder
+        orders stay (the runner pauses entries with a reduce, so no home order adds inventory again)."""
+        await self.ctx.event("reduce", f"closing the grid's position: {reason}", level="warn")
+        flat = await self._flatten()
+        return f"{self.symbol} on {self.venue}: {'position closed' if flat else 'position NOT closed'}"
