@@ -39,7 +39,7 @@ from perparb_core.errors import (
     VenueUnavailableError,
 )
 
-disable_created_metrics()  # no `_created` series: they double every counter and histogram for no use here
+disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus-client leaves it unannotated; no `_created` series: they double every counter and histogram for no use here
 
 ERROR_KINDS = ("unavailable", "rate_limited", "rejected", "auth", "data", "other")
 """The `kind` label of `perparb_venue_errors_total`: the venue error hierarchy of `perparb_core.errors`."""

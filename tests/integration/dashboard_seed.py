@@ -51,7 +51,9 @@ LATEST = {
 HISTORY_BASE = {
     ("lighter", "ETH"): D("0.00001"),
     ("paradex", "ETH"): D("0.00005"),
-    ("hyperliquid", "ETH"): D("0.000034"),  # spreads 0.00004, 0.000024, 0.000016: no tie for the sine to break
+    ("hyperliquid", "ETH"): D(
+        "0.000034"
+    ),  # spreads 0.00004, 0.000024, 0.000016: no tie for the sine to break
     ("lighter", "BTC"): D("0.00002"),
     ("paradex", "BTC"): D("-0.00001"),
 }
