@@ -17,15 +17,15 @@ from database.vault import Vault
 from exchange_clients.base.client import BaseExchangeClient
 from exchange_clients.base.trading import OrderStatus, Side
 from exchange_clients.registry import create_client
+from perparb_core.errors import ConfigError
 from simulator.server import SimulatorHandle
 from strategies import state
-from strategies.config import ConfigError
 from strategies.runner import RunError, RunOptions, run_strategy
 from strategies.state import LeaseHeldError
 from tests.configs import sim_config
 from tests.integration import test_arb_faults as faults
 from tests.integration.strategy_support import admin, set_market, sim_account, sim_settings, until
-from tests.integration.test_arb_faults import orders_of
+from tests.integration.test_arb_faults import assert_safe, orders_of, venue_state
 from tests.integration.test_funding_arbitrage import config, positions
 
 pytestmark = pytest.mark.integration
@@ -41,20 +41,6 @@ PAIR = ("lighter", "paradex")  # long / short leg of these tests (the fault matr
 def pair() -> tuple[str, str]:
     """The runner tests keep the original pair: long Lighter, short Paradex (`faults.sim` asks for it)."""
     return PAIR
-
-
-async def assert_safe(engine: AsyncEngine, sim: SimulatorHandle, ids: dict[str, Any], account: str) -> Any:
-    return await faults.assert_safe(engine, sim, ids, account, PAIR)
-
-
-async def venue_state(sim: SimulatorHandle, ids: dict[str, Any]) -> dict[str, Any]:
-    state_ = await faults.venue_state(sim, ids, PAIR)
-    return {
-        "lighter_qty": state_["long_qty"],
-        "paradex_qty": state_["short_qty"],
-        "lighter_open_orders": state_["long_open_orders"],
-        "paradex_open_orders": state_["short_open_orders"],
-    }
 
 
 def background(
