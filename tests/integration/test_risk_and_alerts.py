@@ -51,6 +51,13 @@ D = Decimal
 PX = "ETH-USD-PERP"
 sim = faults.sim  # a fresh simulator per test: ETH at 3600 on both venues, rates set for an entry
 vault = faults.vault
+PAIR = ("lighter", "paradex")  # long / short leg of these tests (the fault matrix covers the other pairs)
+
+
+@pytest.fixture
+def pair() -> tuple[str, str]:
+    """The venue pair `faults.sim` prepares (long, short)."""
+    return PAIR
 
 ALERT_SCENARIOS = {
     "position_opened": "test_a_price_move_near_liquidation_warns_then_reduces",
@@ -212,7 +219,7 @@ async def test_a_price_move_near_liquidation_warns_then_reduces(
         "closed",
         "risk",
     ) and not others  # no re-entry: prices diverge
-    assert await assert_safe(engine, sim, ids, "k-liq") is None
+    assert await assert_safe(engine, sim, ids, "k-liq", PAIR) is None
     run_id = await run_id_of(engine, "k-liq")
     (triggered,) = [e for e in await events(engine, run_id, "risk") if e.detail and e.detail.get("action")]
     assert triggered.detail["limit"] == "min_liquidation_distance"
@@ -289,7 +296,7 @@ async def test_failed_cycles_pause_entries_until_resumed(
         ("pause", "risk guardian"),
         ("resume", "test operator"),
     ]
-    assert await assert_safe(engine, sim, ids, "k-pause") is not None
+    assert await assert_safe(engine, sim, ids, "k-pause", PAIR) is not None
 
 
 async def test_flatten_leaves_both_venues_flat_and_stops_the_run(
@@ -299,8 +306,8 @@ async def test_flatten_leaves_both_venues_flat_and_stops_the_run(
     task, stop = start(engine, vault, settings_with_alerts(sim, receiver), "k-flat", interval=30.0)
     try:
         p = await open_position(engine, "k-flat", task)
-        venues = await venue_state(sim, ids)
-        assert venues["lighter_qty"] > 0 and venues["paradex_qty"] < 0
+        venues = await venue_state(sim, ids, PAIR)
+        assert venues["long_qty"] > 0 and venues["short_qty"] < 0
         cmd = await commands.issue_command(
             engine, "k-flat", "flatten", issued_by="test operator", reason="end of the test"
         )
@@ -311,9 +318,9 @@ async def test_flatten_leaves_both_venues_flat_and_stops_the_run(
         if not task.done():
             await asyncio.wait_for(task, 60)
     assert (summary.status, summary.reason) == ("stopped", "flatten from test operator: end of the test")
-    assert await assert_safe(engine, sim, ids, "k-flat") is None
-    venues = await venue_state(sim, ids)
-    assert (venues["lighter_qty"], venues["paradex_qty"]) == (0, 0)
+    assert await assert_safe(engine, sim, ids, "k-flat", PAIR) is None
+    venues = await venue_state(sim, ids, PAIR)
+    assert (venues["long_qty"], venues["short_qty"]) == (0, 0)
     (after,) = await positions(engine, "k-flat")
     assert (after.id, after.status, after.exit_reason) == (p.id, "closed", "stop")
     done = await commands.get_command(engine, cmd.id)
@@ -416,7 +423,7 @@ async def test_an_entry_refused_for_margin_alerts(
     )
     assert payload["type"] == "warning"
     assert await positions(engine, "k-poor") == []
-    assert await assert_safe(engine, sim, ids, "k-poor") is None
+    assert await assert_safe(engine, sim, ids, "k-poor", PAIR) is None
     async with engine.connect() as conn:
         statuses = (
             (

@@ -60,7 +60,10 @@ async def sim(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[S
         }
     )
     (folder / "scenario.json").write_text(json.dumps(settings))
-    async with await start_simulator(folder, push_interval_seconds=0.2, speed=3600) as handle:
+    # only the two venues under test: the others would slow the start-up the replay's 2-second window allows
+    async with await start_simulator(
+        folder, push_interval_seconds=0.2, speed=3600, venues=["lighter", "paradex"]
+    ) as handle:
         yield handle, start_at_ms
 
 
