@@ -1,4 +1,4 @@
-"""Issue #17: a paper run of `configs/funding_arbitrage_three_venues.example.yaml` (Lighter, Paradex and Aster, the
+"""Issue #17: a paper run of `configs/aster_lighter_paradex.example.yaml` (Lighter, Paradex and Aster, the
 shipped signal and entry rules) enters and exits on the simulator, with Aster as a leg.
 
 The demo scenario's designed rates (simulator/scenarios/demo_assets.json, fraction per hour): ETH Lighter +0.0030 %,
@@ -30,7 +30,7 @@ from tests.integration.strategy_support import test_vault
 
 pytestmark = pytest.mark.integration
 
-EXAMPLE = PROJECT / "configs" / "funding_arbitrage_three_venues.example.yaml"
+EXAMPLE = PROJECT / "configs" / "aster_lighter_paradex.example.yaml"
 
 
 async def test_three_venue_config_enters_and_exits_on_paper_with_aster(engine: AsyncEngine) -> None:

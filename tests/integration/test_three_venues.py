@@ -1,4 +1,4 @@
-"""Strategies on three venues (issue #13 part 5): `configs/three_venues.example.yaml` backtests on the shared year
+"""Strategies on three venues (issue #13 part 5): `configs/hyperliquid_lighter_paradex.example.yaml` backtests on the shared year
 of Hyperliquid (+ Binance, Bybit) settled funding with Hyperliquid as a leg, and the SAME file paper-trades
 Hyperliquid, Lighter and Paradex on the in-process simulator (history-only venues are not traded); the grid runs
 on Hyperliquid in paper mode.
@@ -38,7 +38,7 @@ from tests.shared_data import shared_path
 pytestmark = pytest.mark.integration
 
 D = Decimal
-THREE = PROJECT / "configs" / "three_venues.example.yaml"
+THREE = PROJECT / "configs" / "hyperliquid_lighter_paradex.example.yaml"
 
 
 async def add_three_venue_account(engine: AsyncEngine, vault: Vault, name: str, index: int) -> None:
