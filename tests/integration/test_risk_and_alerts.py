@@ -59,6 +59,7 @@ def pair() -> tuple[str, str]:
     """The venue pair `faults.sim` prepares (long, short)."""
     return PAIR
 
+
 ALERT_SCENARIOS = {
     "position_opened": "test_a_price_move_near_liquidation_warns_then_reduces",
     "position_closed": "test_a_price_move_near_liquidation_warns_then_reduces",

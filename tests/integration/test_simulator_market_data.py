@@ -695,10 +695,12 @@ def test_serve_forever_prints_ready_line_and_exits_zero_on_sigterm() -> None:
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        match = re.fullmatch(  # every installed venue in name order; Hyperliquid's, Lighter's and Paradex's URLs
-            r"ready (?:[a-z:]+=http://127\.0\.0\.1:\d+\S* )*?hyperliquid=(http://127\.0\.0\.1:\d+) "
-            r"lighter=(http://127\.0\.0\.1:\d+) paradex=(http://127\.0\.0\.1:\d+/v1)(?: \S+)*\n",
-            line,
+        match = (
+            re.fullmatch(  # every installed venue in name order; Hyperliquid's, Lighter's and Paradex's URLs
+                r"ready (?:[a-z:]+=http://127\.0\.0\.1:\d+\S* )*?hyperliquid=(http://127\.0\.0\.1:\d+) "
+                r"lighter=(http://127\.0\.0\.1:\d+) paradex=(http://127\.0\.0\.1:\d+/v1)(?: \S+)*\n",
+                line,
+            )
         )
         assert match, (line, proc.stderr.read() if proc.poll() is not None and proc.stderr else "")
         import urllib.request
