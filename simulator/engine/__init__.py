@@ -63,7 +63,7 @@ from simulator.engine.funding import (
     SeriesRate,
 )
 from simulator.engine.liquidity import LiquidityConfig, MidPath, RandomWalkMid, SeriesMid, SyntheticLiquidity
-from simulator.engine.market import FundingMode, MarketSpec, MarketState
+from simulator.engine.market import MarketState
 from simulator.engine.orders import (
     Fill,
     Liquidity,
@@ -80,6 +80,7 @@ from simulator.engine.orders import (
     TradeKind,
     VenueRules,
 )
+from simulator.engine.spec import FundingMode, MarketSpec
 from simulator.engine.state import INSURANCE_ACCOUNT_ID
 
 __all__ = [

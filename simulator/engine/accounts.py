@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from simulator.engine.funding import FundingPayment
-from simulator.engine.market import FundingMode, MarketState
+from simulator.engine.market import MarketState
 from simulator.engine.orders import ZERO, ClientId, Fill, Order
+from simulator.engine.spec import FundingMode
 
 
 @dataclass(slots=True, eq=False)

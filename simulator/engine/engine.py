@@ -28,12 +28,13 @@ from simulator.engine.events import Listener, MarkEvent
 from simulator.engine.faults import EngineFaults
 from simulator.engine.funding import SETTLEMENT_INTERVAL_MS, ConstantRate, RateProvider, rate_at
 from simulator.engine.liquidity import SeriesMid, SyntheticLiquidity
-from simulator.engine.market import FundingMode, MarketSpec, MarketState
+from simulator.engine.market import MarketState
 from simulator.engine.market_maker import MarketMakerMixin
 from simulator.engine.matching import MatchingMixin
 from simulator.engine.orders import ZERO, VenueRules
 from simulator.engine.risk import RiskMixin
 from simulator.engine.settlement import SettlementMixin
+from simulator.engine.spec import FundingMode, MarketSpec
 from simulator.engine.state import INSURANCE_ACCOUNT_ID, EngineState, log
 
 

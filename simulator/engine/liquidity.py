@@ -28,7 +28,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from itertools import pairwise
 from typing import Protocol
 
-from simulator.engine.market import MarketSpec
+from simulator.engine.spec import MarketSpec
 
 _BPS = Decimal(10_000)
 _PRICE_QUANTUM = Decimal("1e-8")

@@ -16,7 +16,7 @@ from simulator.engine import accounts as margin
 from simulator.engine.accounts import Account
 from simulator.engine.events import OrderEvent, TradeEvent
 from simulator.engine.funding import index_payment, money
-from simulator.engine.market import FundingMode, MarketState
+from simulator.engine.market import MarketState
 from simulator.engine.orders import (
     ZERO,
     ClientId,
@@ -34,6 +34,7 @@ from simulator.engine.orders import (
     Trade,
     TradeKind,
 )
+from simulator.engine.spec import FundingMode
 from simulator.engine.state import EngineState, log
 
 

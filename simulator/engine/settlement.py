@@ -16,7 +16,8 @@ from decimal import Decimal
 from simulator.engine.accounts import Account, Position
 from simulator.engine.events import FundingEvent
 from simulator.engine.funding import HOUR_MS, FundingPayment, accrue_index, rate_at, settlement_payment
-from simulator.engine.market import FundingMode, MarketState
+from simulator.engine.market import MarketState
+from simulator.engine.spec import FundingMode
 from simulator.engine.state import EngineState
 
 

@@ -16,7 +16,7 @@ from simulator.engine import (
     Side,
     TimeInForce,
 )
-from simulator.engine.market import FundingMode, MarketSpec
+from simulator.engine.spec import FundingMode, MarketSpec
 from simulator.lighter.markets import LIGHTER_RULES
 
 

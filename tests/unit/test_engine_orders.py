@@ -24,7 +24,7 @@ from simulator.engine import (
     UnknownAccountError,
     VenueRules,
 )
-from simulator.engine.market import FundingMode
+from simulator.engine.spec import FundingMode
 from simulator.lighter.markets import LIGHTER_RULES
 from simulator.lighter.wire import lighter_status
 from simulator.paradex.markets import PARADEX_RULES
