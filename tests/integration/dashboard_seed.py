@@ -237,7 +237,9 @@ async def seed_runs(engine: AsyncEngine, now: datetime, out: Seeded) -> None:
                         account_name=account,
                         strategy="funding_arbitrage",
                         config_name=f"{account}-arb",
-                        config={"loop_interval_seconds": 600},  # stale after 30 min: a slow test never ages alice
+                        config={
+                            "loop_interval_seconds": 600
+                        },  # stale after 30 min: a slow test never ages alice
                         mode=mode,
                         venues=["lighter", "paradex"],
                         status=status,
