@@ -78,6 +78,36 @@ def market_order_limit_price(
     return bound
 
 
+class PreparedOrder:
+    """An order prepared by `prepare_market_order`: `await prepared()` sends it (once); `release()` gives back
+    what the preparation holds when it will not be sent (a Lighter transaction signed with a managed nonce gives
+    its nonce back). Releasing after the send, or twice, does nothing.
+
+    Args:
+        send: the coroutine function that sends the prepared order and returns its `OrderInfo`.
+        release: called at most once, and only when the order was never sent (None: nothing to give back).
+    """
+
+    def __init__(
+        self, send: Callable[[], Awaitable[OrderInfo]], release: Callable[[], None] | None = None
+    ) -> None:
+        self._send = send
+        self._release = release
+        self.state = "prepared"  # prepared -> sent | released
+
+    async def __call__(self) -> OrderInfo:
+        if self.state == "prepared":
+            self.state = "sent"
+        return await self._send()
+
+    def release(self) -> None:
+        if self.state != "prepared":
+            return
+        self.state = "released"
+        if self._release is not None:
+            self._release()
+
+
 class BaseExchangeClient(ABC):
     """A venue's trading client. See the module docstring for the rules."""
 

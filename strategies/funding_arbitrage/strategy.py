@@ -63,6 +63,7 @@ from strategies import state
 from strategies.base import RunContext, Strategy
 from strategies.book import RunBook, funding_arbitrage_book
 from strategies.config import FundingArbitrageConfig
+from strategies.execution.margin import MarginLedger, MarginReservation
 from strategies.execution.two_leg import Leg, OrderPlan, TwoLegExecutor
 from strategies.funding_arbitrage import history
 from strategies.funding_arbitrage.decision import (
@@ -163,6 +164,7 @@ class FundingArbitrageStrategy(Strategy):
             raise ConfigError("FundingArbitrageStrategy needs a funding_arbitrage config")
         self.config: FundingArbitrageConfig = ctx.config
         self.executor = TwoLegExecutor(ctx, self.config.execution, self.config.sizing.max_slippage_bps)
+        self.margin = MarginLedger()  # margin reserved per venue by the cycle's entries in flight
         self._legs: dict[tuple[str, str], Leg] = {}
         self._leverage_done: set[tuple[str, str]] = set()
         self._max_leverage: dict[tuple[str, str], Decimal | None] = {}
@@ -553,6 +555,10 @@ class FundingArbitrageStrategy(Strategy):
     # ---------------------------------------------------------------------------------------------- entries
 
     async def enter(self, scan: ScanResult, open_rows: list[state.PositionRow], now: datetime) -> None:
+        """Open this cycle's chosen entries CONCURRENTLY (one task each, started together): each runs its live
+        checks, reserving its margin on both venues as it is chosen (`strategies.execution.margin`), then its
+        atomic two-leg entry. A venue error skips that entry only (an `entry_skipped` event); any other error is
+        raised once every entry of the cycle has finished."""
         held = [self._open_position(p) for p in open_rows]
         tradeable = [
             c
@@ -562,21 +568,32 @@ class FundingArbitrageStrategy(Strategy):
             and c.symbol not in self.blocked_symbols
         ]
         await self._explain(scan, held, now)
-        for cand in choose_entries(tradeable, held, self.config):
-            paused = await self.ctx.may_enter()
-            if paused is not None:
-                if paused != self._paused_noted:
-                    await self.ctx.event(
-                        "entry_skipped",
-                        f"{cand.symbol} long {cand.long_venue} / short {cand.short_venue}: entries paused ({paused})",
-                    )
-                self._paused_noted = paused
-                return
-            self._paused_noted = None
-            try:
-                await self.enter_one(cand.opportunity, cand.signal)
-            except VenueError as exc:
-                await self.ctx.event("entry_skipped", f"{cand.symbol}: {exc}", level="warn")
+        chosen = choose_entries(tradeable, held, self.config)
+        if not chosen:
+            return
+        paused = await self.ctx.may_enter()
+        if paused is not None:
+            if paused != self._paused_noted:
+                cand = chosen[0]
+                await self.ctx.event(
+                    "entry_skipped",
+                    f"{cand.symbol} long {cand.long_venue} / short {cand.short_venue}: entries paused ({paused})",
+                )
+            self._paused_noted = paused
+            return
+        self._paused_noted = None
+        results = await asyncio.gather(
+            *(self._enter_guarded(cand) for cand in chosen), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    async def _enter_guarded(self, cand: EntryCandidate) -> None:
+        try:
+            await self.enter_one(cand.opportunity, cand.signal)
+        except VenueError as exc:
+            await self.ctx.event("entry_skipped", f"{cand.symbol}: {exc}", level="warn")
 
     async def _explain(self, scan: ScanResult, held: list[OpenPosition], now: datetime) -> None:
         """Say why the best candidates of this cycle are not entered: an `entry_skipped` event per candidate whose
@@ -652,7 +669,10 @@ class FundingArbitrageStrategy(Strategy):
             )
 
     async def enter_one(self, opp: Opportunity, signal: SignalEstimate | None = None) -> None:
+        """Check and open one entry (see `check_entry`); the margin it reserved is released once its orders are
+        done, whatever happened."""
         ctx = self.ctx
+        entry_started = time.perf_counter()
         long = await self.leg(opp.long_venue, opp.symbol)
         short = await self.leg(opp.short_venue, opp.symbol)
         why = await self.check_entry(opp, long, short)
@@ -668,7 +688,24 @@ class FundingArbitrageStrategy(Strategy):
         if isinstance(why, str):
             await ctx.event("entry_skipped", f"{opp.symbol} {opp.long_venue}->{opp.short_venue}: {why}")
             return
-        quantity, mid, prices = why
+        quantity, mid, prices, reservation = why
+        try:
+            await self._open(opp, signal, long, short, quantity, mid, prices, entry_started)
+        finally:
+            self.margin.release(reservation)
+
+    async def _open(
+        self,
+        opp: Opportunity,
+        signal: SignalEstimate | None,
+        long: Leg,
+        short: Leg,
+        quantity: Decimal,
+        mid: Decimal,
+        prices: tuple[Decimal, Decimal] | None,
+        entry_started: float,
+    ) -> None:
+        ctx = self.ctx
         try:
             position_id, plans = await self.executor.create_position(
                 long=long,
@@ -690,7 +727,7 @@ class FundingArbitrageStrategy(Strategy):
             detail=None if signal is None else {"signal": signal.to_json_dict()},
         )
         outcome = await self.executor.open_position(position_id, plans, long, short)
-        starts = self.executor.last_submit.starts[:2]
+        starts = outcome.submit_starts
         if len(starts) == 2:
             if outcome.submit_gap_ms is not None:
                 metrics.LEG_GAP_SECONDS.observe(outcome.submit_gap_ms / 1000)
@@ -704,14 +741,21 @@ class FundingArbitrageStrategy(Strategy):
                     "decision_ms": (max(starts) - self.scan_done_at) * 1000,
                     "leg_gap_ms": outcome.submit_gap_ms,
                     "perf_scan_done": self.scan_done_at,
+                    "perf_entry_start": entry_started,
                     "perf_leg_starts": starts,
                 },
             )
 
     async def check_entry(
         self, opp: Opportunity, long: Leg, short: Leg
-    ) -> str | tuple[Decimal, Decimal, tuple[Decimal, Decimal] | None]:
-        """The live checks before an entry; a reason (str) to skip, or (quantity, mid, post-only prices)."""
+    ) -> str | tuple[Decimal, Decimal, tuple[Decimal, Decimal] | None, MarginReservation]:
+        """The live checks before an entry; a reason (str; `InsufficientMargin` for want of margin) to skip, or
+        (quantity, mid, post-only prices, the margin reserved on both venues). The caller releases the
+        reservation (`self.margin.release`) once the entry's orders are done.
+
+        Margin: each leg needs `quantity * mid / leverage` USD; a venue's usable margin is its available balance
+        times (1 - `sizing.margin_buffer`) minus what the run's other entries in flight reserved there. The
+        check and the reservation run without an await in between (so concurrent entries stay honest)."""
         sizing = self.config.sizing
         lev = sizing.leverage
         for leg in (long, short):
@@ -759,15 +803,6 @@ class FundingArbitrageStrategy(Strategy):
                 )
             except StaleBookError as exc:
                 return f"depth: {exc}"
-        need = quantity * mid / lev
-        balances = await asyncio.gather(long.client.get_account_balance(), short.client.get_account_balance())
-        for leg, balance in zip((long, short), balances, strict=True):
-            usable = balance.available * (1 - sizing.margin_buffer)
-            if usable < need:
-                return InsufficientMargin(
-                    leg.venue,
-                    f"{leg.venue}: margin {need:.2f} needed, {usable:.2f} usable of {balance.available:.2f} available",
-                )
         for leg in (long, short):
             key = (leg.venue, leg.symbol)
             if key in self._leverage_done:
@@ -776,10 +811,31 @@ class FundingArbitrageStrategy(Strategy):
             if current != lev:
                 await leg.client.set_leverage(leg.symbol, lev)
             self._leverage_done.add(key)
+        need = quantity * mid / lev
+        balances = await self.available_balances((long, short))
+        usable = {leg.venue: balances[leg.venue] * (1 - sizing.margin_buffer) for leg in (long, short)}
+        # no await from here to the reservation: concurrent entries see each other's reservations
+        short_venue = self.margin.shortfall({long.venue: need, short.venue: need}, usable)
+        if short_venue is not None:
+            reserved = self.margin.reserved_on(short_venue)
+            return InsufficientMargin(
+                short_venue,
+                f"{short_venue}: margin {need:.2f} needed, {usable[short_venue] - reserved:.2f} usable of "
+                f"{balances[short_venue]:.2f} available ({reserved:.2f} reserved by entries in flight)",
+            )
+        reservation = self.margin.reserve({long.venue: need, short.venue: need})
         prices = None
         if self.config.execution.mode == "post_only":
             prices = (lb, sa)
-        return quantity, mid, prices
+        return quantity, mid, prices, reservation
+
+    async def available_balances(self, legs: tuple[Leg, Leg]) -> dict[str, Decimal]:
+        """Available balance (USD, the venue's free margin) of each leg's venue, read concurrently.
+
+        Raises:
+            VenueError: a venue's balance is unreadable."""
+        balances = await asyncio.gather(*(leg.client.get_account_balance() for leg in legs))
+        return {leg.venue: b.available for leg, b in zip(legs, balances, strict=True)}
 
     # ------------------------------------------------------------------------------------------------ stop
 
