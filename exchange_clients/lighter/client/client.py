@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from decimal import Decimal
 
 import lighter
 
-from exchange_clients.base.client import BaseExchangeClient
+from exchange_clients.base.client import BaseExchangeClient, PreparedOrder
 from exchange_clients.base.order_book import Level
 from exchange_clients.base.scope import VenueScope, venue_scope
 from exchange_clients.base.trading import (
@@ -65,6 +65,8 @@ class LighterClient(BaseExchangeClient):
         markets: symbols whose books are subscribed at connect (others on first use).
         max_book_age_seconds: prices older than this are refused (StaleBookError).
         verify_key: run `check_client()` at connect (default True).
+        sign_hold_seconds: an order signed ahead (`prepare_market_order`) and not sent within this time gives its
+            nonce back (`managers.signing.TxSigner`).
         account_stream: open the `account_all` channel for `events()` at connect (default True); `connect()` waits
             up to `config.http.timeout_seconds` for its first snapshot (logs a warning and goes on otherwise).
     """
@@ -82,6 +84,7 @@ class LighterClient(BaseExchangeClient):
         ack_timeout_seconds: float = 3.0,
         verify_key: bool = True,
         account_stream: bool = True,
+        sign_hold_seconds: float = 2.0,
     ) -> None:
         self.credentials = credentials
         self.config = config
@@ -94,6 +97,7 @@ class LighterClient(BaseExchangeClient):
         self.max_book_age = max_book_age_seconds
         self.ack_timeout = ack_timeout_seconds
         self.verify_key = verify_key
+        self.sign_hold_seconds = sign_hold_seconds
         self.signer: lighter.SignerClient | None = None
         self._orders: OrderManager | None = None
         self._account: AccountManager | None = None
@@ -163,6 +167,7 @@ class LighterClient(BaseExchangeClient):
             ids=self.ids,
             ack_timeout_seconds=self.ack_timeout,
             max_book_age_seconds=self.max_book_age,
+            sign_hold_seconds=self.sign_hold_seconds,
         )
         self._account = AccountManager(
             account_index=c.account_index,
@@ -247,8 +252,9 @@ class LighterClient(BaseExchangeClient):
         max_slippage_bps: Decimal,
         reduce_only: bool = False,
         client_order_id: str,
-    ) -> Callable[[], Awaitable[OrderInfo]]:
-        """Take the rate-limit slot now, sign and send later: see `OrderManager.prepare_market`."""
+    ) -> PreparedOrder:
+        """Take the rate-limit slot and sign now (managed nonce, signing thread), send later; `release()` on the
+        result gives the nonce back if it is never sent: see `OrderManager.prepare_market`."""
         orders, _, _ = self._need()
         return await orders.prepare_market(
             symbol,
