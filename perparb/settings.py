@@ -105,7 +105,7 @@ class VenueSettings(BaseSettings):
     )
     tier: str | None = Field(
         default=None,
-        description="the account's rate tier (the venue's `rate_tiers`, e.g. Lighter standard|premium)",
+        description="the account's rate tier: one of the venue's `rate_tiers` (exchange_clients/<venue>/config.py)",
     )
 
 
