@@ -165,6 +165,7 @@ class FundingArbitrageStrategy(Strategy):
         self.config: FundingArbitrageConfig = ctx.config
         self.executor = TwoLegExecutor(ctx, self.config.execution, self.config.sizing.max_slippage_bps)
         self.margin = MarginLedger()  # margin reserved per venue by the cycle's entries in flight
+        self._fallback_noted: dict[str, str] = {}  # venue -> why its balance last came from REST
         self._legs: dict[tuple[str, str], Leg] = {}
         self._leverage_done: set[tuple[str, str]] = set()
         self._max_leverage: dict[tuple[str, str], Decimal | None] = {}
@@ -830,12 +831,37 @@ class FundingArbitrageStrategy(Strategy):
         return quantity, mid, prices, reservation
 
     async def available_balances(self, legs: tuple[Leg, Leg]) -> dict[str, Decimal]:
-        """Available balance (USD, the venue's free margin) of each leg's venue, read concurrently.
+        """Available balance (USD, the venue's free margin) of each leg's venue: from the account state the
+        client keeps from its account streams (`BaseExchangeClient.cached_balance`: no request), else read from
+        REST (concurrently), and then an `account_state_fallback` event says which venue and why (stream down,
+        state older than its staleness bound, or a client that keeps no state; one event per venue each time
+        the reason changes).
 
         Raises:
             VenueError: a venue's balance is unreadable."""
-        balances = await asyncio.gather(*(leg.client.get_account_balance() for leg in legs))
-        return {leg.venue: b.available for leg, b in zip(legs, balances, strict=True)}
+        out: dict[str, Decimal] = {}
+        missing: list[tuple[Leg, str]] = []
+        for leg in legs:
+            cached, why = leg.client.cached_balance()
+            if cached is not None:
+                out[leg.venue] = cached.available
+                self._fallback_noted.pop(leg.venue, None)
+            else:
+                missing.append((leg, why))
+        if not missing:
+            return out
+        balances = await asyncio.gather(*(leg.client.get_account_balance() for leg, _ in missing))
+        for (leg, why), balance in zip(missing, balances, strict=True):
+            out[leg.venue] = balance.available
+            if self._fallback_noted.get(leg.venue) != _reason_kind(why):
+                self._fallback_noted[leg.venue] = _reason_kind(why)
+                await self.ctx.event(
+                    "account_state_fallback",
+                    f"{why}; balance read from REST",
+                    level="warn" if leg.client.account_state is not None else "info",
+                    detail={"venue": leg.venue, "reason": why, "available": str(balance.available)},
+                )
+        return out
 
     # ------------------------------------------------------------------------------------------------ stop
 
