@@ -2,6 +2,8 @@
 
 * concurrent entries of one cycle reserve margin per venue as each is chosen: two entries that together exceed a
   venue's free margin are not both sent;
+* the entry checks read balances from the account state kept from the streams; when a venue's state is stale (its
+  account connection went silent past the staleness bound) the balance comes from REST and an event says so.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from database.vault import Vault
 from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
 from strategies import state
 from strategies.runner import RunOptions, run_strategy
-from tests.integration.strategy_support import set_market, sim_account, sim_settings, test_vault
+from tests.integration.strategy_support import admin, set_market, sim_account, sim_settings, test_vault, until
 from tests.integration.test_funding_arbitrage import config
 
 pytestmark = pytest.mark.integration
@@ -108,3 +110,56 @@ async def test_two_concurrent_entries_exceeding_free_margin_are_not_both_sent(
     assert skipped[0].message.startswith(other), skipped[0].message
     # both entries saw the same 800 available: the second was refused only for the first one's reservation
     assert "usable of 800.00 available" in skipped[0].message, skipped[0].message
+
+
+async def test_a_stale_account_state_falls_back_to_rest_and_says_so(
+    engine: AsyncEngine, vault: Vault, sim: SimulatorHandle
+) -> None:
+    """Lighter's account connection goes silent (the simulator's `stall_accounts` fault) for longer than the
+    clients' staleness bound (1 s): the entry decided meanwhile reads Lighter's balance from REST, an
+    `account_state_fallback` event names the venue and the reason, and the entry goes through."""
+    account = "lat-stale"
+    for markets in MARKETS.values():  # no spread until the stall has begun
+        await set_market(sim, "lighter", markets["lighter"], rate_hourly="0")
+        await set_market(sim, "paradex", markets["paradex"], rate_hourly="0")
+    await sim_account(engine, vault, sim, account, venues=PAIR, collateral="100000")
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_strategy(
+            config(venues=list(PAIR)),
+            account,
+            engine=engine,
+            vault=vault,
+            settings=sim_settings(sim, venues=PAIR),
+            options=RunOptions(interval_seconds=0.2, client_options={"account_state_max_age_seconds": 1.0}),
+            stop=stop,
+        )
+    )
+    try:
+
+        async def cycling() -> bool:
+            assert not task.done(), task
+            return bool(await events_of(engine, account, "entry_skipped"))
+
+        await until(cycling, 30, "the run cycling")
+        assert [e for e in await events_of(engine, account, "account_state_fallback")] == []
+        await admin(sim, "lighter", "/_sim/ws/faults", {"stall_accounts": True, "stall_seconds": 6})
+        await asyncio.sleep(1.5)  # past the 1 s bound: the state is stale now (not a timing assertion)
+        await set_market(sim, "lighter", "ETH", rate_hourly="-0.0005")
+        await set_market(sim, "paradex", "ETH-USD-PERP", rate_hourly="0.0005")
+
+        async def opened() -> bool:
+            assert not task.done(), task
+            async with engine.connect() as conn:
+                return any(p.status == "open" for p in await state.live_positions(conn, account, "live"))
+
+        await until(opened, 30, "the entry")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 60)
+    fallbacks = await events_of(engine, account, "account_state_fallback")
+    lighter = [e for e in fallbacks if e.detail["venue"] == "lighter"]
+    assert lighter, fallbacks
+    assert lighter[0].level == "warn" and lighter[0].message.endswith("balance read from REST"), lighter[0]
+    assert "stale" in lighter[0].message or "not synced" in lighter[0].message, lighter[0].message
+    assert all(e.detail["venue"] != "paradex" for e in fallbacks), fallbacks  # Paradex's state stayed fresh
