@@ -1,8 +1,9 @@
 """The atomic two-leg executor: open and close a delta-neutral position so that no leg is ever left naked.
 
-Entry (`open_position`):
+Entry (`create_and_prepare`, then `open_position`):
 1. ONE transaction writes the position (`opening`) and both entry orders (`pending`, client order ids of the run)
-   before any venue call;
+   before any venue call; meanwhile both orders are PREPARED (book bound, rate-limit slot, signature: local work,
+   no venue call), so the write and the signing overlap;
 2. both orders are sent CONCURRENTLY (`asyncio.gather`): bounded IOC market orders (`execution.mode: ioc`, worst
    price = touch ± `sizing.max_slippage_bps`, see `BaseExchangeClient.place_market_order`), or post-only limits at
    each leg's own touch (`post_only`), polled until `post_only_timeout_seconds` and the rest cancelled;
@@ -152,12 +153,70 @@ class TwoLegExecutor:
         Raises:
             sqlalchemy.exc.IntegrityError: a live position on this asset already exists (unique index).
         """
+        plans = self.entry_plans(long, short, quantity, post_only_prices)
+        position_id = await self._write_position(
+            plans, long, short, quantity, notional_usd, entry_spread_hourly, round_trip_cost
+        )
+        return position_id, plans
+
+    def entry_plans(
+        self, long: Leg, short: Leg, quantity: Decimal, post_only_prices: tuple[Decimal, Decimal] | None
+    ) -> list[OrderPlan]:
+        """The two entry orders (buy the long leg, sell the short leg), not yet persisted."""
         plans = [
             OrderPlan(long, Side.BUY, quantity, "entry", False, self.max_slippage_bps),
             OrderPlan(short, Side.SELL, quantity, "entry", False, self.max_slippage_bps),
         ]
         if post_only_prices is not None:
             plans[0].post_only_price, plans[1].post_only_price = post_only_prices
+        return plans
+
+    async def create_and_prepare(
+        self,
+        *,
+        long: Leg,
+        short: Leg,
+        quantity: Decimal,
+        notional_usd: Decimal,
+        entry_spread_hourly: Decimal,
+        round_trip_cost: Decimal,
+        post_only_prices: tuple[Decimal, Decimal] | None = None,
+    ) -> tuple[int, list[OrderPlan], list[Any]]:
+        """`create_position` and the preparation of both entry orders (book bound, rate-limit slot, signature:
+        no venue call) CONCURRENTLY, so the database write and the signing overlap. Nothing is sent here: the
+        persisted-before-sent rule holds (`open_position(..., prepared=...)` sends). Returns (position id, plans,
+        what each preparation gave: a send, None, or the exception it raised).
+
+        Raises:
+            sqlalchemy.exc.IntegrityError: a live position on this asset already exists (what was prepared is
+                released first)."""
+        plans = self.entry_plans(long, short, quantity, post_only_prices)
+        for (
+            plan
+        ) in plans:  # the client order ids are known before the rows are written: the signatures need them
+            plan.client_order_id = self.ctx.order_ids.next()
+        tasks = [asyncio.ensure_future(self._prepare(p)) for p in plans]
+        try:
+            position_id = await self._write_position(
+                plans, long, short, quantity, notional_usd, entry_spread_hourly, round_trip_cost
+            )
+        except BaseException:
+            for task in tasks:
+                task.add_done_callback(_release_prepared)
+            raise
+        prepared = await asyncio.gather(*tasks, return_exceptions=True)
+        return position_id, plans, list(prepared)
+
+    async def _write_position(
+        self,
+        plans: list[OrderPlan],
+        long: Leg,
+        short: Leg,
+        quantity: Decimal,
+        notional_usd: Decimal,
+        entry_spread_hourly: Decimal,
+        round_trip_cost: Decimal,
+    ) -> int:
         async with self.ctx.engine.begin() as conn:
             position_id = (
                 await conn.execute(
@@ -181,13 +240,22 @@ class TwoLegExecutor:
                 )
             ).scalar_one()
             await self._insert(conn, position_id, plans)
-        return position_id, plans
+        position_id_: int = position_id
+        return position_id_
 
-    async def open_position(self, position_id: int, plans: list[OrderPlan], long: Leg, short: Leg) -> Outcome:
-        """Send both entry orders concurrently, then balance (see module docstring). Never raises for a venue
-        error: the outcome and the events say what happened."""
+    async def open_position(
+        self,
+        position_id: int,
+        plans: list[OrderPlan],
+        long: Leg,
+        short: Leg,
+        *,
+        prepared: list[Any] | None = None,
+    ) -> Outcome:
+        """Send both entry orders concurrently (`prepared`: what `create_and_prepare` prepared), then balance (see
+        module docstring). Never raises for a venue error: the outcome and the events say what happened."""
         times = SubmitTimes()
-        await self.send_orders(position_id, plans, times=times)
+        await self.send_orders(position_id, plans, times=times, prepared=prepared)
         gap = None
         if len(times.starts) == 2:
             gap = abs(times.starts[1] - times.starts[0]) * 1000
@@ -443,7 +511,8 @@ class TwoLegExecutor:
 
     async def _insert(self, conn: Any, position_id: int | None, plans: Sequence[OrderPlan]) -> None:
         for plan in plans:
-            plan.client_order_id = self.ctx.order_ids.next()
+            if not plan.client_order_id:
+                plan.client_order_id = self.ctx.order_ids.next()
         ids = await state.insert_orders(
             conn,
             [
@@ -469,7 +538,12 @@ class TwoLegExecutor:
             plan.row_id = row_id
 
     async def send_orders(
-        self, position_id: int | None, plans: list[OrderPlan], *, times: SubmitTimes | None = None
+        self,
+        position_id: int | None,
+        plans: list[OrderPlan],
+        *,
+        times: SubmitTimes | None = None,
+        prepared: list[Any] | None = None,
     ) -> None:
         """Send `plans` concurrently, every one persisted first: plans without a row are written `pending` (one
         transaction, against `position_id`, None for an order of no position), then all are prepared, then all
@@ -483,14 +557,17 @@ class TwoLegExecutor:
                 await self._insert(conn, position_id, new)
         # two phases: the slow local work of every order (book bound, signing) first, then all sends together,
         # so concurrent legs reach their venues at nearly the same moment
-        tasks = [asyncio.ensure_future(self._prepare(p)) for p in plans]
-        try:
-            prepared = await asyncio.gather(*tasks, return_exceptions=True)
-        except BaseException:  # cancelled while preparing: nothing is sent, what was prepared is given back
-            for task in tasks:
-                task.add_done_callback(_release_prepared)
-                task.cancel()
-            raise
+        if prepared is None:
+            tasks = [asyncio.ensure_future(self._prepare(p)) for p in plans]
+            try:
+                prepared = list(await asyncio.gather(*tasks, return_exceptions=True))
+            except (
+                BaseException
+            ):  # cancelled while preparing: nothing is sent, what was prepared is given back
+                for task in tasks:
+                    task.add_done_callback(_release_prepared)
+                    task.cancel()
+                raise
         times = times if times is not None else SubmitTimes()
         try:
             await asyncio.gather(

@@ -325,26 +325,40 @@ class FundingArbitrageStrategy(Strategy):
     # ------------------------------------------------------------------------------------------------ step
 
     async def step(self) -> bool:
+        """One cycle (module docstring). The database reads that do not depend on the scan (the live positions,
+        and the entry gate: operator commands, pauses) run while the scan fetches, so the entries' path after
+        the market data is in hand carries no read it could have done earlier."""
         ctx = self.ctx
         now = ctx.now()
-        scan = await self.scan(now)
-        async with ctx.engine.connect() as conn:
-            positions = await state.live_positions(conn, ctx.account, ctx.mode)
+        gate = asyncio.ensure_future(ctx.may_enter())
+        try:
+            return await self._step(now, gate)
+        finally:
+            if not gate.done():
+                gate.cancel()
+
+    async def _step(self, now: datetime, gate: asyncio.Future[str | None]) -> bool:
+        scan, positions = await asyncio.gather(self.scan(now), self._live_positions())
+        settled = False
         for p in positions:
             if p.status in ("opening", "closing"):
                 long, short = await self.legs_of(p)
                 await self.executor.settle(p.id, long, short, p.status)
-        async with ctx.engine.connect() as conn:
-            positions = [
-                p for p in await state.live_positions(conn, ctx.account, ctx.mode) if p.status == "open"
-            ]
+                settled = True
+        if settled:
+            positions = await self._live_positions()
+        positions = [p for p in positions if p.status == "open"]
         still_open: list[state.PositionRow] = []
         for i, p in enumerate(positions):
             others = [self._open_position(q) for q in still_open + positions[i + 1 :]]
             if not await self.monitor_and_exit(p, scan, now, others):
                 still_open.append(p)
-        await self.enter(scan, still_open, now)
+        await self.enter(scan, still_open, now, gate=gate)
         return True
+
+    async def _live_positions(self) -> list[state.PositionRow]:
+        async with self.ctx.engine.connect() as conn:
+            return await state.live_positions(conn, self.ctx.account, self.ctx.mode)
 
     async def scan(self, now: datetime) -> ScanResult:
         ctx = self.ctx
@@ -555,11 +569,19 @@ class FundingArbitrageStrategy(Strategy):
 
     # ---------------------------------------------------------------------------------------------- entries
 
-    async def enter(self, scan: ScanResult, open_rows: list[state.PositionRow], now: datetime) -> None:
+    async def enter(
+        self,
+        scan: ScanResult,
+        open_rows: list[state.PositionRow],
+        now: datetime,
+        *,
+        gate: asyncio.Future[str | None] | None = None,
+    ) -> None:
         """Open this cycle's chosen entries CONCURRENTLY (one task each, started together): each runs its live
         checks, reserving its margin on both venues as it is chosen (`strategies.execution.margin`), then its
         atomic two-leg entry. A venue error skips that entry only (an `entry_skipped` event); any other error is
-        raised once every entry of the cycle has finished."""
+        raised once every entry of the cycle has finished. `gate`: the entry gate (`RunContext.may_enter`: operator
+        commands applied, pauses) read during this cycle's scan; None = read it now."""
         held = [self._open_position(p) for p in open_rows]
         tradeable = [
             c
@@ -568,11 +590,18 @@ class FundingArbitrageStrategy(Strategy):
             and c.short_venue in self.ctx.clients
             and c.symbol not in self.blocked_symbols
         ]
-        await self._explain(scan, held, now)
         chosen = choose_entries(tradeable, held, self.config)
+        if gate is None:
+            gate = asyncio.ensure_future(self.ctx.may_enter())
+        try:
+            await self._enter_chosen(chosen, gate)
+        finally:  # explained after the entries: its database writes are not on the entries' path
+            await self._explain(scan, held, now)
+
+    async def _enter_chosen(self, chosen: list[EntryCandidate], gate: asyncio.Future[str | None]) -> None:
+        paused = await gate
         if not chosen:
             return
-        paused = await self.ctx.may_enter()
         if paused is not None:
             if paused != self._paused_noted:
                 cand = chosen[0]
@@ -708,7 +737,7 @@ class FundingArbitrageStrategy(Strategy):
     ) -> None:
         ctx = self.ctx
         try:
-            position_id, plans = await self.executor.create_position(
+            position_id, plans, prepared = await self.executor.create_and_prepare(
                 long=long,
                 short=short,
                 quantity=quantity,
@@ -720,14 +749,21 @@ class FundingArbitrageStrategy(Strategy):
         except IntegrityError:
             await ctx.event("entry_skipped", f"{opp.symbol}: a live position on this asset already exists")
             return
-        await ctx.event(
-            "entry",
-            f"position {position_id}: {quantity} {opp.symbol} long {opp.long_venue} / short {opp.short_venue}, "
-            f"signal APR {'-' if signal is None or signal.apr is None else f'{signal.apr:.4f}'}, "
-            f"spread now {opp.spread_hourly}/h",
-            detail=None if signal is None else {"signal": signal.to_json_dict()},
+        # the entry event is written while the orders go out (the position and its orders are persisted already)
+        noted = asyncio.ensure_future(
+            ctx.event(
+                "entry",
+                f"position {position_id}: {quantity} {opp.symbol} long {opp.long_venue} / short "
+                f"{opp.short_venue}, signal APR "
+                f"{'-' if signal is None or signal.apr is None else f'{signal.apr:.4f}'}, "
+                f"spread now {opp.spread_hourly}/h",
+                detail=None if signal is None else {"signal": signal.to_json_dict()},
+            )
         )
-        outcome = await self.executor.open_position(position_id, plans, long, short)
+        try:
+            outcome = await self.executor.open_position(position_id, plans, long, short, prepared=prepared)
+        finally:
+            await noted
         starts = outcome.submit_starts
         if len(starts) == 2:
             if outcome.submit_gap_ms is not None:
