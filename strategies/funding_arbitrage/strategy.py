@@ -22,7 +22,8 @@ Each cycle (`step`):
    divergence between the venues' mids within `max_price_divergence_bps`; quantity = target notional / mid on
    the common grid of both venues' size steps (`common_quantity`). Then the atomic two-leg entry.
 
-`start()` reconciles: interrupted positions are settled; orders of this account (any earlier run) not known final
+`start()` sets `sizing.leverage` on the configured symbols' markets (so entries make no leverage request) and
+reconciles: interrupted positions are settled; orders of this account (any earlier run) not known final
 are looked up by client order id; venue orders carrying one of the account's run ids but unknown to the
 database are stray and cancelled; venue positions on assets without a live database position are reported (or
 closed with `unknown_positions: close`).
@@ -208,6 +209,36 @@ class FundingArbitrageStrategy(Strategy):
                     continue  # not listed on this venue: never traded there
                 await self._check_leg_leverage(leg, lev)
 
+    async def set_leverage_ahead(self) -> None:
+        """Set `sizing.leverage` at start on every venue market of the configured symbols, so an entry's path
+        does no leverage request (configs without symbols set it at their first entry per market). A venue that
+        refuses is reported (`leverage` event) and tried again at the entry."""
+        for symbol in sorted(self.config.symbol_set or ()):
+            for venue in self.ctx.clients:
+                key = (venue, symbol)
+                if key not in self._legs:
+                    continue  # not listed on this venue (check_leverage found out)
+                try:
+                    await self._ensure_leverage(self._legs[key])
+                except VenueError as exc:
+                    await self.ctx.event(
+                        "leverage", f"{venue} {symbol}: leverage not set at start: {exc}", level="warn"
+                    )
+
+    async def _ensure_leverage(self, leg: Leg) -> None:
+        """`sizing.leverage` on the leg's market, set once per market and run (read first: set only if needed).
+
+        Raises:
+            VenueError: the read or the change failed."""
+        key = (leg.venue, leg.symbol)
+        if key in self._leverage_done:
+            return
+        lev = self.config.sizing.leverage
+        current, _ = await leg.client.get_leverage_info(leg.symbol)
+        if current != lev:
+            await leg.client.set_leverage(leg.symbol, lev)
+        self._leverage_done.add(key)
+
     async def _check_leg_leverage(self, leg: Leg, lev: Decimal) -> None:
         """Raises ConfigError above the venue's maximum for the market (read once per market and run: a
         market's maximum leverage is venue metadata, and the read costs a rate-limited request per entry)."""
@@ -243,6 +274,7 @@ class FundingArbitrageStrategy(Strategy):
     async def start(self) -> None:
         ctx = self.ctx
         await self.check_leverage()
+        await self.set_leverage_ahead()
         if ctx.mode == "live":
             await self.backfill_history()
         async with ctx.engine.connect() as conn:
@@ -841,13 +873,7 @@ class FundingArbitrageStrategy(Strategy):
             except StaleBookError as exc:
                 return f"depth: {exc}"
         for leg in (long, short):
-            key = (leg.venue, leg.symbol)
-            if key in self._leverage_done:
-                continue
-            current, _ = await leg.client.get_leverage_info(leg.symbol)
-            if current != lev:
-                await leg.client.set_leverage(leg.symbol, lev)
-            self._leverage_done.add(key)
+            await self._ensure_leverage(leg)
         need = quantity * mid / lev
         balances = await self.available_balances((long, short))
         usable = {leg.venue: balances[leg.venue] * (1 - sizing.margin_buffer) for leg in (long, short)}

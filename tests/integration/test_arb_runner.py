@@ -165,8 +165,8 @@ async def test_on_stop_close_flattens_both_legs(
         await asyncio.wait_for(task, 30)
     (p,) = await positions(engine, "r-close")
     assert (p.status, p.exit_reason) == ("closed", "stop")
-    assert await assert_safe(engine, sim, ids, "r-close", PAIR) is None
-    venues = await venue_state(sim, ids, PAIR)
+    assert await assert_safe(engine, sim, ids, "r-close") is None
+    venues = await venue_state(sim, ids)
     assert venues["long_qty"] == 0 and venues["short_qty"] == 0
 
 
@@ -200,7 +200,7 @@ async def test_drift_is_rehedged_not_closed(engine: AsyncEngine, vault: Vault, s
         await asyncio.wait_for(task, 30)
     (after,) = await positions(engine, "r-drift")
     assert after.status == "open" and after.quantity == p.quantity
-    venues = await venue_state(sim, ids, PAIR)
+    venues = await venue_state(sim, ids)
     assert venues["long_qty"] == p.quantity and venues["short_qty"] == -p.quantity
 
 
@@ -233,7 +233,7 @@ async def test_post_only_entry(engine: AsyncEngine, vault: Vault, sim: Simulator
     entries = [r for r in rows if r.purpose == "entry"]
     assert {(r.order_type, r.time_in_force) for r in entries} == {("limit", "post_only")}
     assert any(r.filled_quantity > 0 for r in entries)
-    await assert_safe(engine, sim, ids, "r-maker", PAIR)
+    await assert_safe(engine, sim, ids, "r-maker")
 
 
 async def test_start_cancels_stray_orders_and_reports_or_closes_unknown_positions(
@@ -277,7 +277,7 @@ async def test_start_cancels_stray_orders_and_reports_or_closes_unknown_position
         assert (
             stray_id not in active and manual.client_order_id in active
         )  # only our own stray order cancelled
-        assert (await venue_state(sim, ids, PAIR))["short_qty"] == D("0.05")
+        assert (await venue_state(sim, ids))["short_qty"] == D("0.05")
         assert await positions(engine, "r-recon") == []
         # close: flattened at start (reduce-only), then ETH is entered normally
         await run_strategy(
@@ -302,7 +302,7 @@ async def test_start_cancels_stray_orders_and_reports_or_closes_unknown_position
             .all()
         )
     assert "stray_order" in kinds and kinds.count("unknown_position") == 2
-    p = await assert_safe(engine, sim, ids, "r-recon", PAIR)
+    p = await assert_safe(engine, sim, ids, "r-recon")
     assert p is not None and p.quantity == p.target_quantity
 
 
@@ -405,7 +405,7 @@ async def test_position_closed_outside_the_run_is_recorded_not_reopened(
     )
     (after,) = await positions(engine, "r-outside")
     assert (after.status, after.exit_reason, after.realized_pnl) == ("closed", "closed_externally", None)
-    assert await assert_safe(engine, sim, ids, "r-outside", PAIR) is None
+    assert await assert_safe(engine, sim, ids, "r-outside") is None
 
 
 async def test_a_cycle_failing_on_a_venue_error_does_not_end_the_run(
@@ -476,4 +476,4 @@ async def test_a_cycle_failing_on_a_venue_error_does_not_end_the_run(
     assert "cycle_failed" in kinds and kinds.index("cycle_failed") < kinds.index("closed")
     (p,) = await positions(engine, "r-outage")
     assert p.exit_reason == "spread_flipped"
-    assert await assert_safe(engine, sim, ids, "r-outage", PAIR) is None
+    assert await assert_safe(engine, sim, ids, "r-outage") is None
