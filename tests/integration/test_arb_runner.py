@@ -43,18 +43,8 @@ def pair() -> tuple[str, str]:
     return PAIR
 
 
-async def assert_safe(engine: AsyncEngine, sim: SimulatorHandle, ids: dict[str, Any], account: str) -> Any:
-    return await faults.assert_safe(engine, sim, ids, account, PAIR)
-
-
-async def venue_state(sim: SimulatorHandle, ids: dict[str, Any]) -> dict[str, Any]:
-    state_ = await faults.venue_state(sim, ids, PAIR)
-    return {
-        "lighter_qty": state_["long_qty"],
-        "paradex_qty": state_["short_qty"],
-        "lighter_open_orders": state_["long_open_orders"],
-        "paradex_open_orders": state_["short_open_orders"],
-    }
+assert_safe = faults.assert_safe  # (engine, sim, ids, account, pair): the invariants every fault must leave
+venue_state = faults.venue_state  # (sim, ids, pair): long_qty / short_qty / open orders of the pair's legs
 
 
 def background(
@@ -165,8 +155,8 @@ async def test_on_stop_close_flattens_both_legs(
         await asyncio.wait_for(task, 30)
     (p,) = await positions(engine, "r-close")
     assert (p.status, p.exit_reason) == ("closed", "stop")
-    assert await assert_safe(engine, sim, ids, "r-close") is None
-    venues = await venue_state(sim, ids)
+    assert await assert_safe(engine, sim, ids, "r-close", PAIR) is None
+    venues = await venue_state(sim, ids, PAIR)
     assert venues["long_qty"] == 0 and venues["short_qty"] == 0
 
 
@@ -200,7 +190,7 @@ async def test_drift_is_rehedged_not_closed(engine: AsyncEngine, vault: Vault, s
         await asyncio.wait_for(task, 30)
     (after,) = await positions(engine, "r-drift")
     assert after.status == "open" and after.quantity == p.quantity
-    venues = await venue_state(sim, ids)
+    venues = await venue_state(sim, ids, PAIR)
     assert venues["long_qty"] == p.quantity and venues["short_qty"] == -p.quantity
 
 
@@ -233,7 +223,7 @@ async def test_post_only_entry(engine: AsyncEngine, vault: Vault, sim: Simulator
     entries = [r for r in rows if r.purpose == "entry"]
     assert {(r.order_type, r.time_in_force) for r in entries} == {("limit", "post_only")}
     assert any(r.filled_quantity > 0 for r in entries)
-    await assert_safe(engine, sim, ids, "r-maker")
+    await assert_safe(engine, sim, ids, "r-maker", PAIR)
 
 
 async def test_start_cancels_stray_orders_and_reports_or_closes_unknown_positions(
@@ -277,7 +267,7 @@ async def test_start_cancels_stray_orders_and_reports_or_closes_unknown_position
         assert (
             stray_id not in active and manual.client_order_id in active
         )  # only our own stray order cancelled
-        assert (await venue_state(sim, ids))["short_qty"] == D("0.05")
+        assert (await venue_state(sim, ids, PAIR))["short_qty"] == D("0.05")
         assert await positions(engine, "r-recon") == []
         # close: flattened at start (reduce-only), then ETH is entered normally
         await run_strategy(
@@ -302,7 +292,7 @@ async def test_start_cancels_stray_orders_and_reports_or_closes_unknown_position
             .all()
         )
     assert "stray_order" in kinds and kinds.count("unknown_position") == 2
-    p = await assert_safe(engine, sim, ids, "r-recon")
+    p = await assert_safe(engine, sim, ids, "r-recon", PAIR)
     assert p is not None and p.quantity == p.target_quantity
 
 
@@ -405,7 +395,7 @@ async def test_position_closed_outside_the_run_is_recorded_not_reopened(
     )
     (after,) = await positions(engine, "r-outside")
     assert (after.status, after.exit_reason, after.realized_pnl) == ("closed", "closed_externally", None)
-    assert await assert_safe(engine, sim, ids, "r-outside") is None
+    assert await assert_safe(engine, sim, ids, "r-outside", PAIR) is None
 
 
 async def test_a_cycle_failing_on_a_venue_error_does_not_end_the_run(
@@ -476,4 +466,4 @@ async def test_a_cycle_failing_on_a_venue_error_does_not_end_the_run(
     assert "cycle_failed" in kinds and kinds.index("cycle_failed") < kinds.index("closed")
     (p,) = await positions(engine, "r-outage")
     assert p.exit_reason == "spread_flipped"
-    assert await assert_safe(engine, sim, ids, "r-outage") is None
+    assert await assert_safe(engine, sim, ids, "r-outage", PAIR) is None
