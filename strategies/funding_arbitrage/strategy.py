@@ -151,6 +151,10 @@ def snapshots_from(markets: list[MarketInfo], samples: list[FundingRateSample]) 
     return out
 
 
+GATE_MAX_AGE_SECONDS = 1.0
+"""The entry gate (pauses, operator commands) read during the scan serves the cycle's entries only if read within
+this time; a longer cycle reads it again before entering."""
+
 TOP_CANDIDATES = 5
 """How many of the best candidates each cycle explains (events and `perparb status`)."""
 NO_CANDIDATE = ("", "", "")
@@ -167,6 +171,7 @@ class FundingArbitrageStrategy(Strategy):
         self.executor = TwoLegExecutor(ctx, self.config.execution, self.config.sizing.max_slippage_bps)
         self.margin = MarginLedger()  # margin reserved per venue by the cycle's entries in flight
         self._fallback_noted: dict[str, str] = {}  # venue -> why its balance last came from REST
+        self._gate_read_at = float("-inf")  # loop time the cycle's entry gate read started
         self._legs: dict[tuple[str, str], Leg] = {}
         self._leverage_done: set[tuple[str, str]] = set()
         self._max_leverage: dict[tuple[str, str], Decimal | None] = {}
@@ -363,6 +368,7 @@ class FundingArbitrageStrategy(Strategy):
         ctx = self.ctx
         now = ctx.now()
         gate = asyncio.ensure_future(ctx.may_enter())
+        self._gate_read_at = asyncio.get_running_loop().time()
         try:
             return await self._step(now, gate)
         finally:
@@ -625,6 +631,7 @@ class FundingArbitrageStrategy(Strategy):
         chosen = choose_entries(tradeable, held, self.config)
         if gate is None:
             gate = asyncio.ensure_future(self.ctx.may_enter())
+            self._gate_read_at = asyncio.get_running_loop().time()
         try:
             await self._enter_chosen(chosen, gate)
         finally:  # explained after the entries: its database writes are not on the entries' path
@@ -634,6 +641,10 @@ class FundingArbitrageStrategy(Strategy):
         paused = await gate
         if not chosen:
             return
+        if asyncio.get_running_loop().time() - self._gate_read_at > GATE_MAX_AGE_SECONDS:
+            paused = (
+                await self.ctx.may_enter()
+            )  # a long cycle (exits, settling): the early reading is too old
         if paused is not None:
             if paused != self._paused_noted:
                 cand = chosen[0]
