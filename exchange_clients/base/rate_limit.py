@@ -10,8 +10,8 @@ Priorities (issue #16, "rate budget"): the placement path never waits for a slot
 `acquire(priority=ORDER)` (placements, cancels, every state-changing transaction) reserves its slot at once,
 ahead of every waiting read, and may use the whole bucket; `acquire(priority=READ)` (the default: every
 idempotent read) takes a slot only when one is free NOW beyond the `order_reserve` tokens kept for orders, and
-otherwise sleeps and tries again WITHOUT holding a reservation. So reads queued behind a busy budget never
-delay an order: an order waits only for requests already sent (and, with `order_reserve` >= 1 and `burst` >= 2,
+otherwise sleeps and tries again WITHOUT holding a reservation (reads are served in arrival order among
+themselves: only the oldest waiting read polls). So reads queued behind a busy budget never delay an order: an order waits only for requests already sent (and, with `order_reserve` >= 1 and `burst` >= 2,
 not even for those while the reserve lasts). Reads can be starved by a stream of orders; orders are rare.
 
 Hand-written rather than aiolimiter / pyrate-limiter: the registry and the 429 pause (`penalise`) are the point
@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Literal
 
@@ -81,6 +82,7 @@ class VenueRateLimiter:
         self._tat = 0.0  # theoretical arrival time of the next request when the bucket is empty
         self._paused_until = 0.0
         self.penalties = 0
+        self._reads: deque[asyncio.Future[None]] = deque()  # waiting reads, oldest first
 
     @property
     def paused_for(self) -> float:
@@ -146,11 +148,22 @@ class VenueRateLimiter:
             return None
         if priority != READ:
             raise ValueError(f"{self.venue}: priority must be {ORDER!r} or {READ!r}, got {priority!r}")
-        while True:
-            delay = self.try_read(cost)
-            if delay <= 0:
-                return None
-            await asyncio.sleep(delay)
+        # reads are served first come, first served among themselves: only the oldest waiting read polls the
+        # bucket (holding no slot while it waits); the others wait for their turn
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._reads.append(turn)
+        try:
+            if self._reads[0] is not turn:
+                await turn
+            while True:
+                delay = self.try_read(cost)
+                if delay <= 0:
+                    return None
+                await asyncio.sleep(delay)
+        finally:
+            self._reads.remove(turn)
+            if self._reads and not self._reads[0].done():
+                self._reads[0].set_result(None)  # the next read's turn
 
     def charge(self, cost: int) -> None:
         """Spend `cost` more slots without waiting: weight a venue adds after the fact (Hyperliquid charges 1
