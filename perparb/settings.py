@@ -5,9 +5,11 @@ Every setting is documented in `.env.example`. Names carry their units (`_second
 live here: account credentials come from the vault (see docs/accounts.md).
 
 Per-venue settings are read for every installed venue (`exchange_clients.registry`) under the venue's prefix:
-`PERPARB_<VENUE>_URL` (REST base), `PERPARB_<VENUE>_WS_URL`, `PERPARB_<VENUE>_RATE_PER_SECOND` and
-`PERPARB_<VENUE>_BURST`; unset ones keep the venue's defaults (mainnet URLs, documented limits). `venue_config`
-builds the venue's frozen `VenueConfig` from them and the shared HTTP settings.
+`PERPARB_<VENUE>_URL` (REST base), `PERPARB_<VENUE>_WS_URL`, `PERPARB_<VENUE>_TIER` (the account's rate tier, one
+of the venue's `rate_tiers`), `PERPARB_<VENUE>_RATE_PER_SECOND`, `PERPARB_<VENUE>_BURST` and
+`PERPARB_<VENUE>_ORDER_RESERVE` (single fields of the tier's budget); unset ones keep the venue's defaults
+(mainnet URLs, documented limits). `venue_config` builds the venue's frozen `VenueConfig` from them and the shared
+HTTP settings.
 
 Sub-venues (`VenueSpec.sub_venues`, e.g. Hyperliquid's HIP-3 dexes): `PERPARB_<VENUE>_<setting>` lists them
 (`PERPARB_HYPERLIQUID_DEXES=xyz,flx`); building `Settings` enables exactly those in the registry, so they are
@@ -96,6 +98,15 @@ class VenueSettings(BaseSettings):
     ws_url: str | None = Field(default=None, description="WebSocket URL; unset = derived from the REST URL")
     rate_per_second: float | None = Field(default=None, ge=0, description="REST budget of this process")
     burst: int | None = Field(default=None, ge=1, description="requests allowed back to back")
+    order_reserve: int | None = Field(
+        default=None,
+        ge=0,
+        description="tokens of the burst kept for placements and cancels (reads never take them)",
+    )
+    tier: str | None = Field(
+        default=None,
+        description="the account's rate tier: one of the venue's `rate_tiers` (exchange_clients/<venue>/config.py)",
+    )
 
 
 class Settings(BaseSettings):
@@ -365,15 +376,32 @@ class Settings(BaseSettings):
             overrides["ws_url"] = env.ws_url
         if venue in self._venue_urls:
             overrides["rest_url"], overrides["ws_url"] = self._venue_urls[venue]
-        if env.rate_per_second is not None or env.burst is not None:
-            overrides["rate_limit"] = RateLimitConfig(
-                rate_per_second=(
-                    env.rate_per_second
-                    if env.rate_per_second is not None
-                    else base.rate_limit.rate_per_second
-                ),
-                burst=env.burst if env.burst is not None else base.rate_limit.burst,
-            )
+        limit = base.rate_limit
+        if env.tier:
+            tiers = base.rate_tiers
+            if env.tier not in tiers:
+                known = ", ".join(sorted(tiers)) or "none (this venue has a single budget)"
+                raise ConfigError(
+                    f"{venue_env_prefix(venue)}TIER: unknown tier {env.tier!r} for {venue}; known tiers: {known}"
+                )
+            limit = tiers[env.tier]
+        fields = {
+            "rate_per_second": env.rate_per_second,
+            "burst": env.burst,
+            "order_reserve": env.order_reserve,
+        }
+        chosen = {k: v for k, v in fields.items() if v is not None}
+        if env.burst is not None and env.order_reserve is None:
+            # a smaller burst keeps the tier's reserve only where it fits: reads always need one token
+            chosen["order_reserve"] = min(limit.order_reserve, env.burst - 1)
+        if env.tier or chosen:
+            try:
+                overrides["rate_limit"] = RateLimitConfig(**(limit.model_dump() | chosen))
+            except ValidationError as exc:
+                raise ConfigError(
+                    f"{venue_env_prefix(venue)}RATE_PER_SECOND / _BURST / _ORDER_RESERVE / _TIER for {venue}: "
+                    f"{exc.errors()[0]['msg']}"
+                ) from None
         return default_config(venue, **overrides)
 
     def venue_configs(self, venues: list[str] | None = None) -> dict[str, VenueConfig]:

@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from perparb_core.errors import ConfigError
 
@@ -50,14 +50,28 @@ class HttpConfig(_Frozen):
 
 class RateLimitConfig(_Frozen):
     """The REST budget of one venue in this process: a token bucket of `burst` requests refilled at
-    `rate_per_second` (0 = no limit; a 429's Retry-After still pauses every caller).
+    `rate_per_second` (0 = no limit; a 429's Retry-After still pauses every caller), of which `order_reserve`
+    tokens are kept for placements and cancels (reads never take them; `exchange_clients.base.rate_limit`).
 
     Two processes on one machine each have their own bucket: give each a share of the venue's limit
     (docs/operations.md, "Rate limits").
+
+    Raises:
+        pydantic.ValidationError: `order_reserve` not below `burst` (naming both values).
     """
 
     rate_per_second: float = Field(default=10.0, ge=0)
     burst: int = Field(default=1, ge=1)
+    order_reserve: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _reserve_below_burst(self) -> RateLimitConfig:
+        if self.order_reserve > self.burst - 1:
+            raise ValueError(
+                f"order_reserve must be at most burst - 1 = {self.burst - 1} (reads need a token), "
+                f"got order_reserve={self.order_reserve} with burst={self.burst}"
+            )
+        return self
 
 
 class VenueConfig(_Frozen):
@@ -71,6 +85,9 @@ class VenueConfig(_Frozen):
         rest_url: REST base URL as the venue SDK expects it (no trailing "/").
         ws_url: WebSocket URL; None = `derived_ws_url()`.
         http: timeouts and retries. rate_limit: the venue's REST budget in this process.
+        rate_tiers: named budgets of the venue's account tiers ("standard", "premium", ...), each documented
+            with its source in the venue's config module; the application picks one with
+            `PERPARB_<VENUE>_TIER` (`rate_limit` is the budget used when no tier is chosen).
     """
 
     venue: str
@@ -78,6 +95,7 @@ class VenueConfig(_Frozen):
     ws_url: str | None = None
     http: HttpConfig = HttpConfig()
     rate_limit: RateLimitConfig = RateLimitConfig()
+    rate_tiers: dict[str, RateLimitConfig] = {}
 
     @field_validator("rest_url", "ws_url")
     @classmethod

@@ -59,7 +59,8 @@ class RunContext:
     """Why new entries are paused (an operator's `perparb pause`, the risk guardian), or None."""
     entry_gate: Callable[[], Awaitable[str | None]] | None = None
     """Set by the runner: reads pending operator commands and returns why an entry may not start now (or None).
-    Strategies call `may_enter()` before every entry."""
+    Strategies call `may_enter()` before their entries: the grid before each, funding arbitrage once per cycle for
+    the cycle's concurrent entries (read while the scan fetches; read again when older than 1 s)."""
 
     @property
     def mode(self) -> str:

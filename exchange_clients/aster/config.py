@@ -4,8 +4,9 @@ Sources (asterdex/api-docs@265e024, V3(Recommended)/EN/aster-finance-futures-api
 * REST `https://fapi.asterdex.com`, WebSocket `wss://fstream.asterdex.com` (`/ws/<stream>`, `/stream?streams=`);
 * `exchangeInfo.rateLimits`: REQUEST_WEIGHT 2400 per minute per IP (= 40 weight per second) and ORDERS 1200 per
   minute per account; every endpoint has a documented weight (`http.weight_of`). The limiter is therefore a weight
-  budget: `rate_per_second` 40, `burst` 400 (ten seconds of weight; the venue counts per minute). A 429 pauses
-  every caller (418 = IP banned after ignoring 429s).
+  budget: `rate_per_second` 40, `burst` 400 (ten seconds of weight; the venue counts per minute), of which
+  `order_reserve` 20 (twenty orders) reads never take. A 429 pauses every caller (418 = IP banned after ignoring
+  429s).
 
 WebSocket rule: the mainnet REST host `fapi.<domain>` streams from `fstream.<domain>`; any other host (a testnet
 proxy, the simulator) serves the streams on the REST host itself (`http://127.0.0.1:8804` ->
@@ -48,7 +49,7 @@ class AsterConfig(VenueConfig):
 
     venue: Literal["aster"] = "aster"
     rest_url: str = MAINNET_URL
-    rate_limit: RateLimitConfig = RateLimitConfig(rate_per_second=40.0, burst=400)
+    rate_limit: RateLimitConfig = RateLimitConfig(rate_per_second=40.0, burst=400, order_reserve=20)
     recv_window_ms: int = 5000
 
     def derived_ws_url(self) -> str:

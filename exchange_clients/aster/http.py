@@ -50,6 +50,7 @@ from exchange_clients.aster.common import (
     AsterUnavailableError,
 )
 from exchange_clients.aster.config import AsterConfig
+from exchange_clients.base.rate_limit import ORDER
 from exchange_clients.base.retry import call_with_retry, parse_retry_after
 from exchange_clients.base.scope import VenueScope
 from perparb_core.errors import VenueUnavailableError
@@ -323,7 +324,7 @@ class AsterHttp:
         signed = await self._sign(self.signer, params)
         weight = weight_of(endpoint, params)
         if take_slot:
-            await self.limiter.acquire(weight)
+            await self.limiter.acquire(weight, priority=ORDER)
         return Prepared(method, path, signed, weight, f"{method} {path} {what}", market, take_slot)
 
     async def send(self, prepared: Prepared) -> Any:
@@ -333,7 +334,7 @@ class AsterHttp:
             AsterError subclasses; `AsterUnavailableError` means the outcome is UNKNOWN (it may have been
             applied)."""
         if not prepared.slot_taken:
-            await self.limiter.acquire(prepared.weight)
+            await self.limiter.acquire(prepared.weight, priority=ORDER)
         timeout = self.config.http.timeout_seconds
         try:
             return await asyncio.wait_for(

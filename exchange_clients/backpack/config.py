@@ -7,7 +7,8 @@ on any other server (the simulator, a local stub) it is `ws(s)://<host>/ws` of t
 
 Rate limits: Backpack does not publish per-endpoint numbers in the recorded material; a 429 answers
 `TOO_MANY_REQUESTS` (ApiErrorCode). The default, 10 requests a second with a burst of 20, is a conservative
-budget for one process; raise it with `PERPARB_BACKPACK_RATE_PER_SECOND` / `_BURST` if the venue grants more.
+budget for one process, with `order_reserve` 4 tokens reads never take (kept for placements and cancels); raise it
+with `PERPARB_BACKPACK_RATE_PER_SECOND` / `_BURST` / `_ORDER_RESERVE` if the venue grants more.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class BackpackConfig(VenueConfig):
 
     venue: Literal["backpack"] = "backpack"
     rest_url: str = MAINNET_URL
-    rate_limit: RateLimitConfig = RateLimitConfig(rate_per_second=10.0, burst=20)
+    rate_limit: RateLimitConfig = RateLimitConfig(rate_per_second=10.0, burst=20, order_reserve=4)
     window_ms: int = 5000
 
     def derived_ws_url(self) -> str:

@@ -50,6 +50,7 @@ from exchange_clients.backpack.common import (
     BackpackUnavailableError,
 )
 from exchange_clients.backpack.config import BackpackConfig
+from exchange_clients.base.rate_limit import ORDER
 from exchange_clients.base.retry import call_with_retry, parse_retry_after
 from exchange_clients.base.scope import VenueScope
 from perparb_core.errors import VenueUnavailableError
@@ -268,7 +269,7 @@ class BackpackHttp:
             BackpackError subclasses (module table); `BackpackUnavailableError` means the outcome is UNKNOWN.
         """
         if not slot_taken:
-            await self.limiter.acquire()
+            await self.limiter.acquire(priority=ORDER)
         timeout = self.config.http.timeout_seconds
         try:
             return await asyncio.wait_for(

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 
+from exchange_clients.base.account_state import AccountState
 from exchange_clients.base.order_book import Level, OrderBook
 from exchange_clients.base.trading import (
     BalanceInfo,
@@ -78,10 +79,55 @@ def market_order_limit_price(
     return bound
 
 
+class PreparedOrder:
+    """An order prepared by `prepare_market_order`: `await prepared()` sends it (once); `release()` gives back
+    what the preparation holds when it will not be sent (a Lighter transaction signed with a managed nonce gives
+    its nonce back). Releasing after the send, or twice, does nothing.
+
+    Args:
+        send: the coroutine function that sends the prepared order and returns its `OrderInfo`.
+        release: called at most once, and only when the order was never sent (None: nothing to give back).
+    """
+
+    def __init__(
+        self, send: Callable[[], Awaitable[OrderInfo]], release: Callable[[], None] | None = None
+    ) -> None:
+        self._send = send
+        self._release = release
+        self.state = "prepared"  # prepared -> sent | released
+
+    async def __call__(self) -> OrderInfo:
+        if self.state == "prepared":
+            self.state = "sent"
+        return await self._send()
+
+    def release(self) -> None:
+        if self.state != "prepared":
+            return
+        self.state = "released"
+        if self._release is not None:
+            self._release()
+
+
 class BaseExchangeClient(ABC):
-    """A venue's trading client. See the module docstring for the rules."""
+    """A venue's trading client. See the module docstring for the rules.
+
+    Attributes:
+        account_state: balance, positions and open orders kept from the venue's account streams
+            (`exchange_clients.base.account_state`), or None for a client that keeps none.
+    """
 
     venue: str
+    account_state: AccountState | None = None
+
+    def cached_balance(self, max_age_seconds: float | None = None) -> tuple[BalanceInfo | None, str]:
+        """The balance from the account streams when it may be served (synced, heard from within
+        `max_age_seconds`, default the state's own bound): (balance, ""); else (None, why), and the caller reads
+        `get_account_balance()` (REST) instead."""
+        if self.account_state is None:
+            return None, f"{self.venue}: this client keeps no account state from its streams"
+        balance, why = self.account_state.fresh_balance(max_age_seconds)
+        return balance, why or ""
 
     @abstractmethod
     async def connect(self) -> None:

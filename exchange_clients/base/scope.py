@@ -114,6 +114,7 @@ def venue_scope(config: VenueConfig) -> VenueScope:
             config.rest_url,
             rate_per_second=config.rate_limit.rate_per_second,
             burst=config.rate_limit.burst,
+            order_reserve=config.rate_limit.order_reserve,
         )
         scope = _SCOPES[key] = VenueScope(config, limiter)
     return scope

@@ -77,6 +77,22 @@ class ReconnectingWebSocket:
             raise ConnectionError(f"{self.name}: not connected")
         await self._ws.send(json.dumps(message))
 
+    async def ping(self, timeout_seconds: float) -> float:
+        """A protocol-level ping on the current connection; returns the round trip (seconds) once the pong came.
+
+        Raises:
+            ConnectionError: not connected, or the connection closed meanwhile.
+            asyncio.TimeoutError: no pong within `timeout_seconds`."""
+        ws = self._ws
+        if ws is None:
+            raise ConnectionError(f"{self.name}: not connected")
+        try:
+            waiter = await ws.ping()
+            latency: float = await asyncio.wait_for(waiter, timeout_seconds)
+        except websockets.exceptions.ConnectionClosed as exc:
+            raise ConnectionError(f"{self.name}: connection closed during ping") from exc
+        return latency
+
     async def reconnect(self) -> None:
         """Close the current connection (if any): `run()` reconnects after its backoff, to `url` as it is then
         (a caller may change `url` first, e.g. a renewed stream key)."""

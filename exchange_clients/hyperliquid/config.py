@@ -8,7 +8,8 @@ Sources (HL gitbook mirror dzmbs/hyperliquid-docs@24c1248):
   (l2Book, allMids, clearinghouseState, orderStatus, spotClearinghouseState, exchangeStatus), 60 (userRole) or
   20 (every other documented one), plus 1 per 20 items returned by fundingHistory, userFunding, userFills,
   historicalOrders, ... . The limiter is therefore a weight budget: `rate_per_second` 20, `burst` 200 (ten
-  seconds of weight; the venue counts per minute). Every request takes its weight (`http.info_weight`).
+  seconds of weight; the venue counts per minute), of which `order_reserve` 20 (twenty single-order actions) reads
+  never take. Every request takes its weight (`http.info_weight`).
 * The budget is per IP, whatever the dex: "hyperliquid:<dex>" spends the budget of "hyperliquid"
   (`budget_venue`), through the same session.
 
@@ -56,7 +57,7 @@ class HyperliquidConfig(VenueConfig):
     venue: str = VENUE
     dex: str = ""
     rest_url: str = MAINNET_URL
-    rate_limit: RateLimitConfig = RateLimitConfig(rate_per_second=20.0, burst=200)
+    rate_limit: RateLimitConfig = RateLimitConfig(rate_per_second=20.0, burst=200, order_reserve=20)
 
     @model_validator(mode="after")
     def _venue_matches_dex(self) -> HyperliquidConfig:

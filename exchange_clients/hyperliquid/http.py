@@ -44,6 +44,7 @@ from typing import Any
 
 import aiohttp
 
+from exchange_clients.base.rate_limit import ORDER
 from exchange_clients.base.retry import call_with_retry, parse_retry_after
 from exchange_clients.base.scope import VenueScope
 from exchange_clients.hyperliquid.common import (
@@ -293,7 +294,7 @@ class HyperliquidHttp:
             UNKNOWN (the action may have been applied).
         """
         if not slot_taken:
-            await self.limiter.acquire(exchange_weight(batch_length))
+            await self.limiter.acquire(exchange_weight(batch_length), priority=ORDER)
         timeout = self.config.http.timeout_seconds
         try:
             body = await asyncio.wait_for(

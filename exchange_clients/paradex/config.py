@@ -2,7 +2,7 @@
 
 Sources: REST base `https://api.prod.paradex.trade/v1`, WebSocket `wss://ws.api.prod.paradex.trade/v1`
 (PROTOCOL_NOTES §2.1). Paradex documents only "429 = rate limit" (§2) without the numbers here: 20 requests/s with a
-burst of 10 is a conservative default; set `PERPARB_PARADEX_RATE_PER_SECOND` / `_BURST` from the account's limits.
+burst of 10 (2 of them kept for placements and cancels: `order_reserve`) is a conservative default; set `PERPARB_PARADEX_RATE_PER_SECOND` / `_BURST` from the account's limits.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class ParadexConfig(VenueConfig):
 
     venue: Literal["paradex"] = "paradex"
     rest_url: str = PARADEX_PROD_URL
-    rate_limit: RateLimitConfig = RateLimitConfig(rate_per_second=20.0, burst=10)
+    rate_limit: RateLimitConfig = RateLimitConfig(rate_per_second=20.0, burst=10, order_reserve=2)
 
     def derived_ws_url(self) -> str:
         """The WebSocket URL of `rest_url` (`ws_url_from_rest`).

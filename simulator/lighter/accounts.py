@@ -149,6 +149,27 @@ class AccountBodiesMixin(LighterState):
         )
         return sorted((self.by_symbol[s] for s in symbols if s in self.by_symbol), key=lambda m: m.market_id)
 
+    def user_stats(self, account: Account) -> dict[str, Any]:
+        """The `stats` of a `user_stats/{a}` frame (`simulator.lighter.stream_hub`): USDC text, 6 decimals."""
+        markets = self.engine.markets
+        equity = margin.equity(account, markets)
+        imr = margin.initial_margin(account, markets)
+        available = equity - imr
+        usage = imr / equity * 100 if equity > 0 else Decimal(0)
+        notional = sum(
+            (abs(pos.size) * markets[name].mark_price for name, pos in account.positions.items() if pos.size),
+            Decimal(0),
+        )
+        leverage = notional / equity if equity > 0 else Decimal(0)
+        return {
+            "collateral": usdc(account.collateral),
+            "portfolio_value": usdc(equity),
+            "leverage": f"{leverage:.2f}",
+            "available_balance": usdc(available),
+            "margin_usage": f"{usage:.2f}",
+            "buying_power": usdc(max(available, Decimal(0)) * 20),
+        }
+
     def detailed_account(self, account: Account) -> dict[str, Any]:
         """One `DetailedAccount` (every field of lighter-sdk's model; shape of `rest_account_*.json`)."""
         markets = self.engine.markets

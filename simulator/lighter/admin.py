@@ -203,12 +203,17 @@ class AccountSpec(DepositSpec):
 
 
 class LighterWsFaultSpec(WsFaultSpec):
-    """Body of `POST /_sim/ws/faults`: `drop_connections` now, and/or `skip_nonce` of `market_id` (None = all)."""
+    """Body of `POST /_sim/ws/faults`: `drop_connections` now, and/or `skip_nonce` of `market_id` (None = all),
+    and/or `stall_accounts`: for `stall_seconds` the account connections go silent (a half-open connection: no
+    `account_all` / `user_stats` frame and no pong reaches any connection subscribed to an account channel; the
+    frames of that time are lost, as they would be)."""
 
-    ACTIONS: ClassVar[tuple[str, ...]] = ("drop_connections", "skip_nonce")
+    ACTIONS: ClassVar[tuple[str, ...]] = ("drop_connections", "skip_nonce", "stall_accounts")
 
     skip_nonce: bool = False
     market_id: int | None = None
+    stall_accounts: bool = False
+    stall_seconds: float = Field(default=5.0, gt=0, le=600)
 
 
 SocketCloser = Callable[[], Awaitable[int]]
@@ -294,6 +299,9 @@ def add_trading_admin_routes(
             if spec.market_id is not None and spec.market_id not in trading.markets:
                 return web.json_response({"error": f"no traded market {spec.market_id}"}, status=404)
             out["skipped_nonce_markets"] = trading.hub.skip_nonce(spec.market_id)
+        if spec.stall_accounts:
+            trading.hub.stall_accounts(spec.stall_seconds)
+            out["accounts_stalled_seconds"] = spec.stall_seconds
         if spec.drop_connections:
             out["dropped_connections"] = await close_sockets()
         log.info("lighter ws faults: %s", out)

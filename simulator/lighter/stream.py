@@ -25,7 +25,7 @@ malformed parameter, `limit=0`, or an unknown market on `fundings`/`orderBookDet
 (empty `fundings`). Fault bodies: `lighter_error_body`.
 
 WebSocket `/stream`: `{"session_id", "type":"connected"}` first; `subscribe` to `market_stats/all`,
-`market_stats/{m}`, `order_book/{m}`, `account_all/{a}`; app-level ping -> pong; errors 30005 (invalid channel /
+`market_stats/{m}`, `order_book/{m}`, `account_all/{a}`, `user_stats/{a}`; app-level ping -> pong; errors 30005 (invalid channel /
 market), 30003 (already subscribed), 21100 (unknown account), shapes as `venue-data/lighter/ws_error_*.json`.
 Request channels use `/`, response channels `:`. `market_stats` frames are built by
 `LighterMarketData.market_stats` (units documented there) with the engine's prices laid over
@@ -91,7 +91,13 @@ class StreamSession:
                 return
 
     def enqueue(self, frame: dict[str, Any]) -> None:
-        """Queue `frame` for sending (the hub's `Subscriber` protocol)."""
+        """Queue `frame` for sending (the hub's `Subscriber` protocol). While the `stall_accounts` WS fault lasts,
+        account frames, and pongs to a connection with an account channel, are lost."""
+        if self.trading.hub.accounts_stalled():
+            kind = str(frame.get("type", ""))
+            account_session = any(c.startswith(("account_all:", "user_stats:")) for c in self.channels)
+            if kind.endswith(("/account_all", "/user_stats")) or (kind == "pong" and account_session):
+                return
         self.queue.put_nowait(frame)
 
     async def send(self, frame: dict[str, Any]) -> None:
@@ -122,13 +128,14 @@ class StreamSession:
             await self.send({"error": dict(INVALID_PARAM_BODY)})
 
     def _parse(self, channel: Any) -> tuple[str, str] | None:
-        """('market_stats'|'order_book'|'account_all', 'all'|id text) or None for an unsupported channel."""
+        """('market_stats'|'order_book'|'account_all'|'user_stats', 'all'|id text) or None for an unsupported
+        channel."""
         if not isinstance(channel, str) or channel.count("/") != 1:
             return None
         name, arg = channel.split("/")
         if name == "market_stats" and (arg == "all" or arg.isdigit()):
             return name, arg
-        if name in ("order_book", "account_all") and arg.isdigit():
+        if name in ("order_book", "account_all", "user_stats") and arg.isdigit():
             return name, arg
         return None
 
@@ -139,7 +146,7 @@ class StreamSession:
             return
         name, arg = parsed
         if (
-            name != "account_all"
+            name not in ("account_all", "user_stats")
             and arg != "all"
             and int(arg) not in {r["market_id"] for r in self.md.data.perp_details()}
         ):
@@ -155,6 +162,12 @@ class StreamSession:
         elif name == "account_all":
             try:
                 self.trading.hub.subscribe_account(int(arg), self)
+            except LighterRequestError as exc:
+                await self.error(exc.code, exc.message)
+                return
+        elif name == "user_stats":
+            try:
+                self.trading.hub.subscribe_stats(int(arg), self)
             except LighterRequestError as exc:
                 await self.error(exc.code, exc.message)
                 return
@@ -180,6 +193,8 @@ class StreamSession:
             self.trading.hub.unsubscribe_book(int(arg), self)
         elif name == "account_all":
             self.trading.hub.unsubscribe_account(int(arg), self)
+        elif name == "user_stats":
+            self.trading.hub.unsubscribe_stats(int(arg), self)
         await self.send({"type": "unsubscribed", "channel": resp_channel})
 
     def _market_stats_frame(self, arg: str, kind: str) -> dict[str, Any]:

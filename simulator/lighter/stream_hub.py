@@ -8,6 +8,11 @@ change counter (`OrderBook.seq`), each frame's `begin_nonce` = the previous fram
 `account_all/{a}` (an `auth` field is accepted, not verified) answers `subscribed/account_all` with the account's
 positions, open orders, last trades and funding payments keyed by market id, then `update/account_all` with what
 changed (positions in full, new trades, funding payments and orders), plus trade counts and volumes.
+`user_stats/{a}` (Lighter's account-statistics channel; auth accepted, not verified) answers `subscribed/user_stats`
+with `stats` {collateral, portfolio_value (equity), leverage, available_balance (equity - initial margin),
+margin_usage (initial margin / equity, percent), buying_power (available_balance x max leverage of 20)}, USDC
+text with 6 decimals like the REST `account`, then `update/user_stats` whenever those figures change (checked each
+push round: fills, funding and mark moves all change them).
 """
 
 from __future__ import annotations
@@ -63,6 +68,11 @@ class LighterStreamHub:
         self.last_frame: dict[int, float] = {}
         self.account_subs: dict[int, list[Subscriber]] = {}
         self.feeds: dict[int, _AccountFeed] = {}
+        self.stats_subs: dict[int, list[Subscriber]] = {}
+        self.last_stats: dict[int, dict[str, Any]] = {}
+        self.accounts_stalled_until = (
+            0.0  # time.monotonic(): account connections silent until then (WS fault)
+        )
         self.offset = 1
 
     # ------------------------------------------------------------------------------------------ order book
@@ -279,6 +289,54 @@ class LighterStreamHub:
             for sub in subs:
                 sub.enqueue(frame)
 
+    # ------------------------------------------------------------------------------------------ user_stats
+
+    def _stats(self, account: Account) -> dict[str, Any]:
+        return self.trading.user_stats(account)
+
+    def subscribe_stats(self, account_id: int, sub: Subscriber) -> None:
+        """Queue the `subscribed/user_stats` snapshot for `sub` and add it.
+
+        Raises:
+            LighterRequestError: 21100 for an unknown account.
+        """
+        trading = self.trading
+        trading.sync()
+        account = trading.ensure_account(account_id)
+        stats = self._stats(account)
+        sub.enqueue({"channel": f"user_stats:{account_id}", "stats": stats, "type": "subscribed/user_stats"})
+        self.last_stats[account_id] = stats
+        self.stats_subs.setdefault(account_id, []).append(sub)
+
+    def unsubscribe_stats(self, account_id: int, sub: Subscriber) -> None:
+        subs = self.stats_subs.get(account_id, [])
+        if sub in subs:
+            subs.remove(sub)
+
+    def flush_stats(self) -> None:
+        """Queue an `update/user_stats` for every subscribed account whose figures changed."""
+        for account_id, subs in list(self.stats_subs.items()):
+            if not subs:
+                del self.stats_subs[account_id]
+                continue
+            account = self.trading.engine.accounts.get(account_id)
+            if account is None:
+                continue
+            stats = self._stats(account)
+            if stats == self.last_stats.get(account_id):
+                continue
+            self.last_stats[account_id] = stats
+            frame = {"channel": f"user_stats:{account_id}", "stats": stats, "type": "update/user_stats"}
+            for sub in subs:
+                sub.enqueue(frame)
+
+    def stall_accounts(self, seconds: float) -> None:
+        """WS fault: account connections go silent for `seconds` (see `LighterWsFaultSpec`)."""
+        self.accounts_stalled_until = time.monotonic() + seconds
+
+    def accounts_stalled(self) -> bool:
+        return time.monotonic() < self.accounts_stalled_until
+
     # ------------------------------------------------------------------------------------------ loop
 
     def tick(self, now_mono: float) -> None:
@@ -287,9 +345,10 @@ class LighterStreamHub:
             due = now_mono - self.last_frame.get(market.market_id, 0.0) >= self.push_interval
             self._flush_book(market, now_mono, heartbeat=due)
         self.flush_accounts()
+        self.flush_stats()
 
     def remove(self, sub: Subscriber) -> None:
         """A session closed: drop it from every feed."""
-        for subs in (*self.book_subs.values(), *self.account_subs.values()):
+        for subs in (*self.book_subs.values(), *self.account_subs.values(), *self.stats_subs.values()):
             if sub in subs:
                 subs.remove(sub)

@@ -1,8 +1,9 @@
 """The atomic two-leg executor: open and close a delta-neutral position so that no leg is ever left naked.
 
-Entry (`open_position`):
+Entry (`create_and_prepare`, then `open_position`):
 1. ONE transaction writes the position (`opening`) and both entry orders (`pending`, client order ids of the run)
-   before any venue call;
+   before any venue call; meanwhile both orders are PREPARED (book bound, rate-limit slot, signature: local work,
+   no venue call), so the write and the signing overlap;
 2. both orders are sent CONCURRENTLY (`asyncio.gather`): bounded IOC market orders (`execution.mode: ioc`, worst
    price = touch ± `sizing.max_slippage_bps`, see `BaseExchangeClient.place_market_order`), or post-only limits at
    each leg's own touch (`post_only`), polled until `post_only_timeout_seconds` and the rest cancelled;
@@ -44,7 +45,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from exchange_clients.base.client import BaseExchangeClient
+from exchange_clients.base.client import BaseExchangeClient, PreparedOrder
 from exchange_clients.base.trading import (
     ContractAttributes,
     Fill,
@@ -94,20 +95,32 @@ class OrderPlan:
 
 @dataclass
 class Outcome:
-    """Result of an executor operation. `long_qty` / `short_qty`: the venues' absolute leg sizes afterwards."""
+    """Result of an executor operation. `long_qty` / `short_qty`: the venues' absolute leg sizes afterwards.
+    `submit_starts`: perf_counter() when each entry order's send started (entries only; for the latency event)."""
 
     status: str
     long_qty: Decimal
     short_qty: Decimal
     detail: str = ""
     submit_gap_ms: float | None = None
+    submit_starts: list[float] = field(default_factory=list)
 
 
 @dataclass
 class SubmitTimes:
-    """perf_counter() when each concurrent placement call started (for the bench of the gap between legs)."""
+    """perf_counter() when each concurrent placement call started (for the bench of the gap between legs). One
+    per `send_orders` call, so concurrent entries of one cycle never mix their figures."""
 
     starts: list[float] = field(default_factory=list)
+
+
+def _release_prepared(task: asyncio.Future[Any]) -> None:
+    """Done-callback of a preparation abandoned by a cancelled `send_orders`: release what it prepared."""
+    if task.cancelled() or task.exception() is not None:
+        return
+    prepared = task.result()
+    if isinstance(prepared, PreparedOrder):
+        prepared.release()
 
 
 def tolerance(long: Leg, short: Leg) -> Decimal:
@@ -121,7 +134,6 @@ class TwoLegExecutor:
         self.ctx = ctx
         self.rules = rules
         self.max_slippage_bps = max_slippage_bps
-        self.last_submit = SubmitTimes()
 
     # ------------------------------------------------------------------------------------------------ entry
 
@@ -141,12 +153,70 @@ class TwoLegExecutor:
         Raises:
             sqlalchemy.exc.IntegrityError: a live position on this asset already exists (unique index).
         """
+        plans = self.entry_plans(long, short, quantity, post_only_prices)
+        position_id = await self._write_position(
+            plans, long, short, quantity, notional_usd, entry_spread_hourly, round_trip_cost
+        )
+        return position_id, plans
+
+    def entry_plans(
+        self, long: Leg, short: Leg, quantity: Decimal, post_only_prices: tuple[Decimal, Decimal] | None
+    ) -> list[OrderPlan]:
+        """The two entry orders (buy the long leg, sell the short leg), not yet persisted."""
         plans = [
             OrderPlan(long, Side.BUY, quantity, "entry", False, self.max_slippage_bps),
             OrderPlan(short, Side.SELL, quantity, "entry", False, self.max_slippage_bps),
         ]
         if post_only_prices is not None:
             plans[0].post_only_price, plans[1].post_only_price = post_only_prices
+        return plans
+
+    async def create_and_prepare(
+        self,
+        *,
+        long: Leg,
+        short: Leg,
+        quantity: Decimal,
+        notional_usd: Decimal,
+        entry_spread_hourly: Decimal,
+        round_trip_cost: Decimal,
+        post_only_prices: tuple[Decimal, Decimal] | None = None,
+    ) -> tuple[int, list[OrderPlan], list[Any]]:
+        """`create_position` and the preparation of both entry orders (book bound, rate-limit slot, signature:
+        no venue call) CONCURRENTLY, so the database write and the signing overlap. Nothing is sent here: the
+        persisted-before-sent rule holds (`open_position(..., prepared=...)` sends). Returns (position id, plans,
+        what each preparation gave: a send, None, or the exception it raised).
+
+        Raises:
+            sqlalchemy.exc.IntegrityError: a live position on this asset already exists (what was prepared is
+                released first)."""
+        plans = self.entry_plans(long, short, quantity, post_only_prices)
+        for (
+            plan
+        ) in plans:  # the client order ids are known before the rows are written: the signatures need them
+            plan.client_order_id = self.ctx.order_ids.next()
+        tasks = [asyncio.ensure_future(self._prepare(p)) for p in plans]
+        try:
+            position_id = await self._write_position(
+                plans, long, short, quantity, notional_usd, entry_spread_hourly, round_trip_cost
+            )
+        except BaseException:
+            for task in tasks:
+                task.add_done_callback(_release_prepared)
+            raise
+        prepared = await asyncio.gather(*tasks, return_exceptions=True)
+        return position_id, plans, list(prepared)
+
+    async def _write_position(
+        self,
+        plans: list[OrderPlan],
+        long: Leg,
+        short: Leg,
+        quantity: Decimal,
+        notional_usd: Decimal,
+        entry_spread_hourly: Decimal,
+        round_trip_cost: Decimal,
+    ) -> int:
         async with self.ctx.engine.begin() as conn:
             position_id = (
                 await conn.execute(
@@ -170,18 +240,28 @@ class TwoLegExecutor:
                 )
             ).scalar_one()
             await self._insert(conn, position_id, plans)
-        return position_id, plans
+        position_id_: int = position_id
+        return position_id_
 
-    async def open_position(self, position_id: int, plans: list[OrderPlan], long: Leg, short: Leg) -> Outcome:
-        """Send both entry orders concurrently, then balance (see module docstring). Never raises for a venue
-        error: the outcome and the events say what happened."""
-        self.last_submit = SubmitTimes()
-        await self.send_orders(position_id, plans)
+    async def open_position(
+        self,
+        position_id: int,
+        plans: list[OrderPlan],
+        long: Leg,
+        short: Leg,
+        *,
+        prepared: list[Any] | None = None,
+    ) -> Outcome:
+        """Send both entry orders concurrently (`prepared`: what `create_and_prepare` prepared), then balance (see
+        module docstring). Never raises for a venue error: the outcome and the events say what happened."""
+        times = SubmitTimes()
+        await self.send_orders(position_id, plans, times=times, prepared=prepared)
         gap = None
-        if len(self.last_submit.starts) == 2:
-            gap = abs(self.last_submit.starts[1] - self.last_submit.starts[0]) * 1000
+        if len(times.starts) == 2:
+            gap = abs(times.starts[1] - times.starts[0]) * 1000
         outcome = await self.balance(position_id, long, short)
         outcome.submit_gap_ms = gap
+        outcome.submit_starts = times.starts[:2]
         return outcome
 
     async def balance(self, position_id: int, long: Leg, short: Leg, *, _again: bool = True) -> Outcome:
@@ -431,7 +511,8 @@ class TwoLegExecutor:
 
     async def _insert(self, conn: Any, position_id: int | None, plans: Sequence[OrderPlan]) -> None:
         for plan in plans:
-            plan.client_order_id = self.ctx.order_ids.next()
+            if not plan.client_order_id:
+                plan.client_order_id = self.ctx.order_ids.next()
         ids = await state.insert_orders(
             conn,
             [
@@ -456,20 +537,46 @@ class TwoLegExecutor:
         for plan, row_id in zip(plans, ids, strict=True):
             plan.row_id = row_id
 
-    async def send_orders(self, position_id: int | None, plans: list[OrderPlan]) -> None:
+    async def send_orders(
+        self,
+        position_id: int | None,
+        plans: list[OrderPlan],
+        *,
+        times: SubmitTimes | None = None,
+        prepared: list[Any] | None = None,
+    ) -> None:
         """Send `plans` concurrently, every one persisted first: plans without a row are written `pending` (one
         transaction, against `position_id`, None for an order of no position), then all are prepared, then all
-        sent; each outcome is written as soon as its venue answers. Never raises for a venue error."""
+        sent; each outcome is written as soon as its venue answers. `times` collects when each send started.
+        A prepared order whose send is never started (its sibling's preparation was cancelled) is released
+        (`prepared.release()` when the client offers it: e.g. a signed Lighter transaction gives its nonce
+        back). Never raises for a venue error."""
         new = [p for p in plans if not p.row_id]
         if new:
             async with self.ctx.engine.begin() as conn:
                 await self._insert(conn, position_id, new)
         # two phases: the slow local work of every order (book bound, signing) first, then all sends together,
         # so concurrent legs reach their venues at nearly the same moment
-        prepared = await asyncio.gather(*(self._prepare(p) for p in plans), return_exceptions=True)
-        await asyncio.gather(
-            *(self._send_and_record(p, prep) for p, prep in zip(plans, prepared, strict=True))
-        )
+        if prepared is None:
+            tasks = [asyncio.ensure_future(self._prepare(p)) for p in plans]
+            try:
+                prepared = list(await asyncio.gather(*tasks, return_exceptions=True))
+            except (
+                BaseException
+            ):  # cancelled while preparing: nothing is sent, what was prepared is given back
+                for task in tasks:
+                    task.add_done_callback(_release_prepared)
+                    task.cancel()
+                raise
+        times = times if times is not None else SubmitTimes()
+        try:
+            await asyncio.gather(
+                *(self._send_and_record(p, prep, times) for p, prep in zip(plans, prepared, strict=True))
+            )
+        finally:
+            for prep in prepared:  # a send never started (cancelled) must not hold its venue's key
+                if isinstance(prep, PreparedOrder):
+                    prep.release()
 
     async def _prepare(self, plan: OrderPlan) -> Callable[[], Awaitable[OrderInfo]] | None:
         if plan.post_only_price is not None:
@@ -483,24 +590,25 @@ class TwoLegExecutor:
             client_order_id=plan.client_order_id,
         )
 
-    async def _send_and_record(self, plan: OrderPlan, prepared: Any) -> None:
+    async def _send_and_record(self, plan: OrderPlan, prepared: Any, times: SubmitTimes) -> None:
         """Send one order and persist its outcome as soon as the venue answered (each leg on its own: a crash
         while the other leg is still in flight keeps what this one did)."""
         sent_at = self.ctx.now()
-        info, error, fills = await self._send(plan, prepared)
+        info, error, fills = await self._send(plan, prepared, times)
         if info is None and error is None:
             return  # outcome unknown: stays pending for `resolve_unknown` / `settle`
         async with self.ctx.engine.begin() as conn:
             await state.apply_order_info(conn, plan.row_id, info, error=error, fills=fills, sent_at=sent_at)
 
     async def _send(
-        self, plan: OrderPlan, prepared: Any = None
+        self, plan: OrderPlan, prepared: Any = None, times: SubmitTimes | None = None
     ) -> tuple[OrderInfo | None, str | None, list[Fill]]:
         """Place one order (`prepared`: the send of `_prepare`, or the exception it raised, or None for a
         post-only limit); returns (final info, error, fills). (None, None, []) = outcome unknown."""
         leg, client, cid = plan.leg, plan.leg.client, plan.client_order_id
         started = time.perf_counter()
-        self.last_submit.starts.append(started)
+        if times is not None:
+            times.starts.append(started)
         round_trip = metrics.ORDER_ROUND_TRIP_SECONDS.labels(venue=leg.venue)
         try:
             if isinstance(prepared, BaseException):

@@ -22,7 +22,8 @@ Each cycle (`step`):
    divergence between the venues' mids within `max_price_divergence_bps`; quantity = target notional / mid on
    the common grid of both venues' size steps (`common_quantity`). Then the atomic two-leg entry.
 
-`start()` reconciles: interrupted positions are settled; orders of this account (any earlier run) not known final
+`start()` sets `sizing.leverage` on the configured symbols' markets (so entries make no leverage request) and
+reconciles: interrupted positions are settled; orders of this account (any earlier run) not known final
 are looked up by client order id; venue orders carrying one of the account's run ids but unknown to the
 database are stray and cancelled; venue positions on assets without a live database position are reported (or
 closed with `unknown_positions: close`).
@@ -63,6 +64,7 @@ from strategies import state
 from strategies.base import RunContext, Strategy
 from strategies.book import RunBook, funding_arbitrage_book
 from strategies.config import FundingArbitrageConfig
+from strategies.execution.margin import MarginLedger, MarginReservation
 from strategies.execution.two_leg import Leg, OrderPlan, TwoLegExecutor
 from strategies.funding_arbitrage import history
 from strategies.funding_arbitrage.decision import (
@@ -149,6 +151,10 @@ def snapshots_from(markets: list[MarketInfo], samples: list[FundingRateSample]) 
     return out
 
 
+GATE_MAX_AGE_SECONDS = 1.0
+"""The entry gate (pauses, operator commands) read during the scan serves the cycle's entries only if read within
+this time; a longer cycle reads it again before entering."""
+
 TOP_CANDIDATES = 5
 """How many of the best candidates each cycle explains (events and `perparb status`)."""
 NO_CANDIDATE = ("", "", "")
@@ -163,6 +169,9 @@ class FundingArbitrageStrategy(Strategy):
             raise ConfigError("FundingArbitrageStrategy needs a funding_arbitrage config")
         self.config: FundingArbitrageConfig = ctx.config
         self.executor = TwoLegExecutor(ctx, self.config.execution, self.config.sizing.max_slippage_bps)
+        self.margin = MarginLedger()  # margin reserved per venue by the cycle's entries in flight
+        self._fallback_noted: dict[str, str] = {}  # venue -> why its balance last came from REST
+        self._gate_read_at = float("-inf")  # loop time the cycle's entry gate read started
         self._legs: dict[tuple[str, str], Leg] = {}
         self._leverage_done: set[tuple[str, str]] = set()
         self._max_leverage: dict[tuple[str, str], Decimal | None] = {}
@@ -205,6 +214,36 @@ class FundingArbitrageStrategy(Strategy):
                     continue  # not listed on this venue: never traded there
                 await self._check_leg_leverage(leg, lev)
 
+    async def set_leverage_ahead(self) -> None:
+        """Set `sizing.leverage` at start on every venue market of the configured symbols, so an entry's path
+        does no leverage request (configs without symbols set it at their first entry per market). A venue that
+        refuses is reported (`leverage` event) and tried again at the entry."""
+        for symbol in sorted(self.config.symbol_set or ()):
+            for venue in self.ctx.clients:
+                key = (venue, symbol)
+                if key not in self._legs:
+                    continue  # not listed on this venue (check_leverage found out)
+                try:
+                    await self._ensure_leverage(self._legs[key])
+                except VenueError as exc:
+                    await self.ctx.event(
+                        "leverage", f"{venue} {symbol}: leverage not set at start: {exc}", level="warn"
+                    )
+
+    async def _ensure_leverage(self, leg: Leg) -> None:
+        """`sizing.leverage` on the leg's market, set once per market and run (read first: set only if needed).
+
+        Raises:
+            VenueError: the read or the change failed."""
+        key = (leg.venue, leg.symbol)
+        if key in self._leverage_done:
+            return
+        lev = self.config.sizing.leverage
+        current, _ = await leg.client.get_leverage_info(leg.symbol)
+        if current != lev:
+            await leg.client.set_leverage(leg.symbol, lev)
+        self._leverage_done.add(key)
+
     async def _check_leg_leverage(self, leg: Leg, lev: Decimal) -> None:
         """Raises ConfigError above the venue's maximum for the market (read once per market and run: a
         market's maximum leverage is venue metadata, and the read costs a rate-limited request per entry)."""
@@ -240,6 +279,7 @@ class FundingArbitrageStrategy(Strategy):
     async def start(self) -> None:
         ctx = self.ctx
         await self.check_leverage()
+        await self.set_leverage_ahead()
         if ctx.mode == "live":
             await self.backfill_history()
         async with ctx.engine.connect() as conn:
@@ -322,26 +362,41 @@ class FundingArbitrageStrategy(Strategy):
     # ------------------------------------------------------------------------------------------------ step
 
     async def step(self) -> bool:
+        """One cycle (module docstring). The database reads that do not depend on the scan (the live positions,
+        and the entry gate: operator commands, pauses) run while the scan fetches, so the entries' path after
+        the market data is in hand carries no read it could have done earlier."""
         ctx = self.ctx
         now = ctx.now()
-        scan = await self.scan(now)
-        async with ctx.engine.connect() as conn:
-            positions = await state.live_positions(conn, ctx.account, ctx.mode)
+        gate = asyncio.ensure_future(ctx.may_enter())
+        self._gate_read_at = asyncio.get_running_loop().time()
+        try:
+            return await self._step(now, gate)
+        finally:
+            if not gate.done():
+                gate.cancel()
+
+    async def _step(self, now: datetime, gate: asyncio.Future[str | None]) -> bool:
+        scan, positions = await asyncio.gather(self.scan(now), self._live_positions())
+        settled = False
         for p in positions:
             if p.status in ("opening", "closing"):
                 long, short = await self.legs_of(p)
                 await self.executor.settle(p.id, long, short, p.status)
-        async with ctx.engine.connect() as conn:
-            positions = [
-                p for p in await state.live_positions(conn, ctx.account, ctx.mode) if p.status == "open"
-            ]
+                settled = True
+        if settled:
+            positions = await self._live_positions()
+        positions = [p for p in positions if p.status == "open"]
         still_open: list[state.PositionRow] = []
         for i, p in enumerate(positions):
             others = [self._open_position(q) for q in still_open + positions[i + 1 :]]
             if not await self.monitor_and_exit(p, scan, now, others):
                 still_open.append(p)
-        await self.enter(scan, still_open, now)
+        await self.enter(scan, still_open, now, gate=gate)
         return True
+
+    async def _live_positions(self) -> list[state.PositionRow]:
+        async with self.ctx.engine.connect() as conn:
+            return await state.live_positions(conn, self.ctx.account, self.ctx.mode)
 
     async def scan(self, now: datetime) -> ScanResult:
         ctx = self.ctx
@@ -552,7 +607,19 @@ class FundingArbitrageStrategy(Strategy):
 
     # ---------------------------------------------------------------------------------------------- entries
 
-    async def enter(self, scan: ScanResult, open_rows: list[state.PositionRow], now: datetime) -> None:
+    async def enter(
+        self,
+        scan: ScanResult,
+        open_rows: list[state.PositionRow],
+        now: datetime,
+        *,
+        gate: asyncio.Future[str | None] | None = None,
+    ) -> None:
+        """Open this cycle's chosen entries CONCURRENTLY (one task each, started together): each runs its live
+        checks, reserving its margin on both venues as it is chosen (`strategies.execution.margin`), then its
+        atomic two-leg entry. A venue error skips that entry only (an `entry_skipped` event); any other error is
+        raised once every entry of the cycle has finished. `gate`: the entry gate (`RunContext.may_enter`: operator
+        commands applied, pauses) read during this cycle's scan; None = read it now."""
         held = [self._open_position(p) for p in open_rows]
         tradeable = [
             c
@@ -561,22 +628,45 @@ class FundingArbitrageStrategy(Strategy):
             and c.short_venue in self.ctx.clients
             and c.symbol not in self.blocked_symbols
         ]
-        await self._explain(scan, held, now)
-        for cand in choose_entries(tradeable, held, self.config):
-            paused = await self.ctx.may_enter()
-            if paused is not None:
-                if paused != self._paused_noted:
-                    await self.ctx.event(
-                        "entry_skipped",
-                        f"{cand.symbol} long {cand.long_venue} / short {cand.short_venue}: entries paused ({paused})",
-                    )
-                self._paused_noted = paused
-                return
-            self._paused_noted = None
-            try:
-                await self.enter_one(cand.opportunity, cand.signal)
-            except VenueError as exc:
-                await self.ctx.event("entry_skipped", f"{cand.symbol}: {exc}", level="warn")
+        chosen = choose_entries(tradeable, held, self.config)
+        if gate is None:
+            gate = asyncio.ensure_future(self.ctx.may_enter())
+            self._gate_read_at = asyncio.get_running_loop().time()
+        try:
+            await self._enter_chosen(chosen, gate)
+        finally:  # explained after the entries: its database writes are not on the entries' path
+            await self._explain(scan, held, now)
+
+    async def _enter_chosen(self, chosen: list[EntryCandidate], gate: asyncio.Future[str | None]) -> None:
+        paused = await gate
+        if not chosen:
+            return
+        if asyncio.get_running_loop().time() - self._gate_read_at > GATE_MAX_AGE_SECONDS:
+            paused = (
+                await self.ctx.may_enter()
+            )  # a long cycle (exits, settling): the early reading is too old
+        if paused is not None:
+            if paused != self._paused_noted:
+                cand = chosen[0]
+                await self.ctx.event(
+                    "entry_skipped",
+                    f"{cand.symbol} long {cand.long_venue} / short {cand.short_venue}: entries paused ({paused})",
+                )
+            self._paused_noted = paused
+            return
+        self._paused_noted = None
+        results = await asyncio.gather(
+            *(self._enter_guarded(cand) for cand in chosen), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    async def _enter_guarded(self, cand: EntryCandidate) -> None:
+        try:
+            await self.enter_one(cand.opportunity, cand.signal)
+        except VenueError as exc:
+            await self.ctx.event("entry_skipped", f"{cand.symbol}: {exc}", level="warn")
 
     async def _explain(self, scan: ScanResult, held: list[OpenPosition], now: datetime) -> None:
         """Say why the best candidates of this cycle are not entered: an `entry_skipped` event per candidate whose
@@ -652,7 +742,10 @@ class FundingArbitrageStrategy(Strategy):
             )
 
     async def enter_one(self, opp: Opportunity, signal: SignalEstimate | None = None) -> None:
+        """Check and open one entry (see `check_entry`); the margin it reserved is released once its orders are
+        done, whatever happened."""
         ctx = self.ctx
+        entry_started = time.perf_counter()
         long = await self.leg(opp.long_venue, opp.symbol)
         short = await self.leg(opp.short_venue, opp.symbol)
         why = await self.check_entry(opp, long, short)
@@ -668,9 +761,26 @@ class FundingArbitrageStrategy(Strategy):
         if isinstance(why, str):
             await ctx.event("entry_skipped", f"{opp.symbol} {opp.long_venue}->{opp.short_venue}: {why}")
             return
-        quantity, mid, prices = why
+        quantity, mid, prices, reservation = why
         try:
-            position_id, plans = await self.executor.create_position(
+            await self._open(opp, signal, long, short, quantity, mid, prices, entry_started)
+        finally:
+            self.margin.release(reservation)
+
+    async def _open(
+        self,
+        opp: Opportunity,
+        signal: SignalEstimate | None,
+        long: Leg,
+        short: Leg,
+        quantity: Decimal,
+        mid: Decimal,
+        prices: tuple[Decimal, Decimal] | None,
+        entry_started: float,
+    ) -> None:
+        ctx = self.ctx
+        try:
+            position_id, plans, prepared = await self.executor.create_and_prepare(
                 long=long,
                 short=short,
                 quantity=quantity,
@@ -682,15 +792,22 @@ class FundingArbitrageStrategy(Strategy):
         except IntegrityError:
             await ctx.event("entry_skipped", f"{opp.symbol}: a live position on this asset already exists")
             return
-        await ctx.event(
-            "entry",
-            f"position {position_id}: {quantity} {opp.symbol} long {opp.long_venue} / short {opp.short_venue}, "
-            f"signal APR {'-' if signal is None or signal.apr is None else f'{signal.apr:.4f}'}, "
-            f"spread now {opp.spread_hourly}/h",
-            detail=None if signal is None else {"signal": signal.to_json_dict()},
+        # the entry event is written while the orders go out (the position and its orders are persisted already)
+        noted = asyncio.ensure_future(
+            ctx.event(
+                "entry",
+                f"position {position_id}: {quantity} {opp.symbol} long {opp.long_venue} / short "
+                f"{opp.short_venue}, signal APR "
+                f"{'-' if signal is None or signal.apr is None else f'{signal.apr:.4f}'}, "
+                f"spread now {opp.spread_hourly}/h",
+                detail=None if signal is None else {"signal": signal.to_json_dict()},
+            )
         )
-        outcome = await self.executor.open_position(position_id, plans, long, short)
-        starts = self.executor.last_submit.starts[:2]
+        try:
+            outcome = await self.executor.open_position(position_id, plans, long, short, prepared=prepared)
+        finally:
+            await noted
+        starts = outcome.submit_starts
         if len(starts) == 2:
             if outcome.submit_gap_ms is not None:
                 metrics.LEG_GAP_SECONDS.observe(outcome.submit_gap_ms / 1000)
@@ -704,14 +821,21 @@ class FundingArbitrageStrategy(Strategy):
                     "decision_ms": (max(starts) - self.scan_done_at) * 1000,
                     "leg_gap_ms": outcome.submit_gap_ms,
                     "perf_scan_done": self.scan_done_at,
+                    "perf_entry_start": entry_started,
                     "perf_leg_starts": starts,
                 },
             )
 
     async def check_entry(
         self, opp: Opportunity, long: Leg, short: Leg
-    ) -> str | tuple[Decimal, Decimal, tuple[Decimal, Decimal] | None]:
-        """The live checks before an entry; a reason (str) to skip, or (quantity, mid, post-only prices)."""
+    ) -> str | tuple[Decimal, Decimal, tuple[Decimal, Decimal] | None, MarginReservation]:
+        """The live checks before an entry; a reason (str; `InsufficientMargin` for want of margin) to skip, or
+        (quantity, mid, post-only prices, the margin reserved on both venues). The caller releases the
+        reservation (`self.margin.release`) once the entry's orders are done.
+
+        Margin: each leg needs `quantity * mid / leverage` USD; a venue's usable margin is its available balance
+        times (1 - `sizing.margin_buffer`) minus what the run's other entries in flight reserved there. The
+        check and the reservation run without an await in between (so concurrent entries stay honest)."""
         sizing = self.config.sizing
         lev = sizing.leverage
         for leg in (long, short):
@@ -759,27 +883,58 @@ class FundingArbitrageStrategy(Strategy):
                 )
             except StaleBookError as exc:
                 return f"depth: {exc}"
-        need = quantity * mid / lev
-        balances = await asyncio.gather(long.client.get_account_balance(), short.client.get_account_balance())
-        for leg, balance in zip((long, short), balances, strict=True):
-            usable = balance.available * (1 - sizing.margin_buffer)
-            if usable < need:
-                return InsufficientMargin(
-                    leg.venue,
-                    f"{leg.venue}: margin {need:.2f} needed, {usable:.2f} usable of {balance.available:.2f} available",
-                )
         for leg in (long, short):
-            key = (leg.venue, leg.symbol)
-            if key in self._leverage_done:
-                continue
-            current, _ = await leg.client.get_leverage_info(leg.symbol)
-            if current != lev:
-                await leg.client.set_leverage(leg.symbol, lev)
-            self._leverage_done.add(key)
+            await self._ensure_leverage(leg)
+        need = quantity * mid / lev
+        balances = await self.available_balances((long, short))
+        usable = {leg.venue: balances[leg.venue] * (1 - sizing.margin_buffer) for leg in (long, short)}
+        # no await from here to the reservation: concurrent entries see each other's reservations
+        short_venue = self.margin.shortfall({long.venue: need, short.venue: need}, usable)
+        if short_venue is not None:
+            reserved = self.margin.reserved_on(short_venue)
+            return InsufficientMargin(
+                short_venue,
+                f"{short_venue}: margin {need:.2f} needed, {usable[short_venue] - reserved:.2f} usable of "
+                f"{balances[short_venue]:.2f} available ({reserved:.2f} reserved by entries in flight)",
+            )
+        reservation = self.margin.reserve({long.venue: need, short.venue: need})
         prices = None
         if self.config.execution.mode == "post_only":
             prices = (lb, sa)
-        return quantity, mid, prices
+        return quantity, mid, prices, reservation
+
+    async def available_balances(self, legs: tuple[Leg, Leg]) -> dict[str, Decimal]:
+        """Available balance (USD, the venue's free margin) of each leg's venue: from the account state the
+        client keeps from its account streams (`BaseExchangeClient.cached_balance`: no request), else read from
+        REST (concurrently), and then an `account_state_fallback` event says which venue and why (stream down,
+        state older than its staleness bound, or a client that keeps no state; one event per venue each time
+        the reason changes).
+
+        Raises:
+            VenueError: a venue's balance is unreadable."""
+        out: dict[str, Decimal] = {}
+        missing: list[tuple[Leg, str]] = []
+        for leg in legs:
+            cached, why = leg.client.cached_balance()
+            if cached is not None:
+                out[leg.venue] = cached.available
+                self._fallback_noted.pop(leg.venue, None)
+            else:
+                missing.append((leg, why))
+        if not missing:
+            return out
+        balances = await asyncio.gather(*(leg.client.get_account_balance() for leg, _ in missing))
+        for (leg, why), balance in zip(missing, balances, strict=True):
+            out[leg.venue] = balance.available
+            if self._fallback_noted.get(leg.venue) != _reason_kind(why):
+                self._fallback_noted[leg.venue] = _reason_kind(why)
+                await self.ctx.event(
+                    "account_state_fallback",
+                    f"{why}; balance read from REST",
+                    level="warn" if leg.client.account_state is not None else "info",
+                    detail={"venue": leg.venue, "reason": why, "available": str(balance.available)},
+                )
+        return out
 
     # ------------------------------------------------------------------------------------------------ stop
 

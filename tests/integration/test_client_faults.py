@@ -249,6 +249,13 @@ async def test_paradex_429_burst_slows_reads_and_nothing_fails(sim: SimulatorHan
     await pin_paradex(sim, "3600")
     client = await paradex_client(sim, retries=3)
     try:
+        # the account state's seed (its own REST reads, started once the stream is subscribed) first, so the 429s
+        # below hit the reads under test
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while client.account_state is not None and not client.account_state.synced:
+            assert loop.time() < deadline, "account state not seeded"
+            await asyncio.sleep(0.05)
         limiter = client.session.limiter
         before = limiter.penalties
         await admin(

@@ -97,7 +97,7 @@ def test_ws_url_rule_and_weights() -> None:
     assert [depth_weight(n) for n in (5, 50, 100, 500, 1000)] == [2, 2, 5, 10, 20]
     assert weight_of("ticker/24hr") == 40 and weight_of("ticker/24hr", [("symbol", "BTCUSDT")]) == 1
     assert weight_of("openOrders") == 40 and weight_of("income") == 30 and weight_of("order") == 1
-    assert AsterConfig().rate_limit == RateLimitConfig(rate_per_second=40, burst=400)
+    assert AsterConfig().rate_limit == RateLimitConfig(rate_per_second=40, burst=400, order_reserve=20)
 
 
 @pytest.mark.parametrize(

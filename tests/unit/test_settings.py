@@ -96,7 +96,7 @@ def test_venue_configs_come_from_the_per_venue_variables(monkeypatch: pytest.Mon
     )
     assert (lighter.rate_limit.rate_per_second, lighter.rate_limit.burst, lighter.http.timeout_seconds) == (
         2.5,
-        1,
+        5,  # the rest of the default (premium) tier's budget
         4.0,
     )
     paradex = settings.venue_config("paradex")  # untouched: the venue's own defaults
@@ -106,6 +106,31 @@ def test_venue_configs_come_from_the_per_venue_variables(monkeypatch: pytest.Mon
     )
     monkeypatch.setenv("PERPARB_PARADEX_BURST", "0")
     with pytest.raises(ValueError, match="PERPARB_PARADEX_BURST"):
+        Settings(_env_file=None).venue_config("paradex")
+
+
+def test_rate_tiers_are_chosen_per_venue_and_fields_override_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`PERPARB_LIGHTER_TIER` picks one of Lighter's documented budgets; single fields override it; an unknown
+    tier, or a reserve that leaves reads no token, is refused naming the variable and the value."""
+    default = Settings(_env_file=None).venue_config("lighter").rate_limit
+    assert (default.rate_per_second, default.burst, default.order_reserve) == (10.0, 5, 2)  # premium
+    monkeypatch.setenv("PERPARB_LIGHTER_TIER", "standard")
+    limit = Settings(_env_file=None).venue_config("lighter").rate_limit
+    assert (limit.rate_per_second, limit.burst, limit.order_reserve) == (1.0, 2, 1)
+    monkeypatch.setenv("PERPARB_LIGHTER_RATE_PER_SECOND", "0.7")
+    limit = Settings(_env_file=None).venue_config("lighter").rate_limit
+    assert (limit.rate_per_second, limit.burst, limit.order_reserve) == (0.7, 2, 1)
+    monkeypatch.setenv("PERPARB_LIGHTER_BURST", "1")  # the reserve shrinks to what fits
+    limit = Settings(_env_file=None).venue_config("lighter").rate_limit
+    assert (limit.burst, limit.order_reserve) == (1, 0)
+    monkeypatch.setenv("PERPARB_LIGHTER_ORDER_RESERVE", "1")
+    with pytest.raises(ConfigError, match=r"PERPARB_LIGHTER_.*order_reserve=1 with burst=1"):
+        Settings(_env_file=None).venue_config("lighter")
+    monkeypatch.setenv("PERPARB_LIGHTER_TIER", "gold")
+    with pytest.raises(ConfigError, match=r"PERPARB_LIGHTER_TIER: unknown tier 'gold'.*premium, standard"):
+        Settings(_env_file=None).venue_config("lighter")
+    monkeypatch.setenv("PERPARB_PARADEX_TIER", "premium")
+    with pytest.raises(ConfigError, match=r"PERPARB_PARADEX_TIER.*single budget"):
         Settings(_env_file=None).venue_config("paradex")
 
 

@@ -11,20 +11,23 @@ book stream. Private reads carry an auth token from `create_auth_token_with_expi
 its deadline). One client serves many markets; prices and sizes are `Decimal`.
 
 `events()`: the `account_all/{a}` stream of `websocket_handlers.AccountStream` (own WebSocket, subscribed with the
-auth token, resubscribed after every reconnect), started by `connect()` unless `account_stream=False`.
+auth token, resubscribed after every reconnect), started by `connect()` unless `account_stream=False`. The same
+stream (plus `user_stats/{a}`) keeps `account_state` (balance, positions, open orders), seeded at connect by one
+REST `account` read and re-seeded by the subscription snapshots after a reconnect; `cached_balance()` serves it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from decimal import Decimal
 
 import lighter
 
-from exchange_clients.base.client import BaseExchangeClient
+from exchange_clients.base.account_state import AccountState
+from exchange_clients.base.client import BaseExchangeClient, PreparedOrder
 from exchange_clients.base.order_book import Level
 from exchange_clients.base.scope import VenueScope, venue_scope
 from exchange_clients.base.trading import (
@@ -65,6 +68,11 @@ class LighterClient(BaseExchangeClient):
         markets: symbols whose books are subscribed at connect (others on first use).
         max_book_age_seconds: prices older than this are refused (StaleBookError).
         verify_key: run `check_client()` at connect (default True).
+        account_state_max_age_seconds: the account state kept from the streams (`account_state`: balance,
+            positions, open orders; `cached_balance`) is served only when heard from within this time; the
+            account stream pings every third of it.
+        sign_hold_seconds: an order signed ahead (`prepare_market_order`) and not sent within this time gives its
+            nonce back (`managers.signing.TxSigner`).
         account_stream: open the `account_all` channel for `events()` at connect (default True); `connect()` waits
             up to `config.http.timeout_seconds` for its first snapshot (logs a warning and goes on otherwise).
     """
@@ -82,6 +90,8 @@ class LighterClient(BaseExchangeClient):
         ack_timeout_seconds: float = 3.0,
         verify_key: bool = True,
         account_stream: bool = True,
+        sign_hold_seconds: float = 2.0,
+        account_state_max_age_seconds: float = 10.0,
     ) -> None:
         self.credentials = credentials
         self.config = config
@@ -94,6 +104,9 @@ class LighterClient(BaseExchangeClient):
         self.max_book_age = max_book_age_seconds
         self.ack_timeout = ack_timeout_seconds
         self.verify_key = verify_key
+        self.sign_hold_seconds = sign_hold_seconds
+        self.account_state_max_age = account_state_max_age_seconds
+        self.account_state: AccountState | None = None
         self.signer: lighter.SignerClient | None = None
         self._orders: OrderManager | None = None
         self._account: AccountManager | None = None
@@ -163,6 +176,7 @@ class LighterClient(BaseExchangeClient):
             ids=self.ids,
             ack_timeout_seconds=self.ack_timeout,
             max_book_age_seconds=self.max_book_age,
+            sign_hold_seconds=self.sign_hold_seconds,
         )
         self._account = AccountManager(
             account_index=c.account_index,
@@ -176,14 +190,29 @@ class LighterClient(BaseExchangeClient):
             decoder = AccountEventDecoder(
                 c.account_index, lambda m: self.market_data.markets.symbol_of(m), self.ids.id_for
             )
-            self.account_stream = AccountStream(self.ws_url, decoder, tokens.get)
+            self.account_state = AccountState(VENUE, max_age_seconds=self.account_state_max_age)
+            self.account_stream = AccountStream(
+                self.ws_url,
+                decoder,
+                tokens.get,
+                state=self.account_state,
+                app_ping_seconds=min(60.0, self.account_state_max_age / 3),
+            )
             await self.account_stream.start()
             if not await self.account_stream.wait_subscribed(self.config.http.timeout_seconds):
                 log.warning("lighter: account stream not subscribed yet; events() will start when it is")
+            # the seed: one REST read of the account (balance and positions); the stream keeps it from here (a
+            # stream not subscribed yet seeds the state with its snapshots instead)
+            if self.account_stream.subscribed.is_set():
+                row = await self._account.account()
+                positions = await self._positions.positions(row)
+                self.account_state.seed(self._account.balance_of(row), positions, None)
 
     async def disconnect(self) -> None:
         """Stop the streams, close the SDK sessions. Idempotent."""
         stream, self.account_stream = self.account_stream, None
+        if self.account_state is not None:
+            self.account_state.desync("client disconnected")
         if stream is not None:
             await stream.stop()
         await self.market_data.stop()
@@ -247,8 +276,9 @@ class LighterClient(BaseExchangeClient):
         max_slippage_bps: Decimal,
         reduce_only: bool = False,
         client_order_id: str,
-    ) -> Callable[[], Awaitable[OrderInfo]]:
-        """Take the rate-limit slot now, sign and send later: see `OrderManager.prepare_market`."""
+    ) -> PreparedOrder:
+        """Take the rate-limit slot and sign now (managed nonce, signing thread), send later; `release()` on the
+        result gives the nonce back if it is never sent: see `OrderManager.prepare_market`."""
         orders, _, _ = self._need()
         return await orders.prepare_market(
             symbol,

@@ -17,6 +17,13 @@ Events (`ClientEvent`):
   as a PositionSnapshot with quantity 0 (other fields None).
 `funding_histories` yield no event (no EventKind for them; `get_funding_payments` reads them).
 
+Account state (issue #16, `exchange_clients.base.account_state`): with a `state`, the stream also subscribes
+`user_stats/{a}` (Lighter's account statistics: `available_balance`, `portfolio_value` = equity, `collateral`) and
+keeps the state: balance from every user_stats frame, orders and positions from every account_all frame, any frame
+(including the pong of the app-level ping, sent every `app_ping_seconds`) marks it as heard from. The connection
+dropping desyncs it; after a reconnect the two `subscribed/...` snapshots (complete readings of positions, open
+orders and balance) re-seed it. Lighter numbers no account frame, so a gap can only show as a dropped connection.
+
 Reconnect: `ReconnectingWebSocket` (exponential backoff, jitter); every greeting re-subscribes with a fresh token.
 The client sends an app-level `{"type":"ping"}` every `app_ping_seconds` and answers the server's pings.
 Events go to a bounded queue; when it is full the oldest event is dropped (logged).
@@ -33,9 +40,16 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from exchange_clients.base.trading import ClientEvent, EventKind, OrderInfo, PositionSnapshot
+from exchange_clients.base.account_state import AccountState
+from exchange_clients.base.trading import BalanceInfo, ClientEvent, EventKind, OrderInfo, PositionSnapshot
 from exchange_clients.base.websocket import ReconnectingWebSocket
-from exchange_clients.lighter.client.utils.converters import parse_order, parse_position, parse_trade
+from exchange_clients.lighter.client.utils.converters import (
+    dec,
+    opt_dec,
+    parse_order,
+    parse_position,
+    parse_trade,
+)
 from exchange_clients.lighter.common import VENUE, LighterError
 from perparb_core.models import reject
 
@@ -176,6 +190,21 @@ def _items(by_market: Any) -> list[tuple[str, Any]]:
     return [(str(k), v) for k, v in by_market.items()] if isinstance(by_market, dict) else []
 
 
+def balance_of_stats(stats: dict[str, Any]) -> BalanceInfo:
+    """The `stats` object of a `user_stats` frame -> BalanceInfo (USDC): available = `available_balance`,
+    equity = `portfolio_value`, collateral = `collateral` (the same figures as REST `account`'s
+    `available_balance` / `total_asset_value` / `collateral`).
+
+    Raises:
+        LighterDataError: a required figure missing or not a number (named)."""
+    return BalanceInfo(
+        venue=VENUE,
+        available=dec(stats, "available_balance"),
+        equity=dec(stats, "portfolio_value"),
+        collateral=opt_dec(stats, "collateral"),
+    )
+
+
 def _flat(symbol: str) -> PositionSnapshot:
     return PositionSnapshot(
         venue=VENUE,
@@ -200,6 +229,7 @@ class AccountStream:
         token: returns a valid auth token (`AuthTokenCache.get`); called at every (re)subscription.
         max_queue: events kept for a slow consumer.
         app_ping_seconds: period of the client's `{"type":"ping"}`.
+        state: the account state to keep (module docstring); None = events only.
 
     Attributes:
         subscribed: set while the channel is subscribed (snapshot received; cleared on disconnect); errors: error
@@ -215,9 +245,14 @@ class AccountStream:
         *,
         max_queue: int = 10_000,
         app_ping_seconds: float = 60.0,
+        state: AccountState | None = None,
         **ws_options: Any,
     ) -> None:
         self.decoder = decoder
+        self.state = state
+        self.stats_channel = f"user_stats/{decoder.account_index}"
+        self._snapshot_parts: dict[str, Any] = {}
+        self._forced_at = 0.0  # loop time of the last reconnect forced by silence
         self.token = token
         self.channel = f"account_all/{decoder.account_index}"
         self.queue: asyncio.Queue[ClientEvent] = asyncio.Queue(maxsize=max_queue)
@@ -229,7 +264,7 @@ class AccountStream:
             ws_url,
             name="lighter account",
             on_message=self._on_message,
-            on_disconnect=self.subscribed.clear,
+            on_disconnect=self._on_disconnect,
             **ws_options,
         )
         self._task: asyncio.Task[None] | None = None
@@ -256,16 +291,29 @@ class AccountStream:
             await asyncio.wait_for(self.subscribed.wait(), timeout_seconds)
         return self.subscribed.is_set()
 
+    def _on_disconnect(self) -> None:
+        self.subscribed.clear()
+        self._snapshot_parts = {}
+        if self.state is not None:
+            self.state.desync("account stream disconnected")
+
     async def _on_message(self, msg: dict[str, Any]) -> None:
         kind = msg.get("type")
+        if self.state is not None:
+            self.state.touch()
         if kind == "connected":
+            channels = [self.channel] + ([self.stats_channel] if self.state is not None else [])
             try:
-                token = self.token()
+                token: str | None = self.token()
             except LighterError as exc:
                 log.warning("lighter account stream: no auth token (%s); subscribing without it", exc)
-                await self.ws.send({"type": "subscribe", "channel": self.channel})
-                return
-            await self.ws.send({"type": "subscribe", "channel": self.channel, "auth": token})
+                token = None
+            for channel in channels:
+                frame = {"type": "subscribe", "channel": channel}
+                await self.ws.send(frame if token is None else frame | {"auth": token})
+            return
+        if kind in ("subscribed/user_stats", "update/user_stats"):
+            self._on_stats(msg, snapshot=kind == "subscribed/user_stats")
             return
         if kind == "ping":
             await self.ws.send({"type": "pong"})
@@ -274,10 +322,71 @@ class AccountStream:
             log.warning("lighter account stream error: %s", msg["error"])
             self.errors.append(msg["error"])
             return
-        for event in self.decoder.decode(msg):
+        events = self.decoder.decode(msg)
+        for event in events:
             self._put(event)
+        if self.state is not None and kind in ("subscribed/account_all", "update/account_all"):
+            if kind == "subscribed/account_all":
+                self._snapshot_parts["account"] = self._complete_reading(msg)
+                self._seed_if_complete()
+            else:
+                for event in events:
+                    if event.order is not None:
+                        self.state.apply_order(event.order)
+                    elif event.kind is EventKind.POSITION and event.position is not None:
+                        self.state.apply_position(event.position)
         if kind == "subscribed/account_all":
             self.subscribed.set()
+
+    def _on_stats(self, msg: dict[str, Any], *, snapshot: bool) -> None:
+        if self.state is None:
+            return
+        stats = msg.get("stats")
+        try:
+            balance = balance_of_stats(stats if isinstance(stats, dict) else {})
+        except LighterError as exc:
+            log.warning("lighter account stream: unusable user_stats frame: %s", exc)
+            self.state.desync(f"unusable user_stats frame: {exc}")
+            return
+        if snapshot:
+            self._snapshot_parts["balance"] = balance
+            self._seed_if_complete()
+        else:
+            self.state.apply_balance(balance)
+
+    def _complete_reading(self, frame: dict[str, Any]) -> tuple[list[PositionSnapshot], list[OrderInfo]]:
+        """Positions and open orders of a `subscribed/account_all` snapshot (unparseable rows are skipped: the
+        decoder has reported them)."""
+        positions: list[PositionSnapshot] = []
+        for market, row in _items(frame.get("positions")):
+            try:
+                snap = parse_position(row, self.decoder._symbol(market)) if isinstance(row, dict) else None
+            except (LighterError, TypeError, ValueError):
+                continue
+            if snap is not None:
+                positions.append(snap)
+        orders: list[OrderInfo] = []
+        for market, rows in _items(frame.get("orders")):
+            for row in rows if isinstance(rows, list) else []:
+                try:
+                    coi = int(row.get("client_order_index") or 0)
+                    orders.append(
+                        parse_order(row, self.decoder._symbol(market), self.decoder.client_id_of(coi))
+                    )
+                except (LighterError, TypeError, ValueError, AttributeError):
+                    continue
+        return positions, orders
+
+    def _seed_if_complete(self) -> None:
+        """Both snapshots of the current connection arrived: they re-seed the account state."""
+        if (
+            self.state is None
+            or "account" not in self._snapshot_parts
+            or "balance" not in self._snapshot_parts
+        ):
+            return
+        positions, orders = self._snapshot_parts["account"]
+        self.state.seed(self._snapshot_parts["balance"], positions, orders)
 
     def _put(self, event: ClientEvent) -> None:
         if self.queue.full():
@@ -287,8 +396,23 @@ class AccountStream:
         self.queue.put_nowait(event)
 
     async def _ping_loop(self) -> None:
+        """App-level ping every `app_ping_seconds`; with a state, a connection silent beyond the state's
+        staleness bound is a gap (frames may be lost): the state is desynced and the connection re-opened, whose
+        snapshots re-seed it."""
         while True:
             await asyncio.sleep(self._app_ping)
+            why = None if self.state is None else self.state.staleness()
+            if why is not None and self.ws.connected.is_set():
+                loop = asyncio.get_running_loop()
+                assert self.state is not None
+                if loop.time() - self._forced_at >= self.state.max_age_seconds:
+                    # silent beyond the bound (or never re-seeded since): re-open, the snapshots re-seed it
+                    log.warning("lighter account stream: %s; reconnecting to re-synchronise", why)
+                    self.state.desync(f"connection silent: {why}")
+                    self._forced_at = loop.time()
+                    with contextlib.suppress(ConnectionError, OSError):
+                        await self.ws.reconnect()
+                    continue
             with contextlib.suppress(ConnectionError):
                 await self.ws.send({"type": "ping"})
 

@@ -5,7 +5,7 @@
     orders (place / cancel / read; market orders bounded)     managers/order_manager.py
     positions and leverage                                   managers/position_manager.py
     balance, fills, funding payments                         managers/account_manager.py
-    account stream -> events()                               client/websocket_handlers.py
+    account stream -> events(), account_state                client/websocket_handlers.py
 
 One client serves many markets; symbols are canonical base assets ("ETH") or Paradex symbols ("ETH-USD-PERP").
 The WebSocket URL is `config.websocket_url` (set, or derived from `config.rest_url`). Nothing here calls the SDK's own
@@ -14,10 +14,12 @@ WebSocket client.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 
+from exchange_clients.base.account_state import AccountState
 from exchange_clients.base.client import BaseExchangeClient
 from exchange_clients.base.order_book import Level
 from exchange_clients.base.scope import VenueScope
@@ -54,6 +56,8 @@ class ParadexClient(BaseExchangeClient):
         account_stream: open the private channels for `events()` at connect.
         ws_url: override of the derived WebSocket URL.
         backoff_initial_seconds: first WebSocket reconnect delay.
+        account_state_max_age_seconds: the account state kept from the private channels (`account_state`: balance,
+            positions, open orders; `cached_balance`) is served only when heard from within this time.
     """
 
     venue = VENUE
@@ -69,6 +73,7 @@ class ParadexClient(BaseExchangeClient):
         account_stream: bool = True,
         ws_url: str | None = None,
         backoff_initial_seconds: float = 0.5,
+        account_state_max_age_seconds: float = 10.0,
     ) -> None:
         self.config = config
         self.ws_url = ws_url or config.websocket_url
@@ -83,8 +88,17 @@ class ParadexClient(BaseExchangeClient):
         self.orders = OrderManager(self.session, self.market_data)
         self.positions = PositionManager(self.session, self.market_data)
         self.account = AccountManager(self.session, self.market_data, self.positions)
+        self.account_state: AccountState | None = (
+            AccountState(VENUE, max_age_seconds=account_state_max_age_seconds) if account_stream else None
+        )
         self.account_stream = (
-            AccountStream(self.session, self.ws_url, backoff_initial_seconds=backoff_initial_seconds)
+            AccountStream(
+                self.session,
+                self.ws_url,
+                backoff_initial_seconds=backoff_initial_seconds,
+                state=self.account_state,
+                reseed=self._account_reading,
+            )
             if account_stream
             else None
         )
@@ -111,9 +125,18 @@ class ParadexClient(BaseExchangeClient):
             raise
         self._connected = True
 
+    async def _account_reading(self) -> tuple[BalanceInfo, list[PositionSnapshot], list[OrderInfo]]:
+        """The REST reading that seeds the account state: balance, positions, open orders (read concurrently)."""
+        balance, positions, orders = await asyncio.gather(
+            self.account.balance(), self.positions.positions(), self.orders.active(None)
+        )
+        return balance, positions, orders
+
     async def disconnect(self) -> None:
         """Stop the streams and close the HTTP client. Idempotent."""
         self._connected = False
+        if self.account_state is not None:
+            self.account_state.desync("client disconnected")
         if self.account_stream is not None:
             await self.account_stream.stop()
         await self.market_data.stop()

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, TypeVar
 import httpx
 from paradex_py import Paradex, ParadexSubkey
 
+from exchange_clients.base.rate_limit import ORDER, READ, Priority
 from exchange_clients.base.retry import call_with_retry
 from exchange_clients.base.scope import VenueScope, venue_scope
 from exchange_clients.paradex.auth import ParadexBaseUrlTransport, env_for_url, sdk_base_url
@@ -240,13 +241,21 @@ class ParadexSession:
             except ValueError as exc:  # paradex-py's own error for anything the hook let through
                 raise ParadexDataError(f"{what}: {exc}", market) from exc
 
-    async def call(self, what: str, fn: Callable[[ParadexApiClient], T], market: str | None = None) -> T:
-        """Run `fn(api)` once in a worker thread (for non-idempotent calls: placement, cancel).
+    async def call(
+        self,
+        what: str,
+        fn: Callable[[ParadexApiClient], T],
+        market: str | None = None,
+        *,
+        priority: Priority = ORDER,
+    ) -> T:
+        """Run `fn(api)` once in a worker thread (for non-idempotent calls: placement, cancel). `priority`: the
+        rate-limit class (`exchange_clients.base.rate_limit`; ORDER here, READ through `read`).
 
         Raises:
             ParadexError subclasses (module docstring).
         """
-        await self.limiter.acquire()
+        await self.limiter.acquire(priority=priority)
         try:
             return await asyncio.to_thread(self._blocking, what, fn, market)
         except ParadexRateLimitedError as exc:
@@ -257,7 +266,7 @@ class ParadexSession:
         """`call` for an idempotent read, retried on retryable errors (`config.http.retries`, backoff,
         Retry-After honoured) with a per-attempt timeout of twice `http_timeout_seconds`."""
         return await call_with_retry(
-            lambda: self.call(what, fn, market),
+            lambda: self.call(what, fn, market, priority=READ),
             venue=VENUE,
             what=what,
             retries=self.config.http.retries,

@@ -43,6 +43,7 @@ from exchange_clients.backpack.common import (
 )
 from exchange_clients.backpack.http import BackpackHttp, SignedRequest
 from exchange_clients.base.client import market_order_limit_price
+from exchange_clients.base.rate_limit import ORDER
 from exchange_clients.base.trading import (
     OrderInfo,
     OrderStatus,
@@ -225,7 +226,7 @@ class OrderManager:
         )
         cid = self._wire_id(client_order_id, m.venue_symbol)
         request = self._order_request(m, side, size, bound, TimeInForce.IOC, reduce_only, cid)
-        await self.http.limiter.acquire()
+        await self.http.limiter.acquire(priority=ORDER)
 
         async def send() -> OrderInfo:
             return await self._submit(

@@ -33,6 +33,7 @@ from decimal import Decimal
 from typing import Any
 
 from exchange_clients.base.client import market_order_limit_price
+from exchange_clients.base.rate_limit import ORDER
 from exchange_clients.base.trading import (
     OrderInfo,
     OrderStatus,
@@ -250,7 +251,7 @@ class OrderManager:
         cloid = self.ids.cloid(client_order_id)
         wire = self._wire(m, side, size, px, TimeInForce.IOC, reduce_only, cloid)
         payload = await self.signed(order_action([wire]))
-        await self.http.limiter.acquire(exchange_weight(1))
+        await self.http.limiter.acquire(exchange_weight(1), priority=ORDER)
 
         async def send() -> OrderInfo:
             return await self._submit(

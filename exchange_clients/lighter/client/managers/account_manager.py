@@ -72,7 +72,11 @@ class AccountManager:
 
     async def balance(self) -> BalanceInfo:
         """available = `available_balance`, equity = `total_asset_value`, collateral = `collateral` (USDC)."""
-        row = await self.account()
+        return self.balance_of(await self.account())
+
+    @staticmethod
+    def balance_of(row: dict[str, Any]) -> BalanceInfo:
+        """The BalanceInfo of one `DetailedAccount` row (see `balance`). Raises LighterDataError (named field)."""
         return BalanceInfo(
             venue=VENUE,
             available=dec(row, "available_balance"),

@@ -1,14 +1,14 @@
 """Orders of the Lighter client: placement, cancellation and order queries through lighter-sdk.
 
-Transactions go through `SignerClient` (PROTOCOL_NOTES §1.3): `create_order` (tx 14), `cancel_order` (tx 15,
-`Index` = venue order index >= 2^48 or client order index), `cancel_all_orders` (tx 16, immediate). The signer
-call itself is a local Go computation (no I/O) and the send is the SDK's async aiohttp request, so nothing blocks
-the event loop. Sizes and prices are rounded ONLY by `exchange_clients.base.trading` (BUY price down, SELL up,
+Transactions go through `SignerClient` (PROTOCOL_NOTES §1.3): create order (tx 14) signed AHEAD of its send with
+an explicitly managed nonce (`signing.TxSigner`: `sign_create_order` in the signing thread, then `send_tx`),
+`cancel_order` (tx 15, `Index` = venue order index >= 2^48 or client order index) and `cancel_all_orders` (tx 16,
+immediate) through the SDK's own sign-and-send calls (same nonce manager, same per-key lock). Sizes and prices are rounded ONLY by `exchange_clients.base.trading` (BUY price down, SELL up,
 size down, below `min_base_amount` refused) and then scaled to integers (`converters.scale_to_int`).
 
 Nonces: the SDK's OPTIMISTIC nonce manager fetches `nextNonce` once per key, then counts locally under a per-key
-lock. When the venue answers 21104 "invalid nonce" the SDK refetches the nonce and returns the error; the client
-then sends the SAME order (same client order index) once more. When the outcome of a send is unknown (5xx,
+lock. When the venue answers 21104 "invalid nonce" the SDK's refetch (`async_hard_refresh_nonce`) runs and the
+client then signs the SAME order (same client order index) again with the fresh nonce and sends it once more. When the outcome of a send is unknown (5xx,
 429, timeout, connection error: the SDK does not roll its nonce back for those) the client refetches the nonce,
 looks the order up by its client order index, and only if the venue has no such order sends it again with the
 same index; a duplicate is refused by the venue (21728 "client order index already exists") and reconciled the
@@ -30,7 +30,8 @@ from typing import Any
 import aiohttp
 import lighter
 
-from exchange_clients.base.client import market_order_limit_price
+from exchange_clients.base.client import PreparedOrder, market_order_limit_price
+from exchange_clients.base.rate_limit import ORDER
 from exchange_clients.base.retry import parse_retry_after
 from exchange_clients.base.trading import (
     OrderInfo,
@@ -43,6 +44,7 @@ from exchange_clients.base.trading import (
     round_quantity,
 )
 from exchange_clients.lighter.client.managers.market_data import MarketDataManager
+from exchange_clients.lighter.client.managers.signing import SignedTx, TxSigner
 from exchange_clients.lighter.client.utils.caching import AuthTokenCache, ClientOrderIds, LighterMarket
 from exchange_clients.lighter.client.utils.converters import (
     MAX_BASE_AMOUNT,
@@ -74,7 +76,8 @@ class OrderManager:
         signer: a `lighter.SignerClient` built inside the running loop; api_key_index: its key slot;
         account_index: the Lighter account; rest / market_data / tokens / ids: shared client parts;
         ack_timeout_seconds: how long a placement waits for the order to show; max_book_age_seconds: market
-        orders need a book at most this old.
+        orders need a book at most this old; sign_hold_seconds: a transaction signed ahead (`prepare_market`)
+        and not sent within this time gives its nonce back (`signing.TxSigner`).
     """
 
     def __init__(
@@ -89,6 +92,7 @@ class OrderManager:
         ids: ClientOrderIds,
         ack_timeout_seconds: float = 3.0,
         max_book_age_seconds: float = 5.0,
+        sign_hold_seconds: float = 2.0,
     ) -> None:
         self.signer = signer
         self.api_key_index = api_key_index
@@ -100,6 +104,7 @@ class OrderManager:
         self.ack_timeout = ack_timeout_seconds
         self.max_book_age = max_book_age_seconds
         self.sent = 0  # transactions accepted by sendTx (tests, metrics)
+        self.tx_signer = TxSigner(signer, api_key_index, hold_seconds=sign_hold_seconds)
 
     # ------------------------------------------------------------------------------------------- placement
 
@@ -162,13 +167,14 @@ class OrderManager:
         max_slippage_bps: Decimal,
         reduce_only: bool,
         client_order_id: str,
-    ) -> Callable[[], Awaitable[OrderInfo]]:
-        """`place_market` in two phases: now the book bound, rounding and the venue rate-limit slot (the wait
-        for a slot is the slow part: the shared limiter spaces requests `1 / rate_per_second` apart); the
-        returned coroutine function signs (Go signer, sub-millisecond) and sends at once. A slot taken and not
-        used is simply spent.
+    ) -> PreparedOrder:
+        """`place_market` in two phases: now the book bound, rounding, the venue rate-limit slot (ORDER priority:
+        never behind waiting reads) and the SIGNATURE with an explicitly managed nonce (`signing.TxSigner`, in the
+        signing thread); the returned `PreparedOrder` only sends. Until it is sent the signed transaction holds
+        the key's nonce lock; `release()` (or `TxSigner.hold_seconds`) gives the nonce back, so an abandoned
+        order never blocks the key. A slot taken and not used is simply spent.
 
-        Raises (here, nothing sent): StaleBookError, LighterRejectedError (grid)."""
+        Raises (here, nothing sent): StaleBookError, LighterRejectedError (grid, signer refusal)."""
         m, book = await self.market_data.book(symbol)
         size = self._size(m, quantity)
         bound = market_order_limit_price(
@@ -180,7 +186,11 @@ class OrderManager:
             max_age_seconds=self.max_book_age,
             venue=VENUE,
         )
-        await self.rest.limiter.acquire()
+        await self.rest.limiter.acquire(priority=ORDER)
+        order_type = self.signer.ORDER_TYPE_MARKET
+        tif = self.signer.ORDER_TIME_IN_FORCE_IMMEDIATE_OR_CANCEL
+        _, fields = self._order_fields(m, side, size, bound, order_type, tif, reduce_only, client_order_id, 0)
+        signed = await self.tx_signer.sign_create_order(**fields)
 
         async def send() -> OrderInfo:
             return await self._place(
@@ -188,15 +198,16 @@ class OrderManager:
                 side,
                 size,
                 bound,
-                self.signer.ORDER_TYPE_MARKET,
-                self.signer.ORDER_TIME_IN_FORCE_IMMEDIATE_OR_CANCEL,
+                order_type,
+                tif,
                 reduce_only,
                 client_order_id,
                 expiry=0,
                 slot_taken=True,
+                signed=signed,
             )
 
-        return send
+        return PreparedOrder(send, release=lambda: self.tx_signer.release(signed))
 
     def _size(self, m: LighterMarket, quantity: Decimal) -> Decimal:
         try:
@@ -213,6 +224,45 @@ class OrderManager:
         except RoundingError as exc:
             raise LighterRejectedError(str(exc), m.symbol) from None
 
+    def _order_fields(
+        self,
+        m: LighterMarket,
+        side: Side,
+        size: Decimal,
+        price: Decimal,
+        order_type: int,
+        tif: int,
+        reduce_only: bool,
+        client_order_id: str,
+        expiry: int,
+    ) -> tuple[int, dict[str, Any]]:
+        """(client order index, `SignerClient.sign_create_order` keyword arguments) of an order on the grid.
+
+        Raises:
+            LighterRejectedError: size or price beyond the venue's integer ranges, or an unusable client order id.
+        """
+        try:
+            coi = self.ids.index_for(client_order_id)
+            base_amount = scale_to_int(
+                size, m.size_decimals, what="size", maximum=MAX_BASE_AMOUNT, market=m.symbol
+            )
+            price_int = scale_to_int(
+                price, m.price_decimals, what="price", maximum=MAX_PRICE, market=m.symbol
+            )
+        except ValueError as exc:
+            raise LighterRejectedError(str(exc), m.symbol) from None
+        return coi, {
+            "market_index": m.market_id,
+            "client_order_index": coi,
+            "base_amount": base_amount,
+            "price": price_int,
+            "is_ask": side is Side.SELL,
+            "order_type": order_type,
+            "time_in_force": tif,
+            "reduce_only": reduce_only,
+            "order_expiry": expiry,
+        }
+
     async def _place(
         self,
         m: LighterMarket,
@@ -226,34 +276,25 @@ class OrderManager:
         *,
         expiry: int,
         slot_taken: bool = False,
+        signed: SignedTx | None = None,
     ) -> OrderInfo:
-        try:
-            coi = self.ids.index_for(client_order_id)
-            base_amount = scale_to_int(
-                size, m.size_decimals, what="size", maximum=MAX_BASE_AMOUNT, market=m.symbol
-            )
-            price_int = scale_to_int(
-                price, m.price_decimals, what="price", maximum=MAX_PRICE, market=m.symbol
-            )
-        except ValueError as exc:
-            raise LighterRejectedError(str(exc), m.symbol) from None
-
-        def send() -> Awaitable[TxResult]:
-            sent: Awaitable[TxResult] = self.signer.create_order(
-                m.market_id,
-                coi,
-                base_amount,
-                price_int,
-                side is Side.SELL,
-                order_type,
-                tif,
-                reduce_only,
-                order_expiry=expiry,
-            )
-            return sent
+        """Send a create-order transaction (`signed` when prepared, else signed here after taking the rate-limit
+        slot) through `submit`, then wait for the order to show (`_await_order`)."""
+        coi, fields = self._order_fields(
+            m, side, size, price, order_type, tif, reduce_only, client_order_id, expiry
+        )
+        if signed is None:
+            if not slot_taken:
+                await self.rest.limiter.acquire(priority=ORDER)
+                slot_taken = True
+            signed = await self.tx_signer.sign_create_order(**fields)
+        tx = signed
 
         what = f"create order {client_order_id!r} (index {coi}) {side.value} {size} @ {price}"
-        existing = await self.submit(what, m, send, coi, slot_taken=slot_taken)
+        try:
+            existing = await self.submit(what, m, lambda: self.tx_signer.send(tx), coi, slot_taken=slot_taken)
+        finally:
+            self.tx_signer.release(tx)  # no-op once sent; frees the key if submit failed before sending
         if existing is not None:
             return existing
         found = await self._await_order(m, coi)
@@ -292,7 +333,7 @@ class OrderManager:
         for attempt in range(2):
             last = attempt == 1
             if attempt > 0 or not slot_taken:
-                await self.rest.limiter.acquire()
+                await self.rest.limiter.acquire(priority=ORDER)
             try:
                 _tx, resp, err = await send()
             except (lighter.ApiException, aiohttp.ClientError, asyncio.TimeoutError) as exc:
@@ -338,7 +379,7 @@ class OrderManager:
 
     async def _resync_nonce(self) -> None:
         try:
-            await self.signer.nonce_manager.async_hard_refresh_nonce(self.api_key_index)
+            await self.tx_signer.resync()
         except (lighter.ApiException, aiohttp.ClientError, asyncio.TimeoutError) as exc:
             # the SDK refetches it on the next "invalid nonce" answer anyway
             log.warning("lighter: nonce refresh failed (%s); the SDK will recover on invalid nonce", exc)

@@ -4,6 +4,8 @@ that cannot be read is rejected with a logged reason and the others are kept."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from exchange_clients.base.trading import PositionSnapshot
 from exchange_clients.lighter.client.managers.account_manager import AccountManager
 from exchange_clients.lighter.client.managers.market_data import MarketDataManager
@@ -19,8 +21,10 @@ class PositionManager:
         self.account = account
         self.market_data = market_data
 
-    async def positions(self) -> list[PositionSnapshot]:
-        row = await self.account.account()
+    async def positions(self, row: dict[str, Any] | None = None) -> list[PositionSnapshot]:
+        """Open positions from the account (REST `account`, or the already read `row`)."""
+        if row is None:
+            row = await self.account.account()
         out: list[PositionSnapshot] = []
         for pos in row.get("positions") or []:
             try:
