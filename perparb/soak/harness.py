@@ -59,6 +59,8 @@ SPREAD_RATE = Decimal("0.0005")
 """The market driver's funding rate (fraction per hour) on each leg of an "on" phase: 0.1 %/h of spread."""
 COLLATERAL_USD = Decimal(100_000)
 RESTART_DELAY_SECONDS = 1.0
+TARGET_WAIT_SECONDS = 15.0
+"""How long a runner fault waits for a runner to be up (restarting after an earlier fault) before it is missed."""
 
 
 @dataclass
@@ -230,15 +232,21 @@ async def _venue_fault(st: SoakState, ev: ChaosEvent) -> None:
     st.fault(ev.kind, f"{venue} {p}")
 
 
-def _alive_runner(st: SoakState, index: int | None, rng: random.Random) -> Runner | None:
-    alive = [r for r in st.runners if r.alive and not r.held]
-    if not alive:
-        return None
-    if index is not None:
-        chosen = st.runners[index]
-        if chosen.alive and not chosen.held:
-            return chosen
-    return rng.choice(alive)
+async def _alive_runner(
+    st: SoakState, index: int | None, rng: random.Random, fits: Callable[[Runner], bool] = lambda r: True
+) -> Runner | None:
+    """Runner `index` when it is up (and `fits`), else a random one that is; waits up to `TARGET_WAIT_SECONDS` for
+    one (a runner restarting after an earlier fault); None when none came up."""
+    deadline = time.monotonic() + TARGET_WAIT_SECONDS
+    while True:
+        alive = [r for r in st.runners if r.alive and not r.held and fits(r)]
+        if index is not None and st.runners[index] in alive:
+            return st.runners[index]
+        if alive:
+            return rng.choice(alive)
+        if time.monotonic() > deadline or st.stopping:
+            return None
+        await asyncio.sleep(0.5)
 
 
 async def _kill(st: SoakState, runner: Runner, sig: signal.Signals, cause: str, restart_after: float) -> None:
@@ -261,17 +269,18 @@ async def _kill(st: SoakState, runner: Runner, sig: signal.Signals, cause: str, 
 async def _process_fault(st: SoakState, ev: ChaosEvent, rng: random.Random) -> None:
     p = ev.params
     if ev.kind == "sigkill":
-        r = _alive_runner(st, ev.target if isinstance(ev.target, int) else None, rng)
+        r = await _alive_runner(st, ev.target if isinstance(ev.target, int) else None, rng)
         if r is None:
             st.missed(ev.kind, "no runner alive")
             return
         await _kill(st, r, signal.SIGKILL, ev.kind, float(p["restart_after_seconds"]))
     elif ev.kind == "sigterm_close":
-        candidates = [
-            r for r in st.runners if r.alive and not r.held and load_config(r.config_path).on_stop == "close"
-        ]
-        target = st.runners[ev.target] if isinstance(ev.target, int) else None
-        r = target if target in candidates else (rng.choice(candidates) if candidates else None)
+        r = await _alive_runner(
+            st,
+            ev.target if isinstance(ev.target, int) else None,
+            rng,
+            lambda r: load_config(r.config_path).on_stop == "close",
+        )
         if r is None:
             st.missed(ev.kind, "no runner with on_stop: close alive")
             return
@@ -279,13 +288,17 @@ async def _process_fault(st: SoakState, ev: ChaosEvent, rng: random.Random) -> N
     elif ev.kind == "sigkill_between_legs":
         st.arm_between_legs.append(ev)  # fired by the market driver at the next "on" phase
     elif ev.kind == "lease_kill":
-        r = _alive_runner(st, ev.target if isinstance(ev.target, int) else None, rng)
-        if r is None or r.pid is None:
-            st.missed(ev.kind, "no runner alive")
-            return
-        holders = [b for b, pid, _label in await inv.lease_holders(st.engine) if pid == r.pid]
-        if not holders:
-            st.missed(ev.kind, f"runner {r.index} holds no lease yet")
+        deadline = time.monotonic() + TARGET_WAIT_SECONDS
+        holders: list[int] = []
+        r = None
+        while not holders and time.monotonic() < deadline and not st.stopping:
+            r = await _alive_runner(st, ev.target if isinstance(ev.target, int) else None, rng)
+            if r is not None:
+                holders = [b for b, pid, _label in await inv.lease_holders(st.engine) if pid == r.pid]
+            if not holders:
+                await asyncio.sleep(0.5)
+        if r is None or not holders:
+            st.missed(ev.kind, "no runner holding a lease")
             return
         async with st.engine.connect() as conn:
             for backend in holders:
@@ -326,16 +339,21 @@ async def _between_legs(st: SoakState, ev: ChaosEvent) -> None:
     by_name = {r.account: r for r in st.runners}
     try:
         while time.monotonic() < deadline and not st.stopping:
-            async with st.engine.connect() as conn:
-                rows = (
-                    await conn.execute(
-                        text(
-                            "SELECT DISTINCT account_name FROM positions WHERE status = 'opening' AND "
-                            "account_name = ANY(:a)"
-                        ),
-                        {"a": [a.name for a in st.accounts if a.strategy == FA]},
-                    )
-                ).all()
+            try:
+                async with st.engine.connect() as conn:
+                    rows = (
+                        await conn.execute(
+                            text(
+                                "SELECT DISTINCT account_name FROM positions WHERE status = 'opening' AND "
+                                "account_name = ANY(:a)"
+                            ),
+                            {"a": [a.name for a in st.accounts if a.strategy == FA]},
+                        )
+                    ).all()
+            except Exception as exc:  # the database restarting (another fault): look again
+                log.info("between legs: %s", type(exc).__name__)
+                await asyncio.sleep(0.5)
+                continue
             for (name,) in rows:
                 r = by_name[name]
                 if r.alive and not r.held:
@@ -391,7 +409,8 @@ async def _watch_db(st: SoakState) -> None:
 
 
 async def _probe_venues(st: SoakState) -> None:
-    """One timed read (best bid/ask) per venue through a soak account's client: the venue latency under load."""
+    """One timed signed REST read (the account balance) per venue through a soak account's client: the venue
+    latency under load, as a runner sees it."""
     seen: set[str] = set()
     for account in st.accounts:
         for venue, client in account.clients.items():
@@ -400,7 +419,7 @@ async def _probe_venues(st: SoakState) -> None:
             seen.add(venue)
             began = time.perf_counter()
             try:
-                await asyncio.wait_for(client.fetch_bbo_prices(st.plan.symbol), 10)
+                await asyncio.wait_for(client.get_account_balance(), 10)
             except (PerparbError, asyncio.TimeoutError, OSError):
                 continue
             st.report.venue_latency_ms.append((time.perf_counter() - began) * 1000)
@@ -492,6 +511,16 @@ async def _end_checks(st: SoakState, vault: Vault) -> None:
                 {"a": names},
             )
         ).scalar_one()
+        order_ms = (
+            await conn.execute(
+                text(
+                    "SELECT extract(epoch FROM updated_at - created_at) * 1000 FROM orders WHERE account_name = ANY(:a) "
+                    "AND sent_at IS NOT NULL AND lower(time_in_force) = 'ioc' AND status IN ('filled', 'canceled', 'rejected')"
+                ),
+                {"a": names},
+            )
+        ).all()
+    st.report.order_latency_ms = [float(ms) for (ms,) in order_ms]
     st.report.hedges = int(purposes.get("hedge", 0))
     st.report.unwinds = int(purposes.get("unwind", 0))
     st.report.rehedges = int(purposes.get("rehedge", 0))
@@ -563,9 +592,29 @@ async def run_soak(
     began = time.monotonic()
     handler = logging.FileHandler(workdir / "soak.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    soak_logger = logging.getLogger("perparb.soak")
-    soak_logger.addHandler(handler)
-    soak_logger.setLevel(logging.INFO)
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    root.handlers = [
+        handler
+    ]  # the soak's own clients and its lines go to soak.log; the report goes to stdout
+    root.setLevel(logging.INFO)
+    try:
+        return await _run_soak(plan, report, workdir, began, database_url, progress, png)
+    finally:
+        root.handlers = saved_handlers
+        root.setLevel(saved_level)
+        handler.close()
+
+
+async def _run_soak(
+    plan: SoakPlan,
+    report: SoakReport,
+    workdir: Path,
+    began: float,
+    database_url: str | None,
+    progress: Callable[[float, float], None] | None,
+    png: Path | None,
+) -> SoakReport:
     db = await asyncio.to_thread(Database.open, database_url, workdir)
     await asyncio.to_thread(migrate.upgrade, db.url)
     engine = create_engine(db.url)
@@ -611,8 +660,6 @@ async def run_soak(
         if db.pgdata is not None:
             await asyncio.to_thread(db.stop)
     report.wall_seconds = time.monotonic() - began
-    soak_logger.removeHandler(handler)
-    handler.close()
     report.timeline_png = str(plot_timeline(report, png or workdir / "timeline.png"))
     return report
 

@@ -32,6 +32,9 @@ whose config says `on_stop: close`, a restart of the database, a lease connectio
 
 FAULT_KINDS = VENUE_FAULTS + PROCESS_FAULTS
 
+STARTUP_SECONDS = 15.0
+"""Wall seconds the runners take to start (imports, connections, reconciliation) before the first fault."""
+
 FA = "funding_arbitrage"
 GRID = "grid"
 
@@ -147,13 +150,15 @@ def chaos_schedule(plan: SoakPlan) -> list[ChaosEvent]:
     """The seeded fault schedule of `plan`, sorted by time.
 
     Every kind of `FAULT_KINDS` appears at least once; longer soaks get more (one of each kind per simulated
-    hour, about). Faults fall in [5 %, 85 %] of the wall time, so the last ones have time to settle. Venue faults
+    hour, about). Faults fall between `STARTUP_SECONDS` (the runners' start-up; at most half the wall time) and
+    85 % of the wall time, so the last ones have time to settle. Venue faults
     target a random venue of the plan, runner faults a random account (`sigterm_close`: an account whose config
     says `on_stop: close`; `sigkill_between_legs`: a funding-arbitrage account, chosen when an entry is seen).
     """
     rng = random.Random(plan.seed)
     per_kind = max(1, round(plan.simulated_hours))
-    start, end = plan.wall_seconds * 0.05, plan.wall_seconds * 0.85
+    start = min(max(plan.wall_seconds * 0.05, STARTUP_SECONDS), plan.wall_seconds * 0.5)
+    end = plan.wall_seconds * 0.85
     close_accounts = [i for i in range(plan.accounts) if i % 4 in (0, 1)]
     events: list[ChaosEvent] = []
     for kind in FAULT_KINDS:

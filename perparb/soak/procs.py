@@ -206,5 +206,25 @@ class Database:
             stop_embedded(self.pgdata)
 
     def start(self) -> None:
-        if self.pgdata is not None:
-            embedded_server_url(self.pgdata)
+        """Start the stopped embedded server again, from a child process (as another perparb process would:
+        pgserver remembers the server it started in this process and would not start it twice).
+
+        Raises:
+            SoakProcessError: the server did not start (its output in the message)."""
+        if self.pgdata is None:
+            return
+        code = "import sys; from pathlib import Path; from database.session import embedded_server_url as u; u(Path(sys.argv[1]))"
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT), os.environ.get("PYTHONPATH", "")) if p)
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(self.pgdata)],
+            cwd=PROJECT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if done.returncode != 0:
+            raise SoakProcessError(
+                f"the embedded PostgreSQL did not start again: {done.stderr.strip()[-300:]}"
+            )

@@ -6,7 +6,7 @@ JSON shape (`SoakReport.to_json()`):
      "recoveries": {"runner_restarts": int, "by_cause": {cause: int}},
      "entries": int, "exits": int, "hedges": int, "unwinds": int, "rehedges": int, "grid_fills": int,
      "worst_rebalance_seconds": float | null, "latency_ms": {"database": {"p50", "p99", "n"},
-     "venue": {"p50", "p99", "n"}}, "invariants": {name: violations}, "violations": {name: [first lines]},
+     "venue": {"p50", "p99", "n"}, "order": {"p50", "p99", "n"}}, "invariants": {name: violations}, "violations": {name: [first lines]},
      "checks": int, "checks_skipped": int, "ok": bool, "workdir": str, "timeline_png": str | null}
 """
 
@@ -62,6 +62,7 @@ class SoakReport:
     worst_rebalance_seconds: float | None = None
     db_latency_ms: list[float] = field(default_factory=list)
     venue_latency_ms: list[float] = field(default_factory=list)
+    order_latency_ms: list[float] = field(default_factory=list)
     invariants: dict[str, int] = field(default_factory=dict)
     violations: dict[str, list[str]] = field(default_factory=dict)
     checks: int = 0
@@ -144,7 +145,9 @@ class SoakReport:
             ),
             f"database latency p50 {j['latency_ms']['database']['p50']} ms, p99 {j['latency_ms']['database']['p99']} ms "
             f"({j['latency_ms']['database']['n']} probes); venue latency p50 {j['latency_ms']['venue']['p50']} ms, "
-            f"p99 {j['latency_ms']['venue']['p99']} ms ({j['latency_ms']['venue']['n']} calls)",
+            f"p99 {j['latency_ms']['venue']['p99']} ms ({j['latency_ms']['venue']['n']} calls); IOC order (row written to "
+            f"outcome written) p50 {j['latency_ms']['order']['p50']} ms, p99 {j['latency_ms']['order']['p99']} ms "
+            f"({j['latency_ms']['order']['n']} orders)",
             f"invariant checks: {self.checks} rounds ({self.checks_skipped} venue reads skipped during faults)",
         ]
         for name, count in self.invariants.items():
