@@ -294,7 +294,10 @@ async def _process_fault(st: SoakState, ev: ChaosEvent, rng: random.Random) -> N
         while not holders and time.monotonic() < deadline and not st.stopping:
             r = await _alive_runner(st, ev.target if isinstance(ev.target, int) else None, rng)
             if r is not None:
-                holders = [b for b, pid, _label in await inv.lease_holders(st.engine) if pid == r.pid]
+                try:
+                    holders = [b for b, pid, _label in await inv.lease_holders(st.engine) if pid == r.pid]
+                except Exception as exc:  # the database restarting (another fault): look again
+                    log.info("lease_kill: %s", type(exc).__name__)
             if not holders:
                 await asyncio.sleep(0.5)
         if r is None or not holders:

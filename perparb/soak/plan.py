@@ -150,7 +150,7 @@ def chaos_schedule(plan: SoakPlan) -> list[ChaosEvent]:
     """The seeded fault schedule of `plan`, sorted by time.
 
     Every kind of `FAULT_KINDS` appears at least once; longer soaks get more (one of each kind per simulated
-    hour, about). Faults fall between `STARTUP_SECONDS` (the runners' start-up; at most half the wall time) and
+    hour, about; a database restart, which ends every run, one per three hours). Faults fall between `STARTUP_SECONDS` (the runners' start-up; at most half the wall time) and
     85 % of the wall time, so the last ones have time to settle. Venue faults
     target a random venue of the plan, runner faults a random account (`sigterm_close`: an account whose config
     says `on_stop: close`; `sigkill_between_legs`: a funding-arbitrage account, chosen when an entry is seen).
@@ -162,7 +162,9 @@ def chaos_schedule(plan: SoakPlan) -> list[ChaosEvent]:
     close_accounts = [i for i in range(plan.accounts) if i % 4 in (0, 1)]
     events: list[ChaosEvent] = []
     for kind in FAULT_KINDS:
-        for _ in range(per_kind):
+        # a database restart ends every run (their leases die with their connections): every third hour
+        count = max(1, round(plan.simulated_hours / 3)) if kind == "db_restart" else per_kind
+        for _ in range(count):
             at = round(rng.uniform(start, end), 2)
             venue = rng.choice(plan.venues)
             account = rng.randrange(plan.accounts)

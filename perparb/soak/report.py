@@ -107,6 +107,7 @@ class SoakReport:
             "latency_ms": {
                 "database": percentiles(self.db_latency_ms),
                 "venue": percentiles(self.venue_latency_ms),
+                "order": percentiles(self.order_latency_ms),
             },
             "invariants": dict(self.invariants),
             "violations": self.violations,
