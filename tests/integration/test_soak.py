@@ -13,7 +13,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 from pathlib import Path
 
 import aiohttp
@@ -131,11 +131,12 @@ async def test_checks_find_an_order_behind_the_databases_back(
             # one leg bought behind the database's back: a naked leg, an orphan order, an unrecorded fill
             client = account.clients[first]
             attrs = await client.get_contract_attributes("ETH")
-            size = max(attrs.min_size or Decimal(0), attrs.size_step) * 10
+            bid, ask = await client.fetch_bbo_prices("ETH")
+            step = max(attrs.min_size or Decimal(0), attrs.size_step)
+            size = max(step * 10, (Decimal(20) / ask / step).to_integral_value(ROUND_UP) * step)  # >= 20 USD
             await client.place_market_order(
                 "ETH", Side.BUY, size, max_slippage_bps=Decimal(100), client_order_id="4242001"
             )
-            bid, _ask = await client.fetch_bbo_prices("ETH")
             await client.place_limit_order(
                 "ETH",
                 Side.BUY,
