@@ -10,8 +10,8 @@ by name in the report. Target: 0 everywhere.
 | `positions_match` | each account's position per venue = the signed sum of its fills in the database (within one size step) | end |
 | `open_orders_match` | the venue's open orders = the database's orders in `open` / `partially_filled` / `pending` | end |
 | `balances_match` | the venue's equity = collateral + trade cash flows - fees + funding + position x mark (database figures), within fee rounding | end |
-| `fills_exactly_once` | every fill the venue reports is in `fills` exactly once (by venue fill id) | end |
-| `funding_matches` | funding-arbitrage accounts: the venue's funding payments sum = `funding_payments` sum, per venue | end |
+| `fills_exactly_once` | every fill the venue reports is in `fills` exactly once (by venue fill id), and each order's `filled_quantity` = the venue's fills of it | end |
+| `funding_matches` | every account: the venue's funding payments sum = the `funding_payments` sum, per venue (within 0.01 USD) | end |
 | `liveness` | every run ended with its reason recorded, or is running with a heartbeat fresher than `HEARTBEAT_STALE_SECONDS` (its process alive) | continuously + end |
 | `lease_not_held_by_dead` | no lease (advisory lock) held for longer than `LEASE_TIMEOUT_SECONDS` by a run whose process is dead | continuously |
 | `db_check` | `perparb db check` passes (models and migrated schema agree) | end |
@@ -334,6 +334,21 @@ async def account_end_checks(
             n = db_fill_ids.get((venue, fl.fill_id), 0)
             if n != 1:
                 out["fills_exactly_once"].append(f"{who}: venue fill {fl.fill_id} stored {n} times")
+        # each order's filled quantity in the database = the venue's fills of it
+        venue_filled: dict[str, Decimal] = defaultdict(lambda: D0)
+        for fl in view.fills:
+            row = by_coid.get((venue, fl.client_order_id or "")) or by_void.get((venue, fl.order_id))
+            if row is not None:
+                venue_filled[row.client_order_id] += fl.quantity
+        for o in orders:
+            if o.venue != venue:
+                continue
+            got = venue_filled.get(o.client_order_id, D0)
+            if abs(Decimal(o.filled_quantity) - got) > view.size_step / 2:
+                out["fills_exactly_once"].append(
+                    f"{who}: order {o.client_order_id} ({o.status}) filled {o.filled_quantity} in the database, "
+                    f"{got} by the venue's fills"
+                )
         # positions: the venue's = the signed sum of the database's fills
         db_qty = sum((Decimal(f.quantity) * _side_sign(f.side) for f in fills if f.venue == venue), D0)
         venue_qty = view.positions.get(base, D0)
@@ -379,21 +394,20 @@ async def account_end_checks(
                 out["balances_match"].append(
                     f"{who}: venue equity {view.equity:.4f}, database figures give {expected:.4f}"
                 )
-        # funding: the database's payments = the venue's (funding arbitrage stores them per position)
-        if account.strategy == "funding_arbitrage":
-            async with engine.connect() as conn:
-                stored = (
-                    await conn.execute(
-                        text(
-                            "SELECT coalesce(sum(amount), 0) FROM funding_payments WHERE account_name = :a AND venue = :v"
-                        ),
-                        {"a": account.name, "v": venue},
-                    )
-                ).scalar_one()
-            if abs(Decimal(stored) - venue_funding) > Decimal("0.01"):
-                out["funding_matches"].append(
-                    f"{who}: venue funding {venue_funding:.6f}, database {Decimal(stored):.6f}"
+        # funding: the database's payments = the venue's settlements (every strategy)
+        async with engine.connect() as conn:
+            stored = (
+                await conn.execute(
+                    text(
+                        "SELECT coalesce(sum(amount), 0) FROM funding_payments WHERE account_name = :a AND venue = :v"
+                    ),
+                    {"a": account.name, "v": venue},
                 )
+            ).scalar_one()
+        if abs(Decimal(stored) - venue_funding) > Decimal("0.01"):
+            out["funding_matches"].append(
+                f"{who}: venue funding {venue_funding:.6f}, database {Decimal(stored):.6f}"
+            )
     return out
 
 
