@@ -251,19 +251,61 @@ async def _alive_runner(
 
 async def _kill(st: SoakState, runner: Runner, sig: signal.Signals, cause: str, restart_after: float) -> None:
     runner.held = True
+    ended = len(runner.exits)
     if not runner.signal(sig):
         runner.held = False
         st.missed(cause, f"runner {runner.index} not alive")
         return
     st.fault(cause, f"runner {runner.index} ({runner.account}) pid {runner.pid}")
-    if sig == signal.SIGTERM:  # a graceful stop: wait for it (positions closed when on_stop says close)
-        for _ in range(600):
-            if not runner.alive:
+    if sig == signal.SIGTERM:  # a graceful stop: wait for it, then check it closed what it held
+        for _ in range(1200):
+            if len(runner.exits) > ended:
                 break
             await asyncio.sleep(0.1)
+        if len(runner.exits) > ended and runner.exits[-1][1] == 0:
+            await _check_closed(st, runner)
+        else:
+            log.info(
+                "runner %d did not stop cleanly (%s): on_stop not judged", runner.index, runner.exits[-1:]
+            )
     await asyncio.sleep(restart_after)
     st.pending_restart_cause[runner.index] = cause
     runner.held = False
+
+
+async def _check_closed(st: SoakState, runner: Runner) -> None:
+    """`on_stop_close_honoured`: a runner stopped by SIGTERM with `on_stop: close` left no live position in the
+    database and nothing on its venues (within one size step)."""
+    lines: list[str] = []
+    try:
+        async with st.engine.connect() as conn:
+            live = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM positions WHERE account_name = :a AND status IN "
+                        "('opening', 'open', 'closing')"
+                    ),
+                    {"a": runner.account},
+                )
+            ).scalar_one()
+    except Exception as exc:  # the database restarting (another fault): not judged
+        log.info("on_stop check of runner %d skipped: %s", runner.index, type(exc).__name__)
+        return
+    if live:
+        lines.append(f"{runner.account}: {live} live position(s) after a SIGTERM with on_stop: close")
+    account = st.accounts[runner.index]
+    views = await inv.account_views(account, st.plan.symbol, st.since)
+    if views is None:
+        st.report.checks_skipped += 1
+    else:
+        for venue, view in views.items():
+            qty = view.positions.get(st.plan.symbol, Decimal(0))
+            if abs(qty) > view.size_step:
+                lines.append(f"{runner.account} {venue}: position {qty} after a SIGTERM with on_stop: close")
+    st.report.add_violations("on_stop_close_honoured", lines)
+    st.mark("check", "on_stop close", bool(lines))
+    for line in lines:
+        log.warning("soak invariant on_stop_close_honoured: %s", line)
 
 
 async def _process_fault(st: SoakState, ev: ChaosEvent, rng: random.Random) -> None:

@@ -14,6 +14,7 @@ by name in the report. Target: 0 everywhere.
 | `funding_matches` | every account: the venue's funding payments sum = the `funding_payments` sum, per venue (within 0.01 USD) | end |
 | `liveness` | every run ended with its reason recorded, or is running with a heartbeat fresher than `HEARTBEAT_STALE_SECONDS` (its process alive) | continuously + end |
 | `lease_not_held_by_dead` | no lease (advisory lock) held for longer than `LEASE_TIMEOUT_SECONDS` by a run whose process is dead | continuously |
+| `on_stop_close_honoured` | a runner stopped by SIGTERM with `on_stop: close` (and exiting 0) left no live position in the database and none on its venues | after each such stop |
 | `db_check` | `perparb db check` passes (models and migrated schema agree) | end |
 | `vault_decrypts` | the vault decrypts every soak account | end |
 """
@@ -54,6 +55,7 @@ INVARIANTS = (
     "funding_matches",
     "liveness",
     "lease_not_held_by_dead",
+    "on_stop_close_honoured",
     "db_check",
     "vault_decrypts",
 )
