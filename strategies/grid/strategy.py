@@ -43,6 +43,9 @@ Model (config `strategies.config.GridConfig`; issue #6 item 4):
   the account's runs but which no order row knows are cancelled (strays); a level with two live orders keeps the
   older one and the other is cancelled. The first `step()` then places the missing levels: never a second order
   for a level that has a live one.
+* **Funding** (`_collect_funding`): the venue's funding payments on the market since the config's first run are
+  stored in `funding_payments` (no position id) about every minute and at stop, so the database holds what the
+  inventory paid or received.
 * **Stop** (`stop(close=)`): `on_stop: keep` leaves the ladder resting (a later run adopts it), `cancel` cancels
   the ladder and keeps the position, `close` (the runner's `close=True`) cancels and flattens, and the next run
   starts a new ladder.
@@ -58,7 +61,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from exchange_clients.base.client import StaleBookError
@@ -89,6 +92,8 @@ log = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
 STATE_VERSION = 1
+FUNDING_POLL_SECONDS = 60.0
+"""How often a running grid reads the venue's funding payments (seconds; and once at stop)."""
 FILL_LOOKBACK = timedelta(minutes=10)
 CANCEL_WAIT_ROUNDS = 15
 CANCEL_WAIT_SECONDS = 0.2
@@ -232,6 +237,9 @@ class GridStrategy(Strategy):
         self._gate_noted: str | None = None  # the operator pause last reported
         self.round_trips = 0
         self._blocked: set[int] = set()
+        self._funding_polled = (
+            -FUNDING_POLL_SECONDS
+        )  # loop time of the last funding read (`_collect_funding`)
 
     # ------------------------------------------------------------------------------------------ persistence
 
@@ -700,8 +708,42 @@ class GridStrategy(Strategy):
             )
             return True
 
+    async def _collect_funding(self, *, force: bool = False) -> None:
+        """Store the venue's funding payments on the grid's market since this grid config's first run (idempotent
+        per account, venue and time; `position_id` None): at most every `FUNDING_POLL_SECONDS`, or now with
+        `force` (at stop). A venue error leaves it to the next call. Without it the database never knew the funding
+        a grid's inventory paid or received (issue #18: `perparb soak --seed 1`, `funding_matches`)."""
+        loop = asyncio.get_running_loop()
+        if not force and loop.time() - self._funding_polled < FUNDING_POLL_SECONDS:
+            return
+        self._funding_polled = loop.time()
+        async with self.ctx.engine.connect() as conn:
+            since = (
+                await conn.execute(
+                    select(func.min(RUNS.c.started_at)).where(
+                        and_(
+                            RUNS.c.account_name == self.ctx.account,
+                            RUNS.c.mode == self.ctx.mode,
+                            RUNS.c.config_name == self.config.name,
+                            RUNS.c.strategy == "grid",
+                        )
+                    )
+                )
+            ).scalar()
+        if since is None:
+            return
+        try:
+            payments = await self.client.get_funding_payments(since, self.symbol)
+        except VenueError as exc:
+            log.info("%s %s: funding payments not read: %s", self.venue, self.symbol, exc)
+            return
+        await state.store_funding(
+            self.ctx.engine, None, self.ctx.account, self.ctx.mode, [p for p in payments if p.ts >= since]
+        )
+
     async def _step(self) -> bool:
         await self._poll()
+        await self._collect_funding()
         bid, ask = await self._bbo()
         mid = (bid + ask) / 2
         cfg = self.config
@@ -888,6 +930,7 @@ class GridStrategy(Strategy):
         """`on_stop` keep: leave the ladder resting; cancel: cancel it; `close` (on_stop close): cancel it and
         close the position, and mark the grid finished so the next run starts a new ladder. Idempotent after a
         stop price ended the run."""
+        await self._collect_funding(force=True)
         if self.stopped:
             return
         cancel = close or self.config.on_stop == "cancel"
@@ -910,8 +953,8 @@ class GridStrategy(Strategy):
 
     async def book(self) -> RunBook:
         """The grid's inventory from the venue's position (one `get_position_snapshot` call): realised is the
-        ladder's round-trip PnL minus its fees (persisted across runs in `strategy_state`); the grid records no
-        funding (0)."""
+        ladder's round-trip PnL minus its fees (persisted across runs in `strategy_state`); funding is not
+        counted here (it is stored in `funding_payments`, `_collect_funding`)."""
         snapshot = await self.client.get_position_snapshot(self.symbol)
         legs: tuple[LegExposure, ...] = ()
         unrealised = ZERO
