@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_seed(seed: int, accounts: int, hours: float, keep: Path | None) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="ppsoak", dir="/tmp"))
+    keep_logs = False
     env = {k: v for k, v in os.environ.items() if not k.startswith("PERPARB_")}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     try:
@@ -57,9 +58,15 @@ def run_seed(seed: int, accounts: int, hours: float, keep: Path | None) -> dict[
             keep.mkdir(parents=True, exist_ok=True)
             (keep / f"soak-seed{seed}.json").write_text(json.dumps(report, indent=2) + "\n")
             shutil.copy(workdir / "timeline.png", keep / f"soak-seed{seed}.png")
+        if not report.get("ok"):
+            workdir = (
+                Path()
+            )  # a broken invariant: keep the logs, the database and the PNG for the post-mortem
+            print(f"seed {seed}: logs kept in {report.get('workdir')}", file=sys.stderr)
         return report
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if workdir != Path():
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def summary(r: dict[str, Any]) -> str:

@@ -186,7 +186,12 @@ def chaos_schedule(plan: SoakPlan) -> list[ChaosEvent]:
                     "retry_after_seconds": rng.randint(1, 2),
                 }
             elif kind == "http_5xx":
-                params = {"http_status": rng.choice([500, 502, 503]), "count": rng.randint(2, 6)}
+                # on order paths: every venue places orders with a POST (and reads market data with GETs)
+                params = {
+                    "http_status": rng.choice([500, 502, 503]),
+                    "count": rng.randint(2, 6),
+                    "method": "POST",
+                }
             elif kind == "venue_down":
                 params = {"down_seconds": round(rng.uniform(2, 6), 1)}
             elif kind == "price_move":
