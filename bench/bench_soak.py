@@ -58,14 +58,14 @@ def run_seed(seed: int, accounts: int, hours: float, keep: Path | None) -> dict[
             keep.mkdir(parents=True, exist_ok=True)
             (keep / f"soak-seed{seed}.json").write_text(json.dumps(report, indent=2) + "\n")
             shutil.copy(workdir / "timeline.png", keep / f"soak-seed{seed}.png")
-        if not report.get("ok"):
-            workdir = (
-                Path()
-            )  # a broken invariant: keep the logs, the database and the PNG for the post-mortem
-            print(f"seed {seed}: logs kept in {report.get('workdir')}", file=sys.stderr)
+        keep_logs = not report.get(
+            "ok"
+        )  # a broken invariant: keep logs, database and PNG for the post-mortem
+        if keep_logs:
+            print(f"seed {seed}: logs kept in {workdir}", file=sys.stderr)
         return report
     finally:
-        if workdir != Path():
+        if not keep_logs:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
