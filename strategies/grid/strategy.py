@@ -94,6 +94,9 @@ ZERO = Decimal(0)
 STATE_VERSION = 1
 FUNDING_POLL_SECONDS = 60.0
 """How often a running grid reads the venue's funding payments (seconds; and once at stop)."""
+PENDING_UNSEEN_SECONDS = 30.0
+"""A `pending` order (its placement's outcome unknown) that the venue still does not know this long after it was
+sent never reached it: polling marks it rejected and frees its level."""
 FILL_LOOKBACK = timedelta(minutes=10)
 CANCEL_WAIT_ROUNDS = 15
 CANCEL_WAIT_SECONDS = 0.2
@@ -237,6 +240,9 @@ class GridStrategy(Strategy):
         self._gate_noted: str | None = None  # the operator pause last reported
         self.round_trips = 0
         self._blocked: set[int] = set()
+        self._missing_since: dict[
+            str, datetime
+        ] = {}  # client order id -> first poll that missed an adopted row
         self._funding_polled = (
             -FUNDING_POLL_SECONDS
         )  # loop time of the last funding read (`_collect_funding`)
@@ -612,6 +618,15 @@ class GridStrategy(Strategy):
             detail,
         )
 
+    def _unseen_for(self, row: OrderRow) -> float:
+        """Seconds since `row` was created (this run) or first found missing on the venue (a row adopted at
+        start)."""
+        now = datetime.now(timezone.utc)
+        since = self.created.get(row.client_order_id) or self._missing_since.setdefault(
+            row.client_order_id, now
+        )
+        return (now - since).total_seconds()
+
     async def _poll(self, *, missing_is_final: bool = False) -> None:
         """Refresh the live orders from the venue (see "Detection" in the module docstring). With
         `missing_is_final`, an order the venue does not know is marked rejected (used after cancelling)."""
@@ -638,6 +653,25 @@ class GridStrategy(Strategy):
                         await state.apply_order_info(conn, row.id, None, error="not found on the venue")
                     if row.grid_level is not None and self.live.get(row.grid_level) is row:
                         del self.live[row.grid_level]
+                elif row.status == "pending" and self._unseen_for(row) > PENDING_UNSEEN_SECONDS:
+                    # its placement failed with an unknown outcome (a 5xx, a timeout) and the venue still does not
+                    # know it: it never got there. Without this the row stayed pending and its level empty until
+                    # the next start (issue #18: soak seed 1, `open_orders_match`)
+                    async with self.ctx.engine.begin() as conn:
+                        await state.apply_order_info(
+                            conn,
+                            row.id,
+                            None,
+                            error=f"never reached the venue (not found for {PENDING_UNSEEN_SECONDS:g} s)",
+                        )
+                    if row.grid_level is not None and self.live.get(row.grid_level) is row:
+                        del self.live[row.grid_level]
+                    await self.ctx.event(
+                        "order_resolved",
+                        f"level {row.grid_level}: order {row.client_order_id} never reached {self.venue}: rejected, "
+                        "the level is free again",
+                        level="warn",
+                    )
                 else:
                     log.info(
                         "order %s (%s) not visible on %s yet", row.client_order_id, row.status, self.venue
