@@ -1629,6 +1629,83 @@ def flatten(
     _run_command("flatten", account, mode, reason, wait, as_json)
 
 
+# ------------------------------------------------------------------------------------------------------ soak
+
+
+@app.command()
+def soak(
+    accounts: int = typer.Option(12, "--accounts", min=2, help="runner processes, one account each"),
+    simulated_hours: float = typer.Option(
+        6.0, "--simulated-hours", min=0.01, help="venue time covered (hours)"
+    ),
+    seed: int = typer.Option(1, "--seed", help="seeds the chaos schedule, funding phases and price moves"),
+    venues: str | None = typer.Option(
+        None, "--venues", help="comma-separated simulated venues (default: the first two installed)"
+    ),
+    speed: float = typer.Option(60.0, "--speed", min=1.0, help="simulated seconds per real second"),
+    workdir: Path | None = typer.Option(
+        None, "--workdir", help="configs, logs, database, PNG (default: /tmp/ppsoak*)"
+    ),
+    png: Path | None = typer.Option(None, "--png", help="timeline PNG (default: WORKDIR/timeline.png)"),
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+) -> None:
+    """Many accounts under chaos: one simulator, N runner processes on one database, a seeded fault schedule,
+    invariant checks; exit 1 when an invariant is broken.
+
+    The runners trade the simulator as a live venue (`perparb run`), funding arbitrage and grid alternating, while
+    the schedule injects every simulator fault (rejects, partial fills, latency, 429 / 5xx, WebSocket drops and
+    skips, venue down, price moves) and process faults (SIGKILL at random and between the legs of an entry,
+    SIGTERM with on_stop close, a database restart, a lease connection killed). DATABASE_URL: that server is
+    shared (never restarted: its sessions are terminated instead); else an embedded one in the work folder."""
+    from perparb.soak.harness import run_soak, soak_venues
+    from perparb.soak.plan import SoakPlan
+
+    settings = _settings()
+    configure_logging(settings, quiet=True)
+    try:
+        chosen = soak_venues(_split(venues))
+        plan = SoakPlan(
+            accounts=accounts, simulated_hours=simulated_hours, seed=seed, venues=tuple(chosen), speed=speed
+        )
+    except ValueError as exc:
+        die(str(exc))
+        return
+    if workdir is not None and len(str(workdir.expanduser().resolve())) > 60:
+        die(
+            f"--workdir: {str(workdir)!r} is too long for the embedded PostgreSQL socket (keep it under 60 bytes)"
+        )
+    total = plan.wall_seconds + plan.settle_seconds
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=as_json or not err_console.is_terminal,
+    ) as bar:
+        task = bar.add_task(f"soak seed {seed}: {accounts} accounts, {simulated_hours:g} h", total=total)
+        try:
+            report = asyncio.run(
+                run_soak(
+                    plan,
+                    database_url=settings.database_url,
+                    workdir=workdir,
+                    progress=lambda done, _total: bar.update(task, completed=done),
+                    png=png,
+                )
+            )
+        except PerparbError as exc:
+            die(str(exc))
+            return
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        console.print(report.to_text(), highlight=False, markup=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Entry point of `perparb`: every error raised on purpose (`PerparbError`: settings, config files, the
     database, the vault, a venue) ends the command with one line on stderr and exit code 2; anything else is a

@@ -17,7 +17,9 @@ Order of work (each step fails with a clear message and leaves nothing half-done
    while nothing ran makes the run start paused); `strategy.start()` reconciles the database with the venues,
    then `strategy.step()` every `loop_interval_seconds`, with a heartbeat and a lease check after each cycle; a
    cycle that fails on a venue error is recorded (`cycle_failed`) and the next cycle tries again (open positions
-   stay watched through an outage); `MAX_CONSECUTIVE_FAILURES` in a row end the run. After every cycle the
+   stay watched through an outage); `MAX_CONSECUTIVE_FAILURES` in a row end the run. After every cycle, fills the
+   venue reported but the database lacks (their read failed when the order's outcome was written) are stored
+   (`strategies.fills`, event `fills_backfilled`). After every cycle the
    supervisor exports the book to the metrics, records the equity curve, raises liquidation warnings and judges
    the risk limits (`risk:`); while waiting for the next cycle it reads commands every second;
 7. on SIGINT/SIGTERM (`stop` event) or after `max_cycles`: `strategy.stop(close=config.on_stop == "close")`,
@@ -54,6 +56,7 @@ from strategies import state
 from strategies.base import RunContext, Strategy, wall_clock
 from strategies.config import FundingArbitrageConfig, GridConfig, StrategyConfig
 from strategies.control import RunSupervisor, StopRequest
+from strategies.fills import FillBackfill
 from strategies.state import Lease, OrderIds
 
 log = logging.getLogger(__name__)
@@ -283,6 +286,7 @@ async def run_strategy(
             )
             reason = "signal"
             failures = 0
+            backfill = FillBackfill()
             flatten: StopRequest | None = None
             while not stop.is_set():
                 error: VenueError | None = None
@@ -305,6 +309,16 @@ async def run_strategy(
                         raise
                     keep_going = True
                 cycles += 1
+                try:
+                    added = await backfill.run(ctx)
+                    if added:
+                        await ctx.event(
+                            "fills_backfilled",
+                            f"{added} fill(s) the venue reported but the database lacked were stored",
+                            level="warn",
+                        )
+                except VenueError as exc:  # the venue's fill list unreadable now: the next cycle tries again
+                    log.info("missing fills not read: %s", exc)
                 await state.heartbeat(engine, run.id)
                 await lease.check()
                 flatten = await supervisor.after_cycle(failures, error)

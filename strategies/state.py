@@ -448,6 +448,44 @@ async def apply_order_info(
     await conn.execute(update(ORDERS).where(ORDERS.c.id == order_id).values(**values))
 
 
+async def store_fills(conn: AsyncConnection, order_id: int, fills: Sequence[Fill]) -> int:
+    """Store fills of order `order_id` found later (`strategies.fills`), idempotent by venue fill id, and set the
+    order's fee and average fill price from all its stored fills. Returns how many rows were new."""
+    new = 0
+    for f in fills:
+        res = await conn.execute(
+            pg_insert(FILLS)
+            .values(
+                order_id=order_id,
+                venue=f.venue,
+                fill_id=f.fill_id or f"{f.order_id}:{f.ts.isoformat()}:{f.quantity}",
+                side=f.side.value,
+                price=f.price,
+                quantity=f.quantity,
+                fee=f.fee,
+                liquidity=f.liquidity,
+                ts=f.ts,
+            )
+            .on_conflict_do_nothing(constraint="uq_fills_order_fill_id")
+        )
+        new += res.rowcount or 0
+    if new:
+        qty, notional, fee = (
+            await conn.execute(
+                select(
+                    func.coalesce(func.sum(FILLS.c.quantity), 0),
+                    func.coalesce(func.sum(FILLS.c.quantity * FILLS.c.price), 0),
+                    func.coalesce(func.sum(FILLS.c.fee), 0),
+                ).where(FILLS.c.order_id == order_id)
+            )
+        ).one()
+        values: dict[str, Any] = {"fee": fee, "updated_at": func.now()}
+        if qty:
+            values["avg_fill_price"] = Decimal(notional) / Decimal(qty)
+        await conn.execute(update(ORDERS).where(ORDERS.c.id == order_id).values(**values))
+    return new
+
+
 async def orders_of_position(conn: AsyncConnection, position_id: int) -> list[OrderRow]:
     rows = (
         await conn.execute(select(ORDERS).where(ORDERS.c.position_id == position_id).order_by(ORDERS.c.id))

@@ -43,6 +43,9 @@ Model (config `strategies.config.GridConfig`; issue #6 item 4):
   the account's runs but which no order row knows are cancelled (strays); a level with two live orders keeps the
   older one and the other is cancelled. The first `step()` then places the missing levels: never a second order
   for a level that has a live one.
+* **Funding** (`_collect_funding`): the venue's funding payments on the market since the config's first run are
+  stored in `funding_payments` (no position id) about every minute and at stop, so the database holds what the
+  inventory paid or received.
 * **Stop** (`stop(close=)`): `on_stop: keep` leaves the ladder resting (a later run adopts it), `cancel` cancels
   the ladder and keeps the position, `close` (the runner's `close=True`) cancels and flattens, and the next run
   starts a new ladder.
@@ -58,7 +61,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from exchange_clients.base.client import StaleBookError
@@ -89,6 +92,11 @@ log = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
 STATE_VERSION = 1
+FUNDING_POLL_SECONDS = 60.0
+"""How often a running grid reads the venue's funding payments (seconds; and once at stop)."""
+PENDING_UNSEEN_SECONDS = 30.0
+"""A `pending` order (its placement's outcome unknown) that the venue still does not know this long after it was
+sent never reached it: polling marks it rejected and frees its level."""
 FILL_LOOKBACK = timedelta(minutes=10)
 CANCEL_WAIT_ROUNDS = 15
 CANCEL_WAIT_SECONDS = 0.2
@@ -232,6 +240,12 @@ class GridStrategy(Strategy):
         self._gate_noted: str | None = None  # the operator pause last reported
         self.round_trips = 0
         self._blocked: set[int] = set()
+        self._missing_since: dict[
+            str, datetime
+        ] = {}  # client order id -> first poll that missed an adopted row
+        self._funding_polled = (
+            -FUNDING_POLL_SECONDS
+        )  # loop time of the last funding read (`_collect_funding`)
 
     # ------------------------------------------------------------------------------------------ persistence
 
@@ -604,6 +618,15 @@ class GridStrategy(Strategy):
             detail,
         )
 
+    def _unseen_for(self, row: OrderRow) -> float:
+        """Seconds since `row` was created (this run) or first found missing on the venue (a row adopted at
+        start)."""
+        now = datetime.now(timezone.utc)
+        since = self.created.get(row.client_order_id) or self._missing_since.setdefault(
+            row.client_order_id, now
+        )
+        return (now - since).total_seconds()
+
     async def _poll(self, *, missing_is_final: bool = False) -> None:
         """Refresh the live orders from the venue (see "Detection" in the module docstring). With
         `missing_is_final`, an order the venue does not know is marked rejected (used after cancelling)."""
@@ -630,6 +653,25 @@ class GridStrategy(Strategy):
                         await state.apply_order_info(conn, row.id, None, error="not found on the venue")
                     if row.grid_level is not None and self.live.get(row.grid_level) is row:
                         del self.live[row.grid_level]
+                elif row.status == "pending" and self._unseen_for(row) > PENDING_UNSEEN_SECONDS:
+                    # its placement failed with an unknown outcome (a 5xx, a timeout) and the venue still does not
+                    # know it: it never got there. Without this the row stayed pending and its level empty until
+                    # the next start (issue #18: soak seed 1, `open_orders_match`)
+                    async with self.ctx.engine.begin() as conn:
+                        await state.apply_order_info(
+                            conn,
+                            row.id,
+                            None,
+                            error=f"never reached the venue (not found for {PENDING_UNSEEN_SECONDS:g} s)",
+                        )
+                    if row.grid_level is not None and self.live.get(row.grid_level) is row:
+                        del self.live[row.grid_level]
+                    await self.ctx.event(
+                        "order_resolved",
+                        f"level {row.grid_level}: order {row.client_order_id} never reached {self.venue}: rejected, "
+                        "the level is free again",
+                        level="warn",
+                    )
                 else:
                     log.info(
                         "order %s (%s) not visible on %s yet", row.client_order_id, row.status, self.venue
@@ -700,8 +742,42 @@ class GridStrategy(Strategy):
             )
             return True
 
+    async def _collect_funding(self, *, force: bool = False) -> None:
+        """Store the venue's funding payments on the grid's market since this grid config's first run (idempotent
+        per account, venue and time; `position_id` None): at most every `FUNDING_POLL_SECONDS`, or now with
+        `force` (at stop). A venue error leaves it to the next call. Without it the database never knew the funding
+        a grid's inventory paid or received (issue #18: `perparb soak --seed 1`, `funding_matches`)."""
+        loop = asyncio.get_running_loop()
+        if not force and loop.time() - self._funding_polled < FUNDING_POLL_SECONDS:
+            return
+        self._funding_polled = loop.time()
+        async with self.ctx.engine.connect() as conn:
+            since = (
+                await conn.execute(
+                    select(func.min(RUNS.c.started_at)).where(
+                        and_(
+                            RUNS.c.account_name == self.ctx.account,
+                            RUNS.c.mode == self.ctx.mode,
+                            RUNS.c.config_name == self.config.name,
+                            RUNS.c.strategy == "grid",
+                        )
+                    )
+                )
+            ).scalar()
+        if since is None:
+            return
+        try:
+            payments = await self.client.get_funding_payments(since, self.symbol)
+        except VenueError as exc:
+            log.info("%s %s: funding payments not read: %s", self.venue, self.symbol, exc)
+            return
+        await state.store_funding(
+            self.ctx.engine, None, self.ctx.account, self.ctx.mode, [p for p in payments if p.ts >= since]
+        )
+
     async def _step(self) -> bool:
         await self._poll()
+        await self._collect_funding()
         bid, ask = await self._bbo()
         mid = (bid + ask) / 2
         cfg = self.config
@@ -888,6 +964,7 @@ class GridStrategy(Strategy):
         """`on_stop` keep: leave the ladder resting; cancel: cancel it; `close` (on_stop close): cancel it and
         close the position, and mark the grid finished so the next run starts a new ladder. Idempotent after a
         stop price ended the run."""
+        await self._collect_funding(force=True)
         if self.stopped:
             return
         cancel = close or self.config.on_stop == "cancel"
@@ -910,8 +987,8 @@ class GridStrategy(Strategy):
 
     async def book(self) -> RunBook:
         """The grid's inventory from the venue's position (one `get_position_snapshot` call): realised is the
-        ladder's round-trip PnL minus its fees (persisted across runs in `strategy_state`); the grid records no
-        funding (0)."""
+        ladder's round-trip PnL minus its fees (persisted across runs in `strategy_state`); funding is not
+        counted here (it is stored in `funding_payments`, `_collect_funding`)."""
         snapshot = await self.client.get_position_snapshot(self.symbol)
         legs: tuple[LegExposure, ...] = ()
         unrealised = ZERO

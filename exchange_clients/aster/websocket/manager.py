@@ -24,7 +24,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection
 
 from exchange_clients.aster.common import AsterDataError, AsterError
-from exchange_clients.aster.websocket.order_book import DepthSync
+from exchange_clients.aster.websocket.order_book import DepthSync, levels
 from exchange_clients.base.order_book import OrderBook
 from exchange_clients.base.order_book_manager import OrderBookManager
 from exchange_clients.base.websocket import ReconnectingWebSocket
@@ -144,6 +144,27 @@ class AsterMarketDataStream:
             self._fetching[venue_symbol] = asyncio.get_running_loop().create_task(
                 self._snapshot(venue_symbol)
             )
+
+    async def confirm(self, venue_symbol: str) -> None:
+        """Confirm a quiet book with a REST snapshot: Aster pushes depth only on change, so a synced book that has
+        not changed ages although it is right. The snapshot replaces the book when it is at least as new (its
+        `lastUpdateId` not below the book's sequence); a book out of sync is left to its resynchronisation.
+
+        Raises:
+            AsterError subclasses: the snapshot request failed (the book is left as it was)."""
+        book = self.book(venue_symbol)
+        sync = self.sync_of(venue_symbol)
+        if not book.is_synced or sync.waiting:
+            return
+        body = await self.fetch_snapshot(venue_symbol)
+        last = body.get("lastUpdateId") if isinstance(body, dict) else None
+        if not isinstance(last, int) or not book.is_synced or book.sequence is None or last < book.sequence:
+            return
+        book.apply_snapshot(
+            levels(body.get("bids"), "depth bids", book.market),
+            levels(body.get("asks"), "depth asks", book.market),
+            sequence=last,
+        )
 
     async def _snapshot(self, venue_symbol: str) -> None:
         sync = self.sync_of(venue_symbol)

@@ -132,6 +132,22 @@ class BackpackMarketDataStream:
             log.info("backpack %s: gap in the buffered deltas; fetching a new snapshot", symbol)
             asyncio.get_running_loop().call_soon(self._resync_later, symbol)
 
+    async def confirm(self, symbol: str) -> None:
+        """Confirm a quiet book with a REST snapshot: Backpack sends depth deltas only on change, so a synced book
+        that has not changed ages although it is right. The snapshot replaces the book when it is at least as new
+        (its `lastUpdateId` not below the book's sequence); a book out of sync is left to its resynchronisation.
+
+        Raises:
+            BackpackError / ValueError: the snapshot request or its body failed (the book is left as it was)."""
+        sync = self.sync(symbol)
+        if sync.waiting or not sync.book.is_synced:
+            return
+        last, bids, asks = parse_depth_snapshot(await self.reader.depth(symbol))
+        seq = sync.book.sequence
+        if sync.waiting or not sync.book.is_synced or seq is None or last < seq:
+            return
+        sync.book.apply_snapshot(bids, asks, sequence=last)
+
     def _resync_later(self, symbol: str) -> None:
         self._resyncing.pop(symbol, None)
         self._resync(symbol)

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from exchange_clients.aster.client.utils.caching import AsterMarket, MarketCache
-from exchange_clients.aster.common import AsterRejectedError
+from exchange_clients.aster.common import AsterError, AsterRejectedError
 from exchange_clients.aster.funding_adapter.fetchers import parse_exchange_info, parse_funding_info
 from exchange_clients.aster.funding_adapter.funding_client import AsterFundingClient
 from exchange_clients.aster.http import AsterHttp
@@ -122,7 +122,8 @@ class MarketDataManager:
 
     async def book(self, symbol: str) -> tuple[AsterMarket, OrderBook]:
         """The live book of `symbol`, subscribing on first use; a book that never synced is waited for up to
-        `book_wait_seconds` (it may still be unsynced: callers check freshness)."""
+        `book_wait_seconds` (it may still be unsynced: callers check freshness). A synced book older than
+        `max_book_age_seconds` (a quiet market) is first confirmed with a REST snapshot (`confirm`)."""
         m = await self.market(symbol)
         await self.stream.add(m.venue_symbol)
         book = self.stream.book(m.venue_symbol)
@@ -130,6 +131,15 @@ class MarketDataManager:
             deadline = time.monotonic() + self.book_wait
             while book.state is BookState.EMPTY and time.monotonic() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
+        age = book.age_seconds()
+        if book.is_synced and age is not None and age > self.max_book_age:
+            # a quiet market pushes no depth: confirm the book with a REST snapshot rather than refuse every
+            # market order on it (an exit leg refused for as long as the market is quiet is a naked leg; soak
+            # seed 2, issue #18)
+            try:
+                await self.stream.confirm(m.venue_symbol)
+            except AsterError as exc:
+                log.warning("%s %s: quiet book not confirmed: %s", self.venue, m.venue_symbol, exc)
         return m, book
 
     async def fresh_book(self, symbol: str) -> tuple[AsterMarket, OrderBook]:

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from exchange_clients.backpack.client.utils.caching import BackpackMarket, MarketCache
-from exchange_clients.backpack.common import VENUE, BackpackRejectedError
+from exchange_clients.backpack.common import VENUE, BackpackError, BackpackRejectedError
 from exchange_clients.backpack.funding_adapter.fetchers import parse_markets
 from exchange_clients.backpack.funding_adapter.funding_client import BackpackFundingClient
 from exchange_clients.backpack.http import BackpackHttp
@@ -118,7 +118,9 @@ class MarketDataManager:
         await self.reader.close()
 
     async def book(self, symbol: str) -> tuple[BackpackMarket, OrderBook]:
-        """The market and its live book, subscribing on first use and waiting up to `book_wait_seconds` for it."""
+        """The market and its live book, subscribing on first use and waiting up to `book_wait_seconds` for it. A
+        synced book older than `max_book_age_seconds` (a quiet market) is first confirmed with a REST snapshot
+        (`BackpackMarketDataStream.confirm`)."""
         m = await self.market(symbol)
         if m.venue_symbol not in self.stream.symbols:
             await self.stream.subscribe(m.venue_symbol)
@@ -127,6 +129,15 @@ class MarketDataManager:
             if book.is_synced:
                 break
             await asyncio.sleep(0.02)
+        age = book.age_seconds()
+        if book.is_synced and age is not None and age > self.max_book_age:
+            # a quiet market sends no deltas: confirm the book with a REST snapshot rather than refuse every market
+            # order on it (an exit leg refused for as long as the market is quiet is a naked leg; soak seed 2,
+            # issue #18)
+            try:
+                await self.stream.confirm(m.venue_symbol)
+            except (BackpackError, ValueError) as exc:
+                log.warning("backpack %s: quiet book not confirmed: %s", m.venue_symbol, exc)
         return m, book
 
     async def fresh_book(self, symbol: str) -> tuple[BackpackMarket, OrderBook]:

@@ -1,0 +1,174 @@
+"""Issue #18: the short soak (4 accounts, 1 simulated hour, a fixed seed, every fault kind) through the real
+`perparb soak` command, which must end with every invariant at 0; and the invariant checks themselves, shown to
+find what they guard (an order sent behind the database's back, a run ended without a reason, a vault that cannot
+decrypt), so a 0 in the soak's report means something."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
+from decimal import ROUND_UP, Decimal
+from pathlib import Path
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from database.accounts import add_account
+from database.vault import Vault, new_key
+from exchange_clients.base.trading import Side
+from exchange_clients.registry import create_client, default_config
+from perparb.soak import invariants as inv
+from perparb.soak.harness import soak_venues
+from perparb.soak.plan import FAULT_KINDS, VENUE_FAULTS
+from perparb.soak.venues import SimAdminClient, SimVenue
+from perparb_core.settings import HttpConfig
+from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
+from tests.conftest import PROJECT
+
+pytestmark = pytest.mark.integration
+
+SHORT_SOAK_SEED = 7
+
+
+def soak_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PERPARB_") and k != "DATABASE_URL"}
+    env["PYTHONPATH"] = str(PROJECT)
+    return env
+
+
+async def run_cli_soak(*args: str, timeout: float = 900) -> tuple[int, dict[str, object], str]:
+    workdir = Path(tempfile.mkdtemp(prefix="ppsoak", dir="/tmp"))
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "perparb",
+            "soak",
+            *args,
+            "--json",
+            "--workdir",
+            str(workdir),
+            cwd=PROJECT,
+            env=soak_env(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        report = json.loads(out.decode()) if out.strip() else {}
+        assert (workdir / "timeline.png").stat().st_size > 10_000
+        return proc.returncode or 0, report, err.decode()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def test_short_soak_holds_every_invariant() -> None:
+    code, report, err = await run_cli_soak(
+        "--accounts", "4", "--simulated-hours", "1", "--seed", str(SHORT_SOAK_SEED)
+    )
+    assert report, err[-2000:]
+    assert report["invariants"] == {name: 0 for name in inv.INVARIANTS}, report["violations"]
+    assert code == 0 and report["ok"] is True
+    assert (report["seed"], report["accounts"], report["simulated_hours"]) == (SHORT_SOAK_SEED, 4, 1.0)
+    faults = report["faults"]
+    assert isinstance(faults, dict)
+    missed = report["faults_missed"]
+    assert isinstance(missed, dict)
+    # every kind was scheduled; every venue fault, a SIGKILL and a database restart were injected (the other runner
+    # faults wait up to 15 s for a target that may be restarting, and may miss it)
+    assert set(faults) | set(missed) == set(FAULT_KINDS)
+    assert set(VENUE_FAULTS) | {"sigkill", "db_restart"} <= set(faults), missed
+    assert sum(faults.values()) >= 12, faults
+    assert report["entries"] >= 1 and report["exits"] >= 1  # type: ignore[operator]
+    assert report["recoveries"]["runner_restarts"] >= 3  # type: ignore[index]
+
+
+# ------------------------------------------------------------------------------- the checks find violations
+
+
+@pytest_asyncio.fixture
+async def sim() -> AsyncIterator[SimulatorHandle]:
+    async with await start_simulator(
+        DEMO_SCENARIO, venues=soak_venues(None), push_interval_seconds=0.2
+    ) as handle:
+        yield handle
+
+
+async def test_checks_find_an_order_behind_the_databases_back(
+    clean_engine: AsyncEngine, sim: SimulatorHandle
+) -> None:
+    engine = clean_engine
+    vault = Vault.from_key(new_key())
+    first, second = soak_venues(None)
+    async with aiohttp.ClientSession() as http:
+        admin = SimAdminClient(
+            http, {v: SimVenue(v, sim.url(v).rstrip("/"), sim.venues[v].root_url) for v in (first, second)}
+        )
+        await admin.discover("ETH")
+        account = inv.SoakAccount(0, "chk-0", "funding_arbitrage", [first, second])
+        for venue in (first, second):
+            config = default_config(venue, http=HttpConfig(timeout_seconds=5, retries=1)).pointed_at(
+                admin.venues[venue].rest_url, None
+            )
+            creds, _ids = await admin.provision(venue, config, Decimal(100_000))
+            await add_account(engine, vault, name=account.name, creds=creds)
+            account.clients[venue] = create_client(creds, config, markets=["ETH"])
+        await asyncio.gather(*(c.connect() for c in account.clients.values()))
+        try:
+            since = datetime.now(timezone.utc) - timedelta(minutes=1)
+            views = await inv.account_views(account, "ETH", since)
+            assert views is not None
+            clean = await inv.account_end_checks(engine, account, views, "ETH")
+            assert {k: v for k, v in clean.items() if v} == {}
+            net, _step = inv.net_delta(views, "ETH")
+            assert net == 0
+            # one leg bought behind the database's back: a naked leg, an orphan order, an unrecorded fill
+            client = account.clients[first]
+            attrs = await client.get_contract_attributes("ETH")
+            bid, ask = await client.fetch_bbo_prices("ETH")
+            step = max(attrs.min_size or Decimal(0), attrs.size_step)
+            size = max(step * 10, (Decimal(20) / ask / step).to_integral_value(ROUND_UP) * step)  # >= 20 USD
+            await client.place_market_order(
+                "ETH", Side.BUY, size, max_slippage_bps=Decimal(100), client_order_id="4242001"
+            )
+            await client.place_limit_order(
+                "ETH",
+                Side.BUY,
+                size,
+                (bid * Decimal("0.8")).quantize(attrs.tick_size),
+                client_order_id="4242002",
+            )
+            views = None
+            for _ in range(20):
+                views = await inv.account_views(account, "ETH", since)
+                if views is not None and views[first].positions.get("ETH") and views[first].open_orders:
+                    break
+                await asyncio.sleep(0.2)
+            assert views is not None
+            net, step = inv.net_delta(views, "ETH")
+            assert abs(net) > step
+            found = await inv.account_end_checks(engine, account, views, "ETH")
+            assert len(found["no_orphan_venue_order"]) >= 2  # the open order and the fill's order
+            assert found["positions_match"] and found["fills_exactly_once"]
+        finally:
+            for c in account.clients.values():
+                await c.disconnect()
+    # a run ended without its reason; a vault that cannot decrypt the account
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO strategy_runs (account_name, strategy, config_name, config, mode, venues, status, host, "
+                "pid) VALUES ('chk-0', 'grid', 'x', '{}', 'live', '[]', 'stopped', 'h', 1)"
+            )
+        )
+    assert len(await inv.liveness(engine, ["chk-0"], set(), final=True)) == 1
+    assert await inv.vault_decrypts(engine, vault, ["chk-0"]) == []
+    assert len(await inv.vault_decrypts(engine, Vault.from_key(new_key()), ["chk-0"])) == 1
