@@ -323,14 +323,45 @@ async def _false_when(value: bool) -> bool:
 
 
 async def test_stale_book_by_age(sim: SimulatorHandle) -> None:
+    """A book older than the limit whose REST confirmation fails (the order-book endpoint answers 503) is refused."""
     c = await trader(sim, max_book_age_seconds=0.0001, account_stream=False)
     try:
         await until(lambda: _true(c.market_data.stream.book(ETH).is_synced))
+        await admin(
+            sim,
+            "/_sim/faults",
+            {"http_status": 503, "count": 50, "method": "GET", "path": f"/v1/orderbook/{ETH}"},
+        )
         await asyncio.sleep(0.01)
         with pytest.raises(StaleBookError, match=r"limit 0\.0001 s"):
             await c.place_market_order(
                 "ETH", Side.SELL, D("0.1"), max_slippage_bps=D(50), client_order_id="x"
             )
+    finally:
+        await admin(sim, "/_sim/faults", {"clear": True})
+        await c.disconnect()
+
+
+async def test_quiet_book_is_confirmed_by_rest_not_refused(sim: SimulatorHandle) -> None:
+    """A synced book that has not changed for longer than the limit (a pinned mark: the snapshot feed pushes only on
+    change) is confirmed with one REST snapshot and used, instead of refusing the order (an exit leg refused for as
+    long as the market is quiet is a naked leg)."""
+    await pin(sim)
+    c = await trader(sim, max_book_age_seconds=1.0, account_stream=False)
+    try:
+        await until(lambda: _true(c.market_data.stream.book(ETH).is_synced))
+        book = c.market_data.stream.book(ETH)
+        sequence = book.sequence
+        await asyncio.sleep(1.5)
+        age = book.age_seconds()
+        assert age is not None and age > 1.0  # quiet: no push since
+        order = await c.place_market_order(
+            "ETH", Side.BUY, D("0.1"), max_slippage_bps=D(50), client_order_id="quiet-1"
+        )
+        assert order.status == OrderStatus.FILLED and order.filled_quantity == D("0.1")
+        assert book.sequence == sequence  # the stream's seq_no chain is kept
+        age = book.age_seconds()
+        assert age is not None and age < 1.0  # confirmed by the REST snapshot
     finally:
         await c.disconnect()
 

@@ -6,8 +6,12 @@
   ("ETH-USD-PERP").
 * Books: one `ParadexMarketDataStream` (`order_book.{m}.snapshot@15@100ms`, exchange_clients/paradex/websocket)
   for every market in use; a market is added on first use and subscribed on the open connection. A book is
-  fresh when synced and younger than `max_book_age_seconds` (the snapshot feed pushes only when the top 15
-  levels change, so a quiet market ages: the limit is a setting).
+  fresh when synced and younger than `max_book_age_seconds`. The snapshot feed pushes only when the top 15 levels
+  change, so a synced book of a quiet market ages although it is right: past the limit it is confirmed with one
+  REST snapshot (`GET /orderbook/{market}?depth=15`, recorded in ../shared/venue-data/paradex/rest_orderbook_btc.json)
+  before a read refuses it; refusing instead would refuse every exit leg for as long as the market is quiet (a
+  naked leg: the runner's outage test left a Paradex short open for minutes). The other venues do the same (issue
+  #18's quiet-book fix for Aster and Backpack).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from exchange_clients.base.order_book import Level, OrderBook
 from exchange_clients.base.trading import ContractAttributes
 from exchange_clients.paradex.client.session import ParadexSession
 from exchange_clients.paradex.client.utils.caching import TtlCache
-from exchange_clients.paradex.common import PERP_SUFFIX, VENUE, ParadexRejectedError
+from exchange_clients.paradex.common import PERP_SUFFIX, VENUE, ParadexError, ParadexRejectedError
 from exchange_clients.paradex.funding_adapter.fetchers import parse_markets
 from exchange_clients.paradex.websocket.manager import ParadexMarketDataStream, book_channel
 from perparb_core.models import MarketInfo, utcnow
@@ -175,6 +179,9 @@ class MarketDataManager:
         """
         book = await self.book(symbol)
         age = book.age_seconds()
+        if book.is_synced and age is not None and age > self.max_book_age_seconds:
+            await self._confirm_quiet(book)
+            age = book.age_seconds()
         if not book.is_synced or age is None or age > self.max_book_age_seconds:
             raise StaleBookError(
                 VENUE,
@@ -182,6 +189,26 @@ class MarketDataManager:
                 market=book.market,
             )
         return book
+
+    async def _confirm_quiet(self, book: OrderBook) -> None:
+        """Replace a synced but old book with a REST snapshot of its top 15 levels (module docstring). The stream's
+        sequence is kept (the REST `seq_no` counts another thing). Left as it was when the stream moved during the
+        request (its push is the newer book) or when the request fails (logged; the caller then refuses the book)."""
+        before = book.updated_at
+        try:
+            body = await self.session.read(
+                "GET /orderbook",
+                lambda api: api.fetch_orderbook(book.market, params={"depth": 15}),
+                book.market,
+            )
+            bids = [(Decimal(p), Decimal(q)) for p, q in body["bids"]]
+            asks = [(Decimal(p), Decimal(q)) for p, q in body["asks"]]
+        except (ParadexError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            log.warning("paradex %s: quiet book not confirmed: %s", book.market, exc)
+            return
+        if book.updated_at != before or not book.is_synced or book.sequence is None:
+            return
+        book.apply_snapshot(bids, asks, sequence=book.sequence)
 
     async def bbo(self, symbol: str) -> tuple[Decimal, Decimal]:
         """(best bid, best ask) of the fresh book. Raises StaleBookError (also for an empty side)."""
