@@ -457,7 +457,13 @@ async def test_a_cycle_failing_on_a_venue_error_does_not_end_the_run(
     assert summary.status == "stopped"
     async with engine.connect() as conn:
         kinds = (
-            (await conn.execute(select(state.EVENTS.c.kind).where(state.EVENTS.c.run_id == run_id)))
+            (
+                await conn.execute(
+                    select(state.EVENTS.c.kind)
+                    .where(state.EVENTS.c.run_id == run_id)
+                    .order_by(state.EVENTS.c.id)  # the order they were written: compared below
+                )
+            )
             .scalars()
             .all()
         )

@@ -259,11 +259,15 @@ async def test_depth_gap_resyncs_and_events_have_no_duplicate_fill(
 
 
 async def test_stale_book_refuses_a_market_order(sim: SimulatorHandle) -> None:
+    """A book older than the limit whose REST confirmation fails (the depth endpoint answers 503) is refused."""
     creds, _ = await funded(sim)
     c = BackpackClient(creds, config(sim), markets=["ETH"], max_book_age_seconds=0.0001)
     await c.connect()
     try:
         await asyncio.sleep(0.05)
+        await admin(
+            sim, "/_sim/faults", {"http_status": 503, "count": 50, "method": "GET", "path": "/api/v1/depth"}
+        )
         with pytest.raises(StaleBookError):
             await c.place_market_order(
                 "ETH", Side.BUY, D("0.1"), max_slippage_bps=D(50), client_order_id="51"
