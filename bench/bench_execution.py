@@ -201,6 +201,11 @@ def report(
         "through the runner against the in-process simulator"
     )
     print(line("decision -> both orders to clients", decision))
+    if not concurrent:  # where the decision time goes: the scan's ranking and bookkeeping, then the entry itself
+        ranking = [(d["perf_entry_start"] - d["perf_scan_done"]) * 1000 for d in details]
+        entry = [(max(d["perf_leg_starts"]) - d["perf_entry_start"]) * 1000 for d in details]
+        print(line("  of which scan -> entry start", ranking))
+        print(line("  of which entry start -> orders", entry))
     if to_wire:
         print(line("decision -> second leg at venue", to_wire))
     print(line("gap between legs (client calls)", client_gap))

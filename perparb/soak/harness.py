@@ -114,8 +114,8 @@ class SoakState:
 
 
 def soak_venues(requested: list[str] | None) -> list[str]:
-    """The venues a soak trades: `requested`, or the first two (in name order) of the installed venues that have a
-    simulator protocol and test accounts.
+    """The venues a soak trades: `requested`, or every installed venue that has a simulator protocol and test
+    accounts (in name order; the issue: "all venues that exist once more are added").
 
     Raises:
         ValueError: a requested venue cannot be soaked (named), or fewer than two can."""
@@ -137,7 +137,7 @@ def soak_venues(requested: list[str] | None) -> list[str]:
         return list(dict.fromkeys(requested))
     if len(able) < 2:
         raise ValueError(f"a soak needs two simulated venues with test accounts; installed: {able}")
-    return able[:2]
+    return able
 
 
 # ------------------------------------------------------------------------------------------------ set-up
@@ -179,11 +179,10 @@ async def _align_marks(st: SoakState, price: Decimal | None = None) -> Decimal:
 
 
 async def _set_phase(st: SoakState, direction: int) -> None:
-    """Funding rates of the phase: +1 = first venue -SPREAD_RATE, second +SPREAD_RATE (long first, short second
-    earns), -1 the reverse, 0 every rate 0. Other venues' rates 0."""
-    first, second, *rest = st.plan.venues
-    rates = {first: -SPREAD_RATE * direction, second: SPREAD_RATE * direction}
-    rates.update({v: Decimal(0) for v in rest})
+    """Funding rates of the phase: +1 = every even-indexed venue -SPREAD_RATE, every odd-indexed one +SPREAD_RATE
+    (long the first venue of each pair, short the second earns: `SoakPlan.pairs`), -1 the reverse, 0 every rate
+    0."""
+    rates = {v: SPREAD_RATE * st.plan.venue_sign(v) * direction for v in st.plan.venues}
     for venue, rate in rates.items():
         try:
             await st.admin.set_rate(venue, rate)
@@ -373,13 +372,13 @@ async def _process_fault(st: SoakState, ev: ChaosEvent, rng: random.Random) -> N
 
 
 async def _between_legs(st: SoakState, ev: ChaosEvent) -> None:
-    """Slow the second venue, then SIGKILL the first funding-arbitrage runner seen with an entry in flight
-    (a position `opening`), and restart it."""
-    second = st.plan.venues[1]
-    try:
-        await st.admin.call(second, "/_sim/faults", {"latency_seconds": 1.5, "count": 200})
-    except (SoakVenueError, aiohttp.ClientError, OSError) as exc:
-        log.warning("between legs: %s", exc)
+    """Slow the second venue of every arbitrage pair, then SIGKILL the first funding-arbitrage runner seen with an
+    entry in flight (a position `opening`), and restart it."""
+    for second in dict.fromkeys(pair[1] for pair in st.plan.pairs):
+        try:
+            await st.admin.call(second, "/_sim/faults", {"latency_seconds": 1.5, "count": 200})
+        except (SoakVenueError, aiohttp.ClientError, OSError) as exc:
+            log.warning("between legs: %s", exc)
     deadline = time.monotonic() + float(ev.params["watch_seconds"])
     by_name = {r.account: r for r in st.runners}
     try:
@@ -407,10 +406,11 @@ async def _between_legs(st: SoakState, ev: ChaosEvent) -> None:
             await asyncio.sleep(0.05)
         st.missed(ev.kind, "no entry in flight while watched")
     finally:
-        try:
-            await st.admin.call(second, "/_sim/faults", {"clear": True})
-        except (SoakVenueError, aiohttp.ClientError, OSError) as exc:
-            log.warning("between legs: %s", exc)
+        for second in dict.fromkeys(pair[1] for pair in st.plan.pairs):
+            try:
+                await st.admin.call(second, "/_sim/faults", {"clear": True})
+            except (SoakVenueError, aiohttp.ClientError, OSError) as exc:
+                log.warning("between legs: %s", exc)
 
 
 async def _fire(st: SoakState, ev: ChaosEvent, rng: random.Random) -> None:

@@ -47,7 +47,8 @@ class SoakPlan:
         accounts: runner processes, one account each (>= 2: at least one funding-arbitrage and one grid run).
         simulated_hours: venue time the soak covers (hours; funding settles every simulated hour).
         seed: seeds the chaos schedule, the funding phases and the price moves.
-        venues: simulated venues traded (>= 2); funding-arbitrage runs trade the first two, grid runs one each.
+        venues: simulated venues traded (>= 2). Funding-arbitrage runs trade the `pairs` in turn, so every venue
+            carries arbitrage legs; grid runs trade one venue each, round robin.
         speed: simulated seconds per real second; wall time = simulated_hours * 3600 / speed.
         symbol: the base asset every run trades ("ETH").
         settle_seconds: wall seconds after the last fault before the final checks (legs re-balance, runs stop).
@@ -86,10 +87,33 @@ class SoakPlan:
         """`soak<seed>-<token>-<index>`: `token` keeps names unique in a shared database."""
         return f"soak{self.seed}-{token}-{index:02d}"
 
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        """The funding-arbitrage pairs (long-side venue first for a +1 phase): consecutive venues (v0, v1), (v2, v3),
+        ..., and with an odd count the last venue paired with v1. Every venue is in a pair, and every pair joins an
+        even-indexed venue (rate `-d x spread` in phase d) with an odd-indexed one (`+d x spread`), so one rate per
+        venue opens every pair at once (`venue_sign`)."""
+        v = self.venues
+        pairs = [(v[i], v[i + 1]) for i in range(0, len(v) - 1, 2)]
+        if len(v) % 2:
+            pairs.append((v[-1], v[1]))
+        return pairs
+
+    def venue_sign(self, venue: str) -> int:
+        """-1 for an even-indexed venue of `venues`, +1 for an odd one: in phase d its funding rate is
+        `venue_sign x d x spread` (fraction per hour).
+
+        Raises:
+            ValueError: `venue` is not in the plan."""
+        if venue not in self.venues:
+            raise ValueError(f"venue: {venue!r} is not one of the soak's venues {list(self.venues)}")
+        return -1 if self.venues.index(venue) % 2 == 0 else 1
+
     def account_venues(self, index: int) -> list[str]:
-        """The venues account `index` trades: the first two for funding arbitrage; one (round robin) for a grid."""
+        """The venues account `index` trades: funding arbitrage takes the next pair of `pairs` (the k-th arbitrage
+        account, k = index // 2, the pair k mod the number of pairs); a grid one venue, round robin."""
         if self.strategy_of(index) == FA:
-            return list(self.venues[:2])
+            return list(self.pairs[(index // 2) % len(self.pairs)])
         return [self.venues[(index // 2) % len(self.venues)]]
 
     def config(self, index: int, mark: float) -> dict[str, Any]:
@@ -217,9 +241,9 @@ def chaos_schedule(plan: SoakPlan) -> list[ChaosEvent]:
 
 
 def funding_phases(plan: SoakPlan) -> list[tuple[float, int]]:
-    """The market driver's funding phases: (wall second, direction), direction +1 = the first venue's rate
-    -0.05 %/h and the second's +0.05 %/h (long the first, short the second pays), -1 the reverse, 0 = no spread
-    (open positions exit). Phases last a fifth of a simulated hour... at least 10 wall seconds; seeded."""
+    """The market driver's funding phases: (wall second, direction), direction +1 = every even-indexed venue's rate
+    -0.05 %/h and every odd-indexed one's +0.05 %/h (long the first venue of each pair, short the second pays;
+    `SoakPlan.pairs`), -1 the reverse, 0 = no spread (open positions exit). Phases last a fifth of a simulated hour... at least 10 wall seconds; seeded."""
     rng = random.Random(plan.seed * 7919 + 1)
     length = max(10.0, 720.0 / plan.speed)
     phases: list[tuple[float, int]] = []

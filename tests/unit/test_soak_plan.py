@@ -65,7 +65,7 @@ def test_every_account_config_is_valid_and_strategies_alternate(plan: SoakPlan) 
         if isinstance(cfg, GridConfig):
             assert cfg.venue in plan.venues
         else:
-            assert list(cfg.venues) == list(plan.venues[:2])
+            assert tuple(cfg.venues) in plan.pairs
     assert kinds.count(FundingArbitrageConfig) == kinds.count(GridConfig) == plan.accounts // 2
     assert plan.strategy_of(1) == GRID
     assert len({plan.account_name(i, "t") for i in range(plan.accounts)}) == plan.accounts
@@ -86,8 +86,34 @@ def test_bad_plans_are_refused_naming_the_field(kw: dict[str, object], message: 
         SoakPlan(**values)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("count", [2, 3, 4, 5, 6])
+def test_pairs_cover_every_venue_and_one_rate_per_venue_opens_every_pair(count: int) -> None:
+    venues = tuple(f"v{i}" for i in range(count))
+    p = SoakPlan(venues=venues)
+    pairs = p.pairs
+    assert {v for pair in pairs for v in pair} == set(venues)
+    assert all(a != b for a, b in pairs)
+    for long_venue, short_venue in pairs:  # in a +1 phase the long venue receives, the short venue is paid
+        assert p.venue_sign(long_venue) == -1 and p.venue_sign(short_venue) == 1
+    arbitrage = [tuple(p.account_venues(i)) for i in range(p.accounts) if i % 2 == 0]
+    assert set(arbitrage) == set(pairs[: len(arbitrage)])  # the six arbitrage accounts use the pairs in turn
+    grids = {p.account_venues(i)[0] for i in range(p.accounts) if i % 2 == 1}
+    assert grids == set(venues[:6])
+    with pytest.raises(ValueError, match="'elsewhere' is not one of the soak's venues"):
+        p.venue_sign("elsewhere")
+
+
+def test_soak_venues_default_is_every_simulated_venue() -> None:
+    from simulator.protocol import installed_protocols
+
+    chosen = soak_venues(None)
+    assert chosen == sorted(chosen) and len(chosen) >= 2
+    assert set(chosen) <= set(installed_protocols())
+    plan = SoakPlan(venues=tuple(chosen))
+    assert {v for i in range(plan.accounts) for v in plan.account_venues(i)} == set(chosen)
+
+
 def test_soak_venues_refuses_unknown_and_single() -> None:
-    assert len(soak_venues(None)) == 2
     with pytest.raises(ValueError, match="cannot be soaked"):
         soak_venues(["nowhere", "elsewhere"])
     first = soak_venues(None)[0]
