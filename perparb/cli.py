@@ -1640,7 +1640,9 @@ def soak(
     ),
     seed: int = typer.Option(1, "--seed", help="seeds the chaos schedule, funding phases and price moves"),
     venues: str | None = typer.Option(
-        None, "--venues", help="comma-separated simulated venues (default: every installed venue with a simulator)"
+        None,
+        "--venues",
+        help="comma-separated simulated venues (default: every installed venue with a simulator)",
     ),
     speed: float = typer.Option(60.0, "--speed", min=1.0, help="simulated seconds per real second"),
     workdir: Path | None = typer.Option(

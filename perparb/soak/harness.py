@@ -380,6 +380,10 @@ async def _between_legs(st: SoakState, ev: ChaosEvent) -> None:
         except (SoakVenueError, aiohttp.ClientError, OSError) as exc:
             log.warning("between legs: %s", exc)
     deadline = time.monotonic() + float(ev.params["watch_seconds"])
+    # an entry IN FLIGHT: begun while watched. A position left `opening` by an earlier kill is a recovery in
+    # progress (the restarted runner completes or unwinds it), not an entry: killing that runner again would only
+    # keep the leg naked for as long as the schedule keeps killing it (seed 1 of the five-venue soak did, twice).
+    watch_from = datetime.now(timezone.utc)
     by_name = {r.account: r for r in st.runners}
     try:
         while time.monotonic() < deadline and not st.stopping:
@@ -389,9 +393,9 @@ async def _between_legs(st: SoakState, ev: ChaosEvent) -> None:
                         await conn.execute(
                             text(
                                 "SELECT DISTINCT account_name FROM positions WHERE status = 'opening' AND "
-                                "account_name = ANY(:a)"
+                                "account_name = ANY(:a) AND created_at >= :since"
                             ),
-                            {"a": [a.name for a in st.accounts if a.strategy == FA]},
+                            {"a": [a.name for a in st.accounts if a.strategy == FA], "since": watch_from},
                         )
                     ).all()
             except Exception as exc:  # the database restarting (another fault): look again

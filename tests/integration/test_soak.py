@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from database.accounts import add_account
 from database.vault import Vault, new_key
@@ -39,13 +39,20 @@ pytestmark = pytest.mark.integration
 SHORT_SOAK_SEED = 7
 
 
-def soak_env() -> dict[str, str]:
+def soak_env(database_url: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PERPARB_") and k != "DATABASE_URL"}
     env["PYTHONPATH"] = str(PROJECT)
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     return env
 
 
-async def run_cli_soak(*args: str, timeout: float = 900) -> tuple[int, dict[str, object], str]:
+async def run_cli_soak(
+    *args: str, timeout: float = 900, database_url: str | None = None
+) -> tuple[int, dict[str, object], str]:
+    """`perparb soak ARGS --json` in a fresh work folder; (exit code, the JSON report, stderr). With
+    `database_url` the soak runs against that server (DATABASE_URL) instead of its own embedded one; the test
+    also checks that no embedded server was made in the work folder then."""
     workdir = Path(tempfile.mkdtemp(prefix="ppsoak", dir="/tmp"))
     try:
         proc = await asyncio.create_subprocess_exec(
@@ -58,13 +65,14 @@ async def run_cli_soak(*args: str, timeout: float = 900) -> tuple[int, dict[str,
             "--workdir",
             str(workdir),
             cwd=PROJECT,
-            env=soak_env(),
+            env=soak_env(database_url),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
         report = json.loads(out.decode()) if out.strip() else {}
         assert (workdir / "timeline.png").stat().st_size > 10_000
+        assert (workdir / "pg").exists() is (database_url is None)
         return proc.returncode or 0, report, err.decode()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -91,6 +99,51 @@ async def test_short_soak_holds_every_invariant() -> None:
     assert report["recoveries"]["runner_restarts"] >= 3  # type: ignore[index]
 
 
+async def test_soak_on_an_external_database(create_database) -> None:  # type: ignore[no-untyped-def]
+    """DATABASE_URL mode: the runners share the given server (migrated by the soak), which the soak never restarts:
+    its database-restart fault terminates every other session of that database instead, and the runs recover."""
+    url = await create_database()
+    code, report, err = await run_cli_soak(
+        "--accounts",
+        "2",
+        "--simulated-hours",
+        "1",
+        "--seed",
+        "11",
+        "--venues",
+        "lighter,paradex",
+        database_url=url,
+    )
+    assert report, err[-2000:]
+    assert report["invariants"] == {name: 0 for name in inv.INVARIANTS}, report["violations"]
+    assert code == 0 and report["ok"] is True
+    faults = report["faults"]
+    assert isinstance(faults, dict) and faults.get("db_restart") == 1, (faults, report["faults_missed"])
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:  # the soak's accounts, runs and fills are in THIS database
+            names = (await conn.execute(text("SELECT name FROM accounts ORDER BY name"))).scalars().all()
+            runs = (
+                await conn.execute(
+                    text("SELECT count(*) FROM runs WHERE account_name = ANY(:a)"), {"a": names}
+                )
+            ).scalar_one()
+            terminated = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM runs WHERE account_name = ANY(:a) AND stopped_at IS NOT NULL AND stop_reason IS NOT NULL"
+                    ),
+                    {"a": names},
+                )
+            ).scalar_one()
+    finally:
+        await engine.dispose()
+    assert len(names) == 2 and all(n.startswith("soak11-") for n in names), names
+    assert (
+        runs >= 4 and terminated == runs
+    )  # the restart fault ended runs, the restarts made new ones; all ended
+
+
 # ------------------------------------------------------------------------------- the checks find violations
 
 
@@ -107,7 +160,7 @@ async def test_checks_find_an_order_behind_the_databases_back(
 ) -> None:
     engine = clean_engine
     vault = Vault.from_key(new_key())
-    first, second = soak_venues(None)
+    first, second = soak_venues(None)[:2]
     async with aiohttp.ClientSession() as http:
         admin = SimAdminClient(
             http, {v: SimVenue(v, sim.url(v).rstrip("/"), sim.venues[v].root_url) for v in (first, second)}
