@@ -30,12 +30,13 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -368,6 +369,111 @@ def require_str(path: Path, where: str, value: Any) -> None:
     """Raise `ScenarioError` naming `where` unless `value` is a non-empty string."""
     if not isinstance(value, str) or not value:
         raise ScenarioError(path, f"{where} must be a non-empty string, got {value!r}")
+
+
+def list_body(path: Path, body: Any) -> list[dict[str, Any]]:
+    """`body` when it is a JSON list of objects (a venue answering a bare list). Raises `ScenarioError` otherwise."""
+    if not isinstance(body, list):
+        raise ScenarioError(path, f"must hold a JSON list (the response body), got {type(body).__name__}")
+    for i, row in enumerate(body):
+        if not isinstance(row, dict):
+            raise ScenarioError(path, f"[{i}] must be an object, got {type(row).__name__}")
+    return body
+
+
+FolderData = TypeVar("FolderData")
+FileReader = Callable[[FolderData, Path, "re.Match[str]"], None]  # (data, path, match of the file name)
+
+
+def read_venue_folder(
+    folder: Path,
+    venue: str,
+    data: FolderData,
+    readers: Sequence[tuple[str | re.Pattern[str], FileReader[FolderData]]],
+) -> FolderData:
+    """Read `DIR/<venue>/` into `data`: every `*.json` file, in name order, goes to the first reader whose name
+    (a plain file name, or a pattern matched against the whole name) fits it; an absent folder leaves `data` empty.
+
+    Raises:
+        ScenarioError: a file no reader takes ("unexpected file name in <venue>/"), or what a reader raises.
+    """
+    if not folder.is_dir():
+        return data
+    compiled = [(re.compile(re.escape(n) if isinstance(n, str) else n.pattern), r) for n, r in readers]
+    for path in sorted(folder.glob("*.json")):
+        for pattern, read in compiled:
+            if match := pattern.fullmatch(path.name):
+                read(data, path, match)
+                break
+        else:
+            raise ScenarioError(
+                path, f"unexpected file name in {venue}/ (see simulator/README.md for the layout)"
+            )
+    return data
+
+
+def venue_data(scenario: Scenario, venue: str, kind: type[FolderData]) -> FolderData:
+    """What `venue`'s protocol read from the scenario (a `kind`), or an empty `kind()` when it has none."""
+    data = scenario.venues.get(venue)
+    return data if isinstance(data, kind) else kind()
+
+
+class DepthSettings(SettingsModel):
+    """`trading.<venue>` keys every simulated market maker shares (omitted = the venue config's default): levels a
+    side, spread_bps and level_step_bps (bps of the mid, > 0), replenish_ms (simulated ms before a hit maker requotes),
+    walk_step_ms and seed of the mids' random walk, sync_interval_seconds (real seconds between engine syncs)."""
+
+    levels: int | None = Field(default=None, ge=1, le=200)
+    spread_bps: Decimal | None = None
+    level_step_bps: Decimal | None = None
+    replenish_ms: int | None = Field(default=None, ge=0)
+    walk_step_ms: int | None = Field(default=None, ge=1)
+    seed: int | None = None
+    sync_interval_seconds: float | None = Field(default=None, gt=0, le=60)
+
+    @field_validator("spread_bps", "level_step_bps", mode="before")
+    @classmethod
+    def _depth_decimal(cls, value: Any) -> Decimal | None:
+        return decimal_setting(value, "value")
+
+    @field_validator("spread_bps", "level_step_bps")
+    @classmethod
+    def _depth_positive(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value <= 0:
+            raise ValueError("must be > 0")
+        return value
+
+    def config_overrides(self) -> dict[str, Any]:
+        """The venue trading config's fields given here (for `dataclasses.replace`)."""
+        return self.model_dump(exclude_none=True)
+
+
+class MarketMakerSettings(DepthSettings):
+    """`DepthSettings` plus the sizing and volatility of the engine-neutral market maker (Aster, Backpack,
+    Hyperliquid, Paradex): notional_per_level USD per level (> 0; size = notional / initial mark, floored to the
+    size step), vol_bps the random walk's volatility (>= 0)."""
+
+    notional_per_level: Decimal | None = None
+    vol_bps: Decimal | None = None
+
+    @field_validator("notional_per_level", "vol_bps", mode="before")
+    @classmethod
+    def _maker_decimal(cls, value: Any) -> Decimal | None:
+        return decimal_setting(value, "value")
+
+    @field_validator("notional_per_level")
+    @classmethod
+    def _maker_positive(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value <= 0:
+            raise ValueError("must be > 0")
+        return value
+
+    @field_validator("vol_bps")
+    @classmethod
+    def _maker_not_negative(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value < 0:
+            raise ValueError("must be >= 0")
+        return value
 
 
 def _funding_label_venue(label: str) -> str:
