@@ -123,7 +123,7 @@ def hyperliquid_data(scenario: Scenario) -> HyperliquidData:
 
 
 class HyperliquidTradingSettings(MarketMakerSettings):
-    """`trading.hyperliquid`: overrides of `simulator.hyperliquid.trading.HyperliquidTradingConfig` (omitted = its
+    """`trading.hyperliquid`: overrides of `simulator.hyperliquid.config.HyperliquidTradingConfig` (omitted = its
     default): the shared market-maker keys (`simulator.scenario.MarketMakerSettings`; coin i of the dexes'
     universes uses seed + i)."""
 

@@ -112,7 +112,7 @@ def lighter_data(scenario: Scenario) -> LighterData:
 
 
 class LighterTradingSettings(DepthSettings):
-    """`trading.lighter`: overrides of `simulator.lighter.trading.LighterTradingConfig` (omitted = its default): the
+    """`trading.lighter`: overrides of `simulator.lighter.config.LighterTradingConfig` (omitted = its default): the
     shared depth keys (`simulator.scenario.DepthSettings`: levels, spread and step of markets WITHOUT a recorded
     book; the market id is added to the seed) and Lighter's own.
 

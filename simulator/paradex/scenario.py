@@ -101,7 +101,7 @@ def paradex_data(scenario: Scenario) -> ParadexData:
 
 
 class ParadexTradingSettings(MarketMakerSettings):
-    """`trading.paradex`: overrides of `simulator.paradex.trading.ParadexTradingConfig` (omitted = its default): the
+    """`trading.paradex`: overrides of `simulator.paradex.config.ParadexTradingConfig` (omitted = its default): the
     shared market-maker keys (`simulator.scenario.MarketMakerSettings`; market i of markets.json uses seed + i)."""
 
 
