@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -26,33 +26,12 @@ from pydantic import BaseModel
 from simulator.engine import Engine
 from simulator.engine.clock import SimClock
 from simulator.faults import FaultInjector
-from simulator.scenario import Scenario, SettingsModel
+from simulator.scenario import Scenario, SettingsModel, VenueScenarioData
 
 PROTOCOL_ATTRIBUTE = "PROTOCOL"
 
 # Every venue application stores its trading engine under this key (`VenueEndpoint.engine` reads it).
 ENGINE_KEY = web.AppKey("engine", Engine)
-
-
-class VenueScenarioData(Protocol):
-    """What a venue protocol reads from its scenario folder (`SimVenueProtocol.read_folder`), as far as the
-    venue-neutral loader needs it. The venue's own code reads the rest of it (its bodies) directly."""
-
-    def history_times_ms(self) -> list[int]:
-        """Epoch ms of every historical row (the rows `shift_history_to_now` moves)."""
-        ...
-
-    def shift_history(self, shift_ms: int) -> None:
-        """Move every historical row by `shift_ms` (a whole number of hours, may be negative)."""
-        ...
-
-    def funding_keys(self) -> tuple[set[str], str]:
-        """(the market keys `scenario.json` `funding.<venue>` may name, where they come from for error messages)."""
-        ...
-
-    def market_count(self) -> int:
-        """How many markets the folder holds (start-up log)."""
-        ...
 
 
 @dataclass(frozen=True)

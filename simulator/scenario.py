@@ -15,7 +15,7 @@ recorded, so adapters can be tested against it.
 (`constant_hourly`, `series` or a labelled `replay` of a `../shared/funding-history` parquet; the providers are built
 at load time into `Scenario.funding_providers`) and `faults.<venue>` (HTTP and engine faults active from start-up),
 plus the top-level keys a venue protocol adds (`SimVenueProtocol.settings_fields`). The model is built from the
-installed protocols (`settings_model`); unknown keys, venues included, are refused at every level; errors name the
+installed protocols (`simulator.scenario_loader.settings_model`); unknown keys, venues included, are refused at every level; errors name the
 file and the field.
 
 Time: `SimClock` is the simulator's clock (epoch ms). Current-state bodies are restamped to it when served
@@ -27,22 +27,20 @@ goes stale; hourly rows stay on the hour).
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
-    create_model,
     field_validator,
     model_validator,
 )
@@ -53,9 +51,6 @@ from simulator.admin import EngineFaultSpec
 from simulator.engine.clock import SimClock
 from simulator.engine.funding import ConstantRate, FundingHistoryReplay, RateProvider, SeriesRate
 from simulator.faults import FaultSpec
-
-if TYPE_CHECKING:
-    from simulator.protocol import SimVenueProtocol, VenueScenarioData
 
 __all__ = [
     "HOUR_MS",
@@ -68,15 +63,14 @@ __all__ = [
     "SettingsModel",
     "SimClock",
     "VenueFaultSettings",
+    "VenueScenarioData",
     "build_funding_provider",
     "decimal_setting",
     "json_object",
     "list_of_objects",
-    "load_scenario",
     "read_json",
     "require_int",
     "require_str",
-    "settings_model",
 ]
 
 log = logging.getLogger("perparb.simulator")
@@ -245,46 +239,25 @@ class ScenarioSettings(SettingsModel):
         return getattr(self, name, default)
 
 
-def settings_model(protocols: Mapping[str, SimVenueProtocol] | None = None) -> type[ScenarioSettings]:
-    """The `scenario.json` model of the installed venue protocols (default: `simulator.protocol.installed_protocols`):
-    `ScenarioSettings` plus `trading.<venue>` (the venue's `trading_settings`), `funding.<venue>`,
-    `faults.<venue>` and the venues' `settings_fields`, every level refusing unknown keys. Built once per set of
-    protocols."""
-    if protocols is None:
-        from simulator.protocol import installed_protocols
+class VenueScenarioData(Protocol):
+    """What a venue protocol reads from its scenario folder (`SimVenueProtocol.read_folder`), as far as the
+    venue-neutral loader needs it. The venue's own code reads the rest of it (its bodies) directly."""
 
-        protocols = installed_protocols()
-    return _settings_model(tuple(protocols[name] for name in sorted(protocols)))
+    def history_times_ms(self) -> list[int]:
+        """Epoch ms of every historical row (the rows `shift_history_to_now` moves)."""
+        ...
 
+    def shift_history(self, shift_ms: int) -> None:
+        """Move every historical row by `shift_ms` (a whole number of hours, may be negative)."""
+        ...
 
-@functools.cache
-def _settings_model(protocols: tuple[SimVenueProtocol, ...]) -> type[ScenarioSettings]:
-    def model(name: str, fields: dict[str, Any]) -> type[SettingsModel]:
-        return create_model(name, __base__=SettingsModel, **fields)
+    def funding_keys(self) -> tuple[set[str], str]:
+        """(the market keys `scenario.json` `funding.<venue>` may name, where they come from for error messages)."""
+        ...
 
-    trading = model(
-        "TradingSettings",
-        {p.name: (p.trading_settings, Field(default_factory=p.trading_settings)) for p in protocols},
-    )
-    funding = model(
-        "FundingSettings",
-        {p.name: (dict[str, MarketFundingSettings], Field(default_factory=dict)) for p in protocols},
-    )
-    faults = model(
-        "FaultSettings",
-        {p.name: (VenueFaultSettings, Field(default_factory=VenueFaultSettings)) for p in protocols},
-    )
-    extra: dict[str, Any] = {}
-    for p in protocols:
-        extra.update(p.settings_fields)
-    return create_model(
-        "InstalledScenarioSettings",
-        __base__=ScenarioSettings,
-        trading=(trading, Field(default_factory=trading)),
-        funding=(funding, Field(default_factory=funding)),
-        faults=(faults, Field(default_factory=faults)),
-        **extra,
-    )
+    def market_count(self) -> int:
+        """How many markets the folder holds (start-up log)."""
+        ...
 
 
 @dataclass
@@ -370,6 +343,111 @@ def require_str(path: Path, where: str, value: Any) -> None:
         raise ScenarioError(path, f"{where} must be a non-empty string, got {value!r}")
 
 
+def list_body(path: Path, body: Any) -> list[dict[str, Any]]:
+    """`body` when it is a JSON list of objects (a venue answering a bare list). Raises `ScenarioError` otherwise."""
+    if not isinstance(body, list):
+        raise ScenarioError(path, f"must hold a JSON list (the response body), got {type(body).__name__}")
+    for i, row in enumerate(body):
+        if not isinstance(row, dict):
+            raise ScenarioError(path, f"[{i}] must be an object, got {type(row).__name__}")
+    return body
+
+
+FolderData = TypeVar("FolderData")
+FileReader = Callable[[FolderData, Path, "re.Match[str]"], None]  # (data, path, match of the file name)
+
+
+def read_venue_folder(
+    folder: Path,
+    venue: str,
+    data: FolderData,
+    readers: Sequence[tuple[str | re.Pattern[str], FileReader[FolderData]]],
+) -> FolderData:
+    """Read `DIR/<venue>/` into `data`: every `*.json` file, in name order, goes to the first reader whose name
+    (a plain file name, or a pattern matched against the whole name) fits it; an absent folder leaves `data` empty.
+
+    Raises:
+        ScenarioError: a file no reader takes ("unexpected file name in <venue>/"), or what a reader raises.
+    """
+    if not folder.is_dir():
+        return data
+    compiled = [(re.compile(re.escape(n) if isinstance(n, str) else n.pattern), r) for n, r in readers]
+    for path in sorted(folder.glob("*.json")):
+        for pattern, read in compiled:
+            if match := pattern.fullmatch(path.name):
+                read(data, path, match)
+                break
+        else:
+            raise ScenarioError(
+                path, f"unexpected file name in {venue}/ (see simulator/README.md for the layout)"
+            )
+    return data
+
+
+def venue_data(scenario: Scenario, venue: str, kind: type[FolderData]) -> FolderData:
+    """What `venue`'s protocol read from the scenario (a `kind`), or an empty `kind()` when it has none."""
+    data = scenario.venues.get(venue)
+    return data if isinstance(data, kind) else kind()
+
+
+class DepthSettings(SettingsModel):
+    """`trading.<venue>` keys every simulated market maker shares (omitted = the venue config's default): levels a
+    side, spread_bps and level_step_bps (bps of the mid, > 0), replenish_ms (simulated ms before a hit maker requotes),
+    walk_step_ms and seed of the mids' random walk, sync_interval_seconds (real seconds between engine syncs)."""
+
+    levels: int | None = Field(default=None, ge=1, le=200)
+    spread_bps: Decimal | None = None
+    level_step_bps: Decimal | None = None
+    replenish_ms: int | None = Field(default=None, ge=0)
+    walk_step_ms: int | None = Field(default=None, ge=1)
+    seed: int | None = None
+    sync_interval_seconds: float | None = Field(default=None, gt=0, le=60)
+
+    @field_validator("spread_bps", "level_step_bps", mode="before")
+    @classmethod
+    def _depth_decimal(cls, value: Any) -> Decimal | None:
+        return decimal_setting(value, "value")
+
+    @field_validator("spread_bps", "level_step_bps")
+    @classmethod
+    def _depth_positive(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value <= 0:
+            raise ValueError("must be > 0")
+        return value
+
+    def config_overrides(self) -> dict[str, Any]:
+        """The venue trading config's fields given here (for `dataclasses.replace`)."""
+        return self.model_dump(exclude_none=True)
+
+
+class MarketMakerSettings(DepthSettings):
+    """`DepthSettings` plus the sizing and volatility of the engine-neutral market maker (Aster, Backpack,
+    Hyperliquid, Paradex): notional_per_level USD per level (> 0; size = notional / initial mark, floored to the
+    size step), vol_bps the random walk's volatility (>= 0)."""
+
+    notional_per_level: Decimal | None = None
+    vol_bps: Decimal | None = None
+
+    @field_validator("notional_per_level", "vol_bps", mode="before")
+    @classmethod
+    def _maker_decimal(cls, value: Any) -> Decimal | None:
+        return decimal_setting(value, "value")
+
+    @field_validator("notional_per_level")
+    @classmethod
+    def _maker_positive(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value <= 0:
+            raise ValueError("must be > 0")
+        return value
+
+    @field_validator("vol_bps")
+    @classmethod
+    def _maker_not_negative(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value < 0:
+            raise ValueError("must be >= 0")
+        return value
+
+
 def _funding_label_venue(label: str) -> str:
     """The history's venue, first word of `FundingHistoryReplay.from_parquet`'s label ("binance BTCUSDT ...")."""
     return label.split(" ", 1)[0]
@@ -413,7 +491,7 @@ def build_funding_provider(
     return provider
 
 
-def _build_funding(
+def build_funding(
     settings_path: Path,
     root: Path,
     settings: ScenarioSettings,
@@ -448,7 +526,7 @@ def _build_funding(
     return out
 
 
-def _shift_history(venues: Mapping[str, VenueScenarioData], now_ms: int) -> int:
+def shift_history(venues: Mapping[str, VenueScenarioData], now_ms: int) -> int:
     """Shift every venue's history by the largest whole number of hours that keeps its newest row at or before
     `now_ms`, so the newest row lies in (now - 1 h, now]. Returns the shift (ms, may be negative)."""
     stamps = [ts for data in venues.values() for ts in data.history_times_ms()]
@@ -458,85 +536,3 @@ def _shift_history(venues: Mapping[str, VenueScenarioData], now_ms: int) -> int:
     for data in venues.values():
         data.shift_history(shift_ms)
     return shift_ms
-
-
-def _check_venue_folders(root: Path, known: Mapping[str, SimVenueProtocol]) -> None:
-    """Refuse a sub-folder holding JSON files that no installed venue protocol reads."""
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        if folder.name in known or not any(folder.glob("*.json")):
-            continue
-        raise ScenarioError(
-            folder,
-            f"folder of an unknown venue {folder.name!r}: the simulator has protocols for "
-            f"{', '.join(sorted(known)) or 'no venue'} (a venue is a simulator/<venue>/ package defining PROTOCOL)",
-        )
-
-
-def load_scenario(
-    scenario_dir: Path,
-    *,
-    clock: SimClock | None = None,
-    protocols: Mapping[str, SimVenueProtocol] | None = None,
-) -> Scenario:
-    """Read and check a scenario folder.
-
-    Args:
-        scenario_dir: the folder (layout in this module's docstring).
-        clock: used for `shift_history_to_now` and as the default `replay.start_at_ms` (default: real time).
-        protocols: the venue protocols whose folders are read (default: every installed one,
-            `simulator.protocol.installed_protocols`).
-
-    Returns:
-        The `Scenario`, bodies kept verbatim (except the optional history shift).
-
-    Raises:
-        ScenarioError: the folder does not exist or is not a scenario (neither `scenario.json` nor a venue
-            folder), or holds a folder of JSON files of an unknown venue, or a file is
-            not valid JSON, has an unexpected name, lacks the list the server filters, or `scenario.json` holds an
-            unknown key / bad value / a `funding` key naming no market / an unusable replay file. The message
-            names the file and the field.
-    """
-    if protocols is None:
-        from simulator.protocol import installed_protocols
-
-        protocols = installed_protocols()
-    root = Path(scenario_dir)
-    if not root.is_dir():
-        raise ScenarioError(root, "scenario folder does not exist")
-    model = settings_model(protocols)
-    settings_path = root / "scenario.json"
-    settings = model()
-    if settings_path.exists():
-        raw = json_object(settings_path, read_json(settings_path))
-        try:
-            settings = model.model_validate(raw)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors()
-            )
-            raise ScenarioError(settings_path, f"invalid settings: {problems}") from None
-    _check_venue_folders(root, protocols)
-    if not settings_path.exists() and not any((root / name).is_dir() for name in protocols):
-        raise ScenarioError(
-            root,
-            f"not a scenario folder: no scenario.json and no venue folder ({', '.join(sorted(protocols))}); "
-            "see simulator/README.md, or use simulator/scenarios/demo",
-        )
-    venues = {name: protocols[name].read_folder(root / name) for name in sorted(protocols)}
-    if not any(data.market_count() for data in venues.values()):
-        log.warning(
-            "scenario %s has no market on any venue: the simulator will serve empty market lists", root
-        )
-    clock = clock or SimClock()
-    shift_ms = 0
-    if settings.shift_history_to_now:
-        shift_ms = _shift_history(venues, clock.now_ms())
-    providers = _build_funding(settings_path, root, settings, venues, clock.now_ms())
-    scenario = Scenario(root, settings, venues, shift_ms, providers)
-    log.info(
-        "scenario %s: %s, history shift %d h",
-        root,
-        ", ".join(f"{name} {data.market_count()} markets" for name, data in venues.items()),
-        shift_ms // HOUR_MS,
-    )
-    return scenario

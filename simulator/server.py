@@ -28,7 +28,8 @@ from simulator.engine import Engine
 from simulator.engine.clock import ScaledClock
 from simulator.faults import FaultInjector
 from simulator.protocol import ENGINE_KEY, SimVenueProtocol, VenueContext, installed_protocols
-from simulator.scenario import Scenario, SimClock, load_scenario
+from simulator.scenario import Scenario, SimClock
+from simulator.scenario_loader import load_scenario
 
 DEMO_SCENARIO = Path(__file__).resolve().parent / "scenarios" / "demo"
 

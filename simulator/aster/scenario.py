@@ -18,23 +18,22 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
-
 from simulator.scenario import (
+    MarketMakerSettings,
     Scenario,
-    ScenarioError,
-    SettingsModel,
-    decimal_setting,
     json_object,
+    list_body,
     list_of_objects,
     read_json,
+    read_venue_folder,
     require_int,
     require_str,
+    venue_data,
 )
 
 VENUE = "aster"
@@ -97,60 +96,40 @@ class AsterData:
 
 def aster_data(scenario: Scenario) -> AsterData:
     """The scenario's Aster folder (an empty `AsterData` when the scenario has none)."""
-    data = scenario.venues.get(VENUE)
-    return data if isinstance(data, AsterData) else AsterData()
+    return venue_data(scenario, VENUE, AsterData)
 
 
-class AsterTradingSettings(SettingsModel):
-    """`trading.aster`: overrides of `simulator.aster.trading.AsterTradingConfig` (omitted = its default).
-
-    Attributes:
-        levels / spread_bps / level_step_bps / replenish_ms: the market maker's depth.
-        notional_per_level: USD per level; vol_bps / walk_step_ms / seed: each mid's random walk (market i of
-        exchangeInfo uses seed + i); sync_interval_seconds: real seconds between background engine syncs.
-    """
-
-    levels: int | None = Field(default=None, ge=1, le=200)
-    spread_bps: Decimal | None = None
-    level_step_bps: Decimal | None = None
-    replenish_ms: int | None = Field(default=None, ge=0)
-    notional_per_level: Decimal | None = None
-    vol_bps: Decimal | None = None
-    walk_step_ms: int | None = Field(default=None, ge=1)
-    seed: int | None = None
-    sync_interval_seconds: float | None = Field(default=None, gt=0, le=60)
-
-    @field_validator("spread_bps", "level_step_bps", "notional_per_level", "vol_bps", mode="before")
-    @classmethod
-    def _decimal(cls, value: Any) -> Decimal | None:
-        return decimal_setting(value, "value")
-
-    @field_validator("spread_bps", "level_step_bps", "notional_per_level")
-    @classmethod
-    def _positive(cls, value: Decimal | None) -> Decimal | None:
-        if value is not None and value <= 0:
-            raise ValueError("must be > 0")
-        return value
-
-    @field_validator("vol_bps")
-    @classmethod
-    def _not_negative(cls, value: Decimal | None) -> Decimal | None:
-        if value is not None and value < 0:
-            raise ValueError("must be >= 0")
-        return value
-
-    def config_overrides(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
+class AsterTradingSettings(MarketMakerSettings):
+    """`trading.aster`: overrides of `simulator.aster.trading.AsterTradingConfig` (omitted = its default): the
+    shared market-maker keys (`simulator.scenario.MarketMakerSettings`; market i of exchangeInfo uses seed + i)."""
 
 
 def _list(path: Path, body: Any) -> list[dict[str, Any]]:
-    if not isinstance(body, list):
-        raise ScenarioError(path, f"must hold a JSON list (the response body), got {type(body).__name__}")
-    for i, row in enumerate(body):
-        if not isinstance(row, dict):
-            raise ScenarioError(path, f"[{i}] must be an object, got {type(row).__name__}")
+    rows = list_body(path, body)
+    for i, row in enumerate(rows):
         require_str(path, f"[{i}].symbol", row.get("symbol"))
-    return body
+    return rows
+
+
+def _exchange_info(data: AsterData, path: Path, _m: re.Match[str]) -> None:
+    body = json_object(path, read_json(path))
+    for i, row in enumerate(list_of_objects(path, body, "symbols")):
+        require_str(path, f"symbols[{i}].symbol", row.get("symbol"))
+    data.exchange_info = body
+
+
+def _funding_rate(data: AsterData, path: Path, m: re.Match[str]) -> None:
+    rows = _list(path, read_json(path))
+    for i, row in enumerate(rows):
+        require_int(path, f"[{i}].fundingTime", row.get("fundingTime"))
+    data.funding_rate[m.group(1)] = rows
+
+
+def _listed(attribute: str) -> Callable[[AsterData, Path, re.Match[str]], None]:
+    def read(data: AsterData, path: Path, _m: re.Match[str]) -> None:
+        setattr(data, attribute, _list(path, read_json(path)))
+
+    return read
 
 
 def read_aster_folder(folder: Path) -> AsterData:
@@ -159,29 +138,15 @@ def read_aster_folder(folder: Path) -> AsterData:
     Raises:
         ScenarioError: a file is not JSON, has an unexpected name or lacks what the server reads.
     """
-    data = AsterData()
-    if not folder.is_dir():
-        return data
-    for path in sorted(folder.glob("*.json")):
-        name = path.name
-        if name == "exchangeInfo.json":
-            body = json_object(path, read_json(path))
-            for i, row in enumerate(list_of_objects(path, body, "symbols")):
-                require_str(path, f"symbols[{i}].symbol", row.get("symbol"))
-            data.exchange_info = body
-        elif name == "fundingInfo.json":
-            data.funding_info = _list(path, read_json(path))
-        elif name == "premiumIndex.json":
-            data.premium_index = _list(path, read_json(path))
-        elif name == "ticker_24hr.json":
-            data.ticker_24hr = _list(path, read_json(path))
-        elif m := _HISTORY.match(name):
-            rows = _list(path, read_json(path))
-            for i, row in enumerate(rows):
-                require_int(path, f"[{i}].fundingTime", row.get("fundingTime"))
-            data.funding_rate[m.group(1)] = rows
-        else:
-            raise ScenarioError(
-                path, "unexpected file name in aster/ (see simulator/README.md for the layout)"
-            )
-    return data
+    return read_venue_folder(
+        folder,
+        VENUE,
+        AsterData(),
+        [
+            ("exchangeInfo.json", _exchange_info),
+            ("fundingInfo.json", _listed("funding_info")),
+            ("premiumIndex.json", _listed("premium_index")),
+            ("ticker_24hr.json", _listed("ticker_24hr")),
+            (_HISTORY, _funding_rate),
+        ],
+    )

@@ -19,15 +19,24 @@ another market's `symbol`) raises `ScenarioError` naming the file. History rows 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from simulator.scenario import Scenario, ScenarioError, SettingsModel, decimal_setting, read_json, require_str
+from simulator.scenario import (
+    MarketMakerSettings,
+    Scenario,
+    ScenarioError,
+    list_body,
+    read_json,
+    read_venue_folder,
+    require_str,
+    venue_data,
+)
 
 VENUE = "backpack"
 _HISTORY = re.compile(r"^fundingRates_(?P<symbol>[A-Za-z0-9._]+)\.json$")
@@ -91,48 +100,46 @@ class BackpackData:
 
 def backpack_data(scenario: Scenario) -> BackpackData:
     """The scenario's Backpack folder (empty when the scenario has none)."""
-    data = scenario.venues.get(VENUE)
-    return data if isinstance(data, BackpackData) else BackpackData()
+    return venue_data(scenario, VENUE, BackpackData)
 
 
-class BackpackTradingSettings(SettingsModel):
-    """`trading.backpack`: overrides of `simulator.backpack.trading.BackpackTradingConfig` (omitted = default)."""
+class BackpackTradingSettings(MarketMakerSettings):
+    """`trading.backpack`: overrides of `simulator.backpack.trading.BackpackTradingConfig` (omitted = default): the
+    shared market-maker keys (`simulator.scenario.MarketMakerSettings`) and depth_interval_seconds."""
 
-    levels: int | None = Field(default=None, ge=1, le=200)
-    spread_bps: Decimal | None = None
-    level_step_bps: Decimal | None = None
-    replenish_ms: int | None = Field(default=None, ge=0)
-    notional_per_level: Decimal | None = None
-    vol_bps: Decimal | None = None
-    walk_step_ms: int | None = Field(default=None, ge=1)
-    seed: int | None = None
-    sync_interval_seconds: float | None = Field(default=None, gt=0, le=60)
     depth_interval_seconds: float | None = Field(default=None, gt=0, le=60)
-
-    @field_validator("spread_bps", "level_step_bps", "notional_per_level", "vol_bps", mode="before")
-    @classmethod
-    def _decimal(cls, value: Any) -> Decimal | None:
-        return decimal_setting(value, "value")
-
-    @field_validator("spread_bps", "level_step_bps", "notional_per_level")
-    @classmethod
-    def _positive(cls, value: Decimal | None) -> Decimal | None:
-        if value is not None and value <= 0:
-            raise ValueError("must be > 0")
-        return value
-
-    def config_overrides(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
 
 
 def _list(path: Path) -> list[Any]:
-    body = read_json(path)
-    if not isinstance(body, list):
-        raise ScenarioError(path, "must hold the list the endpoint answers")
-    for i, row in enumerate(body):
-        if not isinstance(row, dict):
-            raise ScenarioError(path, f"row {i} must be an object, got {type(row).__name__}")
-    return body
+    return list_body(path, read_json(path))
+
+
+def _markets(data: BackpackData, path: Path, _m: re.Match[str]) -> None:
+    data.markets = _list(path)
+    for i, row in enumerate(data.markets):
+        require_str(path, f"[{i}].symbol", row.get("symbol"))
+
+
+def _listed(attribute: str) -> Callable[[BackpackData, Path, re.Match[str]], None]:
+    def read(data: BackpackData, path: Path, _m: re.Match[str]) -> None:
+        setattr(data, attribute, _list(path))
+
+    return read
+
+
+def _funding_rates(data: BackpackData, path: Path, m: re.Match[str]) -> None:
+    symbol = m.group("symbol")
+    rows = _list(path)
+    for i, row in enumerate(rows):
+        if row.get("symbol") != symbol:
+            raise ScenarioError(path, f"[{i}].symbol must be {symbol!r}, got {row.get('symbol')!r}")
+        try:
+            iso_ms(str(row.get("intervalEndTimestamp")))
+        except ValueError:
+            raise ScenarioError(path, f"[{i}].intervalEndTimestamp is not an ISO time") from None
+    data.funding_rates[symbol] = sorted(
+        rows, key=lambda r: iso_ms(str(r["intervalEndTimestamp"])), reverse=True
+    )
 
 
 def read_backpack_folder(folder: Path) -> BackpackData:
@@ -141,36 +148,15 @@ def read_backpack_folder(folder: Path) -> BackpackData:
     Raises:
         ScenarioError: naming the file at fault.
     """
-    data = BackpackData()
-    if not folder.is_dir():
-        return data
-    for path in sorted(folder.glob("*.json")):
-        name = path.name
-        if name == "markets.json":
-            data.markets = _list(path)
-            for i, row in enumerate(data.markets):
-                require_str(path, f"[{i}].symbol", row.get("symbol"))
-        elif name == "markPrices.json":
-            data.mark_prices = _list(path)
-        elif name == "openInterest.json":
-            data.open_interest = _list(path)
-        elif name == "tickers.json":
-            data.tickers = _list(path)
-        elif m := _HISTORY.match(name):
-            symbol = m.group("symbol")
-            rows = _list(path)
-            for i, row in enumerate(rows):
-                if row.get("symbol") != symbol:
-                    raise ScenarioError(path, f"[{i}].symbol must be {symbol!r}, got {row.get('symbol')!r}")
-                try:
-                    iso_ms(str(row.get("intervalEndTimestamp")))
-                except ValueError:
-                    raise ScenarioError(path, f"[{i}].intervalEndTimestamp is not an ISO time") from None
-            data.funding_rates[symbol] = sorted(
-                rows, key=lambda r: iso_ms(str(r["intervalEndTimestamp"])), reverse=True
-            )
-        else:
-            raise ScenarioError(
-                path, "unexpected file name in backpack/ (see simulator/README.md for the layout)"
-            )
-    return data
+    return read_venue_folder(
+        folder,
+        VENUE,
+        BackpackData(),
+        [
+            ("markets.json", _markets),
+            ("markPrices.json", _listed("mark_prices")),
+            ("openInterest.json", _listed("open_interest")),
+            ("tickers.json", _listed("tickers")),
+            (_HISTORY, _funding_rates),
+        ],
+    )

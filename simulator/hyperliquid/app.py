@@ -27,9 +27,10 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from simulator.faults import FaultInjector, add_admin_routes, fault_middleware
 from simulator.formats import json_response
 from simulator.hyperliquid.admin import add_trading_admin_routes
+from simulator.hyperliquid.config import HyperliquidTradingConfig
 from simulator.hyperliquid.info import DESERIALIZE
 from simulator.hyperliquid.stream import StreamSession
-from simulator.hyperliquid.trading import HyperliquidTrading, HyperliquidTradingConfig
+from simulator.hyperliquid.trading import HyperliquidTrading
 from simulator.protocol import ENGINE_KEY
 from simulator.scenario import Scenario, SimClock
 

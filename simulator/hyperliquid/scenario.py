@@ -25,21 +25,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
-
 from simulator.scenario import (
+    MarketMakerSettings,
     Scenario,
     ScenarioError,
-    SettingsModel,
-    decimal_setting,
     json_object,
     read_json,
+    read_venue_folder,
     require_int,
     require_str,
+    venue_data,
 )
 
 VENUE = "hyperliquid"
@@ -121,53 +119,13 @@ class HyperliquidData:
 
 def hyperliquid_data(scenario: Scenario) -> HyperliquidData:
     """The scenario's Hyperliquid folder (an empty `HyperliquidData` when the scenario has none)."""
-    data = scenario.venues.get(VENUE)
-    return data if isinstance(data, HyperliquidData) else HyperliquidData()
+    return venue_data(scenario, VENUE, HyperliquidData)
 
 
-class HyperliquidTradingSettings(SettingsModel):
-    """`trading.hyperliquid`: overrides of `simulator.hyperliquid.trading.HyperliquidTradingConfig` (omitted = its
-    default).
-
-    Attributes:
-        levels / spread_bps / level_step_bps / replenish_ms: the market maker's depth.
-        notional_per_level: USD per level (size = notional / initial mark, floored to the size step).
-        vol_bps / walk_step_ms / seed: each mid's random walk (coin i of the dexes' universes uses seed + i).
-        sync_interval_seconds: real seconds between background engine syncs.
-    """
-
-    levels: int | None = Field(default=None, ge=1, le=200)
-    spread_bps: Decimal | None = None
-    level_step_bps: Decimal | None = None
-    replenish_ms: int | None = Field(default=None, ge=0)
-    notional_per_level: Decimal | None = None
-    vol_bps: Decimal | None = None
-    walk_step_ms: int | None = Field(default=None, ge=1)
-    seed: int | None = None
-    sync_interval_seconds: float | None = Field(default=None, gt=0, le=60)
-
-    @field_validator("spread_bps", "level_step_bps", "notional_per_level", "vol_bps", mode="before")
-    @classmethod
-    def _decimal(cls, value: Any) -> Decimal | None:
-        return decimal_setting(value, "value")
-
-    @field_validator("spread_bps", "level_step_bps", "notional_per_level")
-    @classmethod
-    def _positive(cls, value: Decimal | None) -> Decimal | None:
-        if value is not None and value <= 0:
-            raise ValueError("must be > 0")
-        return value
-
-    @field_validator("vol_bps")
-    @classmethod
-    def _not_negative(cls, value: Decimal | None) -> Decimal | None:
-        if value is not None and value < 0:
-            raise ValueError("must be >= 0")
-        return value
-
-    def config_overrides(self) -> dict[str, Any]:
-        """The `HyperliquidTradingConfig` fields given here (for `dataclasses.replace`)."""
-        return self.model_dump(exclude_none=True)
+class HyperliquidTradingSettings(MarketMakerSettings):
+    """`trading.hyperliquid`: overrides of `simulator.hyperliquid.config.HyperliquidTradingConfig` (omitted = its
+    default): the shared market-maker keys (`simulator.scenario.MarketMakerSettings`; coin i of the dexes'
+    universes uses seed + i)."""
 
 
 def history_file_name(coin: str) -> str:
@@ -221,6 +179,32 @@ def _check_history(path: Path, body: Any, coin: str) -> list[dict[str, Any]]:
     return sorted(body, key=lambda r: int(r["time"]))
 
 
+def _meta(data: HyperliquidData, path: Path, m: re.Match[str]) -> None:
+    dex = m.group("dex") or ""
+    data.meta_and_ctxs[dex] = _check_meta(path, read_json(path), dex)
+
+
+def _perp_dexs(data: HyperliquidData, path: Path, _m: re.Match[str]) -> None:
+    body = read_json(path)
+    if not isinstance(body, list) or not body or body[0] is not None:
+        raise ScenarioError(path, "must hold the perpDexs list: null (the first dex) then {name, ...}")
+    for i, entry in enumerate(body[1:], start=1):
+        require_str(path, f"[{i}].name", entry.get("name") if isinstance(entry, dict) else None)
+    data.perp_dexs = body
+
+
+def _predicted_fundings(data: HyperliquidData, path: Path, _m: re.Match[str]) -> None:
+    body = read_json(path)
+    if not isinstance(body, list):
+        raise ScenarioError(path, "must hold the predictedFundings list [[coin, [[venue, {...}]]]]")
+    data.predicted_fundings = body
+
+
+def _history(data: HyperliquidData, path: Path, m: re.Match[str]) -> None:
+    coin = history_coin(m.group("coin"))
+    data.funding_history[coin] = _check_history(path, read_json(path), coin)
+
+
 def read_hyperliquid_folder(folder: Path) -> HyperliquidData:
     """Read and check `DIR/hyperliquid/` (module docstring); an absent folder reads as empty.
 
@@ -228,35 +212,17 @@ def read_hyperliquid_folder(folder: Path) -> HyperliquidData:
         ScenarioError: a file is not JSON, has an unexpected name, lacks what the server reads, or a HIP-3 dex's
             file names a dex `perpDexs.json` does not list.
     """
-    data = HyperliquidData()
-    if not folder.is_dir():
-        return data
-    for path in sorted(folder.glob("*.json")):
-        name = path.name
-        if m := _META.match(name):
-            dex = m.group("dex") or ""
-            data.meta_and_ctxs[dex] = _check_meta(path, read_json(path), dex)
-        elif name == "perpDexs.json":
-            body = read_json(path)
-            if not isinstance(body, list) or not body or body[0] is not None:
-                raise ScenarioError(
-                    path, "must hold the perpDexs list: null (the first dex) then {name, ...}"
-                )
-            for i, entry in enumerate(body[1:], start=1):
-                require_str(path, f"[{i}].name", entry.get("name") if isinstance(entry, dict) else None)
-            data.perp_dexs = body
-        elif name == "predictedFundings.json":
-            body = read_json(path)
-            if not isinstance(body, list):
-                raise ScenarioError(path, "must hold the predictedFundings list [[coin, [[venue, {...}]]]]")
-            data.predicted_fundings = body
-        elif m := _HISTORY.match(name):
-            coin = history_coin(m.group("coin"))
-            data.funding_history[coin] = _check_history(path, read_json(path), coin)
-        else:
-            raise ScenarioError(
-                path, "unexpected file name in hyperliquid/ (see simulator/README.md for the layout)"
-            )
+    data = read_venue_folder(
+        folder,
+        VENUE,
+        HyperliquidData(),
+        [
+            (_META, _meta),
+            ("perpDexs.json", _perp_dexs),
+            ("predictedFundings.json", _predicted_fundings),
+            (_HISTORY, _history),
+        ],
+    )
     for dex in data.dexes():
         try:
             data.dex_index(dex)

@@ -23,11 +23,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from simulator.engine import Account, Engine, Fill, FundingPayment, Order, Trade
 from simulator.hyperliquid.auth import Agents, NonceBook
+from simulator.hyperliquid.config import HyperliquidTradingConfig
 from simulator.hyperliquid.scenario import HyperliquidData
 from simulator.scenario import Scenario, SimClock
-
-if TYPE_CHECKING:
-    from simulator.hyperliquid.trading import HyperliquidTradingConfig
 
 log = logging.getLogger("perparb.simulator")
 

@@ -20,8 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, replace
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR
 from typing import Any
 
 from aiohttp import web
@@ -34,6 +33,7 @@ from simulator.hyperliquid.account import AccountMixin
 from simulator.hyperliquid.actions import ActionsMixin
 from simulator.hyperliquid.admin import AdminMixin
 from simulator.hyperliquid.auth import Agents, NonceBook
+from simulator.hyperliquid.config import HyperliquidTradingConfig, hyperliquid_config_from_settings
 from simulator.hyperliquid.feeds import FeedsMixin
 from simulator.hyperliquid.info import InfoMixin
 from simulator.hyperliquid.markets import HYPERLIQUID_RULES, asset_id, hyperliquid_market_spec
@@ -42,33 +42,6 @@ from simulator.hyperliquid.state import Coin, HyperliquidState, Pending
 from simulator.scenario import Scenario, SimClock
 
 log = logging.getLogger("perparb.simulator")
-
-
-@dataclass(frozen=True)
-class HyperliquidTradingConfig:
-    """Engine set-up for the Hyperliquid venue (`scenario.json` `trading.hyperliquid` overrides any field).
-
-    Attributes:
-        levels, spread_bps, level_step_bps, replenish_ms: the market maker's depth (`LiquidityConfig`).
-        notional_per_level: USD per level; the level size is `notional / initial mark` rounded down to the step.
-        vol_bps, walk_step_ms, seed: the random walk of each mid (coin i uses `seed + i`), as Paradex's.
-        sync_interval_seconds: real seconds between background engine syncs (`Engine.run_forever`).
-    """
-
-    levels: int = 10
-    spread_bps: Decimal = Decimal(4)
-    level_step_bps: Decimal = Decimal(2)
-    replenish_ms: int = 1000
-    notional_per_level: Decimal = Decimal(100_000)
-    vol_bps: Decimal = Decimal("2.5")
-    walk_step_ms: int = 10_000
-    seed: int = 13
-    sync_interval_seconds: float = 0.05
-
-
-def hyperliquid_config_from_settings(settings: HyperliquidTradingSettings) -> HyperliquidTradingConfig:
-    """`HyperliquidTradingConfig` defaults overridden by the fields `scenario.json` `trading.hyperliquid` gives."""
-    return replace(HyperliquidTradingConfig(), **settings.config_overrides())
 
 
 class HyperliquidTrading(ActionsMixin, InfoMixin, AccountMixin, FeedsMixin, AdminMixin, HyperliquidState):

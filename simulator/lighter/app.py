@@ -22,12 +22,13 @@ from simulator.faults import FaultInjector, add_admin_routes, fault_middleware
 from simulator.formats import json_response
 from simulator.lighter.admin import add_trading_admin_routes
 from simulator.lighter.auth import LighterApiKeys, add_lighter_auth_routes
+from simulator.lighter.config import LighterTradingConfig
 from simulator.lighter.errors import INVALID_PARAM_BODY, InvalidParam
 from simulator.lighter.market_data import LighterMarketData, opt_int, req_int
 from simulator.lighter.routes import add_trading_routes
 from simulator.lighter.scenario import lighter_data
 from simulator.lighter.stream import StreamSession, close_all
-from simulator.lighter.trading import LighterTrading, LighterTradingConfig
+from simulator.lighter.trading import LighterTrading
 from simulator.protocol import ENGINE_KEY
 from simulator.scenario import Scenario, SimClock
 

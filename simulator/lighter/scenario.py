@@ -27,15 +27,17 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from simulator.scenario import (
+    DepthSettings,
     Scenario,
     ScenarioError,
-    SettingsModel,
     decimal_setting,
     json_object,
     list_of_objects,
     read_json,
+    read_venue_folder,
     require_int,
     require_str,
+    venue_data,
 )
 
 VENUE = "lighter"
@@ -106,43 +108,33 @@ class LighterData:
 
 def lighter_data(scenario: Scenario) -> LighterData:
     """The scenario's Lighter folder (an empty `LighterData` when the scenario has none)."""
-    data = scenario.venues.get(VENUE)
-    return data if isinstance(data, LighterData) else LighterData()
+    return venue_data(scenario, VENUE, LighterData)
 
 
-class LighterTradingSettings(SettingsModel):
-    """`trading.lighter`: overrides of `simulator.lighter.trading.LighterTradingConfig` (omitted = its default).
+class LighterTradingSettings(DepthSettings):
+    """`trading.lighter`: overrides of `simulator.lighter.config.LighterTradingConfig` (omitted = its default): the
+    shared depth keys (`simulator.scenario.DepthSettings`: levels, spread and step of markets WITHOUT a recorded
+    book; the market id is added to the seed) and Lighter's own.
 
     Attributes:
-        sync_interval_seconds: real seconds between background syncs.
-        replenish_ms: simulated ms before a hit market maker puts its orders back.
-        levels / spread_bps / level_step_bps / level_notional: synthetic depth of markets WITHOUT a recorded book
-            (levels a side, best bid-ask distance and level spacing in bps of the mid, USD per level).
-        walk_vol_bps / walk_step_ms / seed: the random walk of synthetic mids (and of recorded books when
-            `random_walk` is true); market id is added to the seed.
+        level_notional: USD per synthetic level (> 0); walk_vol_bps: the random walk of synthetic mids (and of
+            recorded books when `random_walk` is true), >= 0.
         volume_quota_remaining: `RespSendTx.volume_quota_remaining`.
         random_walk: markets WITH a recorded book (`orderBookOrders_<id>.json`) move the whole recorded shape
             along that random walk from start-up instead of holding the recorded mark. Default False.
     """
 
-    sync_interval_seconds: float | None = Field(default=None, gt=0, le=60)
-    replenish_ms: int | None = Field(default=None, ge=0)
-    levels: int | None = Field(default=None, ge=1, le=200)
-    spread_bps: Decimal | None = None
-    level_step_bps: Decimal | None = None
     level_notional: Decimal | None = None
     walk_vol_bps: Decimal | None = None
-    walk_step_ms: int | None = Field(default=None, ge=1)
-    seed: int | None = None
     volume_quota_remaining: int | None = Field(default=None, ge=0)
     random_walk: bool = False
 
-    @field_validator("spread_bps", "level_step_bps", "level_notional", "walk_vol_bps", mode="before")
+    @field_validator("level_notional", "walk_vol_bps", mode="before")
     @classmethod
     def _decimal(cls, value: Any) -> Decimal | None:
         return decimal_setting(value, "value")
 
-    @field_validator("spread_bps", "level_step_bps", "level_notional")
+    @field_validator("level_notional")
     @classmethod
     def _positive(cls, value: Decimal | None) -> Decimal | None:
         if value is not None and value <= 0:
@@ -179,43 +171,55 @@ def _check_api_keys(path: Path, body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def _order_book_details(data: LighterData, path: Path, _m: re.Match[str]) -> None:
+    body = json_object(path, read_json(path))
+    for key in ("order_book_details", "spot_order_book_details"):
+        rows = list_of_objects(path, body, key, required=key == "order_book_details")
+        for i, row in enumerate(rows):
+            require_int(path, f"{key}[{i}].market_id", row.get("market_id"))
+            require_str(path, f"{key}[{i}].symbol", row.get("symbol"))
+    data.order_book_details = body
+
+
+def _funding_rates(data: LighterData, path: Path, _m: re.Match[str]) -> None:
+    body = json_object(path, read_json(path))
+    list_of_objects(path, body, "funding_rates")
+    data.funding_rates = body
+
+
+def _fundings(data: LighterData, path: Path, m: re.Match[str]) -> None:
+    body = json_object(path, read_json(path))
+    for i, row in enumerate(list_of_objects(path, body, "fundings")):
+        require_int(path, f"fundings[{i}].timestamp", row.get("timestamp"))
+    data.fundings[int(m.group(1))] = body
+
+
+def _order_book_orders(data: LighterData, path: Path, m: re.Match[str]) -> None:
+    body = json_object(path, read_json(path))
+    list_of_objects(path, body, "asks")
+    list_of_objects(path, body, "bids")
+    data.order_book_orders[int(m.group(1))] = body
+
+
+def _api_keys(data: LighterData, path: Path, _m: re.Match[str]) -> None:
+    data.api_keys = _check_api_keys(path, json_object(path, read_json(path)))
+
+
 def read_lighter_folder(folder: Path) -> LighterData:
     """Read and check `DIR/lighter/` (module docstring); an absent folder reads as empty.
 
     Raises:
         ScenarioError: a file is not JSON, has an unexpected name or lacks the list the server filters.
     """
-    data = LighterData()
-    if not folder.is_dir():
-        return data
-    for path in sorted(folder.glob("*.json")):
-        name = path.name
-        if name == "orderBookDetails.json":
-            body = json_object(path, read_json(path))
-            for key in ("order_book_details", "spot_order_book_details"):
-                rows = list_of_objects(path, body, key, required=key == "order_book_details")
-                for i, row in enumerate(rows):
-                    require_int(path, f"{key}[{i}].market_id", row.get("market_id"))
-                    require_str(path, f"{key}[{i}].symbol", row.get("symbol"))
-            data.order_book_details = body
-        elif name == "funding-rates.json":
-            body = json_object(path, read_json(path))
-            list_of_objects(path, body, "funding_rates")
-            data.funding_rates = body
-        elif m := _FUNDINGS.match(name):
-            body = json_object(path, read_json(path))
-            for i, row in enumerate(list_of_objects(path, body, "fundings")):
-                require_int(path, f"fundings[{i}].timestamp", row.get("timestamp"))
-            data.fundings[int(m.group(1))] = body
-        elif m := _BOOK.match(name):
-            body = json_object(path, read_json(path))
-            list_of_objects(path, body, "asks")
-            list_of_objects(path, body, "bids")
-            data.order_book_orders[int(m.group(1))] = body
-        elif name == "apikeys.json":
-            data.api_keys = _check_api_keys(path, json_object(path, read_json(path)))
-        else:
-            raise ScenarioError(
-                path, "unexpected file name in lighter/ (see simulator/README.md for the layout)"
-            )
-    return data
+    return read_venue_folder(
+        folder,
+        VENUE,
+        LighterData(),
+        [
+            ("orderBookDetails.json", _order_book_details),
+            ("funding-rates.json", _funding_rates),
+            (_FUNDINGS, _fundings),
+            (_BOOK, _order_book_orders),
+            ("apikeys.json", _api_keys),
+        ],
+    )

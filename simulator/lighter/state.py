@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from simulator.engine import Account, Engine, Order
 from simulator.lighter.auth import LighterApiKey, LighterApiKeys
+from simulator.lighter.config import LighterTradingConfig
 from simulator.lighter.errors import ACCOUNT_NOT_FOUND, API_KEY_NOT_FOUND, LighterRequestError
 from simulator.lighter.markets import MAKER_ACCOUNT_BASE, LighterMarket
 from simulator.lighter.wire import ORDER_INDEX_BASE, OrderMeta
@@ -23,7 +24,6 @@ from simulator.scenario import Scenario, SimClock
 if TYPE_CHECKING:
     from simulator.lighter.recorded_book import RecordedBookMaker
     from simulator.lighter.stream_hub import LighterStreamHub
-    from simulator.lighter.trading import LighterTradingConfig
 
 
 class LighterState:

@@ -40,7 +40,6 @@ import contextlib
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -71,6 +70,7 @@ from simulator.formats import decimal_or_none
 from simulator.lighter.accounts import AccountBodiesMixin
 from simulator.lighter.admin import AdminMixin
 from simulator.lighter.auth import LighterApiKeys
+from simulator.lighter.config import LighterTradingConfig, lighter_config_from_settings
 from simulator.lighter.markets import (
     LIGHTER_MARGIN_TICK,
     LIGHTER_RULES,
@@ -90,37 +90,6 @@ log = logging.getLogger("perparb.simulator")
 
 
 ZERO = Decimal(0)
-
-
-@dataclass
-class LighterTradingConfig:
-    """Tunables of the Lighter trading venue (defaults documented in `simulator/README.md`).
-
-    Attributes:
-        sync_interval_seconds: real seconds between background syncs (funding, liquidity, WebSocket pushes).
-        replenish_ms: simulated ms before a hit market maker puts its orders back.
-        levels / spread_bps / level_step_bps / level_notional: synthetic depth (markets without a recorded book):
-            levels a side, best bid-ask distance and level spacing in bps of the mid, USD per level.
-        walk_vol_bps / walk_step_ms / seed: the synthetic mid's random walk (seed + market id per market).
-        volume_quota_remaining: the `volume_quota_remaining` of every `RespSendTx` (required by the SDK model;
-            its meaning is not documented).
-    """
-
-    sync_interval_seconds: float = 0.05
-    replenish_ms: int = 1000
-    levels: int = 10
-    spread_bps: Decimal = Decimal(4)
-    level_step_bps: Decimal = Decimal(2)
-    level_notional: Decimal = Decimal(50_000)
-    walk_vol_bps: Decimal = Decimal(5)
-    walk_step_ms: int = 1000
-    seed: int = 7
-    volume_quota_remaining: int = 1_000_000
-
-
-def lighter_config_from_settings(settings: LighterTradingSettings) -> LighterTradingConfig:
-    """`LighterTradingConfig` defaults overridden by the fields `scenario.json` `trading.lighter` gives."""
-    return replace(LighterTradingConfig(), **settings.config_overrides())
 
 
 class LighterTrading(TransactionsMixin, AccountBodiesMixin, AdminMixin, LighterState):

@@ -21,12 +21,13 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from simulator.faults import FaultInjector, add_admin_routes, fault_middleware
 from simulator.formats import json_response
 from simulator.paradex.auth import ParadexAuth, add_paradex_auth_routes, auth_clock_for
+from simulator.paradex.config import ParadexTradingConfig
 from simulator.paradex.errors import ParadexApiError
 from simulator.paradex.market_data import ParadexMarketData, opt_int
 from simulator.paradex.routes import add_paradex_trading_routes
 from simulator.paradex.scenario import paradex_data
 from simulator.paradex.stream import StreamSession
-from simulator.paradex.trading import ParadexTrading, ParadexTradingConfig
+from simulator.paradex.trading import ParadexTrading
 from simulator.protocol import ENGINE_KEY
 from simulator.scenario import Scenario, SimClock
 

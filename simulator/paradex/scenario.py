@@ -20,22 +20,20 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
-
 from simulator.scenario import (
+    MarketMakerSettings,
     Scenario,
     ScenarioError,
-    SettingsModel,
-    decimal_setting,
     json_object,
     list_of_objects,
     read_json,
+    read_venue_folder,
     require_int,
     require_str,
+    venue_data,
 )
 
 VENUE = "paradex"
@@ -99,52 +97,12 @@ class ParadexData:
 
 def paradex_data(scenario: Scenario) -> ParadexData:
     """The scenario's Paradex folder (an empty `ParadexData` when the scenario has none)."""
-    data = scenario.venues.get(VENUE)
-    return data if isinstance(data, ParadexData) else ParadexData()
+    return venue_data(scenario, VENUE, ParadexData)
 
 
-class ParadexTradingSettings(SettingsModel):
-    """`trading.paradex`: overrides of `simulator.paradex.trading.ParadexTradingConfig` (omitted = its default).
-
-    Attributes:
-        levels / spread_bps / level_step_bps / replenish_ms: the market maker's depth.
-        notional_per_level: USD per level (size = notional / initial mark, floored to the step).
-        vol_bps / walk_step_ms / seed: each mid's random walk (market i of markets.json uses seed + i).
-        sync_interval_seconds: real seconds between background engine syncs.
-    """
-
-    levels: int | None = Field(default=None, ge=1, le=200)
-    spread_bps: Decimal | None = None
-    level_step_bps: Decimal | None = None
-    replenish_ms: int | None = Field(default=None, ge=0)
-    notional_per_level: Decimal | None = None
-    vol_bps: Decimal | None = None
-    walk_step_ms: int | None = Field(default=None, ge=1)
-    seed: int | None = None
-    sync_interval_seconds: float | None = Field(default=None, gt=0, le=60)
-
-    @field_validator("spread_bps", "level_step_bps", "notional_per_level", "vol_bps", mode="before")
-    @classmethod
-    def _decimal(cls, value: Any) -> Decimal | None:
-        return decimal_setting(value, "value")
-
-    @field_validator("spread_bps", "level_step_bps", "notional_per_level")
-    @classmethod
-    def _positive(cls, value: Decimal | None) -> Decimal | None:
-        if value is not None and value <= 0:
-            raise ValueError("must be > 0")
-        return value
-
-    @field_validator("vol_bps")
-    @classmethod
-    def _not_negative(cls, value: Decimal | None) -> Decimal | None:
-        if value is not None and value < 0:
-            raise ValueError("must be >= 0")
-        return value
-
-    def config_overrides(self) -> dict[str, Any]:
-        """The `ParadexTradingConfig` fields given here (for `dataclasses.replace`)."""
-        return self.model_dump(exclude_none=True)
+class ParadexTradingSettings(MarketMakerSettings):
+    """`trading.paradex`: overrides of `simulator.paradex.config.ParadexTradingConfig` (omitted = its default): the
+    shared market-maker keys (`simulator.scenario.MarketMakerSettings`; market i of markets.json uses seed + i)."""
 
 
 def _check_subkeys(path: Path, body: dict[str, Any]) -> dict[str, Any]:
@@ -164,42 +122,55 @@ def _check_subkeys(path: Path, body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def _system_config(data: ParadexData, path: Path, _m: re.Match[str]) -> None:
+    data.system_config = json_object(path, read_json(path))
+
+
+def _markets(data: ParadexData, path: Path, m: re.Match[str]) -> None:
+    body = json_object(path, read_json(path))
+    for i, row in enumerate(list_of_objects(path, body, "results")):
+        require_str(path, f"results[{i}].symbol", row.get("symbol"))
+    if m.group(0) == "markets.json":
+        data.markets = body
+    else:
+        data.markets_summary = body
+
+
+def _funding_data(data: ParadexData, path: Path, m: re.Match[str]) -> None:
+    body = json_object(path, read_json(path))
+    for i, row in enumerate(list_of_objects(path, body, "results")):
+        require_int(path, f"results[{i}].created_at", row.get("created_at"))
+    data.funding_data[m.group(1)] = body
+
+
+def _orderbook(data: ParadexData, path: Path, m: re.Match[str]) -> None:
+    body = json_object(path, read_json(path))
+    for key in ("asks", "bids"):
+        if not isinstance(body.get(key), list):
+            raise ScenarioError(path, f"lacks the {key!r} list of [price, size] pairs")
+    data.orderbooks[m.group(1)] = body
+
+
+def _subkeys(data: ParadexData, path: Path, _m: re.Match[str]) -> None:
+    data.subkeys = _check_subkeys(path, json_object(path, read_json(path)))
+
+
 def read_paradex_folder(folder: Path) -> ParadexData:
     """Read and check `DIR/paradex/` (module docstring); an absent folder reads as empty.
 
     Raises:
         ScenarioError: a file is not JSON, has an unexpected name or lacks the list the server filters.
     """
-    data = ParadexData()
-    if not folder.is_dir():
-        return data
-    for path in sorted(folder.glob("*.json")):
-        name = path.name
-        if name == "system_config.json":
-            data.system_config = json_object(path, read_json(path))
-        elif name in ("markets.json", "markets_summary.json"):
-            body = json_object(path, read_json(path))
-            for i, row in enumerate(list_of_objects(path, body, "results")):
-                require_str(path, f"results[{i}].symbol", row.get("symbol"))
-            if name == "markets.json":
-                data.markets = body
-            else:
-                data.markets_summary = body
-        elif m := _FUNDING.match(name):
-            body = json_object(path, read_json(path))
-            for i, row in enumerate(list_of_objects(path, body, "results")):
-                require_int(path, f"results[{i}].created_at", row.get("created_at"))
-            data.funding_data[m.group(1)] = body
-        elif m := _BOOK.match(name):
-            body = json_object(path, read_json(path))
-            for key in ("asks", "bids"):
-                if not isinstance(body.get(key), list):
-                    raise ScenarioError(path, f"lacks the {key!r} list of [price, size] pairs")
-            data.orderbooks[m.group(1)] = body
-        elif name == "subkeys.json":
-            data.subkeys = _check_subkeys(path, json_object(path, read_json(path)))
-        else:
-            raise ScenarioError(
-                path, "unexpected file name in paradex/ (see simulator/README.md for the layout)"
-            )
-    return data
+    return read_venue_folder(
+        folder,
+        VENUE,
+        ParadexData(),
+        [
+            ("system_config.json", _system_config),
+            ("markets.json", _markets),
+            ("markets_summary.json", _markets),
+            (_FUNDING, _funding_data),
+            (_BOOK, _orderbook),
+            ("subkeys.json", _subkeys),
+        ],
+    )

@@ -21,12 +21,12 @@ from aiohttp import web
 
 from simulator.engine import Account, Engine, Fill, FundingPayment, Order, Position
 from simulator.paradex.auth import ParadexAuth
+from simulator.paradex.config import ParadexTradingConfig
 from simulator.paradex.errors import ParadexApiError
 from simulator.scenario import Scenario, SimClock
 
 if TYPE_CHECKING:
     from simulator.paradex.books import BookFeeds
-    from simulator.paradex.trading import ParadexTradingConfig
 
 log = logging.getLogger("perparb.simulator")
 

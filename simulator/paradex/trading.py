@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, replace
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
@@ -44,6 +43,7 @@ from simulator.paradex.account import AccountMixin
 from simulator.paradex.admin import AdminMixin
 from simulator.paradex.auth import ParadexAuth
 from simulator.paradex.books import BookFeeds, BooksMixin
+from simulator.paradex.config import ParadexTradingConfig, paradex_config_from_settings
 from simulator.paradex.feeds import FeedsMixin
 from simulator.paradex.markets import DEFAULT_PARADEX_LIQUIDATION_FEE, PARADEX_RULES, paradex_market_spec
 from simulator.paradex.orders import OrdersMixin
@@ -55,37 +55,6 @@ log = logging.getLogger("perparb.simulator")
 
 
 VENUE = "paradex"
-
-
-@dataclass(frozen=True)
-class ParadexTradingConfig:
-    """Engine set-up for the Paradex venue (`scenario.json` `trading.paradex` overrides any field, see
-    `paradex_config_from_settings`).
-
-    Attributes:
-        levels, spread_bps, level_step_bps, replenish_ms: the market maker's depth (`LiquidityConfig`).
-        notional_per_level: USD per level; the level size is `notional / initial mark` rounded down to the step
-            (at least the market's minimum size).
-        vol_bps, walk_step_ms, seed: the random walk of each mid (market i uses `seed + i`): one step of
-            N(0, vol_bps) every `walk_step_ms` simulated ms (default 2.5 bps / 10 s, ~0.5 % an hour; a coarse
-            step keeps two REST reads a few ms apart on the same book almost always).
-        sync_interval_seconds: real seconds between background engine syncs (`Engine.run_forever`).
-    """
-
-    levels: int = 10
-    spread_bps: Decimal = Decimal(4)
-    level_step_bps: Decimal = Decimal(2)
-    replenish_ms: int = 1000
-    notional_per_level: Decimal = Decimal(100_000)
-    vol_bps: Decimal = Decimal("2.5")
-    walk_step_ms: int = 10_000
-    seed: int = 7
-    sync_interval_seconds: float = 0.05
-
-
-def paradex_config_from_settings(settings: ParadexTradingSettings) -> ParadexTradingConfig:
-    """`ParadexTradingConfig` defaults overridden by the fields `scenario.json` `trading.paradex` gives."""
-    return replace(ParadexTradingConfig(), **settings.config_overrides())
 
 
 class ParadexTrading(OrdersMixin, AccountMixin, BooksMixin, FeedsMixin, AdminMixin, ParadexState):

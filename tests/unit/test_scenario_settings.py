@@ -29,9 +29,8 @@ from simulator.scenario import (
     ScenarioError,
     SimClock,
     build_funding_provider,
-    load_scenario,
-    settings_model,
 )
+from simulator.scenario_loader import load_scenario, settings_model
 from simulator.server import DEMO_SCENARIO
 from tests.shared_data import shared_path
 

@@ -15,7 +15,8 @@ import pytest
 from simulator.auth import SimAuthError
 from simulator.lighter.auth import LighterApiKeys
 from simulator.paradex.auth import ParadexAuth
-from simulator.scenario import ScenarioError, SimClock, load_scenario
+from simulator.scenario import ScenarioError, SimClock
+from simulator.scenario_loader import load_scenario
 from simulator.server import DEMO_SCENARIO, start_simulator
 
 NOW_MS = 1_800_000_000_000

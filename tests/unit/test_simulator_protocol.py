@@ -19,7 +19,8 @@ import pytest
 import simulator
 from simulator.faults import FaultSpec
 from simulator.protocol import SimVenueProtocol, installed_protocols
-from simulator.scenario import ScenarioError, SimClock, load_scenario, settings_model
+from simulator.scenario import ScenarioError, SimClock
+from simulator.scenario_loader import load_scenario, settings_model
 from simulator.server import DEMO_SCENARIO, parse_ports, select_protocols, start_simulator
 
 NOW_MS = 1_800_000_000_000

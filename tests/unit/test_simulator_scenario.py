@@ -24,8 +24,8 @@ from simulator.scenario import (
     ScenarioError,
     ScenarioSettings,
     SimClock,
-    load_scenario,
 )
+from simulator.scenario_loader import load_scenario
 from simulator.server import start_simulator
 
 NOW_MS = 1_800_000_000_000  # 2027-01-15T08:00:00Z, a whole hour

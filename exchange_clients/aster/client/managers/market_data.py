@@ -15,11 +15,12 @@ import time
 from typing import Any
 
 from exchange_clients.aster.client.utils.caching import AsterMarket, MarketCache
-from exchange_clients.aster.common import AsterError, AsterRejectedError
+from exchange_clients.aster.common import AsterRejectedError
 from exchange_clients.aster.funding_adapter.fetchers import parse_exchange_info, parse_funding_info
 from exchange_clients.aster.funding_adapter.funding_client import AsterFundingClient
 from exchange_clients.aster.http import AsterHttp
 from exchange_clients.aster.websocket.manager import AsterMarketDataStream
+from exchange_clients.base.book_freshness import confirm_if_quiet, require_fresh
 from exchange_clients.base.client import StaleBookError
 from exchange_clients.base.order_book import BookState, Level, OrderBook
 from exchange_clients.base.trading import ContractAttributes
@@ -131,28 +132,19 @@ class MarketDataManager:
             deadline = time.monotonic() + self.book_wait
             while book.state is BookState.EMPTY and time.monotonic() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
-        age = book.age_seconds()
-        if book.is_synced and age is not None and age > self.max_book_age:
-            # a quiet market pushes no depth: confirm the book with a REST snapshot rather than refuse every
-            # market order on it (an exit leg refused for as long as the market is quiet is a naked leg; soak
-            # seed 2, issue #18)
-            try:
-                await self.stream.confirm(m.venue_symbol)
-            except AsterError as exc:
-                log.warning("%s %s: quiet book not confirmed: %s", self.venue, m.venue_symbol, exc)
+        # a quiet market pushes no depth: confirm the book with a REST snapshot (`AsterMarketDataStream.confirm`)
+        # rather than refuse every market order on it (exchange_clients.base.book_freshness)
+        await confirm_if_quiet(book, self.max_book_age, self._read_snapshot, venue=self.venue)
         return m, book
+
+    async def _read_snapshot(self, book: OrderBook) -> None:
+        """The venue's `SnapshotReader`: `GET /fapi/v1/depth`, applied when at least as new as the book."""
+        await self.stream.confirm(book.market)
 
     async def fresh_book(self, symbol: str) -> tuple[AsterMarket, OrderBook]:
         """Like `book` but raises StaleBookError unless synced and younger than `max_book_age_seconds`."""
         m, book = await self.book(symbol)
-        age = book.age_seconds()
-        if not book.is_synced or age is None or age > self.max_book_age:
-            raise StaleBookError(
-                self.venue,
-                f"order book not fresh (state {book.state.value}, age {age})",
-                market=m.venue_symbol,
-            )
-        return m, book
+        return m, require_fresh(book, self.max_book_age, venue=self.venue, market=m.venue_symbol)
 
     async def bbo(self, symbol: str) -> tuple[Level, Level]:
         """(best bid, best ask). Raises StaleBookError (stale, unsynced or a side empty)."""

@@ -15,11 +15,12 @@ import time
 from typing import Any
 
 from exchange_clients.backpack.client.utils.caching import BackpackMarket, MarketCache
-from exchange_clients.backpack.common import VENUE, BackpackError, BackpackRejectedError
+from exchange_clients.backpack.common import VENUE, BackpackRejectedError
 from exchange_clients.backpack.funding_adapter.fetchers import parse_markets
 from exchange_clients.backpack.funding_adapter.funding_client import BackpackFundingClient
 from exchange_clients.backpack.http import BackpackHttp
 from exchange_clients.backpack.websocket.manager import BackpackMarketDataStream
+from exchange_clients.base.book_freshness import confirm_if_quiet, require_fresh
 from exchange_clients.base.client import StaleBookError
 from exchange_clients.base.order_book import Level, OrderBook
 from exchange_clients.base.trading import ContractAttributes
@@ -129,16 +130,14 @@ class MarketDataManager:
             if book.is_synced:
                 break
             await asyncio.sleep(0.02)
-        age = book.age_seconds()
-        if book.is_synced and age is not None and age > self.max_book_age:
-            # a quiet market sends no deltas: confirm the book with a REST snapshot rather than refuse every market
-            # order on it (an exit leg refused for as long as the market is quiet is a naked leg; soak seed 2,
-            # issue #18)
-            try:
-                await self.stream.confirm(m.venue_symbol)
-            except (BackpackError, ValueError) as exc:
-                log.warning("backpack %s: quiet book not confirmed: %s", m.venue_symbol, exc)
+        # a quiet market sends no deltas: confirm the book with a REST snapshot (`BackpackMarketDataStream.confirm`)
+        # rather than refuse every market order on it (exchange_clients.base.book_freshness)
+        await confirm_if_quiet(book, self.max_book_age, self._read_snapshot, venue=self.venue)
         return m, book
+
+    async def _read_snapshot(self, book: OrderBook) -> None:
+        """The venue's `SnapshotReader`: `GET /api/v1/depth`, applied when at least as new as the book."""
+        await self.stream.confirm(book.market)
 
     async def fresh_book(self, symbol: str) -> tuple[BackpackMarket, OrderBook]:
         """Like `book`, but refuses a book that is out of sync or older than `max_book_age_seconds`.
@@ -146,10 +145,7 @@ class MarketDataManager:
         Raises:
             StaleBookError."""
         m, book = await self.book(symbol)
-        age = book.age_seconds()
-        if not book.is_synced or age is None or age > self.max_book_age:
-            raise StaleBookError(self.venue, f"no fresh order book (age {age})", market=m.venue_symbol)
-        return m, book
+        return m, require_fresh(book, self.max_book_age, venue=self.venue, market=m.venue_symbol)
 
     async def bbo(self, symbol: str) -> tuple[Level, Level]:
         """(best bid, best ask) of a fresh book. Raises StaleBookError (also for an empty side)."""

@@ -4,8 +4,9 @@ Markets come from `metaAndAssetCtxs` of the client's dex through the venue's one
 the funding adapter), cached by symbol and coin and reloaded when an unknown symbol is asked for (at most every
 `refresh_min_interval_seconds`); a HIP-3 dex's asset ids add the dex's offset (`perpDexs` index). Books come from
 one `HyperliquidMarketDataStream` (`l2Book` pushes, whole snapshots): markets named at construction are subscribed
-at start, others on first use. Prices are served only from a synced book younger than `max_book_age_seconds`;
-otherwise `StaleBookError`.
+at start, others on first use. Prices are served only from a synced book younger than `max_book_age_seconds`; a
+synced book past that age is first confirmed with one REST snapshot (`POST /info` `l2Book`,
+exchange_clients.base.book_freshness), otherwise `StaleBookError`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import time
 from decimal import Decimal
 
+from exchange_clients.base.book_freshness import confirm_if_quiet, require_fresh
 from exchange_clients.base.client import StaleBookError
 from exchange_clients.base.order_book import BookState, Level, OrderBook
 from exchange_clients.base.trading import ContractAttributes, significant_price_step
@@ -32,6 +34,7 @@ from exchange_clients.hyperliquid.funding_adapter.fetchers import (
 from exchange_clients.hyperliquid.funding_adapter.funding_client import HyperliquidFundingClient
 from exchange_clients.hyperliquid.http import HyperliquidHttp
 from exchange_clients.hyperliquid.websocket.manager import HyperliquidMarketDataStream
+from exchange_clients.hyperliquid.websocket.order_book import apply_l2book
 from perparb_core.models import utcnow
 
 log = logging.getLogger("perparb.hyperliquid.client")
@@ -177,7 +180,8 @@ class MarketDataManager:
 
     async def book(self, symbol: str) -> tuple[HyperliquidMarket, OrderBook]:
         """The live book of `symbol`, subscribing on first use; a book that never had a push is waited for up to
-        `book_wait_seconds` (it may still be unsynced: callers check freshness)."""
+        `book_wait_seconds` (it may still be unsynced: callers check freshness). A synced book older than
+        `max_book_age_seconds` (a quiet market) is first confirmed with a REST snapshot (`_read_snapshot`)."""
         m = await self.market(symbol)
         await self.stream.add(m.coin)
         book = self.stream.book(m.coin)
@@ -185,17 +189,34 @@ class MarketDataManager:
             deadline = time.monotonic() + self.book_wait
             while book.state is BookState.EMPTY and time.monotonic() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
+        # `l2Book` pushes come when the book changes (and with blocks): a synced book past the limit is confirmed
+        # with one REST snapshot before it is refused (exchange_clients.base.book_freshness)
+        await confirm_if_quiet(book, self.max_book_age, self._read_snapshot, venue=self.venue)
         return m, book
 
     async def fresh_book(self, symbol: str) -> tuple[HyperliquidMarket, OrderBook]:
         """Like `book` but raises StaleBookError unless synced and younger than `max_book_age_seconds`."""
         m, book = await self.book(symbol)
-        age = book.age_seconds()
-        if not book.is_synced or age is None or age > self.max_book_age:
-            raise StaleBookError(
-                self.venue, f"order book not fresh (state {book.state.value}, age {age})", market=m.coin
+        return m, require_fresh(book, self.max_book_age, venue=self.venue, market=m.coin)
+
+    async def _read_snapshot(self, book: OrderBook) -> None:
+        """The venue's `SnapshotReader`: `POST /info {"type":"l2Book","coin"}` (weight 2; the same `{coin, time,
+        levels}` body a push carries) applied like a push (`apply_l2book`: replaces the book unless its `time` is
+        older than the book's). Left alone when the book went out of sync meanwhile (the stream re-syncs it).
+
+        Raises:
+            HyperliquidError subclasses: the request failed or the body is not an `l2Book` body (`null` for a
+                coin the venue does not know)."""
+        body = await self.http.info({"type": "l2Book", "coin": book.market}, market=book.market)
+        if not book.is_synced:
+            return
+        if not isinstance(body, dict) or body.get("coin") != book.market:
+            raise HyperliquidDataError(
+                f"l2Book answer is not the book of {book.market}: {str(body)[:120]}",
+                book.market,
+                venue=self.venue,
             )
-        return m, book
+        apply_l2book(self.stream.books, {"channel": "l2Book", "data": body}, venue=self.venue)
 
     async def bbo(self, symbol: str) -> tuple[Level, Level]:
         """(best bid, best ask). Raises StaleBookError (stale, unsynced or a side empty)."""

@@ -5,7 +5,8 @@ reloaded when an unknown symbol is asked for. Order books come from one `Lighter
 `/stream`, `order_book/{m}` channels, nonce-chained, resubscribed on gaps and after reconnects) covering every
 market in use: markets named at construction are subscribed at connect, others on first use. Prices are served
 only from a SYNCED book younger than `max_book_age_seconds` (Lighter sends an empty update, a heartbeat, every
-50 ms batch window it has nothing); otherwise `StaleBookError`.
+50 ms batch window it has nothing); a synced book past that age is first confirmed with one REST snapshot
+(`GET /api/v1/orderBookOrders`, exchange_clients.base.book_freshness), otherwise `StaleBookError`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ import contextlib
 import logging
 import time
 
+import lighter
+
+from exchange_clients.base.book_freshness import confirm_if_quiet, require_fresh
 from exchange_clients.base.client import StaleBookError
 from exchange_clients.base.order_book import BookState, Level, OrderBook
 from exchange_clients.base.trading import ContractAttributes
 from exchange_clients.lighter.client.utils.caching import LighterMarket, MarketCache
+from exchange_clients.lighter.client.utils.converters import book_levels
 from exchange_clients.lighter.common import VENUE, LighterDataError, LighterRejectedError
 from exchange_clients.lighter.funding_adapter.fetchers import parse_order_book_details
 from exchange_clients.lighter.funding_adapter.funding_client import LighterFundingClient
@@ -27,6 +32,9 @@ from exchange_clients.lighter.websocket.manager import LighterMarketDataStream
 from perparb_core.models import utcnow
 
 log = logging.getLogger("perparb.lighter.client")
+
+REST_BOOK_ORDERS = 250
+"""Orders a side asked of `orderBookOrders` when a quiet book is confirmed (the venue's largest `limit`)."""
 
 
 class MarketDataManager:
@@ -143,7 +151,8 @@ class MarketDataManager:
 
     async def book(self, symbol: str) -> tuple[LighterMarket, OrderBook]:
         """The live book of `symbol`, subscribing on first use; a book that never had a snapshot is waited for up
-        to `book_wait_seconds`. The book may still be unsynced: callers check freshness (`fresh_book`)."""
+        to `book_wait_seconds`. The book may still be unsynced: callers check freshness (`fresh_book`). A synced book
+        older than `max_book_age_seconds` is first confirmed with a REST snapshot (`_read_snapshot`)."""
         m = await self.market(symbol)
         await self._subscribe(m.market_id)
         book = self.stream.book(m.market_id)
@@ -153,16 +162,41 @@ class MarketDataManager:
             deadline = time.monotonic() + self.book_wait
             while book.state is BookState.EMPTY and time.monotonic() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
+        # a synced book past the limit is confirmed with one REST snapshot before it is refused: when Lighter's
+        # heartbeats stop reaching us while the book is right, refusing would leave an exit leg naked
+        # (exchange_clients.base.book_freshness)
+        await confirm_if_quiet(book, self.max_book_age, self._read_snapshot, venue=VENUE)
         return m, book
 
     async def fresh_book(self, symbol: str) -> tuple[LighterMarket, OrderBook]:
         """Like `book` but raises StaleBookError unless SYNCED and younger than `max_book_age_seconds`."""
         m, book = await self.book(symbol)
-        age = book.age_seconds()
-        if not book.is_synced or age is None or age > self.max_book_age:
-            state = book.state.value
-            raise StaleBookError(VENUE, f"order book not fresh (state {state}, age {age})", market=m.symbol)
-        return m, book
+        return m, require_fresh(book, self.max_book_age, venue=VENUE, market=m.symbol)
+
+    async def _read_snapshot(self, book: OrderBook) -> None:
+        """The venue's `SnapshotReader`: `GET /api/v1/orderBookOrders?market_id&limit=250` (the venue's largest
+        page: 250 orders a side), summed into levels and applied to `book` unless the stream moved during the
+        request (its update is the newer book). The stream's nonce is kept: the REST answer carries none, and the
+        next `update/order_book` must chain to the stream's last nonce.
+
+        Raises:
+            LighterError subclasses: the request failed or its body is malformed."""
+        before = book.updated_at
+        market_id = int(book.market)
+        api = lighter.OrderApi(self.rest.api)
+        timeout = self.rest.timeout
+        body = await self.rest.get(
+            f"GET /api/v1/orderBookOrders?market_id={market_id}",
+            "asks",
+            lambda: api.order_book_orders_without_preload_content(
+                market_id=market_id, limit=REST_BOOK_ORDERS, _request_timeout=timeout
+            ),
+            self.markets.symbol_of(market_id),
+        )
+        bids, asks = book_levels(body.get("bids")), book_levels(body.get("asks"))
+        if book.updated_at != before or not book.is_synced or book.sequence is None:
+            return
+        book.apply_snapshot(bids, asks, sequence=book.sequence)
 
     async def bbo(self, symbol: str) -> tuple[tuple[Level, float], tuple[Level, float]]:
         """((best bid, age s), (best ask, age s)). Raises StaleBookError (stale, unsynced or a side empty)."""

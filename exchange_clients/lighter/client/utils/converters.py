@@ -289,3 +289,21 @@ def venue_error_code(message: str) -> tuple[int | None, str]:
     if found:
         return int(found["code"]), (found["message"] or "").strip()
     return None, text
+
+
+def book_levels(rows: Any) -> list[tuple[Decimal, Decimal]]:
+    """`GET /api/v1/orderBookOrders` rows of one side (individual orders, venue-data/lighter/
+    rest_orderBookOrders_market0_limit1.json: `price`, `remaining_base_amount`) -> (price, size) levels, the orders
+    of one price summed, in no particular order (`OrderBook.apply_snapshot` sorts them).
+
+    Raises:
+        LighterDataError: not a list of objects, or a price / remaining amount missing or not a number."""
+    if not isinstance(rows, list):
+        raise LighterDataError(f"orderBookOrders side is {type(rows).__name__}, expected a list")
+    levels: dict[Decimal, Decimal] = {}
+    for row in rows:
+        if not isinstance(row, Mapping):
+            raise LighterDataError(f"orderBookOrders row is {type(row).__name__}, expected an object")
+        price = dec(row, "price")
+        levels[price] = levels.get(price, Decimal(0)) + dec(row, "remaining_base_amount")
+    return [(p, q) for p, q in levels.items() if q > 0]

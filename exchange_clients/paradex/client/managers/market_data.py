@@ -10,8 +10,8 @@
   change, so a synced book of a quiet market ages although it is right: past the limit it is confirmed with one
   REST snapshot (`GET /orderbook/{market}?depth=15`, recorded in ../shared/venue-data/paradex/rest_orderbook_btc.json)
   before a read refuses it; refusing instead would refuse every exit leg for as long as the market is quiet (a
-  naked leg: the runner's outage test left a Paradex short open for minutes). The other venues do the same (issue
-  #18's quiet-book fix for Aster and Backpack).
+  naked leg: the runner's outage test left a Paradex short open for minutes). Every venue does the same through
+  exchange_clients.base.book_freshness.
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ import asyncio
 import logging
 from decimal import Decimal
 
+from exchange_clients.base.book_freshness import confirmed_fresh
 from exchange_clients.base.client import StaleBookError
 from exchange_clients.base.order_book import Level, OrderBook
 from exchange_clients.base.trading import ContractAttributes
 from exchange_clients.paradex.client.session import ParadexSession
 from exchange_clients.paradex.client.utils.caching import TtlCache
-from exchange_clients.paradex.common import PERP_SUFFIX, VENUE, ParadexError, ParadexRejectedError
+from exchange_clients.paradex.common import PERP_SUFFIX, VENUE, ParadexRejectedError
 from exchange_clients.paradex.funding_adapter.fetchers import parse_markets
 from exchange_clients.paradex.websocket.manager import ParadexMarketDataStream, book_channel
 from perparb_core.models import MarketInfo, utcnow
@@ -172,40 +173,33 @@ class MarketDataManager:
         return book
 
     async def fresh_book(self, symbol: str) -> OrderBook:
-        """The live book of `symbol`, synced and younger than `max_book_age_seconds`.
+        """The live book of `symbol`, synced and younger than `max_book_age_seconds`; a synced book past the limit
+        (a quiet market) is first confirmed with one REST snapshot (`_read_snapshot`,
+        exchange_clients.base.book_freshness).
 
         Raises:
-            StaleBookError: out of sync (gap, connection lost), never received, or too old.
+            StaleBookError: out of sync (gap, connection lost), never received, or too old and not confirmed.
         """
         book = await self.book(symbol)
-        age = book.age_seconds()
-        if book.is_synced and age is not None and age > self.max_book_age_seconds:
-            await self._confirm_quiet(book)
-            age = book.age_seconds()
-        if not book.is_synced or age is None or age > self.max_book_age_seconds:
-            raise StaleBookError(
-                VENUE,
-                f"order book not fresh (state {book.state.value}, age {age} s, limit {self.max_book_age_seconds} s)",
-                market=book.market,
-            )
-        return book
+        return await confirmed_fresh(
+            book, self.max_book_age_seconds, self._read_snapshot, venue=VENUE, market=book.market
+        )
 
-    async def _confirm_quiet(self, book: OrderBook) -> None:
-        """Replace a synced but old book with a REST snapshot of its top 15 levels (module docstring). The stream's
-        sequence is kept (the REST `seq_no` counts another thing). Left as it was when the stream moved during the
-        request (its push is the newer book) or when the request fails (logged; the caller then refuses the book)."""
+    async def _read_snapshot(self, book: OrderBook) -> None:
+        """The venue's `SnapshotReader`: replace a synced but old book with a REST snapshot of its top 15 levels
+        (module docstring). The stream's sequence is kept (the REST `seq_no` counts another thing). Left as it was
+        when the stream moved during the request (its push is the newer book).
+
+        Raises:
+            ParadexError, KeyError, TypeError, ValueError, ArithmeticError: the request or its body failed."""
         before = book.updated_at
-        try:
-            body = await self.session.read(
-                "GET /orderbook",
-                lambda api: api.fetch_orderbook(book.market, params={"depth": 15}),
-                book.market,
-            )
-            bids = [(Decimal(p), Decimal(q)) for p, q in body["bids"]]
-            asks = [(Decimal(p), Decimal(q)) for p, q in body["asks"]]
-        except (ParadexError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
-            log.warning("paradex %s: quiet book not confirmed: %s", book.market, exc)
-            return
+        body = await self.session.read(
+            "GET /orderbook",
+            lambda api: api.fetch_orderbook(book.market, params={"depth": 15}),
+            book.market,
+        )
+        bids = [(Decimal(p), Decimal(q)) for p, q in body["bids"]]
+        asks = [(Decimal(p), Decimal(q)) for p, q in body["asks"]]
         if book.updated_at != before or not book.is_synced or book.sequence is None:
             return
         book.apply_snapshot(bids, asks, sequence=book.sequence)
