@@ -125,13 +125,13 @@ async def test_soak_on_an_external_database(create_database) -> None:  # type: i
             names = (await conn.execute(text("SELECT name FROM accounts ORDER BY name"))).scalars().all()
             runs = (
                 await conn.execute(
-                    text("SELECT count(*) FROM runs WHERE account_name = ANY(:a)"), {"a": names}
+                    text("SELECT count(*) FROM strategy_runs WHERE account_name = ANY(:a)"), {"a": names}
                 )
             ).scalar_one()
             terminated = (
                 await conn.execute(
                     text(
-                        "SELECT count(*) FROM runs WHERE account_name = ANY(:a) AND stopped_at IS NOT NULL AND stop_reason IS NOT NULL"
+                        "SELECT count(*) FROM strategy_runs WHERE account_name = ANY(:a) AND stopped_at IS NOT NULL AND stop_reason IS NOT NULL"
                     ),
                     {"a": names},
                 )
