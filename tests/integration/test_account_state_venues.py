@@ -110,7 +110,9 @@ async def new_client(sim: SimulatorHandle, venue: str) -> BaseExchangeClient:
         await admin(sim, venue, "/_sim/accounts", {"api_key": key, "collateral": "20000"})
         bconfig = sim_config(sim, venue)
         assert isinstance(bconfig, BackpackConfig)
-        client = BackpackClient(BackpackCredentials(api_key=key, api_secret=SecretStr(secret)), bconfig, **options)
+        client = BackpackClient(
+            BackpackCredentials(api_key=key, api_secret=SecretStr(secret)), bconfig, **options
+        )
     await client.connect()
     return client
 
