@@ -15,6 +15,10 @@ Staleness: `fresh_balance(max_age_seconds)` serves the balance only when synced 
 `max_age_seconds` (default `max_age_seconds` of the state); otherwise it returns None and WHY, and the caller reads
 REST instead and says so in an event (`FundingArbitrageStrategy.available_balances`).
 
+`AccountStateKeeper` (below) is the venue-neutral part of that cycle for streams whose venue pushes no complete
+snapshot at subscription (Hyperliquid, Aster, Backpack): a REST seed per connection with the pushes held
+meanwhile, a background balance re-read for venues whose stream carries no usable balance, and the keepalive.
+
 Units: `BalanceInfo` in USD (the venue's settlement asset), positions in base units, as the REST reads give them.
 Why not a library: a small in-memory cache over the venues' own stream payloads; nothing generic fits.
 """
