@@ -8,7 +8,13 @@ Account channels (docs for-developers/api/websocket/subscriptions.md), one subsc
 * `userFundings` `{user}`: snapshot `{"isSnapshot": true, "user", "fundings": [...]}`, then each hourly payment
   `{time, coin, usdc, szi, fundingRate}`;
 * `userEvents` `{user}` (channel "user"): `{"fills": [...]}` and `{"funding": {...}}` as they happen
-  (ws_user_fills_liquidation_2026-06.json; a liquidation fill carries its `liquidation` block).
+  (ws_user_fills_liquidation_2026-06.json; a liquidation fill carries its `liquidation` block);
+* `clearinghouseState` `{user, dex?}` (docs websocket/subscriptions.md; the shape of @nktkas/hyperliquid's
+  `ClearinghouseStateEvent`, whose body is the `clearinghouseState` info answer): `{"channel":"clearinghouseState",
+  "data":{"dex": <dex, "" = first perp dex>, "user", "clearinghouseState": <the info body of (user, dex),
+  `simulator.hyperliquid.account`>}}` at subscription and after every change of the user's account on that dex
+  (an order placed, filled or ended, a fill, a funding payment), coalesced per event-loop turn like the others.
+  No recording of this push exists (reference/hyperliquid_funding_units.md): its body is the recorded REST one.
 Public `trades` `{coin}`: each trade `{coin, side (taker), px, sz, time, hash, tid, users: [buyer, seller]}`
 (ws_trades_BTC_2026-09.json). Changes are coalesced per event-loop turn, in the engine's order.
 """
@@ -22,7 +28,15 @@ from simulator.engine import EngineEvent, Fill, FundingEvent, OrderEvent, Side, 
 from simulator.hyperliquid.state import FrameSink, HyperliquidState, Pending
 from simulator.hyperliquid.wire import num, order_body, side_word, status_word, trade_hash, ws_funding
 
-ACCOUNT_CHANNELS = ("orderUpdates", "userFills", "userFundings", "userEvents")
+ACCOUNT_CHANNELS = ("orderUpdates", "userFills", "userFundings", "userEvents", "clearinghouseState")
+STATE = "clearinghouseState"
+
+
+def state_kind(dex: str) -> str:
+    """The subscriber-set entry of a `clearinghouseState` subscription on `dex` (one per dex)."""
+    return f"{STATE}/{dex}"
+
+
 SNAPSHOT_FILLS = 2000
 MARKET_MAKER = "0x" + "00" * 19 + "01"  # the synthetic liquidity's address in `trades.users`
 
@@ -32,11 +46,15 @@ class FeedsMixin(HyperliquidState):
 
     # ---------------------------------------------------------------------------------------------- subscriptions
 
-    def subscribe_account(self, sink: FrameSink, kind: str, user: str) -> None:
-        """Register `sink` on the account channel `kind` of `user` and send its snapshot (userFills,
-        userFundings)."""
-        self._subscribers.setdefault(user, {}).setdefault(sink, set()).add(kind)
-        if kind == "userFills":
+    def subscribe_account(self, sink: FrameSink, kind: str, user: str, dex: str = "") -> None:
+        """Register `sink` on the account channel `kind` of `user` (`dex`: clearinghouseState's) and send its
+        snapshot (userFills, userFundings, clearinghouseState)."""
+        self._subscribers.setdefault(user, {}).setdefault(sink, set()).add(
+            state_kind(dex) if kind == STATE else kind
+        )
+        if kind == STATE:
+            self._push_state(sink, user, dex)
+        elif kind == "userFills":
             fills = [f for a in self.user_accounts(user) for f in a.fills]
             fills.sort(key=lambda f: (-f.ts_ms, -f.fill_id))
             data = {
@@ -55,10 +73,14 @@ class FeedsMixin(HyperliquidState):
             }
             sink.push_nowait({"channel": "userFundings", "data": data})
 
-    def unsubscribe_account(self, sink: FrameSink, kind: str, user: str) -> None:
+    def unsubscribe_account(self, sink: FrameSink, kind: str, user: str, dex: str = "") -> None:
         sinks = self._subscribers.get(user, {})
         if sink in sinks:
-            sinks[sink].discard(kind)
+            sinks[sink].discard(state_kind(dex) if kind == STATE else kind)
+
+    def _push_state(self, sink: FrameSink, user: str, dex: str) -> None:
+        body = self.clearinghouse_state(user, dex)
+        sink.push_nowait({"channel": STATE, "data": {"dex": dex, "user": user, "clearinghouseState": body}})
 
     def subscribe_trades(self, sink: FrameSink, coin: str) -> None:
         self._trade_sinks.setdefault(coin, set()).add(sink)
@@ -125,11 +147,13 @@ class FeedsMixin(HyperliquidState):
         if not self._subscribers:
             return
         by_user: dict[str, dict[str, list[Any]]] = {}
+        changed: set[tuple[str, str]] = set()  # (user, dex) whose account changed: clearinghouseState
 
         def bucket(account_id: int) -> dict[str, list[Any]] | None:
             owner = self.owners.get(account_id)
             if owner is None or not self._subscribers.get(owner[0]):
                 return None
+            changed.add(owner)
             return by_user.setdefault(owner[0], {"orders": [], "fills": [], "fundings": []})
 
         for order in pending.orders.values():
@@ -162,6 +186,10 @@ class FeedsMixin(HyperliquidState):
                 if b["fundings"] and "userEvents" in kinds:
                     for funding in b["fundings"]:
                         sink.push_nowait({"channel": "user", "data": {"funding": funding}})
+        for user, dex in sorted(changed):
+            for sink, kinds in list(self._subscribers.get(user, {}).items()):
+                if state_kind(dex) in kinds:
+                    self._push_state(sink, user, dex)
 
     def _push_trade(self, trade: Trade) -> None:
         sinks = self._trade_sinks.get(trade.market)

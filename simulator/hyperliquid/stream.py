@@ -19,7 +19,8 @@ book changes (checked every 50 ms) and at least every `push_interval_seconds`, a
 sequence number), `bbo` {coin} (`{coin, time, bbo: [bid, ask]}`, a side null when empty, on change),
 `allMids` {dex?} (`{mids: {coin: px}}`, on change), `activeAssetCtx` {coin} (`{coin, ctx}`, on change and every
 push interval), `trades` {coin} and the account channels `orderUpdates`, `userFills`, `userFundings`,
-`userEvents` {user} (`simulator.hyperliquid.feeds`). Pushes go through the session's outbox, in order.
+`userEvents` {user} and `clearinghouseState` {user, dex?} (`simulator.hyperliquid.feeds`). Pushes go through the
+session's outbox, in order.
 """
 
 from __future__ import annotations
@@ -137,9 +138,15 @@ class StreamSession:
             return {"type": "allMids", "dex": dex} if isinstance(dex, str) and dex else {"type": "allMids"}
         if kind in ACCOUNT_CHANNELS:
             try:
-                return {**sub, "user": parse_address(sub.get("user"))}
+                user = parse_address(sub.get("user"))
             except ValueError:
                 return None
+            if kind == "clearinghouseState":  # `dex` optional ("" = the first perp dex), echoed when given
+                dex = sub.get("dex", "")
+                if not isinstance(dex, str):
+                    return None
+                return {"type": kind, "user": user, **({"dex": dex} if dex else {})}
+            return {**sub, "user": user}
         return None
 
     def _subscribe(self, sub: dict[str, Any]) -> None:
@@ -159,7 +166,7 @@ class StreamSession:
             {"channel": "subscriptionResponse", "data": {"method": "subscribe", "subscription": sub}}
         )
         if kind in ACCOUNT_CHANNELS:
-            trading.subscribe_account(self, kind, sub["user"])
+            trading.subscribe_account(self, kind, sub["user"], sub.get("dex", ""))
         elif kind == "trades":
             trading.subscribe_trades(self, sub["coin"])
         else:
@@ -178,7 +185,7 @@ class StreamSession:
         self.polled.pop(key, None)
         kind = sub["type"]
         if kind in ACCOUNT_CHANNELS:
-            self.trading.unsubscribe_account(self, kind, sub["user"])
+            self.trading.unsubscribe_account(self, kind, sub["user"], sub.get("dex", ""))
         elif kind == "trades":
             self.trading.unsubscribe_trades(self, sub["coin"])
         self.push_nowait(

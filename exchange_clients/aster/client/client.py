@@ -4,17 +4,23 @@
     orders (place / cancel / read; market orders bounded; client ids) managers/order_manager.py
     positions (positionRisk)                                          managers/position_manager.py
     balance, fills, funding payments, leverage                        managers/account_manager.py
-    user-data stream -> events()                                      client/websocket_handlers.py
+    user-data stream -> events(), account_state                       client/websocket_handlers.py
 
 One client serves many markets; symbols are canonical base assets ("BTC") or Aster symbols ("BTCUSDT"). Requests
 are signed with the account's scheme (`credentials.scheme`: V3 API wallet, EIP-712, under /fapi/v3; V1 API key,
 HMAC, under /fapi/v1 and /fapi/v2; `client/utils/signing.py`). `connect()` loads the markets, starts the book
 stream and (unless `account_stream=False`) the user-data stream (a listenKey request, which also proves the
 credentials: a bad signature fails there with `AsterAuthError` -1022).
+
+Account state (issue #16): with the user-data stream, `account_state` (balance, positions, open orders) is seeded by
+one REST reading (balance, positionRisk, openOrders) when the stream connects (and again after every reconnect),
+then kept from `ORDER_TRADE_UPDATE` / `ACCOUNT_UPDATE`, the balance re-read in the background after each
+ACCOUNT_UPDATE (`websocket_handlers` module docstring); `cached_balance()` serves it while synced and fresh.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta, timezone
@@ -31,6 +37,7 @@ from exchange_clients.aster.common import AsterError
 from exchange_clients.aster.config import AsterConfig
 from exchange_clients.aster.credentials import AsterCredentials
 from exchange_clients.aster.http import AsterHttp
+from exchange_clients.base.account_state import AccountState, AccountStateKeeper, Reading
 from exchange_clients.base.client import BaseExchangeClient
 from exchange_clients.base.order_book import Level
 from exchange_clients.base.scope import VenueScope, venue_scope
@@ -79,7 +86,9 @@ class AsterClient(BaseExchangeClient):
         scope: the venue scope (default `venue_scope(config)`).
         markets: symbols whose books are subscribed at connect (others on first use).
         max_book_age_seconds: prices older than this are refused (StaleBookError).
-        account_stream: open the user-data stream for `events()` at connect.
+        account_stream: open the user-data stream for `events()` at connect (and keep the account state from it).
+        account_state_max_age_seconds: the account state (`account_state`; `cached_balance`) is served only when
+            the stream was heard from within this time (pings go every third of it).
         ws_options: `ReconnectingWebSocket` options of both streams (backoff, ...).
     """
 
@@ -92,9 +101,12 @@ class AsterClient(BaseExchangeClient):
         markets: list[str] | None = None,
         max_book_age_seconds: float = 10.0,
         account_stream: bool = True,
+        account_state_max_age_seconds: float = 10.0,
         **ws_options: Any,
     ) -> None:
         self.venue = config.venue
+        self.account_state_max_age = account_state_max_age_seconds
+        self.account_state: AccountState | None = None
         self.credentials = credentials
         self.config = config
         self.ws_base = config.websocket_url
@@ -126,17 +138,37 @@ class AsterClient(BaseExchangeClient):
                 decoder = AccountEventDecoder(
                     self.venue, self.market_data.markets.symbol_of, self.orders.client_id_of
                 )
-                stream = AccountStream(self.http, self.ws_base, decoder, self._backfill, **self._ws_options)
+                self.account_state = AccountState(self.venue, max_age_seconds=self.account_state_max_age)
+                keeper = AccountStateKeeper(
+                    self.account_state,
+                    self._account_reading,
+                    balance_read=self.account.balance,
+                    name=f"{self.venue} user data",
+                )
+                stream = AccountStream(
+                    self.http, self.ws_base, decoder, self._backfill, keeper=keeper, **self._ws_options
+                )
                 await stream.start()
                 self.account_stream = stream
                 if not await stream.wait_subscribed(self.config.http.timeout_seconds):
                     log.warning(
                         "%s: user-data stream not connected yet; events() will start when it is", self.venue
                     )
+                if not await keeper.wait_seeded(self.config.http.timeout_seconds):
+                    log.warning(
+                        "%s: account state not seeded yet; balances come from REST until it is", self.venue
+                    )
         except BaseException:
             await self.disconnect()
             raise
         self._connected = True
+
+    async def _account_reading(self) -> Reading:
+        """The REST reading that seeds the account state: balance, positions, open orders (concurrently)."""
+        balance, positions, orders = await asyncio.gather(
+            self.account.balance(), self.positions.positions(), self.orders.active_orders(None)
+        )
+        return balance, positions, orders
 
     async def _backfill(self, since: datetime | None) -> list[Fill]:
         start = since - timedelta(seconds=1) if since else datetime.now(timezone.utc) - timedelta(minutes=10)
@@ -145,6 +177,8 @@ class AsterClient(BaseExchangeClient):
     async def disconnect(self) -> None:
         """Stop the streams, give the HTTP session back. Idempotent."""
         stream, self.account_stream = self.account_stream, None
+        if self.account_state is not None:
+            self.account_state.desync("client disconnected")
         if stream is not None:
             await stream.stop()
         await self.market_data.stop()

@@ -15,6 +15,24 @@ Keepalive: `PUT listenKey` every `keepalive_seconds` (30 min). Order of events: 
 No duplicate fill after a reconnect, and none missed: the stream does not replay what happened while it was down,
 so after every reconnect `backfill()` (the client's REST `userTrades` since the last fill seen) is read and only
 the fills not reported yet are emitted. Events go to a bounded queue; when full the oldest is dropped (logged).
+
+Account state (issue #16, `exchange_clients.base.account_state`): with a `keeper`, the same stream keeps the state:
+* orders: every `ORDER_TRADE_UPDATE` (`parse_order_update`; an order in a final state leaves the open set);
+* positions: `ACCOUNT_UPDATE` `a.P` rows (`pa` signed size in base units, `ep` entry price, `up` unrealised PnL;
+  a row with `pa` 0 is a flat position; `positions_of_account_update`);
+* balance: the stream carries `a.B` rows `{a: asset, wb: wallet balance, cw: cross wallet balance, bc: balance
+  change}` (ws_ACCOUNT_UPDATE_2026-01.json; docs "Event: Balance and Position Update"), but NOT the available
+  balance (`availableBalance` of `GET balance`, which nets the initial margin of positions AND open orders and
+  the unrealised PnL of every position: the stream pushes only the positions that changed, so it cannot be
+  derived from one frame without guessing). So after every `ACCOUNT_UPDATE` the balance is re-read over REST
+  (`GET balance`, the client's `balance_read`) IN THE BACKGROUND (`AccountStateKeeper.refresh_balance`,
+  coalesced): the entry path never waits on REST; until the read lands (one REST round trip) the state serves
+  the balance before the change.
+The seed: once the stream is connected (and, after a reconnect, the fills backfilled), one REST reading (balance,
+positionRisk, openOrders) seeds it; frames arriving during that read are laid on after it. A protocol-level ping
+every third of the staleness bound touches the state when answered; a connection silent beyond the bound is a gap:
+desynced and re-opened. The connection dropping desyncs it; the next connection seeds it again. Aster numbers no
+user-data frame, so a gap can only show as a dropped or silent connection.
 """
 
 from __future__ import annotations
@@ -33,6 +51,11 @@ from websockets.asyncio.client import ClientConnection
 from exchange_clients.aster.client.utils.converters import parse_order_update, positions_of_account_update
 from exchange_clients.aster.common import AsterError
 from exchange_clients.aster.http import AsterHttp
+from exchange_clients.base.account_state import (
+    AccountStateKeeper,
+    order_change,
+    position_change,
+)
 from exchange_clients.base.trading import ClientEvent, EventKind, Fill, OrderInfo
 from exchange_clients.base.websocket import ReconnectingWebSocket
 from perparb_core.models import reject
@@ -140,7 +163,8 @@ class AccountStream:
     Args:
         http: the venue's HTTP stack with the account's signer (listenKey calls); ws_base: the WebSocket base;
         decoder: an `AccountEventDecoder`; backfill: REST fills since a time (reconnect gap); max_queue;
-        keepalive_seconds: `PUT listenKey` period (< 60 min); ws_options: `ReconnectingWebSocket` options.
+        keepalive_seconds: `PUT listenKey` period (< 60 min); keeper: the account state to keep (module
+        docstring; None = events only); ws_options: `ReconnectingWebSocket` options.
 
     Attributes:
         subscribed: set while connected with a valid key; backfilled: fills emitted from REST after reconnects;
@@ -156,8 +180,11 @@ class AccountStream:
         *,
         max_queue: int = 10_000,
         keepalive_seconds: float = 1800.0,
+        keeper: AccountStateKeeper | None = None,
         **ws_options: Any,
     ) -> None:
+        self.keeper = keeper
+        self._state_pinger: asyncio.Task[None] | None = None
         self.http = http
         self.ws_base = ws_base.rstrip("/")
         self.decoder = decoder
@@ -189,16 +216,35 @@ class AccountStream:
             name=f"{self.decoder.venue} user data",
             on_message=self._on_message,
             on_connect=self._on_connect,
-            on_disconnect=self.subscribed.clear,
+            on_disconnect=self._on_disconnect,
             **self._ws_options,
         )
         self._task = asyncio.create_task(self.ws.run())
         self._pinger = asyncio.create_task(self._keepalive_loop())
+        if self.keeper is not None:
+            ws = self.ws
+            self._state_pinger = asyncio.create_task(
+                self.keeper.keepalive(self._ping, ws.connected.is_set, ws.reconnect)
+            )
+
+    async def _ping(self) -> None:
+        """A protocol-level ping; its answer proves the connection alive (the state is touched)."""
+        assert self.ws is not None and self.keeper is not None
+        await self.ws.ping(self.keeper.state.max_age_seconds / 3)
+        self.keeper.alive()
+
+    def _on_disconnect(self) -> None:
+        self.subscribed.clear()
+        if self.keeper is not None:
+            self.keeper.disconnected("user-data stream disconnected")
 
     async def stop(self) -> None:
         if self.ws is not None:
             await self.ws.stop()
-        tasks, self._task, self._pinger = (self._task, self._pinger), None, None
+        if self.keeper is not None:
+            await self.keeper.stop()
+        tasks = (self._task, self._pinger, self._state_pinger)
+        self._task = self._pinger = self._state_pinger = None
         for task in tasks:
             if task is not None:
                 task.cancel()
@@ -224,14 +270,28 @@ class AccountStream:
                     self.backfilled += 1
                     self._put(event)
         self.subscribed.set()
+        if self.keeper is not None:
+            self.keeper.subscribed()
 
     async def _on_message(self, msg: Any) -> None:
         if isinstance(msg, dict) and msg.get("e") == "listenKeyExpired":
             log.info("%s user data: listenKey expired, asking for a new one", self.decoder.venue)
             await self._renew()
             return
-        for event in self.decoder.decode(msg):
+        events = self.decoder.decode(msg)
+        for event in events:
             self._put(event)
+        keeper = self.keeper
+        if keeper is None:
+            return
+        keeper.alive()
+        for event in events:
+            if event.kind is EventKind.ORDER and event.order is not None:
+                keeper.apply(order_change(event.order))
+            elif event.kind is EventKind.POSITION and event.position is not None:
+                keeper.apply(position_change(event.position))
+        if isinstance(msg, dict) and msg.get("e") == "ACCOUNT_UPDATE":
+            keeper.refresh_balance()
 
     async def _renew(self) -> None:
         assert self.ws is not None

@@ -4,17 +4,23 @@
     orders (place / cancel / read; market orders bounded; clientIds)       managers/order_manager.py
     positions (GET /api/v1/position)                                       managers/position_manager.py
     balance, fills, funding payments, leverage (per account)               managers/account_manager.py
-    account stream -> events()                                             client/websocket_handlers.py
+    account stream -> events(), account_state                              client/websocket_handlers.py
 
 One client serves many markets at once; symbols are canonical base assets ("SOL") or venue symbols
 ("SOL_USDC_PERP"). Every signed request is built and signed by bpx-py (`utils/signing.py`) and sent by the venue's
 one HTTP stack (`exchange_clients.backpack.http`, why: its module docstring). `connect()` loads the markets and
 starts the book stream and (unless `account_stream=False`) the account stream; it does not check the key (that is
 `perparb accounts verify-account`, `auth.py`): an unknown key's first request fails with `BackpackAuthError`.
+
+Account state (issue #16): with the account stream, `account_state` (balance, positions, open orders) is seeded by
+one REST reading (collateral, positions, open orders) at each (re)subscription and kept from `orderUpdate` /
+`positionUpdate`; Backpack streams no balance, so it is re-read in the background after fills and position
+changes (`websocket_handlers` module docstring). `cached_balance()` serves it while synced and fresh.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
@@ -31,6 +37,7 @@ from exchange_clients.backpack.common import VENUE, BackpackError
 from exchange_clients.backpack.config import BackpackConfig
 from exchange_clients.backpack.credentials import BackpackCredentials
 from exchange_clients.backpack.http import BackpackHttp
+from exchange_clients.base.account_state import AccountState, AccountStateKeeper, Reading
 from exchange_clients.base.client import BaseExchangeClient
 from exchange_clients.base.order_book import Level
 from exchange_clients.base.scope import VenueScope, venue_scope
@@ -59,7 +66,9 @@ class BackpackClient(BaseExchangeClient):
         markets: symbols whose books are subscribed at connect (others on first use).
         max_book_age_seconds: prices older than this are refused (StaleBookError); depth deltas come when the book
             changes (raise it for illiquid markets).
-        account_stream: open the private streams for `events()` at connect.
+        account_stream: open the private streams for `events()` at connect (and keep the account state from them).
+        account_state_max_age_seconds: the account state (`account_state`; `cached_balance`) is served only when
+            the stream was heard from within this time (pings go every third of it).
         ws_options: `ReconnectingWebSocket` options of both streams (backoff, ...).
     """
 
@@ -72,9 +81,12 @@ class BackpackClient(BaseExchangeClient):
         markets: list[str] | None = None,
         max_book_age_seconds: float = 10.0,
         account_stream: bool = True,
+        account_state_max_age_seconds: float = 10.0,
         **ws_options: Any,
     ) -> None:
         self.venue = VENUE
+        self.account_state_max_age = account_state_max_age_seconds
+        self.account_state: AccountState | None = None
         self.credentials = credentials
         self.config = config
         self.ws_url = config.websocket_url
@@ -121,18 +133,39 @@ class BackpackClient(BaseExchangeClient):
         self._positions = PositionManager(self.http, self.market_data, signer, self._account.account_leverage)
         if self.use_account_stream:
             decoder = AccountEventDecoder(self.market_data.markets.symbol_of, self.ids.perparb)
+            self.account_state = AccountState(self.venue, max_age_seconds=self.account_state_max_age)
+            keeper = AccountStateKeeper(
+                self.account_state,
+                self._account_reading,
+                balance_read=self._account.balance,
+                name=f"{self.venue} account",
+            )
             self.account_stream = AccountStream(
-                self.ws_url, signer, decoder, backfill=self._account.fills, **self._ws_options
+                self.ws_url, signer, decoder, backfill=self._account.fills, keeper=keeper, **self._ws_options
             )
             await self.account_stream.start()
             if not await self.account_stream.wait_subscribed(self.config.http.timeout_seconds):
                 log.warning(
                     "%s: account stream not subscribed yet; events() will start when it is", self.venue
                 )
+            if not await keeper.wait_seeded(self.config.http.timeout_seconds):
+                log.warning(
+                    "%s: account state not seeded yet; balances come from REST until it is", self.venue
+                )
+
+    async def _account_reading(self) -> Reading:
+        """The REST reading that seeds the account state: collateral, positions, open orders (concurrently)."""
+        orders, account, positions = self._need()
+        balance, snaps, active = await asyncio.gather(
+            account.balance(), positions.positions(), orders.active_orders(None)
+        )
+        return balance, snaps, active
 
     async def disconnect(self) -> None:
         """Stop the streams, give the HTTP session back. Idempotent."""
         stream, self.account_stream = self.account_stream, None
+        if self.account_state is not None:
+            self.account_state.desync("client disconnected")
         if stream is not None:
             await stream.stop()
         await self.market_data.stop()

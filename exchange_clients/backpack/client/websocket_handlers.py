@@ -12,6 +12,20 @@ positionClosed; ws_positionUpdate_positionOpened_2025-08.json) gives a POSITION 
 No duplicate fill after a reconnect: fills are keyed by (order id, trade id) and each is emitted once; on every
 reconnect the fills of the disconnected span are read back from REST (`backfill(since)`, the fill history) and
 only the unseen ones are emitted, so a fill made while the socket was down is not lost either.
+
+Account state (issue #16, `exchange_clients.base.account_state`): with a `keeper`, the same streams keep the state:
+orders from every `orderUpdate` (`order_from_update`; a final state leaves the open set), positions from every
+`positionUpdate` (`position_from_update`: `q` signed net quantity in base units; positionClosed = flat). Backpack
+documents no balance or collateral stream (docs "Streams": the private streams are `account.orderUpdate`,
+`account.positionUpdate` and `account.rfqUpdate`), so the balance is the seed's (`GET /api/v1/capital/collateral`,
+`parse_collateral`: USDC) and is re-read over REST IN THE BACKGROUND after every fill (`orderFill`) and position
+update (`AccountStateKeeper.refresh_balance`, coalesced): the entry path never waits on REST; until the read lands
+the state serves the balance before the change. The seed: right after the SUBSCRIBE of each connection (Backpack
+acknowledges no subscription, so a change in the instant between the SUBSCRIBE and the subscription taking
+effect is only caught by the next push or re-seed), one REST reading (collateral, positions, open orders);
+frames arriving during it are laid on after it. A protocol-level ping every third of the staleness bound touches
+the state when answered; a connection silent beyond the bound is a gap: desynced and re-opened. The connection
+dropping desyncs it; the next connection seeds it again.
 """
 
 from __future__ import annotations
@@ -34,6 +48,7 @@ from exchange_clients.backpack.client.utils.converters import (
 )
 from exchange_clients.backpack.client.utils.signing import BackpackSigner
 from exchange_clients.backpack.common import VENUE, BackpackError
+from exchange_clients.base.account_state import AccountStateKeeper, order_change, position_change
 from exchange_clients.base.trading import ClientEvent, EventKind, Fill
 from exchange_clients.base.websocket import ReconnectingWebSocket
 
@@ -94,7 +109,8 @@ class AccountStream:
 
     Args:
         url: the WebSocket URL; signer: signs the SUBSCRIBE; decoder: frames -> events; backfill: REST fills
-        since a time (the fill history), called after each reconnect; ws_options: `ReconnectingWebSocket` options.
+        since a time (the fill history), called after each reconnect; keeper: the account state to keep (module
+        docstring; None = events only); ws_options: `ReconnectingWebSocket` options.
     """
 
     def __init__(
@@ -103,8 +119,12 @@ class AccountStream:
         signer: BackpackSigner,
         decoder: AccountEventDecoder,
         backfill: Callable[[datetime], Awaitable[list[Fill]]] | None = None,
+        *,
+        keeper: AccountStateKeeper | None = None,
         **ws_options: Any,
     ) -> None:
+        self.keeper = keeper
+        self._state_pinger: asyncio.Task[None] | None = None
         self.signer = signer
         self.decoder = decoder
         self.backfill = backfill
@@ -115,7 +135,7 @@ class AccountStream:
             name="backpack account",
             on_message=self._on_message,
             on_connect=self._on_connect,
-            on_disconnect=self.subscribed.clear,
+            on_disconnect=self._on_disconnect,
             **ws_options,
         )
         self._task: asyncio.Task[None] | None = None
@@ -125,16 +145,34 @@ class AccountStream:
     async def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self.ws.run())
+            if self.keeper is not None:
+                self._state_pinger = asyncio.create_task(
+                    self.keeper.keepalive(self._ping, self.ws.connected.is_set, self.ws.reconnect)
+                )
+
+    async def _ping(self) -> None:
+        """A protocol-level ping; its answer proves the connection alive (the state is touched)."""
+        assert self.keeper is not None
+        await self.ws.ping(self.keeper.state.max_age_seconds / 3)
+        self.keeper.alive()
+
+    def _on_disconnect(self) -> None:
+        self.subscribed.clear()
+        if self.keeper is not None:
+            self.keeper.disconnected("account stream disconnected")
 
     async def stop(self) -> None:
         for task in list(self._backfills):
             task.cancel()
         await self.ws.stop()
-        running, self._task = self._task, None
-        if running is not None:
-            running.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await running
+        if self.keeper is not None:
+            await self.keeper.stop()
+        for running in (self._task, self._state_pinger):
+            if running is not None:
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
+        self._task = self._state_pinger = None
 
     async def wait_subscribed(self, timeout: float) -> bool:
         try:
@@ -148,6 +186,8 @@ class AccountStream:
             {"method": "SUBSCRIBE", "params": STREAMS, "signature": self.signer.ws_signature()}
         )
         self.subscribed.set()
+        if self.keeper is not None:
+            self.keeper.subscribed()
         if self.ws.connects > 1 and self.backfill is not None:
             since = self.decoder.last_fill_at or self._down_since or datetime.now(timezone.utc)
             task = asyncio.create_task(self._backfill(since - timedelta(seconds=1)))
@@ -167,8 +207,24 @@ class AccountStream:
                 self.queue.put_nowait(ClientEvent(EventKind.FILL, VENUE, fill.symbol, fill=fill))
 
     def _on_message(self, msg: dict[str, Any]) -> None:
-        for event in self.decoder.decode(msg):
+        events = self.decoder.decode(msg)
+        for event in events:
             self.queue.put_nowait(event)
+        keeper = self.keeper
+        if keeper is None:
+            return
+        keeper.alive()
+        changed = False
+        for event in events:
+            if event.kind is EventKind.ORDER and event.order is not None:
+                keeper.apply(order_change(event.order))
+            elif event.kind is EventKind.POSITION and event.position is not None:
+                keeper.apply(position_change(event.position))
+                changed = True
+            elif event.kind is EventKind.FILL:
+                changed = True
+        if changed:
+            keeper.refresh_balance()
 
     async def events(self) -> AsyncIterator[ClientEvent]:
         """Events in arrival order, until cancelled."""

@@ -4,7 +4,7 @@
     orders (place / cancel / read; market orders bounded; cloids)     managers/order_manager.py
     positions (clearinghouseState)                                    managers/position_manager.py
     balance, fills, funding payments, leverage                        managers/account_manager.py
-    account stream -> events()                                        client/websocket_handlers.py
+    account stream -> events(), account_state                         client/websocket_handlers.py
 
 One client serves many markets of ONE perp dex ("hyperliquid" = the first perp dex; "hyperliquid:xyz" a HIP-3
 dex); symbols are canonical base assets ("BTC", "XYZ100") or coins ("xyz:XYZ100"). Account data is read with the
@@ -13,16 +13,23 @@ for the account, or the account's own key). `connect()` loads the markets, start
 `account_stream=False`) the account stream; it does not check the agent's approval (that is
 `perparb accounts verify-account`, `auth.py`): an unapproved agent's first action fails with
 `HyperliquidAuthError` ("User or API Wallet 0x... does not exist.").
+
+Account state (issue #16): with the account stream, `account_state` (balance, positions, open orders of the dex)
+is kept from `clearinghouseState` + `orderUpdates` pushes (`websocket_handlers` module docstring), seeded by one
+REST reading (clearinghouseState + frontendOpenOrders) once the channels of a connection are subscribed (at
+connect, and again after every reconnect); `cached_balance()` serves it while it is synced and fresh.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from exchange_clients.base.account_state import AccountState, AccountStateKeeper, Reading
 from exchange_clients.base.client import BaseExchangeClient
 from exchange_clients.base.order_book import Level
 from exchange_clients.base.scope import VenueScope, venue_scope
@@ -40,9 +47,10 @@ from exchange_clients.hyperliquid.client.managers.account_manager import Account
 from exchange_clients.hyperliquid.client.managers.market_data import MarketDataManager
 from exchange_clients.hyperliquid.client.managers.order_manager import OrderManager
 from exchange_clients.hyperliquid.client.managers.position_manager import PositionManager
+from exchange_clients.hyperliquid.client.utils.converters import parse_balance
 from exchange_clients.hyperliquid.client.utils.signing import ActionSigner, ClientOrderIds, NonceClock
 from exchange_clients.hyperliquid.client.websocket_handlers import AccountEventDecoder, AccountStream
-from exchange_clients.hyperliquid.common import HyperliquidError
+from exchange_clients.hyperliquid.common import HyperliquidDataError, HyperliquidError
 from exchange_clients.hyperliquid.config import HyperliquidConfig
 from exchange_clients.hyperliquid.credentials import HyperliquidCredentials
 from exchange_clients.hyperliquid.http import HyperliquidHttp
@@ -61,7 +69,10 @@ class HyperliquidClient(BaseExchangeClient):
         markets: symbols whose books are subscribed at connect (others on first use).
         max_book_age_seconds: prices older than this are refused (StaleBookError); `l2Book` pushes come when the
             book changes (a quiet market may push rarely: raise it for illiquid markets).
-        account_stream: open `orderUpdates` / `userFills` / `userFundings` for `events()` at connect.
+        account_stream: open `orderUpdates` / `userFills` / `userFundings` for `events()` at connect, and
+            `clearinghouseState` for the account state.
+        account_state_max_age_seconds: the account state kept from the stream (`account_state`; `cached_balance`)
+            is served only when heard from within this time (pings go every third of it).
         ws_options: `ReconnectingWebSocket` options of both streams (backoff, ...).
     """
 
@@ -74,9 +85,12 @@ class HyperliquidClient(BaseExchangeClient):
         markets: list[str] | None = None,
         max_book_age_seconds: float = 10.0,
         account_stream: bool = True,
+        account_state_max_age_seconds: float = 10.0,
         **ws_options: Any,
     ) -> None:
         self.venue = config.venue
+        self.account_state_max_age = account_state_max_age_seconds
+        self.account_state: AccountState | None = None
         self.credentials = credentials
         self.config = config
         self.dex = credentials.dex
@@ -131,16 +145,48 @@ class HyperliquidClient(BaseExchangeClient):
             decoder = AccountEventDecoder(
                 self.venue, self.dex, self.user, self.market_data.markets.symbol_of, self.ids.client_order_id
             )
-            self.account_stream = AccountStream(self.ws_url, decoder, **self._ws_options)
+            self.account_state = AccountState(self.venue, max_age_seconds=self.account_state_max_age)
+            keeper = AccountStateKeeper(
+                self.account_state, self._account_reading, name=f"{self.venue} account"
+            )
+            self.account_stream = AccountStream(
+                self.ws_url, decoder, keeper=keeper, state_of=self._state_of, **self._ws_options
+            )
             await self.account_stream.start()
             if not await self.account_stream.wait_subscribed(self.config.http.timeout_seconds):
                 log.warning(
                     "%s: account stream not subscribed yet; events() will start when it is", self.venue
                 )
+            if not await keeper.wait_seeded(self.config.http.timeout_seconds):
+                log.warning(
+                    "%s: account state not seeded yet; balances are read from REST until it is", self.venue
+                )
+
+    async def _account_reading(self) -> Reading:
+        """The REST reading that seeds the account state: one clearinghouseState (balance and positions) and the
+        open orders, read concurrently."""
+        orders, _account, positions = self._need()
+        body, active = await asyncio.gather(positions.clearinghouse_state(), orders.active_orders(None))
+        balance, snaps = self._state_of(body)
+        return balance, snaps, active
+
+    def _state_of(self, body: Any) -> tuple[BalanceInfo, list[PositionSnapshot]]:
+        """(balance, open positions of the dex) of a `clearinghouseState` body (REST answer or push).
+
+        Raises:
+            HyperliquidDataError: unreadable."""
+        positions = self._need()[2]
+        try:
+            balance = parse_balance(body, venue=self.venue)
+        except ValueError as exc:
+            raise HyperliquidDataError(f"clearinghouseState: {exc}", venue=self.venue) from None
+        return balance, positions.parse_positions(body)
 
     async def disconnect(self) -> None:
         """Stop the streams, give the HTTP session back. Idempotent."""
         stream, self.account_stream = self.account_stream, None
+        if self.account_state is not None:
+            self.account_state.desync("client disconnected")
         if stream is not None:
             await stream.stop()
         await self.market_data.stop()

@@ -15,6 +15,21 @@ Pushes:
   in `funding_payments` (no event kind for them; `get_funding_payments` reads `userFunding` over REST).
 Only the client's perp dex's coins are reported. Keepalive: `{"method":"ping"}` every `ping_seconds` (< 60 s).
 Events go to a bounded queue; when it is full the oldest event is dropped (logged).
+
+Account state (issue #16, `exchange_clients.base.account_state`): with a `keeper`, the stream also subscribes
+`{"type":"clearinghouseState","user":<account>,"dex":<dex, omitted for the first perp dex>}` (docs
+for-developers/api/websocket/subscriptions.md; push `{"channel":"clearinghouseState","data":{dex, user,
+clearinghouseState: <the `clearinghouseState` info body>}}`, the shape of @nktkas/hyperliquid's
+`ClearinghouseStateEvent`; the body is the recorded REST one, rest_info_clearinghouseState_*.json, as no push was
+recorded). It was chosen over `webData2` because it is per perp dex, like the client, and carries only the account.
+Each push is a COMPLETE reading of balance and positions: the balance (`converters.parse_balance`: available =
+`withdrawable`, equity = `marginSummary.accountValue`, USDC) is applied and the positions are replaced by its
+`assetPositions` (sizes in base units, signed). Open orders follow `orderUpdates` (an order in a final state
+leaves the set). The seed: once the `subscriptionResponse` of every account channel of a connection arrived, one
+REST reading (clearinghouseState + frontendOpenOrders, the client's `reading`) seeds the state; pushes arriving
+during it are laid on after it (`AccountStateKeeper`). Every `pong` touches the state; the ping period is a third
+of the staleness bound (at most `ping_seconds`); a connection silent beyond the bound is a gap: desynced and
+re-opened. The connection dropping desyncs it; the next connection seeds it again.
 """
 
 from __future__ import annotations
@@ -28,7 +43,19 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 
-from exchange_clients.base.trading import ClientEvent, EventKind, FundingPaymentInfo, OrderInfo
+from exchange_clients.base.account_state import (
+    AccountState,
+    AccountStateKeeper,
+    order_change,
+)
+from exchange_clients.base.trading import (
+    BalanceInfo,
+    ClientEvent,
+    EventKind,
+    FundingPaymentInfo,
+    OrderInfo,
+    PositionSnapshot,
+)
 from exchange_clients.base.websocket import ReconnectingWebSocket
 from exchange_clients.hyperliquid.client.utils.converters import (
     parse_fill,
@@ -36,12 +63,16 @@ from exchange_clients.hyperliquid.client.utils.converters import (
     parse_order,
 )
 from exchange_clients.hyperliquid.client.utils.helpers import belongs_to_dex
+from exchange_clients.hyperliquid.common import HyperliquidError
 from exchange_clients.hyperliquid.websocket.manager import PING_SECONDS, subscription
 from perparb_core.models import reject
 
 log = logging.getLogger("perparb.hyperliquid.client")
 SOURCE = "ws account"
 SEEN_KEPT = 10_000
+EVENT_CHANNELS = ("orderUpdates", "userFills", "userFundings")
+STATE_CHANNEL = "clearinghouseState"
+StateOf = Callable[[Any], tuple[BalanceInfo, list[PositionSnapshot]]]
 
 
 class AccountEventDecoder:
@@ -182,7 +213,9 @@ class AccountStream:
 
     Args:
         ws_url: the `/ws` URL; decoder: an `AccountEventDecoder`; max_queue: events kept for a slow consumer;
-        ping_seconds: heartbeat period (< 60 s); ws_options: `ReconnectingWebSocket` options.
+        ping_seconds: heartbeat period (< 60 s); keeper / state_of: the account state to keep and the parser of a
+        `clearinghouseState` body into (balance, positions of the dex) (module docstring; None = events only);
+        ws_options: `ReconnectingWebSocket` options.
 
     Attributes:
         subscribed: set once the `userFills` snapshot of the current connection arrived (cleared on disconnect);
@@ -196,20 +229,26 @@ class AccountStream:
         *,
         max_queue: int = 10_000,
         ping_seconds: float = PING_SECONDS,
+        keeper: AccountStateKeeper | None = None,
+        state_of: StateOf | None = None,
         **ws_options: Any,
     ) -> None:
         self.decoder = decoder
+        self.keeper = keeper
+        self.state_of = state_of
         self.queue: asyncio.Queue[ClientEvent] = asyncio.Queue(maxsize=max_queue)
         self.subscribed = asyncio.Event()
         self.errors: list[Any] = []
         self.dropped = 0
         self._ping = ping_seconds
+        self.channels = EVENT_CHANNELS + ((STATE_CHANNEL,) if keeper is not None else ())
+        self._acked: set[str] = set()
         self.ws = ReconnectingWebSocket(
             ws_url,
             name=f"{decoder.venue} account",
             on_message=self._on_message,
             on_connect=self._on_connect,
-            on_disconnect=self.subscribed.clear,
+            on_disconnect=self._on_disconnect,
             **ws_options,
         )
         self._task: asyncio.Task[None] | None = None
@@ -222,6 +261,8 @@ class AccountStream:
 
     async def stop(self) -> None:
         await self.ws.stop()
+        if self.keeper is not None:
+            await self.keeper.stop()
         tasks, self._task, self._pinger = (self._task, self._pinger), None, None
         for task in tasks:
             if task is not None:
@@ -234,20 +275,67 @@ class AccountStream:
             await asyncio.wait_for(self.subscribed.wait(), timeout_seconds)
         return self.subscribed.is_set()
 
+    def _on_disconnect(self) -> None:
+        self.subscribed.clear()
+        self._acked.clear()
+        if self.keeper is not None:
+            self.keeper.disconnected("account stream disconnected")
+
     async def _on_connect(self, ws: ClientConnection) -> None:
-        for kind in ("orderUpdates", "userFills", "userFundings"):
-            await self.ws.send(subscription(kind, user=self.decoder.user))
+        self._acked.clear()
+        for kind in self.channels:
+            fields = {"user": self.decoder.user}
+            if kind == STATE_CHANNEL and self.decoder.dex:
+                fields["dex"] = self.decoder.dex
+            await self.ws.send(subscription(kind, **fields))
 
     async def _on_message(self, msg: dict[str, Any]) -> None:
         channel = msg.get("channel")
+        keeper = self.keeper
+        if keeper is not None and channel is not None:
+            keeper.alive()  # anything on the account connection, the pong included, proves it alive
         if channel == "error":
             log.warning("%s account stream error: %s", self.decoder.venue, str(msg.get("data"))[:200])
             self.errors.append(msg.get("data"))
             return
-        for event in self.decoder.decode(msg):
+        if channel == "subscriptionResponse":
+            self._on_ack(msg.get("data"))
+            return
+        if channel == STATE_CHANNEL:
+            self._on_state(msg.get("data"))
+            return
+        events = self.decoder.decode(msg)
+        for event in events:
             self._put(event)
+            if keeper is not None and event.order is not None:
+                keeper.apply(order_change(event.order))
         if channel == "userFills" and isinstance(msg.get("data"), dict) and msg["data"].get("isSnapshot"):
             self.subscribed.set()
+
+    def _on_ack(self, data: Any) -> None:
+        """A `subscriptionResponse`: once every account channel of this connection is acknowledged, seed."""
+        sub = data.get("subscription") if isinstance(data, dict) else None
+        if not isinstance(sub, dict) or data.get("method") != "subscribe":
+            return
+        kind = str(sub.get("type"))
+        complete_before = self._acked >= set(self.channels)
+        self._acked.add(kind)
+        if self.keeper is not None and not complete_before and self._acked >= set(self.channels):
+            self.keeper.subscribed()  # once per connection
+
+    def _on_state(self, data: Any) -> None:
+        """A `clearinghouseState` push of the client's dex: balance applied, positions replaced."""
+        if self.keeper is None or self.state_of is None or not isinstance(data, dict):
+            return
+        if str(data.get("dex", "")) != self.decoder.dex:
+            return
+        try:
+            balance, positions = self.state_of(data.get("clearinghouseState"))
+        except (ValueError, HyperliquidError) as exc:
+            log.warning("%s account stream: unusable clearinghouseState push: %s", self.decoder.venue, exc)
+            self.keeper.disconnected(f"unusable clearinghouseState push: {exc}")
+            return
+        self.keeper.apply(lambda state: replace_positions(state, balance, positions))
 
     def _put(self, event: ClientEvent) -> None:
         if self.queue.full():
@@ -256,13 +344,33 @@ class AccountStream:
             log.warning("%s account stream: event queue full, oldest event dropped", self.decoder.venue)
         self.queue.put_nowait(event)
 
+    async def _send_ping(self) -> None:
+        await self.ws.send({"method": "ping"})
+
     async def _ping_loop(self) -> None:
+        """`{"method":"ping"}` every `ping_seconds`; with a keeper, the keeper's loop instead (module docstring)."""
+        if self.keeper is not None:
+            await self.keeper.keepalive(
+                self._send_ping, self.ws.connected.is_set, self.ws.reconnect, max_period=self._ping
+            )
+            return
         while True:
             await asyncio.sleep(self._ping)
             with contextlib.suppress(ConnectionError):
-                await self.ws.send({"method": "ping"})
+                await self._send_ping()
 
     async def events(self) -> AsyncIterator[ClientEvent]:
         """Events in arrival order, forever (a single consumer)."""
         while True:
             yield await self.queue.get()
+
+
+def replace_positions(state: AccountState, balance: BalanceInfo, positions: list[PositionSnapshot]) -> None:
+    """Lay a complete reading of balance and positions (a `clearinghouseState` push) onto `state`: positions it
+    does not list are flat."""
+    state.apply_balance(balance)
+    listed = {p.symbol for p in positions}
+    for symbol in [s for s in state.positions if s not in listed]:
+        del state.positions[symbol]
+    for snap in positions:
+        state.apply_position(snap)
