@@ -1,4 +1,4 @@
-"""Benchmark: the full soak (issue #18): the default `perparb soak` (12 accounts, 2 venues, 6 simulated hours at
+"""Benchmark: the full soak (issue #18): the default `perparb soak` (12 accounts, every simulated venue, 6 simulated hours at
 60x) on one or more seeds, each through the real command, and the figures docs/operations.md quotes: wall time,
 faults injected by kind, runner restarts, entries / exits / hedges / unwinds, the worst time to re-balance, p50 /
 p99 of database, venue and order latencies under load, and every invariant's count (target 0). Exit 1 when an
