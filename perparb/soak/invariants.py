@@ -398,17 +398,24 @@ async def account_end_checks(
                 )
         # funding: the database's payments = the venue's settlements (every strategy)
         async with engine.connect() as conn:
-            stored = (
+            rows = (
                 await conn.execute(
-                    text(
-                        "SELECT coalesce(sum(amount), 0) FROM funding_payments WHERE account_name = :a AND venue = :v"
-                    ),
+                    text("SELECT ts, amount FROM funding_payments WHERE account_name = :a AND venue = :v"),
                     {"a": account.name, "v": venue},
                 )
-            ).scalar_one()
-        if abs(Decimal(stored) - venue_funding) > Decimal("0.01"):
+            ).all()
+        stored = sum((Decimal(amount) for _ts, amount in rows), D0)
+        if abs(stored - venue_funding) > Decimal("0.01"):
+            at_venue = {p.ts: p.amount for p in view.funding}
+            in_db = {ts: Decimal(amount) for ts, amount in rows}
+            unlisted = sorted(set(in_db) - set(at_venue))[:3]
+            unstored = sorted(set(at_venue) - set(in_db))[:3]
+            differ = sorted(t for t in set(in_db) & set(at_venue) if in_db[t] != at_venue[t])[:3]
             out["funding_matches"].append(
-                f"{who}: venue funding {venue_funding:.6f}, database {Decimal(stored):.6f}"
+                f"{who}: venue funding {venue_funding:.6f} ({len(at_venue)} payments), database {stored:.6f} "
+                f"({len(in_db)}); stored, not at the venue: {[(t.isoformat(), str(in_db[t])) for t in unlisted]}; "
+                f"at the venue, not stored: {[(t.isoformat(), str(at_venue[t])) for t in unstored]}; amounts "
+                f"differ at {[t.isoformat() for t in differ]}"
             )
     return out
 
