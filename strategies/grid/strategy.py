@@ -963,16 +963,23 @@ class GridStrategy(Strategy):
     async def stop(self, *, close: bool) -> None:
         """`on_stop` keep: leave the ladder resting; cancel: cancel it; `close` (on_stop close): cancel it and
         close the position, and mark the grid finished so the next run starts a new ladder. Idempotent after a
-        stop price ended the run."""
-        await self._collect_funding(force=True)
-        if self.stopped:
-            return
-        cancel = close or self.config.on_stop == "cancel"
-        if cancel:
-            await self._cancel_all()
-        flat = await self._flatten() if close else False
-        if close and flat and not self.live:
-            self.stopped = True
+        stop price ended the run.
+
+        Funding is collected LAST (also when closing fails): where a venue realises funding on a fill (Paradex's
+        continuous funding index: a payment per fill that changes the position, `fill_id` set) the closing fill
+        itself makes a payment, which a collection before the close missed (issue #18, the five-venue soak: a
+        Paradex grid's last payment was never stored, `funding_matches`)."""
+        try:
+            if self.stopped:
+                return
+            cancel = close or self.config.on_stop == "cancel"
+            if cancel:
+                await self._cancel_all()
+            flat = await self._flatten() if close else False
+            if close and flat and not self.live:
+                self.stopped = True
+        finally:
+            await self._collect_funding(force=True)
         await self._save_now()
         what = "ladder kept resting" if not cancel else "ladder cancelled"
         if close:

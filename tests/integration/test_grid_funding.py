@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database.vault import Vault
 from simulator.server import DEMO_SCENARIO, SimulatorHandle, start_simulator
-from tests.integration.strategy_support import set_market, sim_account, test_vault, until
+from tests.integration.strategy_support import admin, set_market, sim_account, test_vault, until
 from tests.integration.test_grid import config, launch
 
 pytestmark = pytest.mark.integration
@@ -76,3 +76,55 @@ async def test_a_grid_records_the_funding_its_inventory_pays(
         ).scalar_one()
     assert venue_total < 0  # a long paid
     assert abs(Decimal(stored) - venue_total) <= Decimal("0.01"), (stored, venue_total)
+
+
+@pytest_asyncio.fixture
+async def fast_paradex() -> AsyncIterator[SimulatorHandle]:
+    async with await start_simulator(
+        DEMO_SCENARIO, push_interval_seconds=0.1, speed=3600, venues=["paradex"]
+    ) as handle:
+        yield handle
+
+
+async def test_a_grid_closing_on_stop_records_the_funding_its_closing_fill_realises(
+    engine: AsyncEngine, vault: Vault, fast_paradex: SimulatorHandle
+) -> None:
+    """Regression of the five-venue soak (issue #18, seeds 1 and 2: `funding_matches` on a Paradex grid). Paradex
+    realises funding per fill that changes a position (a continuous funding index: `GET /funding/payments` rows
+    with a `fill_id`), so a grid's `on_stop: close` flatten makes one last payment. The stop collected funding
+    BEFORE closing and never saw it; it now collects last. Here the inventory is held while the index accrues
+    (the simulator at 3600x) with no other fill, so the closing fill's payment is the only one."""
+    sim = fast_paradex
+    ids = await sim_account(engine, vault, sim, "g-pfunding", venues=("paradex",))
+    await set_market(sim, "paradex", "ETH-USD-PERP", mark="3600", rate_hourly="0.001")
+    bg = await launch(engine, vault, sim, config("g-pfund", venue="paradex", on_stop="close"), "g-pfunding")
+    client = bg.client
+
+    async def ladder_placed() -> bool:
+        return len(await client.get_active_orders("ETH")) >= 4
+
+    await until(ladder_placed, 15, "ladder placed")
+    await set_market(sim, "paradex", "ETH-USD-PERP", mark="3585")  # the 3590 buy fills: 0.1 ETH of inventory
+
+    async def long() -> bool:
+        snap = await client.get_position_snapshot("ETH")
+        return snap is not None and snap.quantity > 0
+
+    await until(long, 20, "inventory held")
+    await asyncio.sleep(3)  # about three simulated hours of a long paying 0.1 %/h accrue in the index
+    await bg.finish()  # on_stop close: the flatten's fill realises the accrued funding
+    view = await admin(sim, "paradex", f"/_sim/accounts/{ids['paradex_address']}", method="GET")
+    assert view["positions"] == [] or all(Decimal(p["size"]) == 0 for p in view["positions"]), view[
+        "positions"
+    ]
+    venue_payments = [Decimal(p["payment"]) for p in view["funding_payments"]]
+    assert venue_payments and sum(venue_payments) < 0  # the long paid, realised by a fill
+    async with engine.connect() as conn:
+        stored = (
+            await conn.execute(
+                text(
+                    "SELECT coalesce(sum(amount), 0) FROM funding_payments WHERE account_name = 'g-pfunding'"
+                )
+            )
+        ).scalar_one()
+    assert abs(Decimal(stored) - sum(venue_payments)) <= Decimal("0.000001"), (stored, venue_payments)
