@@ -499,8 +499,15 @@ async def _naked_legs(st: SoakState, final: bool) -> list[str]:
         if not final and account.name not in st.focused:
             st.focused.add(account.name)
             st.spawn(_focus(st, account))
-        if final or now - seen.since > SETTLE_WINDOW_SECONDS:
-            out.append(f"{account.name}: net delta {net} (step {step}) for {now - seen.since:.0f} s")
+        # the settle window runs while the account's runner is up: a process a fault has killed (again) cannot
+        # re-balance, so the window starts over at its restart; the report's worst re-balance keeps the whole span
+        runner = st.runners[account.index]
+        judged_from = max(seen.since, runner.started_at)
+        if final or (runner.alive and now - judged_from > SETTLE_WINDOW_SECONDS):
+            out.append(
+                f"{account.name}: net delta {net} (step {step}) for {now - seen.since:.0f} s, its runner up "
+                f"{now - runner.started_at:.0f} s"
+            )
             seen.since = now  # counted once per settle window
     return out
 

@@ -130,6 +130,7 @@ class Runner:
     starts: int = 0
     exits: list[tuple[float, int]] = field(default_factory=list)
     restart_at: float | None = None
+    started_at: float = 0.0  # time.monotonic() of the latest start
     held: bool = False  # True while a fault keeps it stopped (no automatic restart)
     _log: IO[bytes] | None = None
 
@@ -138,6 +139,7 @@ class Runner:
             self._log = (self.workdir / f"runner-{self.index:02d}.log").open("ab")
         self.proc = _perparb(["run", str(self.config_path), "--account", self.account], self.env, self._log)
         self.starts += 1
+        self.started_at = time.monotonic()
         self.restart_at = None
 
     @property
