@@ -1700,6 +1700,9 @@ def soak(
         except PerparbError as exc:
             die(str(exc))
             return
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            die("soak interrupted: its runners, simulator and database were stopped; no report")
+            return
     if as_json:
         _print_json(report.to_json())
     else:

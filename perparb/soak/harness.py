@@ -689,9 +689,16 @@ async def run_soak(
         handler
     ]  # the soak's own clients and its lines go to soak.log; the report goes to stdout
     root.setLevel(logging.INFO)
+    # SIGTERM cancels the soak like Ctrl-C: the clean-up below stops every runner, the simulator and the embedded
+    # database instead of leaving them orphaned
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    if task is not None:
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
     try:
         return await _run_soak(plan, report, workdir, began, database_url, progress, png)
     finally:
+        loop.remove_signal_handler(signal.SIGTERM)
         root.handlers = saved_handlers
         root.setLevel(saved_level)
         handler.close()
