@@ -362,7 +362,7 @@ class OrderManager:
             raise
         return order_from_resp(body)
 
-    async def info(
+    async def order_info(
         self, symbol: str, *, order_id: str | None, client_order_id: str | None
     ) -> OrderInfo | None:
         """One order in any state by venue id or client id (exactly one), None when Paradex does not know it
@@ -375,7 +375,7 @@ class OrderManager:
         )
         return found if found is not None and found.symbol == info.symbol else None
 
-    async def active(self, symbol: str | None) -> list[OrderInfo]:
+    async def active_orders(self, symbol: str | None) -> list[OrderInfo]:
         """`GET /orders[?market=]`: open orders; unusable rows are rejected (logged) and skipped."""
         params: dict[str, Any] = {}
         if symbol is not None:
