@@ -201,9 +201,8 @@ def report(
         "through the runner against the in-process simulator"
     )
     print(line("decision -> both orders to clients", decision))
-    if (
-        not concurrent
-    ):  # where the decision time goes: the scan's ranking and bookkeeping, then the entry itself
+    # where the decision time goes: the scan's ranking and bookkeeping, then the entry itself
+    if not concurrent:
         ranking = [(d["perf_entry_start"] - d["perf_scan_done"]) * 1000 for d in details]
         entry = [(max(d["perf_leg_starts"]) - d["perf_entry_start"]) * 1000 for d in details]
         print(line("  of which scan -> entry start", ranking))

@@ -30,8 +30,10 @@ from exchange_clients.base.trading import (
     FundingPaymentInfo,
     OrderInfo,
     PositionSnapshot,
+    RoundingError,
     Side,
     round_price,
+    round_quantity,
 )
 from perparb_core.errors import VenueRejectedError
 
@@ -77,6 +79,99 @@ def market_order_limit_price(
             market=book.market,
         )
     return bound
+
+
+def round_order_size(
+    quantity: Decimal,
+    *,
+    size_step: Decimal,
+    min_size: Decimal | None,
+    rejected: Callable[[str], VenueRejectedError],
+) -> Decimal:
+    """`quantity` (base units) DOWN to `size_step` (`round_quantity`), refused below `min_size`.
+
+    Raises:
+        the venue's rejected error built by `rejected(message)`: the quantity rounds to zero or below `min_size`
+        (the message gives the quantity, the rounded value, the step and the minimum).
+    """
+    try:
+        return round_quantity(quantity, size_step, min_size=min_size)
+    except RoundingError as exc:
+        grid = f"size step {size_step}" + (f", minimum size {min_size}" if min_size is not None else "")
+        raise rejected(f"{exc} ({grid})") from None
+
+
+def check_min_notional(
+    size: Decimal,
+    price: Decimal,
+    *,
+    min_notional: Decimal | None,
+    reduce_only: bool,
+    rejected: Callable[[str], VenueRejectedError],
+) -> None:
+    """Refuse an order whose notional `size * price` (quote currency) is below `min_notional`; reduce-only orders
+    and markets without a minimum (None) pass.
+
+    Raises:
+        the venue's rejected error built by `rejected(message)` (the message gives size, price, notional, minimum).
+    """
+    if not reduce_only and min_notional is not None and size * price < min_notional:
+        raise rejected(
+            f"order notional {size} x {price} = {size * price} is below the minimum {min_notional}"
+        )
+
+
+def bound_market_order(
+    book: OrderBook,
+    side: Side,
+    quantity: Decimal,
+    *,
+    max_slippage_bps: Decimal,
+    max_age_seconds: float,
+    size_step: Decimal,
+    min_size: Decimal | None,
+    tick: Decimal | Callable[[Decimal], Decimal],
+    min_notional: Decimal | None,
+    reduce_only: bool,
+    venue: str,
+    rejected: Callable[[str], VenueRejectedError],
+    reprice: Callable[[Decimal], Decimal] | None = None,
+) -> tuple[Decimal, Decimal]:
+    """The decision part of a market order, before anything is signed or sent: (quantity, limit price).
+
+    1. `quantity` (base units) DOWN to `size_step`, refused below `min_size` (`round_order_size`);
+    2. the worst price from the live `book`: `market_order_limit_price` (the touch moved by `max_slippage_bps`
+       against the taker, on the tick, BUY down / SELL up; the book fresh within `max_age_seconds` and deep enough
+       for the quantity). `tick` is the price step, or a function giving the step at a price (a price-dependent
+       grid: called with the touch price); `reprice`, when given, puts the bound on the venue's own price grid
+       (a rounding that never widens it);
+    3. the notional check (`check_min_notional`, reduce-only exempt).
+
+    Prices are in quote currency, sizes in base units (`Decimal`).
+
+    Raises:
+        StaleBookError: no fresh book, empty side, or too thin within the bound (nothing decided).
+        the venue's rejected error built by `rejected(message)`: size below the grid or `min_size`, notional below
+            `min_notional`.
+    """
+    size = round_order_size(quantity, size_step=size_step, min_size=min_size, rejected=rejected)
+    if callable(tick):
+        touch = book.best_ask() if side is Side.BUY else book.best_bid()
+        # without a touch `market_order_limit_price` refuses the order before it uses the tick
+        tick = tick(touch[0]) if touch is not None else size_step
+    bound = market_order_limit_price(
+        book,
+        side,
+        size,
+        max_slippage_bps=max_slippage_bps,
+        tick=tick,
+        max_age_seconds=max_age_seconds,
+        venue=venue,
+    )
+    if reprice is not None:
+        bound = reprice(bound)
+    check_min_notional(size, bound, min_notional=min_notional, reduce_only=reduce_only, rejected=rejected)
+    return size, bound
 
 
 class PreparedOrder:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -38,18 +38,11 @@ from exchange_clients.aster.config import AsterConfig
 from exchange_clients.aster.credentials import AsterCredentials
 from exchange_clients.aster.http import AsterHttp
 from exchange_clients.base.account_state import AccountState, AccountStateKeeper, Reading
-from exchange_clients.base.client import BaseExchangeClient
-from exchange_clients.base.order_book import Level
+from exchange_clients.base.managed import ManagedExchangeClient
 from exchange_clients.base.scope import VenueScope, venue_scope
 from exchange_clients.base.trading import (
-    BalanceInfo,
     ClientEvent,
-    ContractAttributes,
     Fill,
-    FundingPaymentInfo,
-    OrderInfo,
-    PositionSnapshot,
-    Side,
 )
 
 log = logging.getLogger("perparb.aster.client")
@@ -76,7 +69,7 @@ def signer_for(credentials: AsterCredentials, config: AsterConfig) -> Signer:
     )
 
 
-class AsterClient(BaseExchangeClient):
+class AsterClient(ManagedExchangeClient[OrderManager, AccountManager, PositionManager]):
     """Trading client of one Aster account.
 
     Args:
@@ -90,7 +83,12 @@ class AsterClient(BaseExchangeClient):
         account_state_max_age_seconds: the account state (`account_state`; `cached_balance`) is served only when
             the stream was heard from within this time (pings go every third of it).
         ws_options: `ReconnectingWebSocket` options of both streams (backoff, ...).
+
+    The trading calls are `ManagedExchangeClient`'s delegations to the managers (built here, usable once
+    connected); limit orders are GTC, or GTX with `post_only`; `set_leverage` is `POST leverage`.
     """
+
+    market_data: MarketDataManager
 
     def __init__(
         self,
@@ -185,140 +183,18 @@ class AsterClient(BaseExchangeClient):
         self._connected = False
         await self.http.close()
 
-    def _need(self) -> None:
+    def _not_connected_error(self) -> AsterError:
+        return AsterError("client is not connected: call connect() first")
+
+    def _need(self) -> tuple[OrderManager, AccountManager, PositionManager]:
+        """The managers (built with the client) once connected. Raises AsterError before `connect()`."""
         if not self._connected:
-            raise AsterError("client is not connected: call connect() first")
-
-    # ------------------------------------------------------------------------------------------- market data
-
-    async def get_contract_attributes(self, symbol: str) -> ContractAttributes:
-        return await self.market_data.contract_attributes(symbol)
+            raise self._not_connected_error()
+        return self.orders, self.account, self.positions
 
     async def fetch_bbo_prices(self, symbol: str) -> tuple[Decimal, Decimal]:
         bid, ask = await self.market_data.bbo(symbol)
         return bid[0], ask[0]
-
-    async def get_order_book_depth(self, symbol: str, levels: int) -> tuple[list[Level], list[Level]]:
-        return await self.market_data.depth(symbol, levels)
-
-    # ------------------------------------------------------------------------------------------- orders
-
-    async def place_limit_order(
-        self,
-        symbol: str,
-        side: Side,
-        quantity: Decimal,
-        price: Decimal,
-        *,
-        post_only: bool = False,
-        reduce_only: bool = False,
-        client_order_id: str,
-    ) -> OrderInfo:
-        """GTC limit order, or GTX (post-only) with `post_only`; see `OrderManager.place_limit`."""
-        self._need()
-        return await self.orders.place_limit(
-            symbol,
-            side,
-            quantity,
-            price,
-            post_only=post_only,
-            reduce_only=reduce_only,
-            client_order_id=client_order_id,
-        )
-
-    async def prepare_market_order(
-        self,
-        symbol: str,
-        side: Side,
-        quantity: Decimal,
-        *,
-        max_slippage_bps: Decimal,
-        reduce_only: bool = False,
-        client_order_id: str,
-    ) -> Callable[[], Awaitable[OrderInfo]]:
-        """Bound, round and sign now, send later: `OrderManager.prepare_market`."""
-        self._need()
-        return await self.orders.prepare_market(
-            symbol,
-            side,
-            quantity,
-            max_slippage_bps=max_slippage_bps,
-            reduce_only=reduce_only,
-            client_order_id=client_order_id,
-        )
-
-    async def place_market_order(
-        self,
-        symbol: str,
-        side: Side,
-        quantity: Decimal,
-        *,
-        max_slippage_bps: Decimal,
-        reduce_only: bool = False,
-        client_order_id: str,
-    ) -> OrderInfo:
-        self._need()
-        return await self.orders.place_market(
-            symbol,
-            side,
-            quantity,
-            max_slippage_bps=max_slippage_bps,
-            reduce_only=reduce_only,
-            client_order_id=client_order_id,
-        )
-
-    async def cancel_order(
-        self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
-    ) -> None:
-        self._need()
-        await self.orders.cancel(symbol, order_id=order_id, client_order_id=client_order_id)
-
-    async def cancel_all_orders(self, symbol: str | None = None) -> None:
-        self._need()
-        await self.orders.cancel_all(symbol)
-
-    async def get_order_info(
-        self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
-    ) -> OrderInfo | None:
-        self._need()
-        return await self.orders.order_info(symbol, order_id=order_id, client_order_id=client_order_id)
-
-    async def get_active_orders(self, symbol: str | None = None) -> list[OrderInfo]:
-        self._need()
-        return await self.orders.active_orders(symbol)
-
-    # ------------------------------------------------------------------------------------------- account
-
-    async def get_position_snapshot(self, symbol: str) -> PositionSnapshot | None:
-        self._need()
-        return await self.positions.snapshot(symbol)
-
-    async def get_positions(self) -> list[PositionSnapshot]:
-        self._need()
-        return await self.positions.positions()
-
-    async def get_account_balance(self) -> BalanceInfo:
-        self._need()
-        return await self.account.balance()
-
-    async def get_fills(self, since: datetime, symbol: str | None = None) -> list[Fill]:
-        self._need()
-        return await self.account.fills(since, symbol)
-
-    async def get_funding_payments(
-        self, since: datetime, symbol: str | None = None
-    ) -> list[FundingPaymentInfo]:
-        self._need()
-        return await self.account.funding_payments(since, symbol)
-
-    async def get_leverage_info(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
-        self._need()
-        return await self.account.leverage_info(symbol)
-
-    async def set_leverage(self, symbol: str, leverage: Decimal) -> None:
-        """`POST leverage` (`AccountManager.set_leverage`)."""
-        self._need()
-        await self.account.set_leverage(symbol, leverage)
 
     def events(self) -> AsyncIterator[ClientEvent]:
         """Order, fill, position and liquidation events of the account (`websocket_handlers`).

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -38,24 +37,18 @@ from exchange_clients.backpack.config import BackpackConfig
 from exchange_clients.backpack.credentials import BackpackCredentials
 from exchange_clients.backpack.http import BackpackHttp
 from exchange_clients.base.account_state import AccountState, AccountStateKeeper, Reading
-from exchange_clients.base.client import BaseExchangeClient
-from exchange_clients.base.order_book import Level
+from exchange_clients.base.managed import ManagedExchangeClient
 from exchange_clients.base.scope import VenueScope, venue_scope
 from exchange_clients.base.trading import (
-    BalanceInfo,
     ClientEvent,
-    ContractAttributes,
-    Fill,
-    FundingPaymentInfo,
     OrderInfo,
-    PositionSnapshot,
     Side,
 )
 
 log = logging.getLogger("perparb.backpack.client")
 
 
-class BackpackClient(BaseExchangeClient):
+class BackpackClient(ManagedExchangeClient[OrderManager, AccountManager, PositionManager]):
     """Trading client of one Backpack account.
 
     Args:
@@ -70,7 +63,13 @@ class BackpackClient(BaseExchangeClient):
         account_state_max_age_seconds: the account state (`account_state`; `cached_balance`) is served only when
             the stream was heard from within this time (pings go every third of it).
         ws_options: `ReconnectingWebSocket` options of both streams (backoff, ...).
+
+    The trading calls are `ManagedExchangeClient`'s delegations to the managers (built by `connect()`);
+    limit orders are GTC, or post-only with `post_only`; `set_leverage` sets the ACCOUNT's leverage limit
+    (Backpack has no per-market leverage).
     """
+
+    market_data: MarketDataManager
 
     def __init__(
         self,
@@ -99,9 +98,6 @@ class BackpackClient(BaseExchangeClient):
         self.use_account_stream = account_stream
         self._ws_options = ws_options
         self.signer: BackpackSigner | None = None
-        self._orders: OrderManager | None = None
-        self._positions: PositionManager | None = None
-        self._account: AccountManager | None = None
         self.account_stream: AccountStream | None = None
 
     async def connect(self) -> None:
@@ -173,46 +169,12 @@ class BackpackClient(BaseExchangeClient):
         self._orders = self._positions = self._account = None
         await self.http.close()
 
-    def _need(self) -> tuple[OrderManager, AccountManager, PositionManager]:
-        if self._orders is None or self._account is None or self._positions is None:
-            raise BackpackError("client is not connected: call connect() first")
-        return self._orders, self._account, self._positions
-
-    # ------------------------------------------------------------------------------------------- market data
-
-    async def get_contract_attributes(self, symbol: str) -> ContractAttributes:
-        return await self.market_data.contract_attributes(symbol)
+    def _not_connected_error(self) -> BackpackError:
+        return BackpackError("client is not connected: call connect() first")
 
     async def fetch_bbo_prices(self, symbol: str) -> tuple[Decimal, Decimal]:
         bid, ask = await self.market_data.bbo(symbol)
         return bid[0], ask[0]
-
-    async def get_order_book_depth(self, symbol: str, levels: int) -> tuple[list[Level], list[Level]]:
-        return await self.market_data.depth(symbol, levels)
-
-    # ------------------------------------------------------------------------------------------- orders
-
-    async def place_limit_order(
-        self,
-        symbol: str,
-        side: Side,
-        quantity: Decimal,
-        price: Decimal,
-        *,
-        post_only: bool = False,
-        reduce_only: bool = False,
-        client_order_id: str,
-    ) -> OrderInfo:
-        """GTC limit order, or post-only with `post_only`; see `OrderManager.place_limit`."""
-        return await self._need()[0].place_limit(
-            symbol,
-            side,
-            quantity,
-            price,
-            post_only=post_only,
-            reduce_only=reduce_only,
-            client_order_id=client_order_id,
-        )
 
     async def place_ioc_order(
         self,
@@ -237,87 +199,6 @@ class BackpackClient(BaseExchangeClient):
             client_order_id=client_order_id,
             time_in_force=TimeInForce.IOC,
         )
-
-    async def prepare_market_order(
-        self,
-        symbol: str,
-        side: Side,
-        quantity: Decimal,
-        *,
-        max_slippage_bps: Decimal,
-        reduce_only: bool = False,
-        client_order_id: str,
-    ) -> Callable[[], Awaitable[OrderInfo]]:
-        """Bound, round and sign now, send later: `OrderManager.prepare_market`."""
-        return await self._need()[0].prepare_market(
-            symbol,
-            side,
-            quantity,
-            max_slippage_bps=max_slippage_bps,
-            reduce_only=reduce_only,
-            client_order_id=client_order_id,
-        )
-
-    async def place_market_order(
-        self,
-        symbol: str,
-        side: Side,
-        quantity: Decimal,
-        *,
-        max_slippage_bps: Decimal,
-        reduce_only: bool = False,
-        client_order_id: str,
-    ) -> OrderInfo:
-        return await self._need()[0].place_market(
-            symbol,
-            side,
-            quantity,
-            max_slippage_bps=max_slippage_bps,
-            reduce_only=reduce_only,
-            client_order_id=client_order_id,
-        )
-
-    async def cancel_order(
-        self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
-    ) -> None:
-        await self._need()[0].cancel(symbol, order_id=order_id, client_order_id=client_order_id)
-
-    async def cancel_all_orders(self, symbol: str | None = None) -> None:
-        await self._need()[0].cancel_all(symbol)
-
-    async def get_order_info(
-        self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
-    ) -> OrderInfo | None:
-        return await self._need()[0].order_info(symbol, order_id=order_id, client_order_id=client_order_id)
-
-    async def get_active_orders(self, symbol: str | None = None) -> list[OrderInfo]:
-        return await self._need()[0].active_orders(symbol)
-
-    # ------------------------------------------------------------------------------------------- account
-
-    async def get_position_snapshot(self, symbol: str) -> PositionSnapshot | None:
-        return await self._need()[2].snapshot(symbol)
-
-    async def get_positions(self) -> list[PositionSnapshot]:
-        return await self._need()[2].positions()
-
-    async def get_account_balance(self) -> BalanceInfo:
-        return await self._need()[1].balance()
-
-    async def get_fills(self, since: datetime, symbol: str | None = None) -> list[Fill]:
-        return await self._need()[1].fills(since, symbol)
-
-    async def get_funding_payments(
-        self, since: datetime, symbol: str | None = None
-    ) -> list[FundingPaymentInfo]:
-        return await self._need()[1].funding_payments(since, symbol)
-
-    async def get_leverage_info(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
-        return await self._need()[1].leverage_info(symbol)
-
-    async def set_leverage(self, symbol: str, leverage: Decimal) -> None:
-        """The ACCOUNT's leverage limit (`AccountManager.set_leverage`: Backpack has no per-market leverage)."""
-        await self._need()[1].set_leverage(symbol, leverage)
 
     def events(self) -> AsyncIterator[ClientEvent]:
         """Order, fill and position events of the account (`websocket_handlers`).

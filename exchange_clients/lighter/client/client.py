@@ -21,23 +21,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import datetime
 from decimal import Decimal
 
 import lighter
 
 from exchange_clients.base.account_state import AccountState
-from exchange_clients.base.client import BaseExchangeClient, PreparedOrder
-from exchange_clients.base.order_book import Level
+from exchange_clients.base.client import PreparedOrder
+from exchange_clients.base.managed import ManagedExchangeClient
 from exchange_clients.base.scope import VenueScope, venue_scope
 from exchange_clients.base.trading import (
-    BalanceInfo,
     ClientEvent,
-    ContractAttributes,
-    Fill,
-    FundingPaymentInfo,
-    OrderInfo,
-    PositionSnapshot,
     Side,
 )
 from exchange_clients.lighter.auth import describe_check_error
@@ -55,7 +48,7 @@ from exchange_clients.lighter.http import LighterRest
 log = logging.getLogger("perparb.lighter.client")
 
 
-class LighterClient(BaseExchangeClient):
+class LighterClient(ManagedExchangeClient[OrderManager, AccountManager, PositionManager]):
     """Trading client of one Lighter account (API key slot `credentials.api_key_index`).
 
     Args:
@@ -75,9 +68,13 @@ class LighterClient(BaseExchangeClient):
             nonce back (`managers.signing.TxSigner`).
         account_stream: open the `account_all` channel for `events()` at connect (default True); `connect()` waits
             up to `config.http.timeout_seconds` for its first snapshot (logs a warning and goes on otherwise).
+
+    The trading calls are `ManagedExchangeClient`'s delegations to the managers (built by `connect()`); limit
+    orders are GTT (28 days) or post-only.
     """
 
     venue = VENUE
+    market_data: MarketDataManager
 
     def __init__(
         self,
@@ -108,9 +105,6 @@ class LighterClient(BaseExchangeClient):
         self.account_state_max_age = account_state_max_age_seconds
         self.account_state: AccountState | None = None
         self.signer: lighter.SignerClient | None = None
-        self._orders: OrderManager | None = None
-        self._account: AccountManager | None = None
-        self._positions: PositionManager | None = None
         self.use_account_stream = account_stream
         self.account_stream: AccountStream | None = None
 
@@ -222,50 +216,16 @@ class LighterClient(BaseExchangeClient):
             await signer.close()
         await self.rest.close()
 
-    def _need(self) -> tuple[OrderManager, AccountManager, PositionManager]:
-        if self._orders is None or self._account is None or self._positions is None:
-            raise LighterError("client is not connected: call connect() first")
-        return self._orders, self._account, self._positions
+    def _not_connected_error(self) -> LighterError:
+        return LighterError("client is not connected: call connect() first")
 
     def new_client_order_id(self) -> str:
         """A fresh client order id (numeric string = its own ClientOrderIndex; reconcilable after a restart)."""
         return self.ids.allocate()
 
-    # ------------------------------------------------------------------------------------------- market data
-
-    async def get_contract_attributes(self, symbol: str) -> ContractAttributes:
-        return await self.market_data.contract_attributes(symbol)
-
     async def fetch_bbo_prices(self, symbol: str) -> tuple[Decimal, Decimal]:
         (bid, _), (ask, _) = await self.market_data.bbo(symbol)
         return bid[0], ask[0]
-
-    async def get_order_book_depth(self, symbol: str, levels: int) -> tuple[list[Level], list[Level]]:
-        return await self.market_data.depth(symbol, levels)
-
-    # ------------------------------------------------------------------------------------------- orders
-
-    async def place_limit_order(
-        self,
-        symbol: str,
-        side: Side,
-        quantity: Decimal,
-        price: Decimal,
-        *,
-        post_only: bool = False,
-        reduce_only: bool = False,
-        client_order_id: str,
-    ) -> OrderInfo:
-        orders, _, _ = self._need()
-        return await orders.place_limit(
-            symbol,
-            side,
-            quantity,
-            price,
-            post_only=post_only,
-            reduce_only=reduce_only,
-            client_order_id=client_order_id,
-        )
 
     async def prepare_market_order(
         self,
@@ -279,8 +239,7 @@ class LighterClient(BaseExchangeClient):
     ) -> PreparedOrder:
         """Take the rate-limit slot and sign now (managed nonce, signing thread), send later; `release()` on the
         result gives the nonce back if it is never sent: see `OrderManager.prepare_market`."""
-        orders, _, _ = self._need()
-        return await orders.prepare_market(
+        return await self._need()[0].prepare_market(
             symbol,
             side,
             quantity,
@@ -288,67 +247,6 @@ class LighterClient(BaseExchangeClient):
             reduce_only=reduce_only,
             client_order_id=client_order_id,
         )
-
-    async def place_market_order(
-        self,
-        symbol: str,
-        side: Side,
-        quantity: Decimal,
-        *,
-        max_slippage_bps: Decimal,
-        reduce_only: bool = False,
-        client_order_id: str,
-    ) -> OrderInfo:
-        orders, _, _ = self._need()
-        return await orders.place_market(
-            symbol,
-            side,
-            quantity,
-            max_slippage_bps=max_slippage_bps,
-            reduce_only=reduce_only,
-            client_order_id=client_order_id,
-        )
-
-    async def cancel_order(
-        self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
-    ) -> None:
-        await self._need()[0].cancel(symbol, order_id=order_id, client_order_id=client_order_id)
-
-    async def cancel_all_orders(self, symbol: str | None = None) -> None:
-        await self._need()[0].cancel_all(symbol)
-
-    async def get_order_info(
-        self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
-    ) -> OrderInfo | None:
-        return await self._need()[0].order_info(symbol, order_id=order_id, client_order_id=client_order_id)
-
-    async def get_active_orders(self, symbol: str | None = None) -> list[OrderInfo]:
-        return await self._need()[0].active_orders(symbol)
-
-    # ------------------------------------------------------------------------------------------- account
-
-    async def get_position_snapshot(self, symbol: str) -> PositionSnapshot | None:
-        return await self._need()[2].snapshot(symbol)
-
-    async def get_positions(self) -> list[PositionSnapshot]:
-        return await self._need()[2].positions()
-
-    async def get_account_balance(self) -> BalanceInfo:
-        return await self._need()[1].balance()
-
-    async def get_fills(self, since: datetime, symbol: str | None = None) -> list[Fill]:
-        return await self._need()[1].fills(since, symbol)
-
-    async def get_funding_payments(
-        self, since: datetime, symbol: str | None = None
-    ) -> list[FundingPaymentInfo]:
-        return await self._need()[1].funding_payments(since, symbol)
-
-    async def get_leverage_info(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
-        return await self._need()[1].leverage_info(symbol)
-
-    async def set_leverage(self, symbol: str, leverage: Decimal) -> None:
-        await self._need()[1].set_leverage(symbol, leverage)
 
     def events(self) -> AsyncIterator[ClientEvent]:
         """Order, fill, position and liquidation events of the account (`websocket_handlers` says which).

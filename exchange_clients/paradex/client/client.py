@@ -15,23 +15,17 @@ WebSocket client.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 from exchange_clients.base.account_state import AccountState
-from exchange_clients.base.client import BaseExchangeClient
-from exchange_clients.base.order_book import Level
+from exchange_clients.base.managed import ManagedExchangeClient
 from exchange_clients.base.scope import VenueScope
 from exchange_clients.base.trading import (
     BalanceInfo,
     ClientEvent,
-    ContractAttributes,
-    Fill,
-    FundingPaymentInfo,
     OrderInfo,
     PositionSnapshot,
-    Side,
 )
 from exchange_clients.paradex.client.managers.account_manager import AccountManager
 from exchange_clients.paradex.client.managers.market_data import MarketDataManager
@@ -44,7 +38,7 @@ from exchange_clients.paradex.credentials import ParadexCredentials
 from perparb_core.settings import VenueConfig
 
 
-class ParadexClient(BaseExchangeClient):
+class ParadexClient(ManagedExchangeClient[OrderManager, AccountManager, PositionManager]):
     """Paradex trading client for one account.
 
     Args:
@@ -58,9 +52,16 @@ class ParadexClient(BaseExchangeClient):
         backoff_initial_seconds: first WebSocket reconnect delay.
         account_state_max_age_seconds: the account state kept from the private channels (`account_state`: balance,
             positions, open orders; `cached_balance`) is served only when heard from within this time.
+
+    The trading calls are `ManagedExchangeClient`'s delegations to the managers (built here). Limit orders are
+    POST_ONLY (`post_only`) or GTC and come back as the venue holds them after placement (a post-only order that
+    would cross comes back REJECTED with reject_reason POST_ONLY_WOULD_CROSS); market orders are sent as a
+    LIMIT IOC at `market_order_limit_price` (the venue reports them as LIMIT / IOC); `prepare_market_order` signs
+    now (paradex-py's Stark signing is the slow part) and sends later.
     """
 
     venue = VENUE
+    market_data: MarketDataManager
 
     def __init__(
         self,
@@ -128,7 +129,7 @@ class ParadexClient(BaseExchangeClient):
     async def _account_reading(self) -> tuple[BalanceInfo, list[PositionSnapshot], list[OrderInfo]]:
         """The REST reading that seeds the account state: balance, positions, open orders (read concurrently)."""
         balance, positions, orders = await asyncio.gather(
-            self.account.balance(), self.positions.positions(), self.orders.active(None)
+            self.account.balance(), self.positions.positions(), self.orders.active_orders(None)
         )
         return balance, positions, orders
 
@@ -142,123 +143,12 @@ class ParadexClient(BaseExchangeClient):
         await self.market_data.stop()
         await self.session.close()
 
-    # ------------------------------------------------------------------------------------------ market data
-
-    async def get_contract_attributes(self, symbol: str) -> ContractAttributes:
-        return await self.market_data.contract_attributes(symbol)
+    def _need(self) -> tuple[OrderManager, AccountManager, PositionManager]:
+        """The managers, built with the client (calls before `connect()` fail in the session, as before)."""
+        return self.orders, self.account, self.positions
 
     async def fetch_bbo_prices(self, symbol: str) -> tuple[Decimal, Decimal]:
         return await self.market_data.bbo(symbol)
-
-    async def get_order_book_depth(self, symbol: str, levels: int) -> tuple[list[Level], list[Level]]:
-        return await self.market_data.depth(symbol, levels)
-
-    # ------------------------------------------------------------------------------------------ orders
-
-    async def place_limit_order(
-        self,
-        symbol: str,
-        side: Side,
-        quantity: Decimal,
-        price: Decimal,
-        *,
-        post_only: bool = False,
-        reduce_only: bool = False,
-        client_order_id: str,
-    ) -> OrderInfo:
-        """POST_ONLY (post_only) or GTC limit order; returns the order as the venue holds it after placement
-        (a post-only order that would cross comes back REJECTED with reject_reason POST_ONLY_WOULD_CROSS)."""
-        return await self.orders.place_limit(
-            symbol,
-            side,
-            quantity,
-            price,
-            post_only=post_only,
-            reduce_only=reduce_only,
-            client_order_id=client_order_id,
-        )
-
-    async def prepare_market_order(
-        self,
-        symbol: str,
-        side: Side,
-        quantity: Decimal,
-        *,
-        max_slippage_bps: Decimal,
-        reduce_only: bool = False,
-        client_order_id: str,
-    ) -> Callable[[], Awaitable[OrderInfo]]:
-        """Sign now, send later (paradex-py's Stark signing is the slow part): see `OrderManager.prepare_market`."""
-        return await self.orders.prepare_market(
-            symbol,
-            side,
-            quantity,
-            max_slippage_bps=max_slippage_bps,
-            reduce_only=reduce_only,
-            client_order_id=client_order_id,
-        )
-
-    async def place_market_order(
-        self,
-        symbol: str,
-        side: Side,
-        quantity: Decimal,
-        *,
-        max_slippage_bps: Decimal,
-        reduce_only: bool = False,
-        client_order_id: str,
-    ) -> OrderInfo:
-        """Sent as a LIMIT IOC at `market_order_limit_price` (the venue reports it as LIMIT / IOC).
-        Raises StaleBookError without a fresh book."""
-        return await self.orders.place_market(
-            symbol,
-            side,
-            quantity,
-            max_slippage_bps=max_slippage_bps,
-            reduce_only=reduce_only,
-            client_order_id=client_order_id,
-        )
-
-    async def cancel_order(
-        self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
-    ) -> None:
-        await self.orders.cancel(symbol, order_id=order_id, client_order_id=client_order_id)
-
-    async def cancel_all_orders(self, symbol: str | None = None) -> None:
-        await self.orders.cancel_all(symbol)
-
-    async def get_order_info(
-        self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
-    ) -> OrderInfo | None:
-        return await self.orders.info(symbol, order_id=order_id, client_order_id=client_order_id)
-
-    async def get_active_orders(self, symbol: str | None = None) -> list[OrderInfo]:
-        return await self.orders.active(symbol)
-
-    # ------------------------------------------------------------------------------------------ account
-
-    async def get_position_snapshot(self, symbol: str) -> PositionSnapshot | None:
-        return await self.positions.snapshot(symbol)
-
-    async def get_positions(self) -> list[PositionSnapshot]:
-        return await self.positions.positions()
-
-    async def get_account_balance(self) -> BalanceInfo:
-        return await self.account.balance()
-
-    async def get_fills(self, since: datetime, symbol: str | None = None) -> list[Fill]:
-        return await self.account.fills(since, symbol)
-
-    async def get_funding_payments(
-        self, since: datetime, symbol: str | None = None
-    ) -> list[FundingPaymentInfo]:
-        return await self.account.funding_payments(since, symbol)
-
-    async def get_leverage_info(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
-        return await self.positions.leverage_info(symbol)
-
-    async def set_leverage(self, symbol: str, leverage: Decimal) -> None:
-        await self.positions.set_leverage(symbol, leverage)
 
     def events(self) -> AsyncIterator[ClientEvent]:
         """Order, fill, position and liquidation events from the account stream.

@@ -45,7 +45,7 @@ from exchange_clients.aster.common import (
     AsterUnavailableError,
 )
 from exchange_clients.aster.http import AsterHttp, Prepared
-from exchange_clients.base.client import market_order_limit_price
+from exchange_clients.base.client import bound_market_order, check_min_notional, round_order_size
 from exchange_clients.base.trading import OrderInfo, OrderType, RoundingError, Side, TimeInForce
 
 log = logging.getLogger("perparb.aster.client")
@@ -86,13 +86,12 @@ class OrderManager:
     def client_id_of(self, client: str | None) -> str | None:
         return client
 
+    @staticmethod
+    def _rejected(m: AsterMarket) -> Callable[[str], AsterRejectedError]:
+        return lambda message: AsterRejectedError(message, m.venue_symbol)
+
     def _size(self, m: AsterMarket, quantity: Decimal) -> Decimal:
-        try:
-            return m.round_size(quantity)
-        except RoundingError as exc:
-            raise AsterRejectedError(
-                f"{exc} (stepSize {m.step}, minQty {m.min_qty})", m.venue_symbol
-            ) from None
+        return round_order_size(quantity, size_step=m.step, min_size=m.min_qty, rejected=self._rejected(m))
 
     def _price(self, m: AsterMarket, price: Decimal, side: Side) -> Decimal:
         try:
@@ -101,12 +100,9 @@ class OrderManager:
             raise AsterRejectedError(str(exc), m.venue_symbol) from None
 
     def _check_notional(self, m: AsterMarket, size: Decimal, price: Decimal, reduce_only: bool) -> None:
-        if not reduce_only and m.min_notional is not None and size * price < m.min_notional:
-            raise AsterRejectedError(
-                f"order notional {size} x {price} = {size * price} is below the market's minimum {m.min_notional} "
-                "(Aster -4164)",
-                m.venue_symbol,
-            )
+        check_min_notional(
+            size, price, min_notional=m.min_notional, reduce_only=reduce_only, rejected=self._rejected(m)
+        )
 
     def _params(
         self,
@@ -204,17 +200,20 @@ class OrderManager:
 
         Raises (nothing sent): StaleBookError, AsterRejectedError (grid, minimum notional, client id)."""
         m, book = await self.market_data.book(symbol)
-        size = self._size(m, quantity)
-        bound = market_order_limit_price(
+        size, bound = bound_market_order(
             book,
             side,
-            size,
+            quantity,
             max_slippage_bps=max_slippage_bps,
-            tick=m.tick,
             max_age_seconds=self.max_book_age,
+            size_step=m.step,
+            min_size=m.min_qty,
+            tick=m.tick,
+            min_notional=m.min_notional,
+            reduce_only=reduce_only,
             venue=self.venue,
+            rejected=self._rejected(m),
         )
-        self._check_notional(m, size, bound, reduce_only)
         cid = venue_client_id(client_order_id, m.venue_symbol)
         params = self._params(m, side, size, bound, TimeInForce.IOC, reduce_only, cid)
         what = f"order {cid} {side.value} {size} {m.venue_symbol} @ {bound} IOC (market)"

@@ -42,7 +42,7 @@ from exchange_clients.backpack.common import (
     BackpackUnavailableError,
 )
 from exchange_clients.backpack.http import BackpackHttp, SignedRequest
-from exchange_clients.base.client import market_order_limit_price
+from exchange_clients.base.client import bound_market_order, round_order_size
 from exchange_clients.base.rate_limit import ORDER
 from exchange_clients.base.trading import (
     OrderInfo,
@@ -103,11 +103,14 @@ class OrderManager:
         except ValueError as exc:
             raise BackpackDataError(f"{what}: {exc}", market) from None
 
+    @staticmethod
+    def _rejected(m: BackpackMarket) -> Callable[[str], BackpackRejectedError]:
+        return lambda message: BackpackRejectedError(message, m.venue_symbol)
+
     def _size(self, m: BackpackMarket, quantity: Decimal) -> Decimal:
-        try:
-            return m.round_size(quantity)
-        except RoundingError as exc:
-            raise BackpackRejectedError(f"{exc} (stepSize {m.size_step})", m.venue_symbol) from None
+        return round_order_size(
+            quantity, size_step=m.size_step, min_size=m.min_size, rejected=self._rejected(m)
+        )
 
     def _price(self, m: BackpackMarket, price: Decimal, side: Side) -> Decimal:
         try:
@@ -214,15 +217,19 @@ class OrderManager:
 
         Raises (nothing sent): StaleBookError, BackpackRejectedError (grid, minimum size)."""
         m, book = await self.market_data.book(symbol)
-        size = self._size(m, quantity)
-        bound = market_order_limit_price(
+        size, bound = bound_market_order(
             book,
             side,
-            size,
+            quantity,
             max_slippage_bps=max_slippage_bps,
-            tick=m.tick_size,
             max_age_seconds=self.max_book_age,
+            size_step=m.size_step,
+            min_size=m.min_size,
+            tick=m.tick_size,
+            min_notional=None,  # the market carries no minimum notional (`BackpackMarket`)
+            reduce_only=reduce_only,
             venue=self.venue,
+            rejected=self._rejected(m),
         )
         cid = self._wire_id(client_order_id, m.venue_symbol)
         request = self._order_request(m, side, size, bound, TimeInForce.IOC, reduce_only, cid)

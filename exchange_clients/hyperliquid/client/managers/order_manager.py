@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from exchange_clients.base.client import market_order_limit_price
+from exchange_clients.base.client import bound_market_order, check_min_notional, round_order_size
 from exchange_clients.base.rate_limit import ORDER
 from exchange_clients.base.trading import (
     OrderInfo,
@@ -135,13 +135,12 @@ class OrderManager:
         except SigningError as exc:
             raise HyperliquidRejectedError(str(exc), m.coin, venue=self.venue) from None
 
+    def _rejected(self, m: HyperliquidMarket) -> Callable[[str], HyperliquidRejectedError]:
+        return lambda message: HyperliquidRejectedError(message, m.coin, venue=self.venue)
+
     def _size(self, m: HyperliquidMarket, quantity: Decimal) -> Decimal:
-        try:
-            return m.round_size(quantity)
-        except RoundingError as exc:
-            raise HyperliquidRejectedError(
-                f"{exc} (szDecimals {m.sz_decimals})", m.coin, venue=self.venue
-            ) from None
+        """`quantity` down to szDecimals (size step 10^-szDecimals); no minimum size, the $10 notional applies."""
+        return round_order_size(quantity, size_step=m.size_step, min_size=None, rejected=self._rejected(m))
 
     def _price(self, m: HyperliquidMarket, price: Decimal, side: Side) -> Decimal:
         try:
@@ -150,12 +149,9 @@ class OrderManager:
             raise HyperliquidRejectedError(str(exc), m.coin, venue=self.venue) from None
 
     def _check_notional(self, m: HyperliquidMarket, size: Decimal, price: Decimal, reduce_only: bool) -> None:
-        if not reduce_only and size * price < m.min_notional:
-            raise HyperliquidRejectedError(
-                f"order value {size} x {price} = {size * price} is below the venue's ${m.min_notional} minimum",
-                m.coin,
-                venue=self.venue,
-            )
+        check_min_notional(
+            size, price, min_notional=m.min_notional, reduce_only=reduce_only, rejected=self._rejected(m)
+        )
 
     # ------------------------------------------------------------------------------------------- placement
 
@@ -228,26 +224,23 @@ class OrderManager:
 
         Raises (nothing sent): StaleBookError, HyperliquidRejectedError (grid, minimum notional)."""
         m, book = await self.market_data.book(symbol)
-        size = self._size(m, quantity)
-        touch = book.best_ask() if side is Side.BUY else book.best_bid()
-        tick = (
-            significant_price_step(
-                touch[0], significant_figures=PRICE_SIGNIFICANT_FIGURES, max_decimals=m.max_price_decimals
-            )
-            if touch is not None
-            else m.size_step
-        )
-        bound = market_order_limit_price(
+        size, px = bound_market_order(
             book,
             side,
-            size,
+            quantity,
             max_slippage_bps=max_slippage_bps,
-            tick=tick,
             max_age_seconds=self.max_book_age,
+            size_step=m.size_step,
+            min_size=None,
+            tick=lambda touch: significant_price_step(
+                touch, significant_figures=PRICE_SIGNIFICANT_FIGURES, max_decimals=m.max_price_decimals
+            ),
+            min_notional=m.min_notional,
+            reduce_only=reduce_only,
             venue=self.venue,
+            rejected=self._rejected(m),
+            reprice=lambda bound: self._price(m, bound, side),
         )
-        px = self._price(m, bound, side)
-        self._check_notional(m, size, px, reduce_only)
         cloid = self.ids.cloid(client_order_id)
         wire = self._wire(m, side, size, px, TimeInForce.IOC, reduce_only, cloid)
         payload = await self.signed(order_action([wire]))

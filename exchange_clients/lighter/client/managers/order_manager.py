@@ -30,7 +30,7 @@ from typing import Any
 import aiohttp
 import lighter
 
-from exchange_clients.base.client import PreparedOrder, market_order_limit_price
+from exchange_clients.base.client import PreparedOrder, bound_market_order, round_order_size
 from exchange_clients.base.rate_limit import ORDER
 from exchange_clients.base.retry import parse_retry_after
 from exchange_clients.base.trading import (
@@ -41,7 +41,6 @@ from exchange_clients.base.trading import (
     Side,
     TimeInForce,
     round_price,
-    round_quantity,
 )
 from exchange_clients.lighter.client.managers.market_data import MarketDataManager
 from exchange_clients.lighter.client.managers.signing import SignedTx, TxSigner
@@ -176,15 +175,19 @@ class OrderManager:
 
         Raises (here, nothing sent): StaleBookError, LighterRejectedError (grid, signer refusal)."""
         m, book = await self.market_data.book(symbol)
-        size = self._size(m, quantity)
-        bound = market_order_limit_price(
+        size, bound = bound_market_order(
             book,
             side,
-            size,
+            quantity,
             max_slippage_bps=max_slippage_bps,
-            tick=m.tick_size,
             max_age_seconds=self.max_book_age,
+            size_step=m.size_step,
+            min_size=m.min_base_amount,
+            tick=m.tick_size,
+            min_notional=None,  # Lighter orders are checked against the minimum base amount only
+            reduce_only=reduce_only,
             venue=VENUE,
+            rejected=self._rejected(m),
         )
         await self.rest.limiter.acquire(priority=ORDER)
         order_type = self.signer.ORDER_TYPE_MARKET
@@ -209,11 +212,14 @@ class OrderManager:
 
         return PreparedOrder(send, release=lambda: self.tx_signer.release(signed))
 
+    @staticmethod
+    def _rejected(m: LighterMarket) -> Callable[[str], LighterRejectedError]:
+        return lambda message: LighterRejectedError(message, m.symbol)
+
     def _size(self, m: LighterMarket, quantity: Decimal) -> Decimal:
-        try:
-            return round_quantity(quantity, m.size_step, min_size=m.min_base_amount)
-        except RoundingError as exc:
-            raise LighterRejectedError(str(exc), m.symbol) from None
+        return round_order_size(
+            quantity, size_step=m.size_step, min_size=m.min_base_amount, rejected=self._rejected(m)
+        )
 
     def _on_grid(
         self, m: LighterMarket, side: Side, quantity: Decimal, price: Decimal

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from exchange_clients.base.trading import BalanceInfo, Fill, FundingPaymentInfo
@@ -32,7 +33,8 @@ MAX_PAGES = 100
 
 
 class AccountManager:
-    """Account figures and history."""
+    """Account figures and history; leverage is read and set through the position manager (Paradex keeps the
+    margin configuration per market, next to the positions)."""
 
     def __init__(
         self, session: ParadexSession, market_data: MarketDataManager, positions: PositionManager
@@ -96,3 +98,11 @@ class AccountManager:
                 )
             )
         return sorted((p for p in out if p.ts >= since), key=lambda p: p.ts)
+
+    async def leverage_info(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
+        """(current, market maximum) leverage (x): `PositionManager.leverage_info`."""
+        return await self.positions.leverage_info(symbol)
+
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> None:
+        """Cross leverage of `symbol`: `PositionManager.set_leverage` (raises ParadexRejectedError out of range)."""
+        await self.positions.set_leverage(symbol, leverage)

@@ -29,7 +29,7 @@ from paradex_py.common.order import Order
 from paradex_py.common.order import OrderSide as SdkSide
 from paradex_py.common.order import OrderType as SdkType
 
-from exchange_clients.base.client import market_order_limit_price
+from exchange_clients.base.client import bound_market_order, check_min_notional
 from exchange_clients.base.trading import (
     ContractAttributes,
     OrderInfo,
@@ -108,7 +108,9 @@ class OrderManager:
             StaleBookError: no fresh book, empty side, or too thin within the bound (nothing sent).
             the errors of `place_limit`.
         """
-        _, qty, bound = await self._market_bound(symbol, side, quantity, max_slippage_bps, client_order_id)
+        _, qty, bound = await self._market_bound(
+            symbol, side, quantity, max_slippage_bps, reduce_only, client_order_id
+        )
         return await self.place_limit(
             symbol,
             side,
@@ -143,9 +145,10 @@ class OrderManager:
 
         Raises (here, nothing sent): StaleBookError, ParadexRejectedError (grid / minimum notional).
         """
-        attrs, qty, px = await self._market_bound(symbol, side, quantity, max_slippage_bps, client_order_id)
+        attrs, qty, px = await self._market_bound(
+            symbol, side, quantity, max_slippage_bps, reduce_only, client_order_id
+        )
         market = attrs.venue_market_id
-        self._check_notional(attrs, qty, px, reduce_only, client_order_id)
         cid = client_order_id
         api = self.session.api
 
@@ -200,37 +203,53 @@ class OrderManager:
         return send
 
     async def _market_bound(
-        self, symbol: str, side: Side, quantity: Decimal, max_slippage_bps: Decimal, client_order_id: str
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        max_slippage_bps: Decimal,
+        reduce_only: bool,
+        client_order_id: str,
     ) -> tuple[ContractAttributes, Decimal, Decimal]:
         """(market grid, quantity on the size grid, worst price from the fresh book): the part a market order
-        decides before anything is sent. Raises StaleBookError, ParadexRejectedError (below the grid)."""
+        decides before anything is sent (`bound_market_order`). Raises StaleBookError, ParadexRejectedError
+        (below the grid or the minimum notional)."""
         book = await self.market_data.fresh_book(symbol)
         attrs = await self.market_data.contract_attributes(symbol)
-        try:
-            qty = round_quantity(quantity, attrs.size_step, min_size=attrs.min_size)
-        except RoundingError as exc:
-            raise ParadexRejectedError(f"order {client_order_id!r}: {exc}", attrs.venue_market_id) from exc
-        bound = market_order_limit_price(
+        qty, bound = bound_market_order(
             book,
             side,
-            qty,
+            quantity,
             max_slippage_bps=max_slippage_bps,
-            tick=attrs.tick_size,
             max_age_seconds=self.market_data.max_book_age_seconds,
+            size_step=attrs.size_step,
+            min_size=attrs.min_size,
+            tick=attrs.tick_size,
+            min_notional=attrs.min_notional,
+            reduce_only=reduce_only,
             venue=VENUE,
+            rejected=self._rejected(attrs, client_order_id),
         )
         return attrs, qty, bound
 
     @staticmethod
+    def _rejected(attrs: ContractAttributes, client_order_id: str) -> Callable[[str], ParadexRejectedError]:
+        return lambda message: ParadexRejectedError(
+            f"order {client_order_id!r}: {message}", attrs.venue_market_id
+        )
+
+    @classmethod
     def _check_notional(
-        attrs: ContractAttributes, qty: Decimal, px: Decimal, reduce_only: bool, client_order_id: str
+        cls, attrs: ContractAttributes, qty: Decimal, px: Decimal, reduce_only: bool, client_order_id: str
     ) -> None:
         """Raises ParadexRejectedError below the market's minimum notional (reduce-only orders are exempt)."""
-        if not reduce_only and attrs.min_notional is not None and qty * px < attrs.min_notional:
-            raise ParadexRejectedError(
-                f"order {client_order_id!r}: notional {qty * px} USD below the minimum {attrs.min_notional}",
-                attrs.venue_market_id,
-            )
+        check_min_notional(
+            qty,
+            px,
+            min_notional=attrs.min_notional,
+            reduce_only=reduce_only,
+            rejected=cls._rejected(attrs, client_order_id),
+        )
 
     async def _submit(
         self,
@@ -362,7 +381,7 @@ class OrderManager:
             raise
         return order_from_resp(body)
 
-    async def info(
+    async def order_info(
         self, symbol: str, *, order_id: str | None, client_order_id: str | None
     ) -> OrderInfo | None:
         """One order in any state by venue id or client id (exactly one), None when Paradex does not know it
@@ -375,7 +394,7 @@ class OrderManager:
         )
         return found if found is not None and found.symbol == info.symbol else None
 
-    async def active(self, symbol: str | None) -> list[OrderInfo]:
+    async def active_orders(self, symbol: str | None) -> list[OrderInfo]:
         """`GET /orders[?market=]`: open orders; unusable rows are rejected (logged) and skipped."""
         params: dict[str, Any] = {}
         if symbol is not None:
