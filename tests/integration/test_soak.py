@@ -144,6 +144,63 @@ async def test_soak_on_an_external_database(create_database) -> None:  # type: i
     )  # the restart fault ended runs, the restarts made new ones; all ended
 
 
+def _processes_naming(text_: str) -> list[str]:
+    """Command lines of the live processes whose command line contains `text_` (from /proc)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # the process ended while listed
+            continue
+        if text_ in args:
+            found.append(args)
+    return found
+
+
+async def test_sigterm_stops_the_soak_and_everything_it_started() -> None:
+    """A soak stopped with SIGTERM (a CI timeout, systemd, `kill`) stops its runners, its simulator and its
+    embedded database: nothing it started outlives it."""
+    workdir = Path(tempfile.mkdtemp(prefix="ppsoak", dir="/tmp"))
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "perparb",
+            "soak",
+            "--accounts",
+            "2",
+            "--simulated-hours",
+            "2",
+            "--seed",
+            "3",
+            "--venues",
+            "lighter,paradex",
+            "--workdir",
+            str(workdir),
+            cwd=PROJECT,
+            env=soak_env(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(240):  # both runners started (their logs written) and the database up
+            runner_logs = [workdir / f"runner-{i:02d}.log" for i in range(2)]
+            if all(f.exists() and f.stat().st_size > 0 for f in runner_logs):
+                break
+            assert proc.returncode is None
+            await asyncio.sleep(0.5)
+        else:
+            raise AssertionError("the soak's runners never started")
+        started = _processes_naming(str(workdir))
+        assert any(" run " in c for c in started) and any("postgres" in c for c in started), started
+        proc.terminate()
+        _out, err = await asyncio.wait_for(proc.communicate(), 90)
+        assert proc.returncode == 2, (proc.returncode, err.decode()[-2000:])
+        assert "soak interrupted" in err.decode()
+        assert _processes_naming(str(workdir)) == []
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 # ------------------------------------------------------------------------------- the checks find violations
 
 
