@@ -3,7 +3,7 @@ by name in the report. Target: 0 everywhere.
 
 | name | what is checked | when |
 |---|---|---|
-| `no_naked_leg` | each funding-arbitrage account's net delta (sum of its venues' positions) within one size step; an imbalance seen at a quiet moment counts only if still there one settle window later | continuously + end |
+| `no_naked_leg` | each funding-arbitrage account's net delta (sum of its venues' positions) within one size step; an imbalance counts only if still there one settle window after it was seen, counted while the account's runner is up (harness `_naked_legs`; an imbalanced account is read every 2 s until balanced) | continuously + end |
 | `no_duplicate_position` | at most one live (opening/open/closing) position per account, mode and asset | continuously + end |
 | `no_duplicate_client_order_id` | no client order id on two different venue orders, and each venue order's side and size agree with its database row | end |
 | `no_orphan_venue_order` | every venue order (open, or reported by a fill) has a database row (by client order id or venue order id) | end |
