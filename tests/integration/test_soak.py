@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import AsyncIterator
@@ -157,6 +158,16 @@ def _processes_naming(text_: str) -> list[str]:
     return found
 
 
+def _kill_processes_naming(text_: str) -> None:
+    """SIGKILL every live process whose command line contains `text_`."""
+    for pid_dir in Path("/proc").glob("[0-9]*"):
+        try:
+            if text_ in (pid_dir / "cmdline").read_bytes().decode(errors="replace"):
+                os.kill(int(pid_dir.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
+
+
 async def test_sigterm_stops_the_soak_and_everything_it_started() -> None:
     """A soak stopped with SIGTERM (a CI timeout, systemd, `kill`) stops its runners, its simulator and its
     embedded database: nothing it started outlives it."""
@@ -197,7 +208,8 @@ async def test_sigterm_stops_the_soak_and_everything_it_started() -> None:
         assert proc.returncode == 2, (proc.returncode, err.decode()[-2000:])
         assert "soak interrupted" in err.decode()
         assert _processes_naming(str(workdir)) == []
-    finally:
+    finally:  # a failed run must not leave its processes behind either
+        _kill_processes_naming(str(workdir))
         shutil.rmtree(workdir, ignore_errors=True)
 
 
