@@ -487,11 +487,11 @@ async def _naked_legs(st: SoakState, final: bool) -> list[str]:
     for account in st.accounts:
         if account.strategy != FA:
             continue
-        views = await inv.account_views(account, st.plan.symbol, st.since)
-        if views is None:
+        read = await inv.account_net_delta(account, st.plan.symbol)
+        if read is None:
             st.report.checks_skipped += 1
             continue
-        net, step = inv.net_delta(views, st.plan.symbol)
+        net, step = read
         if abs(net) <= step:
             _balanced(st, account.name, now)
             continue
@@ -528,14 +528,10 @@ async def _focus(st: SoakState, account: inv.SoakAccount) -> None:
             await asyncio.sleep(FOCUS_EVERY_SECONDS)
             if st.db_down:
                 continue
-            try:
-                views = await inv.account_views(account, st.plan.symbol, st.since)
-            except Exception as exc:  # a venue fault: look again
-                log.info("focused read of %s: %s", account.name, type(exc).__name__)
+            read = await inv.account_net_delta(account, st.plan.symbol)
+            if read is None:  # a venue fault: look again
                 continue
-            if views is None:
-                continue
-            net, step = inv.net_delta(views, st.plan.symbol)
+            net, step = read
             if abs(net) <= step:
                 _balanced(st, account.name, time.monotonic())
     finally:

@@ -118,6 +118,21 @@ async def venue_view(client: BaseExchangeClient, venue: str, base: str, since: d
 
     Raises:
         VenueError subclasses: the venue did not answer (the caller skips the check, it does not count)."""
+    qty, marks, step = await venue_positions(client, base)
+    orders = [o for o in await client.get_active_orders(base)]
+    fills = await client.get_fills(since, base)
+    funding = await client.get_funding_payments(since, base)
+    balance = await client.get_account_balance()
+    return VenueView(venue, qty, marks, orders, fills, funding, balance.equity, step)
+
+
+async def venue_positions(
+    client: BaseExchangeClient, base: str
+) -> tuple[dict[str, Decimal], dict[str, Decimal], Decimal]:
+    """({base: signed position, base units}, {base: mark price, USD}, the market's size step): two reads.
+
+    Raises:
+        VenueError subclasses: the venue did not answer."""
     attrs = await client.get_contract_attributes(base)
     positions: list[PositionSnapshot] = await client.get_positions()
     qty: dict[str, Decimal] = defaultdict(lambda: D0)
@@ -127,12 +142,21 @@ async def venue_view(client: BaseExchangeClient, venue: str, base: str, since: d
             qty[base] += p.quantity
             if p.mark_price is not None:
                 marks[base] = p.mark_price
-    orders = [o for o in await client.get_active_orders(base)]
-    fills = await client.get_fills(since, base)
-    funding = await client.get_funding_payments(since, base)
-    balance = await client.get_account_balance()
-    step = max(attrs.size_step, attrs.min_size or D0)
-    return VenueView(venue, dict(qty), marks, orders, fills, funding, balance.equity, step)
+    return dict(qty), marks, max(attrs.size_step, attrs.min_size or D0)
+
+
+async def account_net_delta(
+    account: SoakAccount, base: str, timeout: float = 20.0
+) -> tuple[Decimal, Decimal] | None:
+    """(net position over the account's venues, the largest size step) from positions alone (what the no-naked-leg
+    check needs; `account_views` also reads orders, fills, funding and balances); None when a venue did not answer."""
+    try:
+        read = await asyncio.wait_for(
+            asyncio.gather(*(venue_positions(c, base) for c in account.clients.values())), timeout
+        )
+    except (PerparbError, asyncio.TimeoutError, OSError):
+        return None
+    return sum((qty.get(base, D0) for qty, _m, _s in read), D0), max(step for _q, _m, step in read)
 
 
 async def account_views(

@@ -252,6 +252,10 @@ async def test_checks_find_an_order_behind_the_databases_back(
             assert {k: v for k, v in clean.items() if v} == {}
             net, _step = inv.net_delta(views, "ETH")
             assert net == 0
+            assert await inv.account_net_delta(account, "ETH") == (
+                net,
+                _step,
+            )  # the harness's positions-only read
             # one leg bought behind the database's back: a naked leg, an orphan order, an unrecorded fill
             client = account.clients[first]
             attrs = await client.get_contract_attributes("ETH")
@@ -277,6 +281,10 @@ async def test_checks_find_an_order_behind_the_databases_back(
             assert views is not None
             net, step = inv.net_delta(views, "ETH")
             assert abs(net) > step
+            assert await inv.account_net_delta(account, "ETH") == (
+                net,
+                step,
+            )  # the naked leg, from positions alone
             found = await inv.account_end_checks(engine, account, views, "ETH")
             assert len(found["no_orphan_venue_order"]) >= 2  # the open order and the fill's order
             assert found["positions_match"] and found["fills_exactly_once"]
