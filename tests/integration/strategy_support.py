@@ -192,3 +192,42 @@ async def until(cond: Callable[[], Awaitable[bool]], timeout: float = 10.0, what
     while not await cond():
         assert loop.time() < end, f"{what} not reached in {timeout} s"
         await asyncio.sleep(0.05)
+
+
+async def paper_run_positions(
+    engine: AsyncEngine, vault: Vault, config: Any, account: str, cycles: int = 2
+) -> tuple[Any, list[Any]]:
+    """Run `config` on paper for `account` for `cycles` cycles with the shipped (mainnet) settings, which paper
+    must not use, and return (the run summary, its positions: symbol, long_venue, short_venue, status,
+    exit_reason, quantity, target_quantity). Asserts the run stopped after `cycles` cycles."""
+    from sqlalchemy import select
+
+    from perparb.settings import Settings
+    from strategies import state
+    from strategies.runner import RunOptions, run_strategy
+
+    run = await run_strategy(
+        config,
+        account,
+        engine=engine,
+        vault=vault,
+        settings=Settings(_env_file=None).trading_config(),  # type: ignore[call-arg]  # mainnet URLs: paper must not use them
+        options=RunOptions(paper=True, max_cycles=cycles, interval_seconds=0.5),
+    )
+    assert (run.status, run.cycles) == ("stopped", cycles)
+    p = state.POSITIONS.c
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(
+                    p.symbol,
+                    p.long_venue,
+                    p.short_venue,
+                    p.status,
+                    p.exit_reason,
+                    p.quantity,
+                    p.target_quantity,
+                ).where(p.run_id == run.run_id)
+            )
+        ).all()
+    return run, list(rows)

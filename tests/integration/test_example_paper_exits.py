@@ -21,12 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from database.accounts import add_account
 from exchange_clients.lighter.credentials import LighterCredentials
 from exchange_clients.paradex.credentials import ParadexCredentials
-from perparb.settings import Settings
 from strategies import state
 from strategies.config import FundingArbitrageConfig, load_config
-from strategies.runner import RunOptions, run_strategy
 from tests.conftest import PROJECT
-from tests.integration.strategy_support import test_vault
+from tests.integration.strategy_support import paper_run_positions, test_vault
 
 pytestmark = pytest.mark.integration
 
@@ -53,28 +51,8 @@ async def test_example_config_enters_and_exits_on_paper(engine: AsyncEngine) -> 
         name="paper-example",
         creds=ParadexCredentials(l1_address=eth.address, l1_private_key=SecretStr(eth.key.hex())),
     )
-    run = await run_strategy(
-        config,
-        "paper-example",
-        engine=engine,
-        vault=vault,
-        settings=Settings(_env_file=None).trading_config(),  # type: ignore[call-arg]  # mainnet URLs: paper must not use them
-        options=RunOptions(paper=True, max_cycles=2, interval_seconds=0.5),
-    )
-    assert (run.status, run.cycles) == ("stopped", 2)
+    run, rows = await paper_run_positions(engine, vault, config, "paper-example")
     async with engine.connect() as conn:
-        rows = (
-            await conn.execute(
-                select(
-                    state.POSITIONS.c.symbol,
-                    state.POSITIONS.c.long_venue,
-                    state.POSITIONS.c.short_venue,
-                    state.POSITIONS.c.status,
-                    state.POSITIONS.c.exit_reason,
-                    state.POSITIONS.c.quantity,
-                ).where(state.POSITIONS.c.run_id == run.run_id)
-            )
-        ).all()
         entries = (
             (
                 await conn.execute(

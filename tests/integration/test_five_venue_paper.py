@@ -17,7 +17,6 @@ import pytest
 from eth_account import Account
 from lighter.signer_client import create_api_key
 from pydantic import SecretStr
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database.accounts import add_account
@@ -26,13 +25,10 @@ from exchange_clients.backpack.credentials import BackpackCredentials, new_key_p
 from exchange_clients.hyperliquid.credentials import HyperliquidCredentials
 from exchange_clients.lighter.credentials import LighterCredentials
 from exchange_clients.paradex.credentials import ParadexCredentials
-from perparb.settings import Settings
 from simulator.protocol import installed_protocols
-from strategies import state
 from strategies.config import FundingArbitrageConfig, load_config
-from strategies.runner import RunOptions, run_strategy
 from tests.conftest import PROJECT
-from tests.integration.strategy_support import test_vault
+from tests.integration.strategy_support import paper_run_positions, test_vault
 
 pytestmark = pytest.mark.integration
 
@@ -82,29 +78,7 @@ async def test_a_five_venue_config_enters_and_exits_on_paper(engine: AsyncEngine
         ),
     ):
         await add_account(engine, vault, name="paper-five", creds=creds)
-    run = await run_strategy(
-        config,
-        "paper-five",
-        engine=engine,
-        vault=vault,
-        settings=Settings(_env_file=None).trading_config(),  # type: ignore[call-arg]  # mainnet URLs: paper must not use them
-        options=RunOptions(paper=True, max_cycles=2, interval_seconds=0.5),
-    )
-    assert (run.status, run.cycles) == ("stopped", 2)
-    async with engine.connect() as conn:
-        rows = (
-            await conn.execute(
-                select(
-                    state.POSITIONS.c.symbol,
-                    state.POSITIONS.c.long_venue,
-                    state.POSITIONS.c.short_venue,
-                    state.POSITIONS.c.status,
-                    state.POSITIONS.c.exit_reason,
-                    state.POSITIONS.c.quantity,
-                    state.POSITIONS.c.target_quantity,
-                ).where(state.POSITIONS.c.run_id == run.run_id)
-            )
-        ).all()
+    _run, rows = await paper_run_positions(engine, vault, config, "paper-five")
     assert len(rows) >= 2, rows
     rates = designed_rates()
     for r in rows:

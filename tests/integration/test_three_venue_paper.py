@@ -14,19 +14,15 @@ import pytest
 from eth_account import Account
 from lighter.signer_client import create_api_key
 from pydantic import SecretStr
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database.accounts import add_account
 from exchange_clients.aster.credentials import AsterCredentials
 from exchange_clients.lighter.credentials import LighterCredentials
 from exchange_clients.paradex.credentials import ParadexCredentials
-from perparb.settings import Settings
-from strategies import state
 from strategies.config import FundingArbitrageConfig, load_config
-from strategies.runner import RunOptions, run_strategy
 from tests.conftest import PROJECT
-from tests.integration.strategy_support import test_vault
+from tests.integration.strategy_support import paper_run_positions, test_vault
 
 pytestmark = pytest.mark.integration
 
@@ -59,28 +55,7 @@ async def test_three_venue_config_enters_and_exits_on_paper_with_aster(engine: A
         AsterCredentials(user_address=user.address, signer_private_key=SecretStr(signer.key.hex())),
     ):
         await add_account(engine, vault, name="paper-three", creds=creds)
-    run = await run_strategy(
-        config,
-        "paper-three",
-        engine=engine,
-        vault=vault,
-        settings=Settings(_env_file=None).trading_config(),  # type: ignore[call-arg]  # mainnet URLs: paper must not use them
-        options=RunOptions(paper=True, max_cycles=2, interval_seconds=0.5),
-    )
-    assert (run.status, run.cycles) == ("stopped", 2)
-    async with engine.connect() as conn:
-        rows = (
-            await conn.execute(
-                select(
-                    state.POSITIONS.c.symbol,
-                    state.POSITIONS.c.long_venue,
-                    state.POSITIONS.c.short_venue,
-                    state.POSITIONS.c.status,
-                    state.POSITIONS.c.exit_reason,
-                    state.POSITIONS.c.quantity,
-                ).where(state.POSITIONS.c.run_id == run.run_id)
-            )
-        ).all()
+    _run, rows = await paper_run_positions(engine, vault, config, "paper-three")
     by_symbol = {r.symbol: r for r in rows}
     assert (by_symbol["ETH"].long_venue, by_symbol["ETH"].short_venue) == ("aster", "lighter"), rows
     assert (by_symbol["SOL"].long_venue, by_symbol["SOL"].short_venue) == ("lighter", "paradex"), rows
