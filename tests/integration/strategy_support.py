@@ -21,6 +21,7 @@ import aiohttp
 from eth_account import Account
 from lighter.signer_client import create_api_key
 from pydantic import SecretStr
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database.accounts import add_account
@@ -31,8 +32,11 @@ from exchange_clients.hyperliquid.credentials import HyperliquidCredentials
 from exchange_clients.lighter.credentials import LighterCredentials
 from exchange_clients.paradex.client.session import ParadexSession
 from exchange_clients.paradex.credentials import ParadexCredentials
+from perparb.settings import Settings
 from perparb_core.settings import TradingConfig
 from simulator.server import SimulatorHandle
+from strategies import state
+from strategies.runner import RunOptions, run_strategy
 from tests.configs import sim_config, sim_trading
 
 D = Decimal
@@ -200,12 +204,6 @@ async def paper_run_positions(
     """Run `config` on paper for `account` for `cycles` cycles with the shipped (mainnet) settings, which paper
     must not use, and return (the run summary, its positions: symbol, long_venue, short_venue, status,
     exit_reason, quantity, target_quantity). Asserts the run stopped after `cycles` cycles."""
-    from sqlalchemy import select
-
-    from perparb.settings import Settings
-    from strategies import state
-    from strategies.runner import RunOptions, run_strategy
-
     run = await run_strategy(
         config,
         account,
